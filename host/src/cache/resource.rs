@@ -1,0 +1,129 @@
+//! A resource as the cache holds it: encoded once, versioned by content.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use galleon_proto::mcp::Resource;
+use prost::Message;
+
+use super::version::VersionHasher;
+
+/// Resources encoded since the process started (exported as a metric; a
+/// fan-out of one snapshot to many sinks must not move it).
+static ENCODED: AtomicU64 = AtomicU64::new(0);
+
+/// Number of resources encoded to protobuf by this process so far.
+pub fn resources_encoded() -> u64 {
+    ENCODED.load(Ordering::Relaxed)
+}
+
+/// One resource, encoded as an `istio.mcp.v1alpha1.Resource` exactly once.
+///
+/// Cloning is cheap (reference counts), so a snapshot, every connection's
+/// pending push and every sink's acknowledged state share the same bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedResource {
+    name: Arc<str>,
+    version: Arc<str>,
+    encoded: Bytes,
+}
+
+impl CachedResource {
+    /// Versions and encodes `resource`. Its `metadata.version` is replaced by
+    /// a hash of everything else, so unchanged content keeps its version.
+    pub fn new(mut resource: Resource) -> Self {
+        let metadata = resource.metadata.get_or_insert_with(Default::default);
+        let version = content_version(metadata, resource.body.as_ref());
+        let metadata = resource.metadata.as_mut().expect("inserted above");
+        metadata.version = version.clone();
+        let name: Arc<str> = metadata.name.as_str().into();
+        ENCODED.fetch_add(1, Ordering::Relaxed);
+        Self {
+            name,
+            version: version.into(),
+            encoded: resource.encode_to_vec().into(),
+        }
+    }
+
+    /// The resource's name (`namespace/name`, or `/name` if cluster-scoped).
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The content version, also carried in the encoded `metadata.version`.
+    pub fn version(&self) -> &Arc<str> {
+        &self.version
+    }
+
+    /// The encoded `istio.mcp.v1alpha1.Resource`.
+    pub fn encoded(&self) -> &Bytes {
+        &self.encoded
+    }
+
+    /// Decodes the resource again (for introspection, never on the push path).
+    pub fn decode(&self) -> Resource {
+        Resource::decode(self.encoded.clone()).expect("the cache encoded these bytes itself")
+    }
+}
+
+fn content_version(
+    metadata: &galleon_proto::mcp::Metadata,
+    body: Option<&prost_types::Any>,
+) -> String {
+    let mut hasher = VersionHasher::default();
+    hasher.field(&metadata.name);
+    match &metadata.create_time {
+        Some(t) => hasher.field(format!("{}.{}", t.seconds, t.nanos)),
+        None => hasher.field(""),
+    };
+    // BTreeMaps iterate in key order: the framing is canonical.
+    hasher.field(metadata.labels.len().to_le_bytes());
+    for (k, v) in &metadata.labels {
+        hasher.field(k).field(v);
+    }
+    hasher.field(metadata.annotations.len().to_le_bytes());
+    for (k, v) in &metadata.annotations {
+        hasher.field(k).field(v);
+    }
+    match body {
+        Some(any) => hasher.field(&any.type_url).field(&any.value),
+        None => hasher.field("").field(""),
+    };
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::test_support::resource;
+
+    fn with_version(mut r: Resource, version: &str) -> Resource {
+        r.metadata.as_mut().unwrap().version = version.into();
+        r
+    }
+
+    #[test]
+    fn version_depends_on_content_only() {
+        let a = CachedResource::new(with_version(resource("ns/a", "1"), "from-source"));
+        let b = CachedResource::new(with_version(resource("ns/a", "1"), "other"));
+        let c = CachedResource::new(resource("ns/a", "2"));
+        assert_eq!(a.version(), b.version());
+        assert_eq!(a.encoded(), b.encoded());
+        assert_ne!(a.version(), c.version());
+        assert_eq!(a.decode().metadata.unwrap().version, a.version().as_ref());
+    }
+
+    #[test]
+    fn labels_are_part_of_the_version() {
+        let a = CachedResource::new(resource("ns/a", "1"));
+        let mut changed = resource("ns/a", "1");
+        changed
+            .metadata
+            .as_mut()
+            .unwrap()
+            .labels
+            .insert("tier".into(), "x".into());
+        assert_ne!(a.version(), CachedResource::new(changed).version());
+    }
+}

@@ -1,0 +1,94 @@
+//! Per-sink synchronisation status: which version of each collection every
+//! connected sink was sent, acknowledged or rejected.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+
+/// What one connected sink has of each collection it subscribed to.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkStatus {
+    /// Hub-assigned id of the stream, unique in this process.
+    pub stream: u64,
+    /// The sink's self-declared node id.
+    pub node_id: String,
+    /// The sink's address, where known.
+    pub peer: Option<String>,
+    /// Per subscribed collection.
+    pub collections: BTreeMap<String, CollectionStatus>,
+}
+
+/// One collection on one sink stream.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CollectionStatus {
+    /// Snapshot group the collection is served from.
+    pub group: String,
+    /// Whether the sink asked for incremental pushes.
+    pub incremental: bool,
+    /// Version of the push in flight, if any.
+    pub pending_version: Option<String>,
+    /// Last version the sink acknowledged.
+    pub acked_version: Option<String>,
+    /// Last rejection, if the sink's latest answer was a NACK.
+    pub nack: Option<Nack>,
+}
+
+/// A rejected push.
+#[derive(Clone, Debug, Serialize)]
+pub struct Nack {
+    /// The version the sink rejected.
+    pub version: String,
+    /// The sink's error message.
+    pub message: String,
+}
+
+/// The status of every connected sink.
+#[derive(Default)]
+pub(crate) struct StatusBoard {
+    sinks: Mutex<HashMap<u64, SinkStatus>>,
+}
+
+impl StatusBoard {
+    /// Registers a stream; its entry disappears when the handle is dropped.
+    pub(crate) fn register(self: &Arc<Self>, status: SinkStatus) -> StatusHandle {
+        let stream = status.stream;
+        self.lock().insert(stream, status);
+        StatusHandle {
+            board: self.clone(),
+            stream,
+        }
+    }
+
+    pub(crate) fn all(&self) -> Vec<SinkStatus> {
+        let mut all: Vec<_> = self.lock().values().cloned().collect();
+        all.sort_by_key(|s| s.stream);
+        all
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SinkStatus>> {
+        // The map stays consistent even if an updater panicked mid-way.
+        self.sinks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A stream's entry on the board.
+pub(crate) struct StatusHandle {
+    board: Arc<StatusBoard>,
+    stream: u64,
+}
+
+impl StatusHandle {
+    /// Updates one collection's status on this stream.
+    pub(crate) fn collection(&self, collection: &str, update: impl FnOnce(&mut CollectionStatus)) {
+        if let Some(sink) = self.board.lock().get_mut(&self.stream) {
+            update(sink.collections.entry(collection.to_owned()).or_default());
+        }
+    }
+}
+
+impl Drop for StatusHandle {
+    fn drop(&mut self) {
+        self.board.lock().remove(&self.stream);
+    }
+}

@@ -1,0 +1,7 @@
+//! The `galleon` command.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    galleon::cli::main()
+}

@@ -1,0 +1,78 @@
+//! Client mode: the sink dials a `ResourceSource`.
+
+use std::sync::Arc;
+
+use galleon_proto::mcp::resource_source_client::ResourceSourceClient;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+use tracing::{info, warn};
+
+use super::{Shared, SinkOptions, Updater, stream};
+use crate::mcp::BackoffOptions;
+use crate::mcp::backoff::Backoff;
+
+/// A sink that dials a source and reconnects with backoff.
+pub struct SinkClient<U> {
+    endpoint: Endpoint,
+    shared: Arc<Shared<U>>,
+    backoff: BackoffOptions,
+}
+
+impl<U: Updater> SinkClient<U> {
+    /// A sink for the source at `endpoint`.
+    pub fn new(endpoint: Endpoint, options: SinkOptions, updater: U) -> Self {
+        Self {
+            endpoint,
+            shared: Arc::new(Shared::new(options, updater)),
+            backoff: BackoffOptions::default(),
+        }
+    }
+
+    /// Sets the delays between reconnect attempts.
+    pub fn with_backoff(mut self, backoff: BackoffOptions) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Versions of the resources applied so far for `collection`.
+    pub fn applied(&self, collection: &str) -> std::collections::BTreeMap<String, String> {
+        self.shared.applied(collection)
+    }
+
+    /// Keeps a stream open, reconnecting after failures, until `shutdown`.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new(self.backoff);
+        while !shutdown.is_cancelled() {
+            let mut served = false;
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = self.run_once(&mut served) => match result {
+                    Ok(()) => info!(endpoint = %self.endpoint.uri(), "source closed the stream"),
+                    Err(error) => warn!(endpoint = %self.endpoint.uri(), "sink stream failed: {error:#}"),
+                },
+            }
+            if served {
+                backoff.reset();
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
+    }
+
+    /// One stream, from dial to close.
+    pub async fn run_once(&self, served: &mut bool) -> anyhow::Result<()> {
+        let channel = self.endpoint.connect().await?;
+        let mut client = ResourceSourceClient::new(channel);
+        let (requests, outgoing) = mpsc::channel(self.shared.options.collections.len().max(1));
+        let pushes = client
+            .establish_resource_stream(ReceiverStream::new(outgoing))
+            .await?
+            .into_inner();
+        stream::serve(&self.shared, pushes, requests, served).await?;
+        Ok(())
+    }
+}

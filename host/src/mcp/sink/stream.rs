@@ -1,0 +1,106 @@
+//! The sink side of one MCP stream: subscribe, then apply and answer every
+//! push in order.
+
+use futures_util::Stream;
+use galleon_proto::mcp::{RequestResources, Resources};
+use galleon_proto::rpc;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tonic::{Code, Status};
+use tracing::{debug, warn};
+
+use super::{Change, Shared, Updater};
+
+/// Runs one stream until the source closes it (`Ok`) or fails (`Err`).
+/// `served` is set once the first push arrived.
+pub(super) async fn serve<U, S>(
+    shared: &Shared<U>,
+    mut pushes: S,
+    requests: mpsc::Sender<RequestResources>,
+    served: &mut bool,
+) -> Result<(), Status>
+where
+    U: Updater,
+    S: Stream<Item = Result<Resources, Status>> + Unpin,
+{
+    for collection in &shared.options.collections {
+        let request = subscription(shared, collection);
+        if requests.send(request).await.is_err() {
+            return Ok(());
+        }
+    }
+    while let Some(push) = pushes.next().await {
+        *served = true;
+        let answer = answer(shared, push?);
+        if requests.send(answer).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn subscription<U: Updater>(shared: &Shared<U>, collection: &str) -> RequestResources {
+    let incremental = shared.options.incremental;
+    RequestResources {
+        sink_node: Some(shared.options.node.clone()),
+        collection: collection.to_owned(),
+        // Only an incremental sink can resume; a full-state one starts over.
+        initial_resource_versions: if incremental {
+            shared.applied(collection).into_iter().collect()
+        } else {
+            Default::default()
+        },
+        incremental,
+        ..Default::default()
+    }
+}
+
+/// Applies a push and builds its ACK, or its NACK with the reason.
+fn answer<U: Updater>(shared: &Shared<U>, push: Resources) -> RequestResources {
+    let mut reply = RequestResources {
+        sink_node: Some(shared.options.node.clone()),
+        collection: push.collection.clone(),
+        response_nonce: push.nonce.clone(),
+        incremental: shared.options.incremental,
+        ..Default::default()
+    };
+    if let Err((code, message)) = apply(shared, push) {
+        warn!(collection = %reply.collection, nonce = %reply.response_nonce, "NACK: {message}");
+        reply.error_detail = Some(rpc::Status {
+            code: code as i32,
+            message,
+            details: Vec::new(),
+        });
+    }
+    reply
+}
+
+fn apply<U: Updater>(shared: &Shared<U>, push: Resources) -> Result<(), (Code, String)> {
+    if !shared.options.collections.contains(&push.collection) {
+        return Err((
+            Code::Unimplemented,
+            format!("not subscribed to {:?}", push.collection),
+        ));
+    }
+    let resources = push.decode_resources().map_err(|(index, e)| {
+        (
+            Code::InvalidArgument,
+            format!("resource #{index} does not decode: {e}"),
+        )
+    })?;
+    let change = Change {
+        collection: push.collection,
+        resources,
+        removed: push.removed_resources,
+        incremental: push.incremental,
+        system_version_info: push.system_version_info,
+        nonce: push.nonce,
+    };
+    shared
+        .updater
+        .apply(&change)
+        .map_err(|e| (Code::InvalidArgument, e.to_string()))?;
+    debug!(collection = %change.collection, nonce = %change.nonce, "applied");
+    shared.record(&change);
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The source side of MCP: serves the snapshot cache to sinks that dial in
+//! (`ResourceSource`, [`McpSource::serve`]) and to sinks the hub dials out to
+//! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
+//! protocol engine.
+
+mod callout;
+mod server;
+mod stats;
+mod stream;
+mod subscription;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio_util::sync::CancellationToken;
+
+pub use callout::CalloutOptions;
+pub use stats::SourceStats;
+use stats::Stats;
+
+use crate::cache::SnapshotCache;
+
+/// How the source serves its sinks.
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    /// Every collection a sink may subscribe to; others end the stream with
+    /// `InvalidArgument`.
+    pub collections: BTreeSet<String>,
+    /// Extra response header key/values sent on every stream, next to
+    /// `config.source.version`.
+    pub metadata: Vec<(String, String)>,
+    /// Concurrent streams allowed on one HTTP/2 connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl SourceOptions {
+    /// Serves `collections` with default settings.
+    pub fn new(collections: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            collections: collections.into_iter().map(Into::into).collect(),
+            metadata: Vec::new(),
+            max_concurrent_streams: 1024,
+        }
+    }
+}
+
+/// The MCP source. Cheap to clone; clones share streams and counters.
+#[derive(Clone)]
+pub struct McpSource {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    cache: SnapshotCache,
+    options: SourceOptions,
+    stats: Stats,
+    shutdown: CancellationToken,
+    next_stream: AtomicU64,
+}
+
+impl McpSource {
+    /// A source serving `cache`.
+    pub fn new(cache: SnapshotCache, options: SourceOptions) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                cache,
+                options,
+                stats: Stats::default(),
+                shutdown: CancellationToken::new(),
+                next_stream: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The cache being served.
+    pub fn cache(&self) -> &SnapshotCache {
+        &self.shared.cache
+    }
+
+    /// Protocol counters since start.
+    pub fn stats(&self) -> SourceStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Ends every stream cleanly (status OK) and stops [`McpSource::serve`]
+    /// and [`McpSource::callout`].
+    pub fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+    }
+
+    /// Resolves once [`McpSource::shutdown`] was called.
+    pub async fn stopped(&self) {
+        self.shared.shutdown.cancelled().await;
+    }
+
+    fn next_stream_id(&self) -> u64 {
+        self.shared.next_stream.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,59 @@
+//! Protocol counters of the MCP source.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Live counters, updated by every stream.
+#[derive(Default)]
+pub(super) struct Stats {
+    pub(super) streams_opened: AtomicU64,
+    pub(super) streams_closed: AtomicU64,
+    pub(super) pushes: AtomicU64,
+    pub(super) resources_sent: AtomicU64,
+    pub(super) acks: AtomicU64,
+    pub(super) nacks: AtomicU64,
+    pub(super) stale_requests: AtomicU64,
+}
+
+impl Stats {
+    pub(super) fn inc(counter: &AtomicU64) {
+        Self::add(counter, 1);
+    }
+
+    pub(super) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(super) fn snapshot(&self) -> SourceStats {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SourceStats {
+            streams_opened: read(&self.streams_opened),
+            streams_closed: read(&self.streams_closed),
+            pushes: read(&self.pushes),
+            resources_sent: read(&self.resources_sent),
+            acks: read(&self.acks),
+            nacks: read(&self.nacks),
+            stale_requests: read(&self.stale_requests),
+        }
+    }
+}
+
+/// A reading of the source's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SourceStats {
+    /// Streams started (dialled in or out).
+    pub streams_opened: u64,
+    /// Streams ended, for any reason.
+    pub streams_closed: u64,
+    /// `Resources` messages sent.
+    pub pushes: u64,
+    /// Resources carried by those messages.
+    pub resources_sent: u64,
+    /// Pushes acknowledged.
+    pub acks: u64,
+    /// Pushes rejected.
+    pub nacks: u64,
+    /// Requests ignored for carrying a stale or unknown nonce.
+    pub stale_requests: u64,
+}

@@ -1,0 +1,209 @@
+//! One collection on one sink stream: what the sink holds, what is in flight,
+//! and the push (full or incremental) that brings the sink up to date.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use galleon_proto::mcp::Resources;
+
+use crate::cache::CollectionSnapshot;
+
+/// What the sink is known to hold of a collection.
+pub(super) enum Held {
+    /// Nothing acknowledged yet on this stream: the next push is full state.
+    Unknown,
+    /// The state of the last acknowledged push.
+    Acked(Arc<CollectionSnapshot>),
+    /// Name → version pairs the sink declared when it resumed.
+    Declared(BTreeMap<String, String>),
+}
+
+impl Held {
+    fn version_of(&self, name: &str) -> Option<&str> {
+        match self {
+            Held::Unknown => None,
+            Held::Acked(state) => state.get(name).map(|r| r.version().as_ref()),
+            Held::Declared(versions) => versions.get(name).map(String::as_str),
+        }
+    }
+
+    fn names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            Held::Unknown => Box::new(std::iter::empty()),
+            Held::Acked(state) => Box::new(state.resources().map(|r| r.name().as_ref())),
+            Held::Declared(versions) => Box::new(versions.keys().map(String::as_str)),
+        }
+    }
+}
+
+/// A push the sink has not answered yet.
+pub(super) struct Pending {
+    pub(super) nonce: String,
+    pub(super) state: Arc<CollectionSnapshot>,
+}
+
+/// The protocol state of one collection on one stream.
+pub(super) struct Subscription {
+    pub(super) group: String,
+    pub(super) incremental: bool,
+    pub(super) held: Held,
+    /// Version of the last push the sink answered (ACK or NACK): the watch
+    /// waits for anything else, so a NACKed version is never re-sent.
+    pub(super) answered: Option<Arc<str>>,
+    pub(super) pending: Option<Pending>,
+}
+
+impl Subscription {
+    /// A new subscription. A sink that asks for incremental pushes and lists
+    /// the versions it holds resumes: its first push is a delta.
+    pub(super) fn new(
+        group: String,
+        incremental: bool,
+        declared: BTreeMap<String, String>,
+    ) -> Self {
+        let held = if incremental && !declared.is_empty() {
+            Held::Declared(declared)
+        } else {
+            Held::Unknown
+        };
+        Self {
+            group,
+            incremental,
+            held,
+            answered: None,
+            pending: None,
+        }
+    }
+
+    /// The message that brings the sink from what it holds to `state`:
+    /// a delta when it asked for one and its holdings are known, else full.
+    pub(super) fn push(&self, state: &CollectionSnapshot, nonce: String) -> Resources {
+        let mut push = Resources {
+            system_version_info: state.version().to_string(),
+            collection: state.collection().to_owned(),
+            nonce,
+            ..Default::default()
+        };
+        if self.incremental && !matches!(self.held, Held::Unknown) {
+            push.incremental = true;
+            push.resources = state
+                .resources()
+                .filter(|r| self.held.version_of(r.name()) != Some(r.version()))
+                .map(|r| r.encoded().clone())
+                .collect();
+            push.removed_resources = self
+                .held
+                .names()
+                .filter(|name| state.get(name).is_none())
+                .map(str::to_owned)
+                .collect();
+        } else {
+            push.resources = state.resources().map(|r| r.encoded().clone()).collect();
+        }
+        push
+    }
+
+    /// The sink answered the pending push; returns the answered state.
+    pub(super) fn answer(&mut self, acked: bool) -> Option<Arc<CollectionSnapshot>> {
+        let pending = self.pending.take()?;
+        self.answered = Some(pending.state.version().clone());
+        if acked {
+            self.held = Held::Acked(pending.state.clone());
+        }
+        Some(pending.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::CachedResource;
+    use crate::cache::test_support::resource;
+
+    fn state(items: &[(&str, &str)]) -> Arc<CollectionSnapshot> {
+        Arc::new(CollectionSnapshot::new(
+            "c",
+            items
+                .iter()
+                .map(|(n, b)| CachedResource::new(resource(n, b))),
+        ))
+    }
+
+    fn names(push: &Resources) -> Vec<String> {
+        push.decode_resources()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.metadata.unwrap().name)
+            .collect()
+    }
+
+    #[test]
+    fn first_push_is_full_then_deltas_against_the_ack() {
+        let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
+        let v1 = state(&[("ns/a", "1"), ("ns/b", "1")]);
+        let first = sub.push(&v1, "1".into());
+        assert!(!first.incremental);
+        assert_eq!(names(&first), ["ns/a", "ns/b"]);
+
+        sub.pending = Some(Pending {
+            nonce: "1".into(),
+            state: v1,
+        });
+        sub.answer(true);
+        let v2 = state(&[("ns/a", "2"), ("ns/c", "1")]);
+        let delta = sub.push(&v2, "2".into());
+        assert!(delta.incremental);
+        assert_eq!(names(&delta), ["ns/a", "ns/c"]);
+        assert_eq!(delta.removed_resources, ["ns/b"]);
+    }
+
+    #[test]
+    fn nack_keeps_the_acked_base() {
+        let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
+        let v1 = state(&[("ns/a", "1")]);
+        sub.pending = Some(Pending {
+            nonce: "1".into(),
+            state: v1.clone(),
+        });
+        sub.answer(true);
+        let v2 = state(&[("ns/a", "2")]);
+        sub.pending = Some(Pending {
+            nonce: "2".into(),
+            state: v2.clone(),
+        });
+        sub.answer(false);
+        assert_eq!(sub.answered.as_ref(), Some(v2.version()));
+        let v3 = state(&[("ns/a", "1"), ("ns/b", "1")]);
+        // Computed against v1 (acked), not v2 (nacked): ns/a is unchanged.
+        assert_eq!(names(&sub.push(&v3, "3".into())), ["ns/b"]);
+    }
+
+    #[test]
+    fn resume_is_a_delta_against_declared_versions() {
+        let v1 = state(&[("ns/a", "1"), ("ns/b", "1")]);
+        let declared = v1
+            .resources()
+            .map(|r| (r.name().to_string(), r.version().to_string()))
+            .chain([("ns/gone".to_string(), "x".to_string())])
+            .collect();
+        let sub = Subscription::new("default".into(), true, declared);
+        let push = sub.push(&v1, "1".into());
+        assert!(push.incremental);
+        assert!(push.resources.is_empty());
+        assert_eq!(push.removed_resources, ["ns/gone"]);
+    }
+
+    #[test]
+    fn without_incremental_every_push_is_full() {
+        let mut sub = Subscription::new("default".into(), false, BTreeMap::new());
+        let v1 = state(&[("ns/a", "1")]);
+        sub.pending = Some(Pending {
+            nonce: "1".into(),
+            state: v1.clone(),
+        });
+        sub.answer(true);
+        let push = sub.push(&state(&[("ns/b", "1")]), "2".into());
+        assert!(!push.incremental);
+        assert_eq!(names(&push), ["ns/b"]);
+    }
+}

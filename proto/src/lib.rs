@@ -1,0 +1,27 @@
+//! Protobuf messages and gRPC services of the Mesh Configuration Protocol
+//! (`istio.mcp.v1alpha1`) and `google.rpc.Status`, generated at build time from
+//! galleon's own `.proto` files in `proto/proto/`.
+//!
+//! One message is written by hand: [`mcp::Resources`] keeps its resources as
+//! already-encoded bytes (see [`encoded`]), which is wire-identical to the
+//! `repeated Resource` of the `.proto` and lets a hub encode each resource once
+//! however many sinks receive it.
+
+pub mod encoded;
+pub mod json;
+
+/// `istio.mcp.v1alpha1`: metadata, resources, requests and the two services.
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod mcp {
+    include!(concat!(env!("OUT_DIR"), "/istio.mcp.v1alpha1.rs"));
+    pub use crate::encoded::Resources;
+}
+
+/// `google.rpc`: the error model carried in NACKs.
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod rpc {
+    include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
+}
+
+/// Type URL of a `google.protobuf.Struct` body.
+pub const STRUCT_TYPE_URL: &str = "type.googleapis.com/google.protobuf.Struct";

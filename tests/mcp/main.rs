@@ -1,0 +1,7 @@
+//! End-to-end tests of the MCP protocol over real gRPC on loopback: one
+//! module per side (source rules, sink library, callout, `galleon watch`).
+
+mod callout;
+mod sink;
+mod source;
+mod watch_cli;

@@ -1,0 +1,402 @@
+//! Support for galleon's end-to-end tests: a real MCP source on a loopback
+//! port, a raw sink that speaks the protocol message by message, and
+//! resource builders. Everything goes over real gRPC; nothing is mocked.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use galleon::cache::{CachedResource, DefaultGroup, GroupIndex, Snapshot, SnapshotCache};
+use galleon::mcp::source::{McpSource, SourceOptions};
+use galleon_proto::json::struct_from_json;
+use galleon_proto::mcp::resource_source_client::ResourceSourceClient;
+use galleon_proto::mcp::{Metadata, RequestResources, Resource, Resources, SinkNode};
+use galleon_proto::{STRUCT_TYPE_URL, rpc};
+use prost::Message;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
+use tonic::{Status, Streaming};
+
+/// How long a test waits for something that should happen.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+/// How long a test watches for something that must not happen.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// A collection name used across tests.
+pub const VS: &str = "istio/networking/v1alpha3/virtualservices";
+/// A second collection.
+pub const DR: &str = "istio/networking/v1alpha3/destinationrules";
+
+/// An MCP source serving a cache on `127.0.0.1:0`; stops when dropped.
+pub struct TestSource {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The source, for stats and shutdown.
+    pub source: McpSource,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestSource {
+    /// Serves `collections` from a cache where every collection is in the
+    /// `default` group.
+    pub async fn start(collections: &[&str]) -> Self {
+        Self::start_with(
+            SnapshotCache::new(DefaultGroup),
+            SourceOptions::new(collections.iter().copied()),
+        )
+        .await
+    }
+
+    /// Serves `cache` with `options` on a fresh port.
+    pub async fn start_with(cache: SnapshotCache, options: SourceOptions) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        Self::serve_on(listener, cache, options)
+    }
+
+    /// Serves on an already bound listener (to restart on a known port).
+    pub fn serve_on(listener: TcpListener, cache: SnapshotCache, options: SourceOptions) -> Self {
+        let addr = listener.local_addr().expect("local addr");
+        let source = McpSource::new(cache, options);
+        let server = source.clone();
+        let task = tokio::spawn(async move {
+            server.serve(listener).await.expect("serve");
+        });
+        Self {
+            addr,
+            source,
+            task: Some(task),
+        }
+    }
+
+    /// `http://` URL of the source.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The served cache.
+    pub fn cache(&self) -> &SnapshotCache {
+        self.source.cache()
+    }
+
+    /// Publishes `collection` with `(name, JSON body)` resources as the
+    /// `default` group's whole state.
+    pub fn publish(&self, collection: &str, resources: &[(&str, &str)]) {
+        self.cache()
+            .set_snapshot("default", snapshot(&[(collection, resources)]));
+    }
+
+    /// Shuts down and waits until the server has stopped.
+    pub async fn stop(mut self) {
+        self.source.shutdown();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(PATIENCE, task).await;
+        }
+    }
+}
+
+impl Drop for TestSource {
+    fn drop(&mut self) {
+        self.source.shutdown();
+    }
+}
+
+/// A resource named `name` with a `google.protobuf.Struct` body parsed from
+/// the JSON text `body`.
+pub fn resource(name: &str, body: &str) -> Resource {
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(body).expect("test body is a JSON object");
+    Resource {
+        metadata: Some(Metadata {
+            name: name.into(),
+            ..Default::default()
+        }),
+        body: Some(prost_types::Any {
+            type_url: STRUCT_TYPE_URL.into(),
+            value: struct_from_json(json).encode_to_vec(),
+        }),
+    }
+}
+
+/// A snapshot of several collections.
+pub fn snapshot(collections: &[(&str, &[(&str, &str)])]) -> Snapshot {
+    collections
+        .iter()
+        .fold(Snapshot::builder(), |builder, (collection, resources)| {
+            builder.collection(
+                collection,
+                resources
+                    .iter()
+                    .map(|(n, b)| CachedResource::new(resource(n, b))),
+            )
+        })
+        .build()
+}
+
+/// Names of the resources a push carries, in order.
+pub fn names(push: &Resources) -> Vec<String> {
+    push.decode_resources()
+        .expect("push decodes")
+        .into_iter()
+        .map(|r| r.metadata.unwrap_or_default().name)
+        .collect()
+}
+
+/// Name → version of the resources a push carries.
+pub fn versions(push: &Resources) -> std::collections::BTreeMap<String, String> {
+    push.decode_resources()
+        .expect("push decodes")
+        .into_iter()
+        .map(|r| {
+            let m = r.metadata.unwrap_or_default();
+            (m.name, m.version)
+        })
+        .collect()
+}
+
+/// A sink driven message by message, to test each protocol rule.
+pub struct RawSink {
+    requests: mpsc::Sender<RequestResources>,
+    pushes: Streaming<Resources>,
+    /// The node this sink presents.
+    pub node: SinkNode,
+    /// Response headers the source sent.
+    pub headers: MetadataMap,
+    /// Whether each subscription asked for incremental pushes; its answers
+    /// repeat the flag, as real sinks do.
+    incremental: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+}
+
+impl RawSink {
+    /// Opens a stream to the source at `url` as node `id`.
+    pub async fn connect(url: &str, id: &str) -> Self {
+        Self::connect_as(
+            url,
+            SinkNode {
+                id: id.into(),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Opens a stream presenting `node`.
+    pub async fn connect_as(url: &str, node: SinkNode) -> Self {
+        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+            .expect("valid url")
+            .connect()
+            .await
+            .expect("dial source");
+        Self::open(channel, node).await
+    }
+
+    /// Opens a stream on an existing connection (HTTP/2 multiplexes many).
+    pub async fn open(channel: tonic::transport::Channel, node: SinkNode) -> Self {
+        let mut client = ResourceSourceClient::new(channel);
+        let (requests, outgoing) = mpsc::channel(16);
+        let response = client
+            .establish_resource_stream(ReceiverStream::new(outgoing))
+            .await
+            .expect("open stream");
+        let headers = response.metadata().clone();
+        Self {
+            requests,
+            pushes: response.into_inner(),
+            node,
+            headers,
+            incremental: Default::default(),
+        }
+    }
+
+    /// Subscribes to `collection` for full-state pushes.
+    pub async fn subscribe(&self, collection: &str) {
+        self.subscribe_with(collection, false, Default::default())
+            .await;
+    }
+
+    /// Subscribes, optionally incremental and resuming from `initial` versions.
+    pub async fn subscribe_with(
+        &self,
+        collection: &str,
+        incremental: bool,
+        initial: std::collections::BTreeMap<String, String>,
+    ) {
+        self.incremental
+            .lock()
+            .unwrap()
+            .insert(collection.to_owned(), incremental);
+        self.send(RequestResources {
+            sink_node: Some(self.node.clone()),
+            collection: collection.into(),
+            initial_resource_versions: initial,
+            incremental,
+            ..Default::default()
+        })
+        .await;
+    }
+
+    /// Acknowledges `push`.
+    pub async fn ack(&self, push: &Resources) {
+        self.answer(push, None).await;
+    }
+
+    /// Rejects `push` with `message`.
+    pub async fn nack(&self, push: &Resources, message: &str) {
+        let error = rpc::Status {
+            code: tonic::Code::InvalidArgument as i32,
+            message: message.into(),
+            details: vec![],
+        };
+        self.answer(push, Some(error)).await;
+    }
+
+    /// Answers `push`.
+    async fn answer(&self, push: &Resources, error_detail: Option<rpc::Status>) {
+        let incremental = self
+            .incremental
+            .lock()
+            .unwrap()
+            .get(&push.collection)
+            .copied()
+            .unwrap_or(false);
+        self.send(RequestResources {
+            sink_node: Some(self.node.clone()),
+            collection: push.collection.clone(),
+            response_nonce: push.nonce.clone(),
+            error_detail,
+            incremental,
+            ..Default::default()
+        })
+        .await;
+    }
+
+    /// Sends any request.
+    pub async fn send(&self, request: RequestResources) {
+        self.requests.send(request).await.expect("stream open");
+    }
+
+    /// The next push; fails the test if none arrives in time.
+    pub async fn recv(&mut self) -> Resources {
+        match self.next().await {
+            Ok(Some(push)) => push,
+            Ok(None) => panic!("stream ended while waiting for a push"),
+            Err(status) => panic!("stream failed while waiting for a push: {status}"),
+        }
+    }
+
+    /// The next event on the stream: a push, its clean end, or its failure.
+    pub async fn next(&mut self) -> Result<Option<Resources>, Status> {
+        tokio::time::timeout(PATIENCE, self.pushes.message())
+            .await
+            .expect("no push, end or error within the test's patience")
+    }
+
+    /// Fails the test if a push arrives within [`QUIET`].
+    pub async fn expect_silence(&mut self) {
+        if let Ok(event) = tokio::time::timeout(QUIET, self.pushes.message()).await {
+            panic!("expected no push, got {event:?}");
+        }
+    }
+}
+
+/// The `galleon` binary built by this `cargo test` run (the host package's
+/// own integration tests make cargo build it before any test runs).
+pub fn galleon_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join(format!("galleon{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} not built: run the tests with `cargo test --workspace`",
+        binary.display()
+    );
+    binary
+}
+
+/// Assigns collections to groups for tests that need more than `default`.
+pub fn cache_with(index: impl GroupIndex) -> SnapshotCache {
+    SnapshotCache::new(index)
+}
+
+/// An [`Updater`](galleon::mcp::sink::Updater) that records every change
+/// and can be told to reject resources by name.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    changes: std::sync::Arc<std::sync::Mutex<Vec<galleon::mcp::sink::Change>>>,
+    reject: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Recorder {
+    /// Rejects (NACKs) any change carrying a resource named `name`.
+    pub fn reject(&self, name: &str) {
+        *self.reject.lock().unwrap() = Some(name.to_owned());
+    }
+
+    /// The changes applied so far.
+    pub fn changes(&self) -> Vec<galleon::mcp::sink::Change> {
+        self.changes.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the applied changes.
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[galleon::mcp::sink::Change]) -> bool) {
+        let waited = tokio::time::timeout(PATIENCE, async {
+            while !done(&self.changes()) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "timed out waiting for {what}; changes: {:#?}",
+            self.changes()
+        );
+    }
+}
+
+impl galleon::mcp::sink::Updater for Recorder {
+    fn apply(
+        &self,
+        change: &galleon::mcp::sink::Change,
+    ) -> Result<(), galleon::mcp::sink::ApplyError> {
+        let reject = self.reject.lock().unwrap().clone();
+        if let Some(bad) = reject {
+            let names = change
+                .resources
+                .iter()
+                .filter_map(|r| r.metadata.as_ref())
+                .map(|m| &m.name);
+            if names.clone().any(|n| *n == bad) {
+                return Err(galleon::mcp::sink::ApplyError(format!(
+                    "{bad} is not acceptable"
+                )));
+            }
+        }
+        self.changes.lock().unwrap().push(change.clone());
+        Ok(())
+    }
+}
+
+/// Names carried by a change.
+pub fn change_names(change: &galleon::mcp::sink::Change) -> Vec<String> {
+    change
+        .resources
+        .iter()
+        .filter_map(|r| r.metadata.as_ref())
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+/// Fast reconnects for tests.
+pub fn quick_backoff() -> galleon::mcp::BackoffOptions {
+    galleon::mcp::BackoffOptions {
+        min: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    }
+}
