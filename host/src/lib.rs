@@ -1,10 +1,19 @@
 //! galleon: a WebAssembly-extensible configuration hub serving the Mesh
 //! Configuration Protocol.
 //!
-//! The data path, one direction: sources → event router → validators →
-//! transformers → accumulator → snapshot groups → [`cache`] → [`mcp`] server
-//! → sinks. See `ARCHITECTURE.md` for the walk hop by hop.
+//! The data path, one direction: [`source`]s → [`pipeline`] (router →
+//! transformers → accumulators → snapshot groups) → [`cache`] → [`mcp`]
+//! server → sinks. [`hub`] assembles them from a [`config`]. See
+//! `ARCHITECTURE.md` for the walk hop by hop.
 
 pub mod cache;
 pub mod cli;
+pub mod config;
+pub mod diagnostics;
+pub mod event;
+pub mod hub;
 pub mod mcp;
+pub mod mesh;
+pub mod pipeline;
+pub mod registry;
+pub mod source;

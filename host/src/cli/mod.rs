@@ -1,8 +1,10 @@
 //! The `galleon` command line: argument parsing, logging set-up and the
 //! subcommands. This is the edge of the program, so errors are `anyhow`.
 
+mod serve;
 mod watch;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the hub: read sources, run the pipeline, serve MCP.
+    Serve(serve::ServeArgs),
     /// Subscribe to collections as an MCP sink and print every push as JSON.
     Watch(watch::WatchArgs),
 }
@@ -30,6 +34,7 @@ pub fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -40,6 +45,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(args) => serve::run(args).await,
             Command::Watch(args) => watch::run(args).await,
         }
     });

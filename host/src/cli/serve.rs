@@ -1,0 +1,114 @@
+//! `galleon serve`: runs the hub. With neither `--config` nor `--files` it
+//! serves the bundled example (`examples/quickstart/`), read from the source
+//! checkout when there is one (so edits show up live), else from the copy
+//! built into the binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use include_dir::{Dir, include_dir};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::info;
+
+use crate::config::{FilesConfig, HubConfig, SourceConfig};
+use crate::hub::Hub;
+use crate::source::FileSource;
+
+/// The bundled example, as built into the binary.
+static QUICKSTART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../examples/quickstart");
+
+/// The bundled example in the source checkout the binary was built from.
+const QUICKSTART_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/quickstart");
+
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    /// Hub configuration file (YAML): sources, kinds, groups, MCP settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A directory (or file) of YAML/JSON resources to serve; repeatable.
+    #[arg(long = "files", value_name = "DIR")]
+    files: Vec<PathBuf>,
+    /// Istio mesh configuration file (defaults: ingressClass istio, STRICT).
+    #[arg(long)]
+    mesh_config: Option<PathBuf>,
+    /// Cluster DNS suffix.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Address of the MCP server [default: 127.0.0.1:9901].
+    #[arg(long)]
+    mcp_addr: Option<SocketAddr>,
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => HubConfig::load(path)?,
+        None => HubConfig::default(),
+    };
+    let bundled = args.config.is_none() && args.files.is_empty();
+    if !args.files.is_empty() {
+        config
+            .sources
+            .push(SourceConfig::Files(FilesConfig::new(args.files.clone())));
+    }
+    if let Some(mesh) = args.mesh_config {
+        config.mesh_config = Some(mesh);
+    }
+    if let Some(domain) = args.domain {
+        config.domain = domain;
+    }
+    if let Some(addr) = args.mcp_addr {
+        config.mcp.address = addr;
+    }
+    if bundled {
+        let dir = Path::new(QUICKSTART_DIR);
+        if dir.is_dir() {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+            info!(path = %dir.display(), "no --config or --files: serving the bundled example (edits are picked up)");
+            config
+                .sources
+                .push(SourceConfig::Files(FilesConfig::new(vec![dir])));
+        }
+    }
+    let mut hub = Hub::new(config);
+    if bundled && !Path::new(QUICKSTART_DIR).is_dir() {
+        info!("no --config or --files: serving the bundled example built into this binary");
+        let source = FileSource::embedded(
+            embedded_files(),
+            hub.registry().clone(),
+            hub.diagnostics().clone(),
+        );
+        hub.add_source(Arc::new(source));
+    }
+    let running = hub.start().await?;
+    shutdown_signal().await?;
+    info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+fn embedded_files() -> Vec<(PathBuf, &'static [u8])> {
+    let mut files = Vec::new();
+    let mut dirs = vec![&QUICKSTART];
+    while let Some(dir) = dirs.pop() {
+        for file in dir.files() {
+            files.push((
+                Path::new("examples/quickstart").join(file.path()),
+                file.contents(),
+            ));
+        }
+        dirs.extend(dir.dirs());
+    }
+    files
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! The hub configuration file (`galleon serve --config FILE`): sources,
+//! user-declared kinds, snapshot groups and their strategies, mesh config,
+//! and the MCP server's address. Unknown fields are errors, so a typo is
+//! reported instead of silently ignored.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cache::DEFAULT_GROUP;
+use crate::pipeline::Strategy;
+use crate::registry::{KindConfig, MESH_CONFIG};
+use crate::source::file::DEFAULT_MAX_FILE_SIZE;
+
+/// The whole hub configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HubConfig {
+    /// The MCP server.
+    #[serde(default)]
+    pub mcp: McpConfig,
+    /// Where configuration comes from.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Istio mesh configuration file (Galley's defaults when absent).
+    #[serde(default)]
+    pub mesh_config: Option<PathBuf>,
+    /// Cluster DNS suffix.
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// Kinds beyond Istio 1.5's built-in set (your CRDs).
+    #[serde(default)]
+    pub kinds: Vec<KindConfig>,
+    /// Snapshot groups. Output collections no group lists go to `default`.
+    #[serde(default = "default_groups")]
+    pub groups: Vec<GroupConfig>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            mcp: McpConfig::default(),
+            sources: Vec::new(),
+            mesh_config: None,
+            domain: default_domain(),
+            kinds: Vec::new(),
+            groups: default_groups(),
+        }
+    }
+}
+
+/// The MCP server's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpConfig {
+    /// Listen address.
+    #[serde(default = "default_address")]
+    pub address: SocketAddr,
+    /// Extra response header key/values on every stream.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Remote `ResourceSink`s to dial out to.
+    #[serde(default)]
+    pub callouts: Vec<CalloutConfig>,
+    /// Concurrent streams per HTTP/2 connection.
+    #[serde(default = "default_max_streams")]
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            address: default_address(),
+            metadata: BTreeMap::new(),
+            callouts: Vec::new(),
+            max_concurrent_streams: default_max_streams(),
+        }
+    }
+}
+
+/// A remote sink to dial.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CalloutConfig {
+    /// e.g. `http://pilot.istio-system:15010`.
+    pub address: String,
+    /// Request metadata sent when dialling.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A source of configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// YAML/JSON files.
+    Files(FilesConfig),
+}
+
+/// A file source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Directories (walked recursively) or single files.
+    pub paths: Vec<PathBuf>,
+    /// Larger files are refused (their previous content stays served).
+    #[serde(default = "default_max_file_size")]
+    pub max_file_size: u64,
+}
+
+impl FilesConfig {
+    /// A file source over `paths` with default limits.
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        Self {
+            paths,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// Publishing strategy of a group, as written in the configuration.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum StrategyKind {
+    /// On every change.
+    Immediate,
+    /// After changes settle.
+    Debounce,
+}
+
+/// A snapshot group.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Its name (what sinks' group index selects).
+    pub name: String,
+    /// When it publishes.
+    pub strategy: StrategyKind,
+    /// Debounce: longest wait after the first change (default 1s).
+    #[serde(default, with = "humantime_serde")]
+    pub max_delay: Option<Duration>,
+    /// Debounce: quiet time that ends a burst (default 500ms).
+    #[serde(default, with = "humantime_serde")]
+    pub quiesce: Option<Duration>,
+    /// Its output collections.
+    #[serde(default)]
+    pub collections: Vec<String>,
+}
+
+impl GroupConfig {
+    /// The strategy with defaults filled in.
+    pub fn strategy(&self) -> Strategy {
+        match self.strategy {
+            StrategyKind::Immediate => Strategy::Immediate,
+            StrategyKind::Debounce => Strategy::Debounce {
+                max_delay: self.max_delay.unwrap_or(Strategy::DEFAULT_MAX_DELAY),
+                quiesce: self.quiesce.unwrap_or(Strategy::DEFAULT_QUIESCE),
+            },
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The content is not a valid configuration.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where.
+        message: String,
+    },
+}
+
+impl HubConfig {
+    /// Reads a configuration file. Relative paths in it are relative to the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Parses configuration YAML.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Self =
+            serde_saphyr::from_str(text).map_err(|e| crate::mesh::first_line(&e.to_string()))?;
+        for group in &config.groups {
+            if group.strategy == StrategyKind::Immediate
+                && (group.max_delay.is_some() || group.quiesce.is_some())
+            {
+                return Err(format!(
+                    "group {:?}: maxDelay and quiesce apply to the debounce strategy only",
+                    group.name
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        for SourceConfig::Files(files) in &mut self.sources {
+            files.paths.iter_mut().for_each(resolve);
+        }
+        if let Some(mesh) = &mut self.mesh_config {
+            resolve(mesh);
+        }
+    }
+}
+
+fn default_domain() -> String {
+    "cluster.local".into()
+}
+
+fn default_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9901))
+}
+
+fn default_max_streams() -> u32 {
+    1024
+}
+
+fn default_max_file_size() -> u64 {
+    DEFAULT_MAX_FILE_SIZE
+}
+
+/// The collection of ServiceEntries synthesised from Services, Endpoints,
+/// Pods and Nodes.
+pub const SYNTHETIC_SERVICE_ENTRIES: &str = "istio/networking/v1alpha3/synthetic/serviceentries";
+
+/// Galley 1.5's groups: `default` (debounce) and `syntheticServiceEntry`
+/// (immediate).
+pub fn default_groups() -> Vec<GroupConfig> {
+    const DEFAULT_COLLECTIONS: &[&str] = &[
+        "istio/authentication/v1alpha1/meshpolicies",
+        "istio/authentication/v1alpha1/policies",
+        "istio/config/v1alpha2/adapters",
+        "istio/config/v1alpha2/httpapispecbindings",
+        "istio/config/v1alpha2/httpapispecs",
+        "istio/config/v1alpha2/templates",
+        MESH_CONFIG,
+        "istio/mixer/v1/config/client/quotaspecbindings",
+        "istio/mixer/v1/config/client/quotaspecs",
+        "istio/networking/v1alpha3/destinationrules",
+        "istio/networking/v1alpha3/envoyfilters",
+        "istio/networking/v1alpha3/gateways",
+        "istio/networking/v1alpha3/serviceentries",
+        "istio/networking/v1alpha3/sidecars",
+        "istio/networking/v1alpha3/virtualservices",
+        "istio/policy/v1beta1/attributemanifests",
+        "istio/policy/v1beta1/handlers",
+        "istio/policy/v1beta1/instances",
+        "istio/policy/v1beta1/rules",
+        "istio/rbac/v1alpha1/clusterrbacconfigs",
+        "istio/rbac/v1alpha1/rbacconfigs",
+        "istio/rbac/v1alpha1/servicerolebindings",
+        "istio/rbac/v1alpha1/serviceroles",
+        "istio/security/v1beta1/authorizationpolicies",
+        "istio/security/v1beta1/peerauthentications",
+        "istio/security/v1beta1/requestauthentications",
+        "k8s/core/v1/namespaces",
+        "k8s/core/v1/services",
+    ];
+    vec![
+        GroupConfig {
+            name: DEFAULT_GROUP.into(),
+            strategy: StrategyKind::Debounce,
+            max_delay: None,
+            quiesce: None,
+            collections: DEFAULT_COLLECTIONS.iter().map(|c| c.to_string()).collect(),
+        },
+        GroupConfig {
+            name: "syntheticServiceEntry".into(),
+            strategy: StrategyKind::Immediate,
+            max_delay: None,
+            quiesce: None,
+            collections: vec![SYNTHETIC_SERVICE_ENTRIES.into()],
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_configuration_parses() {
+        let config = HubConfig::parse(
+            r#"
+mcp:
+  address: 0.0.0.0:15010
+  metadata: {cluster: east}
+  callouts: [{address: "http://pilot:15010"}]
+sources:
+  - files: {paths: [conf, /etc/extra], maxFileSize: 1048576}
+meshConfig: mesh.yaml
+domain: corp.local
+kinds:
+  - {apiVersion: example.com/v1, kind: Widget, plural: widgets, output: example/v1/widgets}
+groups:
+  - {name: default, strategy: debounce, maxDelay: 2s, quiesce: 100ms}
+  - {name: fast, strategy: immediate, collections: [example/v1/widgets]}
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.mcp.address.port(), 15010);
+        assert_eq!(config.domain, "corp.local");
+        assert_eq!(
+            config.groups[0].strategy(),
+            Strategy::Debounce {
+                max_delay: Duration::from_secs(2),
+                quiesce: Duration::from_millis(100)
+            }
+        );
+        assert_eq!(config.groups[1].strategy(), Strategy::Immediate);
+        let SourceConfig::Files(files) = &config.sources[0];
+        assert_eq!(files.max_file_size, 1 << 20);
+    }
+
+    #[test]
+    fn typos_and_misplaced_settings_are_errors() {
+        let typo = HubConfig::parse("domian: x\n").unwrap_err();
+        assert!(typo.contains("domian"), "{typo}");
+        let misplaced = HubConfig::parse("groups: [{name: g, strategy: immediate, quiesce: 1s}]\n")
+            .unwrap_err();
+        assert!(misplaced.contains("debounce strategy only"), "{misplaced}");
+    }
+
+    #[test]
+    fn defaults_are_galleys() {
+        let config = HubConfig::parse("{}").unwrap();
+        assert_eq!(config.mcp.address, default_address());
+        assert_eq!(config.groups[0].strategy(), Strategy::debounce());
+        assert_eq!(config.groups[1].collections, [SYNTHETIC_SERVICE_ENTRIES]);
+    }
+}

@@ -1,0 +1,283 @@
+//! Assembles a hub from its configuration — registry, sources, pipeline,
+//! snapshot cache, MCP server and callouts — and runs it.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::cache::{CollectionGroups, DEFAULT_GROUP, SnapshotCache};
+use crate::config::{HubConfig, SourceConfig};
+use crate::diagnostics::Diagnostics;
+use crate::event::Collection;
+use crate::mcp::BackoffOptions;
+use crate::mcp::source::{CalloutOptions, McpSource, SourceOptions};
+use crate::pipeline::{
+    DirectMapping, GroupSpec, PipelineSpec, Runtime, Strategy, TransformerFactory,
+};
+use crate::registry::{MESH_CONFIG, Registry, Schema};
+use crate::source::{Aggregate, FileSource, MeshSource, Source};
+
+/// Why a hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The MCP address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The configured address.
+        address: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A hub being assembled.
+pub struct Hub {
+    config: HubConfig,
+    registry: Arc<Registry>,
+    diagnostics: Diagnostics,
+    sources: Vec<Arc<dyn Source>>,
+    transformers: Vec<Arc<dyn TransformerFactory>>,
+}
+
+impl Hub {
+    /// A hub with the sources its configuration names.
+    pub fn new(config: HubConfig) -> Self {
+        let mut registry = Registry::builtin();
+        for kind in &config.kinds {
+            registry.add(Schema::from(kind));
+        }
+        let registry = Arc::new(registry);
+        let diagnostics = Diagnostics::default();
+        let mut sources: Vec<Arc<dyn Source>> = vec![Arc::new(MeshSource::new(
+            config.mesh_config.clone(),
+            diagnostics.clone(),
+        ))];
+        for SourceConfig::Files(files) in &config.sources {
+            let source =
+                FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
+                    .with_max_file_size(files.max_file_size);
+            sources.push(Arc::new(source));
+        }
+        Self {
+            config,
+            registry,
+            diagnostics,
+            sources,
+            transformers: Vec::new(),
+        }
+    }
+
+    /// The kinds this hub understands.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The ledger of bad input.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    /// Adds a source (beyond the configured ones).
+    pub fn add_source(&mut self, source: Arc<dyn Source>) {
+        self.sources.push(source);
+    }
+
+    /// Adds a transformer; it replaces the direct mapping for its inputs.
+    pub fn add_transformer(&mut self, transformer: Arc<dyn TransformerFactory>) {
+        self.transformers.push(transformer);
+    }
+
+    /// The pipeline this hub runs: the transformers, then the direct mapping
+    /// for every mapped input no transformer took over; groups as configured,
+    /// with every unlisted output collection in `default`.
+    pub fn pipeline_spec(&self) -> PipelineSpec {
+        let taken: Vec<Collection> = self.transformers.iter().flat_map(|t| t.inputs()).collect();
+        let mapping = self
+            .registry
+            .schemas()
+            .into_iter()
+            .filter_map(|s| {
+                s.output
+                    .clone()
+                    .map(|output| (s.collection.clone(), output))
+            })
+            .chain([(Collection::from(MESH_CONFIG), Collection::from(MESH_CONFIG))]);
+        let direct = DirectMapping::new(mapping).without(&taken);
+        let mut transformers = self.transformers.clone();
+        transformers.push(Arc::new(direct));
+        let outputs: BTreeSet<Collection> = transformers.iter().flat_map(|t| t.outputs()).collect();
+        PipelineSpec {
+            groups: resolve_groups(&self.config, &outputs),
+            transformers,
+            codecs: Default::default(),
+        }
+    }
+
+    /// Binds the MCP address and starts everything.
+    pub async fn start(self) -> Result<RunningHub, HubError> {
+        let spec = self.pipeline_spec();
+        let index = spec
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.collections
+                    .iter()
+                    .map(move |c| (c.to_string(), g.name.clone()))
+            })
+            .fold(CollectionGroups::new(), |index, (c, g)| index.assign(c, g));
+        let cache = SnapshotCache::new(index);
+        let mcp_config = &self.config.mcp;
+        let options = SourceOptions {
+            collections: spec
+                .served_collections()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            metadata: mcp_config
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            max_concurrent_streams: mcp_config.max_concurrent_streams,
+        };
+        let served = options.collections.len();
+        let mcp = McpSource::new(cache.clone(), options);
+        let address = mcp_config.address;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| HubError::Bind { address, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| HubError::Bind { address, source })?;
+
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let source: Arc<dyn Source> = Arc::new(Aggregate::new(self.sources));
+        info!(sources = %source.name(), "starting the pipeline");
+        let runtime = Runtime::new(
+            source,
+            spec,
+            cache.clone(),
+            self.diagnostics.clone(),
+            self.config.domain.clone(),
+        );
+        tasks.push(tokio::spawn(runtime.run(stop.clone())));
+        let server = mcp.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = server.serve(listener).await {
+                warn!("MCP server failed: {error}");
+            }
+        }));
+        for callout in &mcp_config.callouts {
+            let options = CalloutOptions {
+                address: callout.address.clone(),
+                metadata: callout
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                backoff: BackoffOptions::default(),
+            };
+            let source = mcp.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(error) = source.callout(options).await {
+                    warn!("callout failed: {error}");
+                }
+            }));
+        }
+        info!(address = %addr, collections = served, "galleon is serving MCP");
+        Ok(RunningHub {
+            addr,
+            mcp,
+            cache,
+            diagnostics: self.diagnostics,
+            stop,
+            tasks,
+        })
+    }
+}
+
+fn resolve_groups(config: &HubConfig, outputs: &BTreeSet<Collection>) -> Vec<GroupSpec> {
+    let mut listed = BTreeSet::new();
+    let mut groups: Vec<GroupSpec> = config
+        .groups
+        .iter()
+        .map(|g| {
+            let collections = g
+                .collections
+                .iter()
+                .filter(|c| {
+                    let first = listed.insert(c.to_string());
+                    if !first {
+                        warn!(collection = %c, group = %g.name, "collection is already in another group; ignored here");
+                    }
+                    first
+                })
+                .map(|c| Collection::from(c.as_str()))
+                .collect();
+            GroupSpec { name: g.name.clone(), strategy: g.strategy(), collections }
+        })
+        .collect();
+    let unlisted: Vec<Collection> = outputs
+        .iter()
+        .filter(|c| !listed.contains(&***c))
+        .cloned()
+        .collect();
+    if !unlisted.is_empty() {
+        match groups.iter_mut().find(|g| g.name == DEFAULT_GROUP) {
+            Some(default) => default.collections.extend(unlisted),
+            None => groups.push(GroupSpec {
+                name: DEFAULT_GROUP.into(),
+                strategy: Strategy::debounce(),
+                collections: unlisted,
+            }),
+        }
+    }
+    groups
+}
+
+/// A hub that is running.
+pub struct RunningHub {
+    addr: SocketAddr,
+    mcp: McpSource,
+    cache: SnapshotCache,
+    diagnostics: Diagnostics,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningHub {
+    /// The address the MCP server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The MCP source (stats, sink status).
+    pub fn mcp(&self) -> &McpSource {
+        &self.mcp
+    }
+
+    /// The snapshot cache.
+    pub fn cache(&self) -> &SnapshotCache {
+        &self.cache
+    }
+
+    /// The ledger of bad input.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    /// Stops gracefully: sink streams end cleanly, sources stop.
+    pub async fn shutdown(self) {
+        self.mcp.shutdown();
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

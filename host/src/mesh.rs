@@ -1,0 +1,138 @@
+//! The mesh configuration the pipeline is built with: Istio's `MeshConfig`
+//! (as JSON, over Galley's defaults) and the cluster domain suffix.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+/// Name of the single MeshConfig resource.
+pub const MESH_CONFIG_NAME: &str = "istio-system/meshconfig";
+
+/// What transforms are configured with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeshSettings {
+    /// The mesh configuration, defaults filled in.
+    pub config: Arc<Value>,
+    /// DNS suffix of the cluster, e.g. `cluster.local`.
+    pub domain_suffix: String,
+}
+
+impl MeshSettings {
+    /// Galley's defaults with `domain_suffix`.
+    pub fn defaults(domain_suffix: &str) -> Self {
+        Self {
+            config: Arc::new(Value::Object(defaults())),
+            domain_suffix: domain_suffix.to_owned(),
+        }
+    }
+}
+
+/// Galley's defaults for the fields its transforms read.
+pub fn defaults() -> Map<String, Value> {
+    let Value::Object(map) = json!({
+        "ingressClass": "istio",
+        "ingressControllerMode": "STRICT",
+        "rootNamespace": "istio-system",
+        "trustDomain": "cluster.local",
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    map
+}
+
+/// Why a mesh configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MeshConfigError {
+    /// Reading failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The content is not a YAML mapping.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with line and column where known.
+        message: String,
+    },
+}
+
+/// Reads a mesh configuration file and lays it over the defaults (top-level
+/// fields replace defaults). A missing file gives the defaults, as in Galley.
+pub fn load(path: &Path) -> Result<Value, MeshConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Object(defaults())),
+        Err(source) => {
+            return Err(MeshConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    parse(&text).map_err(|message| MeshConfigError::Parse {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+/// Parses mesh configuration YAML over the defaults.
+pub fn parse(text: &str) -> Result<Value, String> {
+    let parsed: Value = serde_saphyr::from_str(text).map_err(|e| first_line(&e.to_string()))?;
+    let mut config = defaults();
+    match parsed {
+        Value::Object(fields) => config.extend(fields),
+        Value::Null => {}
+        other => {
+            return Err(format!(
+                "expected a mapping of MeshConfig fields, found {}",
+                kind_of(&other)
+            ));
+        }
+    }
+    Ok(Value::Object(config))
+}
+
+/// The first line of a multi-line parser message, without its `error: ` tag.
+pub(crate) fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message);
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
+}
+
+/// A JSON value's type, for messages.
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_override_defaults() {
+        let config = parse("ingressClass: nginx\nenableTracing: true\n").unwrap();
+        assert_eq!(config["ingressClass"], "nginx");
+        assert_eq!(config["ingressControllerMode"], "STRICT");
+        assert_eq!(config["enableTracing"], true);
+    }
+
+    #[test]
+    fn missing_file_gives_defaults_and_bad_yaml_an_error() {
+        let config = load(Path::new("/nonexistent/mesh.yaml")).unwrap();
+        assert_eq!(config["ingressClass"], "istio");
+        assert!(parse("- a\n- b\n").unwrap_err().contains("mapping"));
+        assert!(parse("a: [1\n").unwrap_err().contains("line 1"));
+    }
+}

@@ -1,0 +1,46 @@
+//! Per-collection body codecs: how a resource's JSON body becomes the
+//! `google.protobuf.Any` served to sinks. Every collection uses
+//! [`StructCodec`] until typed schemas arrive; a typed codec replaces it per
+//! collection without touching the rest of the pipeline.
+
+use galleon_proto::STRUCT_TYPE_URL;
+use galleon_proto::json::struct_from_json;
+use prost::Message;
+use serde_json::Value;
+
+use crate::mesh::kind_of;
+
+/// Why a body could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(pub String);
+
+/// Encodes resource bodies of one collection.
+pub trait BodyCodec: Send + Sync + 'static {
+    /// The body as a protobuf `Any`.
+    fn encode(&self, body: &Value) -> Result<prost_types::Any, CodecError>;
+}
+
+/// Bodies as `google.protobuf.Struct`: any JSON object; `null` (a document
+/// without `spec`) is an empty struct.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StructCodec;
+
+impl BodyCodec for StructCodec {
+    fn encode(&self, body: &Value) -> Result<prost_types::Any, CodecError> {
+        let object = match body {
+            Value::Object(object) => object.clone(),
+            Value::Null => Default::default(),
+            other => {
+                return Err(CodecError(format!(
+                    "body must be a mapping, found {}",
+                    kind_of(other)
+                )));
+            }
+        };
+        Ok(prost_types::Any {
+            type_url: STRUCT_TYPE_URL.to_owned(),
+            value: struct_from_json(object).encode_to_vec(),
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! The resources a file source currently holds: which documents each file
+//! contributes, who claims each (collection, name), and what was last sent
+//! downstream — so every reload turns into exactly the events that changed.
+//!
+//! Bad input loses nothing: a file that cannot be read keeps contributing
+//! what it contributed before, and a file with a bad document keeps the
+//! resources of its previous version that the new version no longer yields
+//! (one of them is the bad document's last good version) until the file
+//! parses cleanly again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::parse::{Document, ParsedFile};
+use crate::diagnostics::Problem;
+use crate::event::{Collection, Event};
+
+type Key = (Collection, String);
+
+#[derive(Default)]
+pub(super) struct FileSet {
+    files: BTreeMap<PathBuf, Vec<Arc<Document>>>,
+    /// Every (file, document index) defining a key; the first one wins.
+    claims: BTreeMap<Key, BTreeSet<(PathBuf, usize)>>,
+    /// Hash of what was sent downstream for each key.
+    sent: HashMap<Key, [u8; 32]>,
+}
+
+fn key(document: &Document) -> Key {
+    (document.collection.clone(), document.entry.name.clone())
+}
+
+impl FileSet {
+    /// The files currently contributing resources.
+    pub(super) fn paths(&self) -> Vec<PathBuf> {
+        self.files.keys().cloned().collect()
+    }
+
+    /// Replaces `path`'s contribution with what it now yields. With
+    /// `complete == false` (the file had problems) the resources it no longer
+    /// yields are kept. Returns the keys whose winner may have changed.
+    pub(super) fn update(&mut self, path: &Path, parsed: ParsedFile, complete: bool) -> Vec<Key> {
+        let mut documents: Vec<Arc<Document>> =
+            parsed.documents.into_iter().map(Arc::new).collect();
+        if !complete {
+            let yielded: BTreeSet<Key> = documents.iter().map(|d| key(d)).collect();
+            let kept = self
+                .files
+                .get(path)
+                .into_iter()
+                .flatten()
+                .filter(|d| !yielded.contains(&key(d)));
+            documents.extend(kept.cloned().collect::<Vec<_>>());
+        }
+        let mut touched = self.remove(path);
+        for document in &documents {
+            let k = key(document);
+            self.claims
+                .entry(k.clone())
+                .or_default()
+                .insert((path.to_owned(), document.origin().document));
+            touched.push(k);
+        }
+        if !documents.is_empty() {
+            self.files.insert(path.to_owned(), documents);
+        }
+        touched
+    }
+
+    /// Forgets `path`. Returns the keys it claimed.
+    pub(super) fn remove(&mut self, path: &Path) -> Vec<Key> {
+        let documents = self.files.remove(path).unwrap_or_default();
+        let mut touched = Vec::with_capacity(documents.len());
+        for document in documents {
+            let k = key(&document);
+            if let Some(claims) = self.claims.get_mut(&k) {
+                claims.remove(&(path.to_owned(), document.origin().document));
+                if claims.is_empty() {
+                    self.claims.remove(&k);
+                }
+            }
+            touched.push(k);
+        }
+        touched
+    }
+
+    fn winner(&self, key: &Key) -> Option<&Arc<Document>> {
+        let (path, index) = self.claims.get(key)?.first()?;
+        self.files
+            .get(path)?
+            .iter()
+            .find(|d| d.origin().document == *index && &self::key(d) == key)
+    }
+
+    /// The events that bring downstream from what it was sent to the current
+    /// winners of `keys`.
+    pub(super) fn diff(&mut self, mut keys: Vec<Key>) -> Vec<Event> {
+        keys.sort();
+        keys.dedup();
+        let mut events = Vec::new();
+        for k in keys {
+            let current = self.winner(&k).cloned();
+            match (current, self.sent.get(&k)) {
+                (Some(doc), None) => {
+                    self.sent.insert(k.clone(), doc.hash);
+                    events.push(Event::Added(k.0, doc.entry.clone()));
+                }
+                (Some(doc), Some(hash)) if *hash != doc.hash => {
+                    self.sent.insert(k.clone(), doc.hash);
+                    events.push(Event::Updated(k.0, doc.entry.clone()));
+                }
+                (Some(_), Some(_)) => {}
+                (None, Some(_)) => {
+                    self.sent.remove(&k);
+                    events.push(Event::Deleted(k.0, k.1));
+                }
+                (None, None) => {}
+            }
+        }
+        events
+    }
+
+    /// Forgets what was sent and returns everything as `Added` (a new start).
+    pub(super) fn full_state(&mut self) -> Vec<Event> {
+        self.sent.clear();
+        let keys = self.claims.keys().cloned().collect();
+        self.diff(keys)
+    }
+
+    /// One problem per definition that lost to an earlier one.
+    pub(super) fn duplicates(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (k, claims) in self.claims.iter().filter(|(_, c)| c.len() > 1) {
+            let Some(winner) = self.winner(k) else {
+                continue;
+            };
+            for (path, index) in claims.iter().skip(1) {
+                let loser = self.files[path]
+                    .iter()
+                    .find(|d| d.origin().document == *index && &key(d) == k);
+                if let Some(loser) = loser {
+                    problems.push(Problem {
+                        location: loser.origin().to_string(),
+                        message: format!(
+                            "duplicate {} {}: already defined at {}; this definition is ignored",
+                            k.0,
+                            k.1,
+                            winner.origin()
+                        ),
+                    });
+                }
+            }
+        }
+        problems
+    }
+}

@@ -1,0 +1,143 @@
+//! The mesh-config source: serves the mesh configuration file (over Galley's
+//! defaults) as the `istio/mesh/v1alpha1/MeshConfig` collection and reports
+//! changes to it. A file that turns malformed is reported and its last good
+//! content stays in force.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::watcher::{PathWatcher, RescanSignals};
+use super::{EventSender, Source, SourceRun};
+use crate::diagnostics::{Diagnostics, Problem};
+use crate::event::{Collection, Entry, Event};
+use crate::mesh::{self, MESH_CONFIG_NAME};
+use crate::registry::MESH_CONFIG;
+
+/// The mesh configuration, from a file or Galley's defaults.
+pub struct MeshSource {
+    path: Option<PathBuf>,
+    diagnostics: Diagnostics,
+    last_good: Mutex<Option<Value>>,
+}
+
+impl MeshSource {
+    /// Serves `path` (or the defaults when `None`).
+    pub fn new(path: Option<PathBuf>, diagnostics: Diagnostics) -> Self {
+        Self {
+            path,
+            diagnostics,
+            last_good: Mutex::new(None),
+        }
+    }
+
+    /// The file's content, or the last good content if it cannot be used.
+    fn current(&self) -> Value {
+        let mut last_good = self
+            .last_good
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(path) = &self.path else {
+            return Value::Object(mesh::defaults());
+        };
+        let scope = path.display().to_string();
+        match mesh::load(path) {
+            Ok(config) => {
+                self.diagnostics.clear(&scope);
+                *last_good = Some(config.clone());
+                config
+            }
+            Err(error) => {
+                self.diagnostics.set(
+                    &scope,
+                    vec![Problem {
+                        location: scope.clone(),
+                        message: error.to_string(),
+                    }],
+                );
+                last_good
+                    .clone()
+                    .unwrap_or_else(|| Value::Object(mesh::defaults()))
+            }
+        }
+    }
+}
+
+fn entry(config: Value) -> Entry {
+    Entry {
+        name: MESH_CONFIG_NAME.to_owned(),
+        labels: Default::default(),
+        annotations: Default::default(),
+        create_time: None,
+        version: String::new(),
+        body: Arc::new(config),
+        origin: None,
+    }
+}
+
+impl Source for MeshSource {
+    fn name(&self) -> String {
+        match &self.path {
+            Some(path) => format!("mesh config {}", path.display()),
+            None => "mesh config (defaults)".into(),
+        }
+    }
+
+    fn collections(&self) -> Vec<Collection> {
+        vec![MESH_CONFIG.into()]
+    }
+
+    fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
+        Box::pin(async move {
+            let collection: Collection = MESH_CONFIG.into();
+            let mut served = self.current();
+            let initial = [
+                Event::Added(collection.clone(), entry(served.clone())),
+                Event::FullSync(collection.clone()),
+            ];
+            for event in initial {
+                if events.send(event).await.is_err() {
+                    return;
+                }
+            }
+            let Some(path) = self.path.clone() else {
+                stop.cancelled().await;
+                return;
+            };
+            let mut watcher = match PathWatcher::new(std::slice::from_ref(&path)) {
+                Ok(watcher) => Some(watcher),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), "not watching the mesh config (SIGHUP still reloads it): {error}");
+                    None
+                }
+            };
+            let mut signals = RescanSignals::new();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = signals.recv() => {}
+                    changed = async { match watcher.as_mut() { Some(w) => w.changed().await, None => std::future::pending().await } } => {
+                        if !changed.is_empty() && !changed.iter().any(|p| p.file_name() == path.file_name()) {
+                            continue;
+                        }
+                    }
+                }
+                let config = self.current();
+                if config != served {
+                    info!(path = %path.display(), "mesh config changed");
+                    served = config.clone();
+                    if events
+                        .send(Event::Updated(collection.clone(), entry(config)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        })
+    }
+}
