@@ -109,6 +109,9 @@ pub struct FilesConfig {
     /// Larger files are refused (their previous content stays served).
     #[serde(default = "default_max_file_size")]
     pub max_file_size: u64,
+    /// Reload on file-system notifications (otherwise only on SIGHUP/SIGUSR1).
+    #[serde(default = "yes")]
+    pub watch: bool,
 }
 
 impl FilesConfig {
@@ -117,6 +120,7 @@ impl FilesConfig {
         Self {
             paths,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            watch: true,
         }
     }
 }
@@ -242,6 +246,10 @@ fn default_address() -> SocketAddr {
 
 fn default_max_streams() -> u32 {
     1024
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_max_file_size() -> u64 {

@@ -60,7 +60,8 @@ impl Hub {
         for SourceConfig::Files(files) in &config.sources {
             let source =
                 FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
-                    .with_max_file_size(files.max_file_size);
+                    .with_max_file_size(files.max_file_size)
+                    .with_watch(files.watch);
             sources.push(Arc::new(source));
         }
         Self {

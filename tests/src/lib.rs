@@ -1,9 +1,13 @@
 //! Support for galleon's end-to-end tests: a real MCP source on a loopback
 //! port, a raw sink that speaks the protocol message by message, and
-//! resource builders. Everything goes over real gRPC; nothing is mocked.
+//! resource builders, and the real binary as a child process. Everything
+//! goes over real gRPC; nothing is mocked.
+
+mod process;
+
+pub use process::{Galleon, galleon_binary, write_atomically};
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use galleon::cache::{CachedResource, DefaultGroup, GroupIndex, Snapshot, SnapshotCache};
@@ -303,23 +307,6 @@ impl RawSink {
     }
 }
 
-/// The `galleon` binary built by this `cargo test` run (the host package's
-/// own integration tests make cargo build it before any test runs).
-pub fn galleon_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let binary = profile_dir.join(format!("galleon{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} not built: run the tests with `cargo test --workspace`",
-        binary.display()
-    );
-    binary
-}
-
 /// Assigns collections to groups for tests that need more than `default`.
 pub fn cache_with(index: impl GroupIndex) -> SnapshotCache {
     SnapshotCache::new(index)
@@ -399,4 +386,19 @@ pub fn quick_backoff() -> galleon::mcp::BackoffOptions {
         min: Duration::from_millis(20),
         max: Duration::from_millis(200),
     }
+}
+
+/// Name → JSON body of the resources a push carries.
+pub fn bodies(push: &Resources) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use galleon_proto::json::struct_to_json;
+    push.decode_resources()
+        .expect("push decodes")
+        .into_iter()
+        .map(|r| {
+            let name = r.metadata.unwrap_or_default().name;
+            let any = r.body.expect("body");
+            let body = prost_types::Struct::decode(any.value.as_slice()).expect("Struct body");
+            (name, serde_json::Value::Object(struct_to_json(&body)))
+        })
+        .collect()
 }

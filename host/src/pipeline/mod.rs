@@ -11,6 +11,9 @@ mod processor;
 pub mod runtime;
 pub mod transformer;
 
+#[cfg(test)]
+mod tests;
+
 pub use codec::{BodyCodec, CodecError, StructCodec};
 pub use group::Strategy;
 pub use processor::{GroupSpec, PipelineSpec};

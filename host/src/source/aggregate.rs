@@ -76,41 +76,7 @@ impl Source for Aggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A source that emits a fixed list of events, then idles.
-    struct Scripted {
-        collections: Vec<Collection>,
-        script: tokio::sync::Mutex<Option<mpsc::Receiver<Event>>>,
-    }
-
-    impl Source for Scripted {
-        fn name(&self) -> String {
-            "scripted".into()
-        }
-        fn collections(&self) -> Vec<Collection> {
-            self.collections.clone()
-        }
-        fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
-            Box::pin(async move {
-                let mut script = self.script.lock().await.take().expect("started once");
-                loop {
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        Some(event) = script.recv() => { let _ = events.send(event).await; }
-                    }
-                }
-            })
-        }
-    }
-
-    fn scripted(collections: &[&str]) -> (Arc<Scripted>, mpsc::Sender<Event>) {
-        let (tx, rx) = mpsc::channel(16);
-        let source = Scripted {
-            collections: collections.iter().map(|c| Collection::from(*c)).collect(),
-            script: tokio::sync::Mutex::new(Some(rx)),
-        };
-        (Arc::new(source), tx)
-    }
+    use crate::source::scripted::scripted;
 
     #[tokio::test]
     async fn full_sync_waits_for_every_source_of_the_collection() {

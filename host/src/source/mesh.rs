@@ -93,6 +93,14 @@ impl Source for MeshSource {
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
             let collection: Collection = MESH_CONFIG.into();
+            // Watch before reading, so a change between the two is not missed.
+            let mut watcher = self.path.as_ref().and_then(|path| {
+                PathWatcher::new(std::slice::from_ref(path))
+                    .inspect_err(|e| {
+                        tracing::warn!(path = %path.display(), "not watching the mesh config (SIGHUP still reloads it): {e}")
+                    })
+                    .ok()
+            });
             let mut served = self.current();
             let initial = [
                 Event::Added(collection.clone(), entry(served.clone())),
@@ -106,13 +114,6 @@ impl Source for MeshSource {
             let Some(path) = self.path.clone() else {
                 stop.cancelled().await;
                 return;
-            };
-            let mut watcher = match PathWatcher::new(std::slice::from_ref(&path)) {
-                Ok(watcher) => Some(watcher),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), "not watching the mesh config (SIGHUP still reloads it): {error}");
-                    None
-                }
             };
             let mut signals = RescanSignals::new();
             loop {

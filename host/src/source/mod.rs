@@ -36,3 +36,52 @@ pub trait Source: Send + Sync + 'static {
     /// Runs one start of the source until `stop` is cancelled.
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun;
 }
+
+/// A source driven by the test that holds its script sender.
+#[cfg(test)]
+pub(crate) mod scripted {
+    use super::*;
+
+    /// Emits what the test sends on the script channel (once started).
+    pub(crate) struct Scripted {
+        collections: Vec<Collection>,
+        script: tokio::sync::Mutex<Option<mpsc::Receiver<Event>>>,
+    }
+
+    impl Source for Scripted {
+        fn name(&self) -> String {
+            "scripted".into()
+        }
+
+        fn collections(&self) -> Vec<Collection> {
+            self.collections.clone()
+        }
+
+        fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
+            Box::pin(async move {
+                let mut script = self
+                    .script
+                    .lock()
+                    .await
+                    .take()
+                    .expect("a scripted source starts once");
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        Some(event) = script.recv() => { let _ = events.send(event).await; }
+                    }
+                }
+            })
+        }
+    }
+
+    /// A scripted source feeding `collections`, and its script.
+    pub(crate) fn scripted(collections: &[&str]) -> (Arc<Scripted>, mpsc::Sender<Event>) {
+        let (tx, rx) = mpsc::channel(64);
+        let source = Scripted {
+            collections: collections.iter().map(|c| Collection::from(*c)).collect(),
+            script: tokio::sync::Mutex::new(Some(rx)),
+        };
+        (Arc::new(source), tx)
+    }
+}

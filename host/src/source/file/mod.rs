@@ -38,6 +38,7 @@ pub struct FileSource {
     registry: Arc<Registry>,
     diagnostics: Diagnostics,
     max_file_size: u64,
+    watch: bool,
     set: Mutex<FileSet>,
 }
 
@@ -62,8 +63,16 @@ impl FileSource {
             registry,
             diagnostics,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            watch: true,
             set: Mutex::default(),
         }
+    }
+
+    /// Whether to reload on file-system notifications (default) or only on
+    /// SIGHUP/SIGUSR1.
+    pub fn with_watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// Refuses files larger than `bytes`.
@@ -225,10 +234,10 @@ impl Source for FileSource {
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
             let watcher = match &self.tree {
-                Tree::Disk(roots) => PathWatcher::new(roots)
+                Tree::Disk(roots) if self.watch => PathWatcher::new(roots)
                     .inspect_err(|e| warn!("not watching files (SIGHUP still rescans): {e}"))
                     .ok(),
-                Tree::Embedded(_) => None,
+                Tree::Disk(_) | Tree::Embedded(_) => None,
             };
             self.rescan();
             let initial = self.lock().full_state();

@@ -1,0 +1,237 @@
+//! The file source through the whole hub: initial state, changes, bursts and
+//! bad input.
+
+use std::time::Duration;
+
+use galleon_tests::*;
+
+use crate::fixture::{FAST, Hub, vs};
+
+fn host(push: &galleon_proto::mcp::Resources, name: &str) -> String {
+    bodies(push)[name]["hosts"][0].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn serves_a_directory_on_the_documented_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: ratings, namespace: shop}\nspec:\n  ports: [{port: 9080}]\n";
+    let rule = "apiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\nmetadata: {name: ratings, namespace: shop}\nspec: {host: ratings}\n";
+    std::fs::create_dir(dir.path().join("nested")).unwrap();
+    std::fs::write(dir.path().join("vs.yaml"), vs("reviews", "reviews")).unwrap();
+    std::fs::write(
+        dir.path().join("nested/more.yml"),
+        format!("{service}---\n{rule}"),
+    )
+    .unwrap();
+    let galleon = Galleon::serve(&[
+        "--files",
+        dir.path().to_str().unwrap(),
+        "--mcp-addr",
+        "127.0.0.1:0",
+    ])
+    .await;
+
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    for (collection, expected) in [
+        (VS, "default/reviews"),
+        (DR, "shop/ratings"),
+        ("k8s/core/v1/services", "shop/ratings"),
+    ] {
+        sink.subscribe(collection).await;
+        let push = sink.recv().await;
+        assert_eq!(push.collection, collection);
+        assert_eq!(names(&push), [expected]);
+    }
+    assert_eq!(
+        bodies(&sink_push_services(&galleon).await)["shop/ratings"]["ports"][0]["port"],
+        9080
+    );
+    assert!(galleon.stop().await, "exits cleanly on SIGTERM");
+}
+
+async fn sink_push_services(galleon: &Galleon) -> galleon_proto::mcp::Resources {
+    let mut sink = RawSink::connect(&galleon.url(), "pilot-2").await;
+    sink.subscribe("k8s/core/v1/services").await;
+    sink.recv().await
+}
+
+#[tokio::test]
+async fn adding_changing_and_deleting_files_push_the_change() {
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a.example.com"))]).await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    assert_eq!(names(&first), ["default/a"]);
+    sink.ack(&first).await;
+
+    hub.write("b.yaml", &vs("b", "b.example.com"));
+    let added = sink.recv().await;
+    assert_eq!(names(&added), ["default/a", "default/b"]);
+    sink.ack(&added).await;
+
+    hub.write("a.yaml", &vs("a", "changed.example.com"));
+    let changed = sink.recv().await;
+    assert_eq!(host(&changed, "default/a"), "changed.example.com");
+    assert_eq!(
+        versions(&changed)["default/b"],
+        versions(&added)["default/b"],
+        "b untouched"
+    );
+    sink.ack(&changed).await;
+
+    hub.remove("b.yaml");
+    let deleted = sink.recv().await;
+    assert_eq!(names(&deleted), ["default/a"]);
+    sink.ack(&deleted).await;
+    sink.expect_silence().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_edits_coalesces_into_few_pushes_of_the_final_state() {
+    let hub = Hub::start(&[("a.yaml", &vs("a", "h0"))]).await;
+    let mut sink = hub.sink(&[VS]).await;
+    let initial = sink.recv().await;
+    sink.ack(&initial).await;
+
+    for i in 1..=100 {
+        hub.write("a.yaml", &vs("a", &format!("h{i}")));
+    }
+    let mut pushes = 0;
+    loop {
+        let push = sink.recv().await;
+        pushes += 1;
+        sink.ack(&push).await;
+        if host(&push, "default/a") == "h100" {
+            break;
+        }
+    }
+    assert!(pushes <= 5, "100 edits became {pushes} pushes");
+    sink.expect_silence().await;
+}
+
+#[tokio::test]
+async fn a_malformed_document_is_reported_and_loses_nothing() {
+    let file = format!("{}---\n{}", vs("a", "a1"), vs("b", "b1"));
+    let hub = Hub::start(&[("multi.yaml", &file)]).await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+
+    // Document 1 breaks while document 0 changes.
+    let broken = format!("{}---\n{}  http: [unclosed\n", vs("a", "a2"), vs("b", "b2"));
+    hub.write("multi.yaml", &broken);
+    let push = sink.recv().await;
+    assert_eq!(
+        host(&push, "default/a"),
+        "a2",
+        "the good document's change is served"
+    );
+    assert_eq!(
+        host(&push, "default/b"),
+        "b1",
+        "the bad document keeps its last good version"
+    );
+    let line = hub
+        .galleon
+        .wait_for_log(&["multi.yaml:16:", "(document 1)", "unclosed"])
+        .await;
+    assert!(line.contains("WARN"), "{line}");
+    sink.ack(&push).await;
+
+    hub.write(
+        "multi.yaml",
+        &format!("{}---\n{}", vs("a", "a2"), vs("b", "b3")),
+    );
+    let fixed = sink.recv().await;
+    assert_eq!(host(&fixed, "default/b"), "b3");
+}
+
+#[tokio::test]
+async fn duplicate_names_are_reported_and_the_first_path_wins() {
+    let hub = Hub::start(&[
+        ("1.yaml", &vs("a", "from-one")),
+        ("2.yaml", &vs("a", "from-two")),
+    ])
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    assert_eq!(host(&first, "default/a"), "from-one");
+    hub.galleon
+        .wait_for_log(&[
+            "2.yaml:1 (document 0)",
+            "duplicate",
+            "default/a",
+            "already defined at",
+            "1.yaml",
+        ])
+        .await;
+    sink.ack(&first).await;
+
+    hub.remove("1.yaml");
+    let takeover = sink.recv().await;
+    assert_eq!(host(&takeover, "default/a"), "from-two");
+}
+
+#[tokio::test]
+async fn unreadable_unknown_nameless_and_oversized_files_are_reported_and_lose_nothing() {
+    let files = [
+        ("good.yaml", vs("a", "a1")),
+        ("big.yaml", vs("big", "big1")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let hub = Hub::start_with(&files, FAST, ", maxFileSize: 4096").await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    assert_eq!(names(&first), ["default/a", "default/big"]);
+    sink.ack(&first).await;
+
+    hub.write(
+        "big.yaml",
+        &format!("{}# {}\n", vs("big", "big2"), "x".repeat(8192)),
+    );
+    std::fs::write(
+        hub.resources().join("binary.yaml"),
+        [0x61, 0x3a, 0x20, 0xff, 0xfe],
+    )
+    .unwrap();
+    hub.write(
+        "unknown.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+    );
+    hub.write("nameless.yaml", "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {namespace: x}\n");
+    hub.galleon
+        .wait_for_log(&["big.yaml", "over the 4096-byte limit"])
+        .await;
+    hub.galleon
+        .wait_for_log(&["binary.yaml", "not UTF-8"])
+        .await;
+    hub.galleon
+        .wait_for_log(&["unknown.yaml:1 (document 0)", "unknown kind Widget"])
+        .await;
+    hub.galleon
+        .wait_for_log(&["nameless.yaml:1 (document 0)", "no metadata.name"])
+        .await;
+    // Nothing served changed: no push, and a new sink still gets both.
+    sink.expect_silence().await;
+    let mut late = hub.sink(&[VS]).await;
+    let state = late.recv().await;
+    assert_eq!(host(&state, "default/big"), "big1");
+    assert_eq!(names(&state), ["default/a", "default/big"]);
+}
+
+#[tokio::test]
+async fn debounce_waits_for_quiet_and_reports_time_to_push() {
+    let groups = "groups: [{name: default, strategy: debounce, maxDelay: 2s, quiesce: 400ms}]\n";
+    let hub = Hub::start_with(&[("a.yaml", &vs("a", "h0"))], groups, "").await;
+    let mut sink = hub.sink(&[VS]).await;
+    let initial = sink.recv().await;
+    sink.ack(&initial).await;
+    let start = tokio::time::Instant::now();
+    hub.write("a.yaml", &vs("a", "h1"));
+    let push = sink.recv().await;
+    let waited = start.elapsed();
+    assert_eq!(host(&push, "default/a"), "h1");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "published after {waited:?}, before the quiesce time"
+    );
+}

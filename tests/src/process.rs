@@ -1,0 +1,140 @@
+//! The real `galleon` binary as a child process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::PATIENCE;
+
+/// The `galleon` binary built by this `cargo test` run (the host package's
+/// own integration tests make cargo build it before any test runs).
+pub fn galleon_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join(format!("galleon{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} not built: run the tests with `cargo test --workspace`",
+        binary.display()
+    );
+    binary
+}
+
+/// A running `galleon serve`, its address read from its ready log line.
+pub struct Galleon {
+    child: Child,
+    /// Where it serves MCP.
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Galleon {
+    /// Runs `galleon serve ARGS` and waits until it is serving.
+    pub async fn serve(args: &[&str]) -> Self {
+        let mut child = Command::new(galleon_binary())
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start galleon serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("galleon is serving MCP") {
+                    let addr = field(&line, "address").and_then(|a| a.parse::<SocketAddr>().ok());
+                    if let (Some(tx), Some(addr)) = (ready.take(), addr) {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match tokio::time::timeout(PATIENCE, ready_rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => panic!(
+                "galleon serve {args:?} did not become ready; log:\n{}",
+                log.lock().unwrap().join("\n")
+            ),
+        };
+        Self { child, addr, log }
+    }
+
+    /// `http://` URL of its MCP server.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains every one of `needles`.
+    pub async fn wait_for_log(&self, needles: &[&str]) -> String {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let hit = self
+                    .log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|l| needles.iter().all(|n| l.contains(n)))
+                    .cloned();
+                if let Some(line) = hit {
+                    return line;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no log line with {needles:?}; log:\n{}", self.log()))
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Stops it with SIGTERM and returns whether it exited cleanly.
+    pub async fn stop(mut self) -> bool {
+        self.signal("TERM");
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits after SIGTERM");
+        status.expect("exit status").success()
+    }
+}
+
+/// The value of `key=value` in a log line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{key}="))? + key.len() + 1;
+    line[start..].split_whitespace().next()
+}
+
+/// Writes `content` to `dir/name` atomically (write aside, then rename), as
+/// editors and configuration management tools do.
+pub fn write_atomically(dir: &Path, name: &str, content: &str) {
+    let aside = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&aside, content).expect("write");
+    std::fs::rename(&aside, dir.join(name)).expect("rename");
+}
