@@ -13,7 +13,9 @@ use galleon_tests::{RawSink, VS, write_atomically};
 const SAMPLES: usize = 20;
 
 fn vs(host: &str) -> String {
-    format!("apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {{name: a}}\nspec: {{hosts: [{host}]}}\n")
+    format!(
+        "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {{name: a}}\nspec: {{hosts: [{host}]}}\n"
+    )
 }
 
 async fn measure(strategy: StrategyKind) -> Vec<Duration> {
@@ -21,7 +23,11 @@ async fn measure(strategy: StrategyKind) -> Vec<Duration> {
     write_atomically(dir.path(), "a.yaml", &vs("h0"));
     let mut config = HubConfig::default();
     config.mcp.address = "127.0.0.1:0".parse().unwrap();
-    config.sources.push(SourceConfig::Files(FilesConfig::new(vec![dir.path().to_owned()])));
+    config
+        .sources
+        .push(SourceConfig::Files(FilesConfig::new(vec![
+            dir.path().to_owned(),
+        ])));
     config.groups = vec![GroupConfig {
         name: "default".into(),
         strategy,
@@ -51,7 +57,10 @@ async fn measure(strategy: StrategyKind) -> Vec<Duration> {
 
 #[tokio::main]
 async fn main() {
-    for (name, strategy) in [("immediate", StrategyKind::Immediate), ("debounce 1s/0.5s", StrategyKind::Debounce)] {
+    for (name, strategy) in [
+        ("immediate", StrategyKind::Immediate),
+        ("debounce 1s/0.5s", StrategyKind::Debounce),
+    ] {
         let samples = measure(strategy).await;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let line = format!(
