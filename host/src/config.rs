@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::cache::DEFAULT_GROUP;
 use crate::pipeline::Strategy;
+use crate::plugin::PluginsConfig;
 use crate::registry::{KindConfig, MESH_CONFIG};
 use crate::source::file::DEFAULT_MAX_FILE_SIZE;
 
@@ -37,6 +38,9 @@ pub struct HubConfig {
     /// Snapshot groups. Output collections no group lists go to `default`.
     #[serde(default = "default_groups")]
     pub groups: Vec<GroupConfig>,
+    /// WebAssembly transformers and validators.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
 }
 
 impl Default for HubConfig {
@@ -48,6 +52,7 @@ impl Default for HubConfig {
             domain: default_domain(),
             kinds: Vec::new(),
             groups: default_groups(),
+            plugins: PluginsConfig::default(),
         }
     }
 }
@@ -232,6 +237,12 @@ impl HubConfig {
         }
         if let Some(mesh) = &mut self.mesh_config {
             resolve(mesh);
+        }
+        if let Some(cache) = &mut self.plugins.cache_dir {
+            resolve(cache);
+        }
+        for binding in &mut self.plugins.bindings {
+            resolve(&mut binding.file);
         }
     }
 }

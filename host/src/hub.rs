@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -17,14 +18,21 @@ use crate::event::Collection;
 use crate::mcp::BackoffOptions;
 use crate::mcp::source::{CalloutOptions, McpSource, SourceOptions};
 use crate::pipeline::{
-    DirectMapping, GroupSpec, PipelineSpec, Runtime, Strategy, TransformerFactory,
+    DirectMapping, GroupSpec, PipelineSpec, Runtime, Strategy, TransformerFactory, ValidatorFactory,
 };
+use crate::plugin::PluginHost;
 use crate::registry::{MESH_CONFIG, Registry, Schema};
 use crate::source::{Aggregate, FileSource, MeshSource, Source};
 
 /// Why a hub could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    /// A plugin could not be loaded.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
+    /// The pipeline thread could not be started.
+    #[error("cannot start the pipeline thread: {0}")]
+    Thread(std::io::Error),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -42,6 +50,7 @@ pub struct Hub {
     diagnostics: Diagnostics,
     sources: Vec<Arc<dyn Source>>,
     transformers: Vec<Arc<dyn TransformerFactory>>,
+    validators: Vec<Arc<dyn ValidatorFactory>>,
 }
 
 impl Hub {
@@ -70,6 +79,7 @@ impl Hub {
             diagnostics,
             sources,
             transformers: Vec::new(),
+            validators: Vec::new(),
         }
     }
 
@@ -91,6 +101,11 @@ impl Hub {
     /// Adds a transformer; it replaces the direct mapping for its inputs.
     pub fn add_transformer(&mut self, transformer: Arc<dyn TransformerFactory>) {
         self.transformers.push(transformer);
+    }
+
+    /// Adds a validator; it runs before routing for its collections.
+    pub fn add_validator(&mut self, validator: Arc<dyn ValidatorFactory>) {
+        self.validators.push(validator);
     }
 
     /// The pipeline this hub runs: the transformers, then the direct mapping
@@ -116,11 +131,31 @@ impl Hub {
             groups: resolve_groups(&self.config, &outputs),
             transformers,
             codecs: Default::default(),
+            validators: self.validators.clone(),
         }
     }
 
-    /// Binds the MCP address and starts everything.
-    pub async fn start(self) -> Result<RunningHub, HubError> {
+    /// Loads the plugins, binds the MCP address and starts everything.
+    pub async fn start(mut self) -> Result<RunningHub, HubError> {
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let refresh = Arc::new(Notify::new());
+        if !self.config.plugins.bindings.is_empty() {
+            let (config, registry, diagnostics) = (
+                self.config.plugins.clone(),
+                self.registry.clone(),
+                self.diagnostics.clone(),
+            );
+            let plugins = tokio::task::spawn_blocking(move || {
+                PluginHost::load(&config, registry, diagnostics)
+            })
+            .await
+            .expect("plugin loading does not panic")?;
+            let plugins = Arc::new(plugins);
+            self.transformers.extend(plugins.transformer_factories());
+            self.validators.extend(plugins.validator_factories());
+            tasks.push(tokio::spawn(plugins.watch(refresh.clone(), stop.clone())));
+        }
         let spec = self.pipeline_spec();
         let index = spec
             .groups
@@ -156,8 +191,6 @@ impl Hub {
             .local_addr()
             .map_err(|source| HubError::Bind { address, source })?;
 
-        let stop = CancellationToken::new();
-        let mut tasks = Vec::new();
         let source: Arc<dyn Source> = Arc::new(Aggregate::new(self.sources));
         info!(sources = %source.name(), "starting the pipeline");
         let runtime = Runtime::new(
@@ -166,8 +199,9 @@ impl Hub {
             cache.clone(),
             self.diagnostics.clone(),
             self.config.domain.clone(),
-        );
-        tasks.push(tokio::spawn(runtime.run(stop.clone())));
+        )
+        .with_refresh(refresh);
+        let pipeline = spawn_pipeline(runtime, stop.clone()).map_err(HubError::Thread)?;
         let server = mcp.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(error) = server.serve(listener).await {
@@ -199,8 +233,23 @@ impl Hub {
             diagnostics: self.diagnostics,
             stop,
             tasks,
+            pipeline: Some(pipeline),
         })
     }
+}
+
+/// Runs the pipeline on a thread of its own: plugin calls are synchronous
+/// (each bounded by its deadline) and must not hold up the MCP server.
+fn spawn_pipeline(
+    runtime: Runtime,
+    stop: CancellationToken,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("galleon-pipeline".into())
+        .spawn(move || tokio.block_on(runtime.run(stop)))
 }
 
 fn resolve_groups(config: &HubConfig, outputs: &BTreeSet<Collection>) -> Vec<GroupSpec> {
@@ -250,6 +299,7 @@ pub struct RunningHub {
     diagnostics: Diagnostics,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    pipeline: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningHub {
@@ -274,11 +324,14 @@ impl RunningHub {
     }
 
     /// Stops gracefully: sink streams end cleanly, sources stop.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.mcp.shutdown();
         self.stop.cancel();
-        for task in self.tasks {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
+        }
+        if let Some(pipeline) = self.pipeline.take() {
+            let _ = tokio::task::spawn_blocking(move || pipeline.join()).await;
         }
     }
 }

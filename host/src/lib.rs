@@ -15,5 +15,6 @@ pub mod hub;
 pub mod mcp;
 pub mod mesh;
 pub mod pipeline;
+pub mod plugin;
 pub mod registry;
 pub mod source;

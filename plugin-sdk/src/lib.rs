@@ -1,2 +1,104 @@
-//! The SDK for galleon plugins. Empty until the plugin host lands: the WIT
-//! contract and the Rust helpers arrive with it.
+//! The SDK for galleon plugins.
+//!
+//! A plugin is a small trait impl — [`Transformer`] or [`Validator`] — plus
+//! one line, [`export_transformer!`] or [`export_validator!`]. Built for
+//! `wasm32-wasip2`, that line exports the impl as a WebAssembly component
+//! implementing the `galleon:plugin` WIT contract (`wit/plugin.wit`). Built
+//! natively, the same source is an ordinary Rust library, so its unit tests
+//! run under plain `cargo test`, and the [`harness`] runs it over fixture
+//! files against golden outputs — as the host runs the compiled component.
+//!
+//! ```
+//! use galleon_plugin_sdk::{Description, Event, Transformer, export_transformer};
+//!
+//! #[derive(Default)]
+//! struct Rename;
+//!
+//! impl Transformer for Rename {
+//!     fn describe() -> Description {
+//!         Description::new(["k8s/example.com/v1/things"], ["example/things"], "serves things as is")
+//!     }
+//!
+//!     fn handle(&mut self, event: Event) -> Result<Vec<Event>, String> {
+//!         Ok(vec![event.with_collection("example/things")])
+//!     }
+//! }
+//!
+//! export_transformer!(Rename);
+//! ```
+
+mod log;
+mod plugin;
+mod types;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod harness;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod guest;
+
+pub use log::{Level, log};
+pub use plugin::{Transformer, Validator};
+pub use types::{Description, Diagnostic, Event, Mesh, Resource, Severity};
+
+/// Re-exported so plugins need no direct dependency on it.
+pub use serde_json;
+
+/// The WIT package version this SDK builds plugins against.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// Exports a [`Transformer`] as the component's `transformer` interface.
+/// Does nothing when building natively.
+#[macro_export]
+macro_rules! export_transformer {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct GalleonTransformer;
+            impl $crate::guest::transformer::exports::galleon::plugin::transformer::Guest for GalleonTransformer {
+                fn describe() -> $crate::guest::transformer::galleon::plugin::types::Description {
+                    $crate::guest::describe::<$plugin>()
+                }
+                fn configure(
+                    settings: ::std::string::String,
+                    mesh: $crate::guest::transformer::galleon::plugin::types::Mesh,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::guest::configure::<$plugin>(settings, mesh)
+                }
+                fn handle(
+                    event: $crate::guest::transformer::galleon::plugin::types::Event,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Event>,
+                    ::std::string::String,
+                > {
+                    $crate::guest::handle::<$plugin>(event)
+                }
+            }
+            $crate::guest::transformer::export!(GalleonTransformer with_types_in $crate::guest::transformer);
+        };
+    };
+}
+
+/// Exports a [`Validator`] as the component's `validator` interface.
+/// Does nothing when building natively.
+#[macro_export]
+macro_rules! export_validator {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct GalleonValidator;
+            impl $crate::guest::validator::exports::galleon::plugin::validator::Guest for GalleonValidator {
+                fn configure(settings: ::std::string::String) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::guest::configure_validator::<$plugin>(settings)
+                }
+                fn validate(
+                    resource: $crate::guest::validator::galleon::plugin::types::Resource,
+                ) -> ::std::vec::Vec<$crate::guest::validator::galleon::plugin::types::Diagnostic> {
+                    $crate::guest::validate::<$plugin>(resource)
+                }
+            }
+            $crate::guest::validator::export!(GalleonValidator with_types_in $crate::guest::validator);
+        };
+    };
+}

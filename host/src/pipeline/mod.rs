@@ -3,6 +3,7 @@
 //! the [`transformer`]s that consume it, folds their outputs into one
 //! [`accumulator`] per output collection, and publishes snapshot [`group`]s
 //! into the snapshot cache, encoding bodies with each collection's [`codec`].
+//! [`validator`]s judge resources before they are routed.
 
 mod accumulator;
 pub mod codec;
@@ -10,6 +11,7 @@ mod group;
 mod processor;
 pub mod runtime;
 pub mod transformer;
+pub mod validator;
 
 #[cfg(test)]
 mod tests;
@@ -18,4 +20,5 @@ pub use codec::{BodyCodec, CodecError, StructCodec};
 pub use group::Strategy;
 pub use processor::{GroupSpec, PipelineSpec};
 pub use runtime::Runtime;
-pub use transformer::{DirectMapping, Transformer, TransformerFactory};
+pub use transformer::{DirectMapping, Refresh, Transformer, TransformerFactory};
+pub use validator::{Validator, ValidatorFactory, Verdict};

@@ -10,7 +10,8 @@ use tracing::{debug, warn};
 use super::accumulator::{Accumulator, Applied};
 use super::codec::{BodyCodec, StructCodec};
 use super::group::{SnapshotGroup, Strategy};
-use super::transformer::{Transformer, TransformerFactory};
+use super::transformer::{Refresh, Transformer, TransformerFactory};
+use super::validator::{Validator, ValidatorFactory};
 use crate::cache::{Snapshot, SnapshotCache};
 use crate::diagnostics::Diagnostics;
 use crate::event::{Collection, Event};
@@ -36,6 +37,8 @@ pub struct PipelineSpec {
     pub groups: Vec<GroupSpec>,
     /// Codecs by output collection; others use [`StructCodec`].
     pub codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
+    /// Validators, run in order before routing.
+    pub validators: Vec<Arc<dyn ValidatorFactory>>,
 }
 
 impl PipelineSpec {
@@ -55,6 +58,8 @@ impl PipelineSpec {
 pub(super) struct Processor {
     routes: HashMap<Collection, Vec<usize>>,
     transformers: Vec<Box<dyn Transformer>>,
+    validators: Vec<Box<dyn Validator>>,
+    judged: HashMap<Collection, Vec<usize>>,
     accumulators: HashMap<Collection, Accumulator>,
     groups: Vec<SnapshotGroup>,
     groups_of: HashMap<Collection, Vec<usize>>,
@@ -103,9 +108,18 @@ impl Processor {
                 SnapshotGroup::new(g.name.clone(), g.collections.clone(), g.strategy)
             })
             .collect();
+        let validators: Vec<_> = spec.validators.iter().map(|f| f.build()).collect();
+        let mut judged: HashMap<Collection, Vec<usize>> = HashMap::new();
+        for (index, validator) in validators.iter().enumerate() {
+            for collection in validator.collections() {
+                judged.entry(collection).or_default().push(index);
+            }
+        }
         let mut processor = Self {
             routes,
             transformers,
+            validators,
+            judged,
             accumulators,
             groups,
             groups_of,
@@ -127,6 +141,9 @@ impl Processor {
         let Some(collection) = event.collection() else {
             return;
         };
+        if !self.admit(event) {
+            return;
+        }
         let Some(route) = self.routes.get(collection) else {
             debug!(%collection, "no transformer consumes this collection");
             return;
@@ -139,6 +156,47 @@ impl Processor {
         for output in outputs {
             self.accumulate(&output, now);
         }
+    }
+
+    /// Runs the collection's validators on an added or updated resource.
+    /// A rejected change is reported and dropped.
+    fn admit(&mut self, event: &Event) -> bool {
+        let (Event::Added(collection, entry) | Event::Updated(collection, entry)) = event else {
+            if let Event::Deleted(collection, name) = event {
+                self.diagnostics.clear(&validation_scope(collection, name));
+            }
+            return true;
+        };
+        let Some(validators) = self.judged.get(collection) else {
+            return true;
+        };
+        let mut problems = Vec::new();
+        let mut rejected = false;
+        for &index in validators {
+            let verdict = self.validators[index].validate(collection, entry);
+            rejected |= !verdict.errors.is_empty();
+            problems.extend(verdict.errors);
+            problems.extend(verdict.warnings);
+        }
+        self.diagnostics
+            .set(&validation_scope(collection, &entry.name), problems);
+        !rejected
+    }
+
+    /// Lets every transformer react to something outside the event stream
+    /// (a replaced plugin). `Err` asks for a rebuild.
+    pub(super) fn refresh(&mut self, now: Instant) -> Result<(), String> {
+        for index in 0..self.transformers.len() {
+            match self.transformers[index].refresh() {
+                Refresh::Events(events) => {
+                    for event in events {
+                        self.accumulate(&event, now);
+                    }
+                }
+                Refresh::Rebuild(reason) => return Err(reason),
+            }
+        }
+        Ok(())
     }
 
     fn accumulate(&mut self, event: &Event, now: Instant) {
@@ -213,6 +271,10 @@ impl Processor {
         debug!(group = %group.name, "publishing snapshot");
         self.cache.set_snapshot(&group.name, snapshot);
     }
+}
+
+fn validation_scope(collection: &str, name: &str) -> String {
+    format!("validation {collection} {name}")
 }
 
 fn scope((collection, name): &(Collection, String)) -> String {

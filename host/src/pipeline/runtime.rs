@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -28,6 +28,7 @@ const EVENT_BUFFER: usize = 1024;
 /// Runs sessions of the pipeline described by a [`PipelineSpec`].
 pub struct Runtime {
     source: Arc<dyn Source>,
+    refresh: Arc<Notify>,
     spec: PipelineSpec,
     cache: SnapshotCache,
     diagnostics: Diagnostics,
@@ -51,11 +52,19 @@ impl Runtime {
     ) -> Self {
         Self {
             source,
+            refresh: Arc::new(Notify::new()),
             spec,
             cache,
             diagnostics,
             domain_suffix,
         }
+    }
+
+    /// Uses `refresh` to learn that transformers have something to say
+    /// outside the event stream (a replaced plugin).
+    pub fn with_refresh(mut self, refresh: Arc<Notify>) -> Self {
+        self.refresh = refresh;
+        self
     }
 
     /// Runs sessions until `stop` is cancelled.
@@ -87,6 +96,13 @@ impl Runtime {
             let deadline = processor.as_ref().and_then(Processor::deadline);
             let event = tokio::select! {
                 () = stop.cancelled() => return Outcome::Stopped,
+                () = self.refresh.notified() => {
+                    if let Some(Err(reason)) = processor.as_mut().map(|p| p.refresh(Instant::now())) {
+                        info!(session = id, "rebuilding the pipeline: {reason}");
+                        return Outcome::Rebuild("a transformer asked for it");
+                    }
+                    continue;
+                }
                 () = sleep_until(deadline) => {
                     if let Some(p) = processor.as_mut() {
                         p.on_timer(Instant::now());

@@ -44,6 +44,7 @@ fn spec(strategy: Strategy) -> PipelineSpec {
             collections: vec![OUTPUT.into(), MESH_CONFIG.into()],
         }],
         codecs: Default::default(),
+        validators: Vec::new(),
     }
 }
 

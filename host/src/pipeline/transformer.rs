@@ -24,6 +24,22 @@ pub trait Transformer: Send {
     fn outputs(&self) -> Vec<Collection>;
     /// Handles one event of an input collection (or `Reset`).
     fn handle(&mut self, event: &Event) -> Vec<Event>;
+
+    /// Called when the hub signals that something outside the event stream
+    /// changed (a plugin was replaced): returns output events, or asks for a
+    /// rebuild of the pipeline.
+    fn refresh(&mut self) -> Refresh {
+        Refresh::Events(Vec::new())
+    }
+}
+
+/// What a transformer's refresh produced.
+#[derive(Debug)]
+pub enum Refresh {
+    /// Output events (none if nothing changed).
+    Events(Vec<Event>),
+    /// The pipeline must be rebuilt (e.g. a transformer's inputs changed).
+    Rebuild(String),
 }
 
 /// Builds a session's transformer from the session's mesh settings (a mesh

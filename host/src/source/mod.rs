@@ -5,7 +5,7 @@
 mod aggregate;
 pub mod file;
 mod mesh;
-mod watcher;
+pub(crate) mod watcher;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -15,7 +15,7 @@ use tracing::warn;
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// Batches of changed paths under the watched roots.
-pub(super) struct PathWatcher {
+pub(crate) struct PathWatcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
     batches: mpsc::UnboundedReceiver<Vec<PathBuf>>,
 }
@@ -23,7 +23,7 @@ pub(super) struct PathWatcher {
 impl PathWatcher {
     /// Watches each of `roots` (directories recursively; a file through its
     /// parent directory, so atomic replacement is seen).
-    pub(super) fn new(roots: &[PathBuf]) -> notify::Result<Self> {
+    pub(crate) fn new(roots: &[PathBuf]) -> notify::Result<Self> {
         let (tx, batches) = mpsc::unbounded_channel();
         let mut debouncer =
             new_debouncer(
@@ -63,7 +63,7 @@ impl PathWatcher {
     }
 
     /// The next batch of changed paths; empty means "rescan everything".
-    pub(super) async fn changed(&mut self) -> Vec<PathBuf> {
+    pub(crate) async fn changed(&mut self) -> Vec<PathBuf> {
         match self.batches.recv().await {
             Some(batch) => batch,
             None => std::future::pending().await,
@@ -72,13 +72,13 @@ impl PathWatcher {
 }
 
 /// SIGHUP or SIGUSR1: rescan now.
-pub(super) struct RescanSignals {
+pub(crate) struct RescanSignals {
     hup: Option<Signal>,
     usr1: Option<Signal>,
 }
 
 impl RescanSignals {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let listen = |kind| {
             signal(kind)
                 .inspect_err(|e| warn!("cannot listen for {kind:?}: {e}"))
@@ -90,7 +90,7 @@ impl RescanSignals {
         }
     }
 
-    pub(super) async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         tokio::select! {
             Some(()) = next(&mut self.hup) => {}
             Some(()) = next(&mut self.usr1) => {}

@@ -1,0 +1,169 @@
+//! Loading a plugin file: read, hash, compile (through the cache), check that
+//! the component serves this host's world and version, link it, and for a
+//! transformer ask it to `describe` itself in a scratch instance.
+
+use std::path::Path;
+
+use wasmtime::component::Component;
+
+use super::bindings::transformer::TransformerPluginPre;
+use super::bindings::validator::ValidatorPluginPre;
+use super::bindings::{WIT_PACKAGE, WIT_VERSION};
+use super::error::PluginError;
+use super::sandbox::{Limits, Sandbox, StoreState, arm};
+use crate::event::Collection;
+
+/// A transformer's declared inputs and outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description {
+    /// Collections it consumes.
+    pub inputs: Vec<Collection>,
+    /// Collections it produces.
+    pub outputs: Vec<Collection>,
+    /// What it does.
+    pub summary: String,
+}
+
+/// A loaded transformer, ready to instantiate.
+pub(crate) struct LoadedTransformer {
+    pub(crate) digest: String,
+    pub(crate) pre: TransformerPluginPre<StoreState>,
+    pub(crate) description: Description,
+}
+
+/// A loaded validator, ready to instantiate.
+pub(crate) struct LoadedValidator {
+    pub(crate) digest: String,
+    pub(crate) pre: ValidatorPluginPre<StoreState>,
+}
+
+/// Reads a file and hashes it, without compiling.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PluginError> {
+    std::fs::read(path).map_err(|source| PluginError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Compiles and checks a transformer.
+pub(crate) fn load_transformer(
+    sandbox: &Sandbox,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<LoadedTransformer, PluginError> {
+    let compiled = sandbox.engine.compile(path, bytes)?;
+    check_world(sandbox, &compiled.component, "transformer", path)?;
+    let instantiate = |e: wasmtime::Error| PluginError::Instantiate {
+        name: name.into(),
+        message: format!("{e:#}"),
+    };
+    let pre = sandbox
+        .transformers
+        .instantiate_pre(&compiled.component)
+        .map_err(instantiate)?;
+    let pre = TransformerPluginPre::new(pre).map_err(instantiate)?;
+    let mut store = sandbox.store(name, limits);
+    arm(&mut store, limits);
+    let plugin = pre.instantiate(&mut store).map_err(instantiate)?;
+    arm(&mut store, limits);
+    let described = plugin
+        .galleon_plugin_transformer()
+        .call_describe(&mut store)
+        .map_err(|e| PluginError::Call {
+            name: name.into(),
+            call: "describe",
+            message: format!("{e:#}"),
+        })?;
+    let description = Description {
+        inputs: described
+            .inputs
+            .iter()
+            .map(|c| Collection::from(c.as_str()))
+            .collect(),
+        outputs: described
+            .outputs
+            .iter()
+            .map(|c| Collection::from(c.as_str()))
+            .collect(),
+        summary: described.summary,
+    };
+    if description.inputs.is_empty() || description.outputs.is_empty() {
+        return Err(PluginError::Binding {
+            name: name.into(),
+            message: "describe() must name at least one input and one output collection".into(),
+        });
+    }
+    Ok(LoadedTransformer {
+        digest: compiled.digest,
+        pre,
+        description,
+    })
+}
+
+/// Compiles and checks a validator.
+pub(crate) fn load_validator(
+    sandbox: &Sandbox,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<LoadedValidator, PluginError> {
+    let compiled = sandbox.engine.compile(path, bytes)?;
+    check_world(sandbox, &compiled.component, "validator", path)?;
+    let instantiate = |e: wasmtime::Error| PluginError::Instantiate {
+        name: name.into(),
+        message: format!("{e:#}"),
+    };
+    let pre = sandbox
+        .validators
+        .instantiate_pre(&compiled.component)
+        .map_err(instantiate)?;
+    let pre = ValidatorPluginPre::new(pre).map_err(instantiate)?;
+    Ok(LoadedValidator {
+        digest: compiled.digest,
+        pre,
+    })
+}
+
+/// Checks that the component exports `galleon:plugin/<interface>` at the
+/// version this host serves, naming both versions when it does not.
+fn check_world(
+    sandbox: &Sandbox,
+    component: &Component,
+    interface: &str,
+    path: &Path,
+) -> Result<(), PluginError> {
+    let engine = sandbox.engine.engine();
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let wanted = format!("{WIT_PACKAGE}/{interface}@{WIT_VERSION}");
+    if exports.contains(&wanted) {
+        return Ok(());
+    }
+    let world = |message: String| {
+        Err(PluginError::World {
+            path: path.to_owned(),
+            message,
+        })
+    };
+    let prefix = format!("{WIT_PACKAGE}/{interface}@");
+    if let Some(other) = exports.iter().find_map(|e| e.strip_prefix(&prefix)) {
+        return world(format!(
+            "built against {WIT_PACKAGE}@{other}, but this host serves {WIT_PACKAGE}@{WIT_VERSION}; rebuild it with a matching SDK"
+        ));
+    }
+    if let Some(other) = exports
+        .iter()
+        .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/")))
+    {
+        return world(format!("exports {other}, but it is bound as a {interface}"));
+    }
+    world(format!(
+        "does not export {wanted} (it exports: {})",
+        exports.join(", ")
+    ))
+}

@@ -1,0 +1,161 @@
+//! The one wasmtime [`Engine`] of the process: component model, Cranelift,
+//! epoch interruption driven by a ticker thread; and an on-disk cache of
+//! precompiled components keyed by (sha256 of the component, the engine's
+//! compatibility hash), so a restart loads plugins in milliseconds.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tracing::{debug, warn};
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+use super::error::PluginError;
+
+/// How often the epoch advances; deadlines are whole ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The engine plus the precompile cache. Cheap to clone.
+#[derive(Clone)]
+pub struct PluginEngine {
+    engine: Engine,
+    cache_dir: Option<PathBuf>,
+    compatibility: String,
+    _ticker: Arc<Ticker>,
+}
+
+/// Stops the epoch ticker thread when the last engine handle goes away.
+struct Ticker(Arc<AtomicBool>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A compiled component and the digest of the bytes it came from.
+#[derive(Clone)]
+pub struct Compiled {
+    /// sha256 of the `.wasm` bytes, hex.
+    pub digest: String,
+    /// The compiled component.
+    pub component: Component,
+}
+
+impl PluginEngine {
+    /// An engine caching precompiled components in `cache_dir` (none: no
+    /// cache).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        // Plugins are called synchronously; without concurrency support a
+        // call costs about half as much.
+        config.concurrency_support(false);
+        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let compatibility = format!("{:016x}", hasher.finish());
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticking, stopped) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("galleon-epoch".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            engine,
+            cache_dir,
+            compatibility,
+            _ticker: Arc::new(Ticker(stop)),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles `bytes` (read from `path`), through the cache.
+    pub fn compile(&self, path: &Path, bytes: &[u8]) -> Result<Compiled, PluginError> {
+        let digest = hex::encode(Sha256::digest(bytes));
+        let cached = self
+            .cache_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{digest}-{}.cwasm", self.compatibility)));
+        if let Some(component) = cached.as_deref().and_then(|file| self.load_cached(file)) {
+            debug!(path = %path.display(), %digest, "loaded precompiled plugin from cache");
+            return Ok(Compiled { digest, component });
+        }
+        let precompiled =
+            self.engine
+                .precompile_component(bytes)
+                .map_err(|e| PluginError::Compile {
+                    path: path.to_owned(),
+                    message: format!("{e:#}"),
+                })?;
+        if let Some(file) = &cached
+            && let Err(error) = write_atomically(file, &precompiled)
+        {
+            warn!(cache = %file.display(), "cannot write the plugin cache: {error}");
+        }
+        let component = self
+            .deserialize(&precompiled)
+            .map_err(|e| PluginError::Compile {
+                path: path.to_owned(),
+                message: format!("{e:#}"),
+            })?;
+        Ok(Compiled { digest, component })
+    }
+
+    fn load_cached(&self, file: &Path) -> Option<Component> {
+        let bytes = std::fs::read(file).ok()?;
+        // Only our own artifacts: the cache names them by the input digest
+        // and the engine's compatibility hash; double-check the format.
+        Engine::detect_precompiled(&bytes)?;
+        self.deserialize(&bytes)
+            .inspect_err(
+                |e| warn!(cache = %file.display(), "ignoring an unusable cached plugin: {e}"),
+            )
+            .ok()
+    }
+
+    #[allow(unsafe_code)]
+    fn deserialize(&self, precompiled: &[u8]) -> wasmtime::Result<Component> {
+        // SAFETY: the bytes were produced by `precompile_component` of an
+        // engine with the same compatibility hash — either just now, or
+        // earlier into galleon's own cache directory, under a name that
+        // carries that hash.
+        unsafe { Component::deserialize(&self.engine, precompiled) }
+    }
+}
+
+fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let aside = dir.join(format!(
+        ".{}.{}",
+        file.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&aside, bytes)?;
+    std::fs::rename(&aside, file)
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/galleon/wasm`, else
+/// `$HOME/.cache/galleon/wasm`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|base| base.join("galleon").join("wasm"))
+}

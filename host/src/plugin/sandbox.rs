@@ -1,0 +1,148 @@
+//! The sandbox each plugin instance runs in: a `Store` with a memory cap, an
+//! epoch deadline on every call, and a linker that offers the `log` import
+//! and — for components that import WASI anyway (JavaScript and Python
+//! toolchains do, and Rust's standard library may) — WASI with an empty
+//! context: no preopened directories, no environment, no arguments, closed
+//! stdin, discarded stdout/stderr, every socket denied, and sleeping traps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{Level, event};
+use wasmtime::component::{HasSelf, Linker, Resource};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::transformer::galleon::plugin::host;
+use super::bindings::transformer::galleon::plugin::types;
+use super::bindings::{transformer::TransformerPlugin, validator::ValidatorPlugin};
+use super::engine::{EPOCH_TICK, PluginEngine};
+use super::error::PluginError;
+
+/// Resource limits of one plugin instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a single call may run.
+    pub deadline: Duration,
+    /// Most linear memory an instance may grow to.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    /// 100 ms per call, 64 MiB of memory (Rust and C plugins need far less;
+    /// Python and JavaScript components need more — see the README).
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_millis(100),
+            memory: 64 << 20,
+        }
+    }
+}
+
+/// What a plugin's store holds.
+pub(crate) struct StoreState {
+    plugin: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host::Host for StoreState {
+    fn log(&mut self, level: host::Level, message: String) {
+        let plugin = &*self.plugin;
+        match level {
+            host::Level::Trace => event!(Level::TRACE, plugin, "{message}"),
+            host::Level::Debug => event!(Level::DEBUG, plugin, "{message}"),
+            host::Level::Info => event!(Level::INFO, plugin, "{message}"),
+            host::Level::Warn => event!(Level::WARN, plugin, "{message}"),
+            host::Level::Error => event!(Level::ERROR, plugin, "{message}"),
+        }
+    }
+}
+
+impl types::Host for StoreState {}
+
+/// Linkers for both worlds, built once per engine.
+#[derive(Clone)]
+pub(crate) struct Sandbox {
+    pub(crate) engine: PluginEngine,
+    pub(crate) transformers: Arc<Linker<StoreState>>,
+    pub(crate) validators: Arc<Linker<StoreState>>,
+}
+
+impl Sandbox {
+    pub(crate) fn new(engine: PluginEngine) -> Result<Self, PluginError> {
+        let link = |world: fn(&mut Linker<StoreState>) -> wasmtime::Result<()>| {
+            let mut linker = Linker::new(engine.engine());
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+                .and_then(|()| deny_sleep(&mut linker))
+                .and_then(|()| world(&mut linker))
+                .map_err(|e| PluginError::Engine(format!("cannot link the plugin world: {e:#}")))?;
+            Ok::<_, PluginError>(Arc::new(linker))
+        };
+        Ok(Self {
+            transformers: link(|l| TransformerPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
+            validators: link(|l| ValidatorPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
+            engine,
+        })
+    }
+
+    /// A fresh store for one instance of plugin `name`.
+    pub(crate) fn store(&self, name: &str, limits: Limits) -> Store<StoreState> {
+        let state = StoreState {
+            plugin: name.into(),
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory)
+                .trap_on_grow_failure(true)
+                .build(),
+        };
+        let mut store = Store::new(self.engine.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+/// Arms the deadline for the next call.
+pub(crate) fn arm(store: &mut Store<StoreState>, limits: Limits) {
+    let ticks = limits
+        .deadline
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1);
+    store.set_epoch_deadline(ticks as u64);
+}
+
+/// Replaces WASI's timers with ones that trap: a host-side sleep could not be
+/// interrupted by the epoch deadline, so plugins may read clocks but not
+/// sleep.
+fn deny_sleep(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance("wasi:clocks/monotonic-clock@0.2.12")?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::Error::msg("plugins may not sleep"))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::Error::msg("plugins may not sleep"))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! A transformer plugin in the pipeline.
+//!
+//! The host keeps what the plugin was given (its current inputs, and which
+//! input collections synced) and what it produced (its current outputs). So:
+//!
+//! - **Failure isolation.** A trap, a deadline or memory overrun, or output
+//!   that breaks the contract discards the instance. A new instance gets the
+//!   current inputs replayed (`Reset`, `Added`…, `FullSync`); only the
+//!   differences between its outputs and the last good outputs are emitted.
+//!   Until then the last good outputs stay served. Repeated failures back off
+//!   (up to a minute) and mark the plugin failed.
+//! - **Hot loading.** A new generation in the slot is started, configured and
+//!   replayed off to the side, its outputs diffed against the current ones,
+//!   and the instance swapped — or, if any step fails, the old one keeps
+//!   running. Identical outputs mean no events, hence no push.
+//! - **FullSync.** Emitted by the host for every output once every input has
+//!   synced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use super::binding::TransformerBinding;
+use super::component::Description;
+use super::convert::{from_wit, to_wit};
+use super::error::PluginError;
+use super::instance::Instance;
+use crate::diagnostics::Problem;
+use crate::event::{Collection, Entry, Event};
+use crate::mesh::MeshSettings;
+use crate::pipeline::{Refresh, Transformer, TransformerFactory};
+
+type Key = (Collection, String);
+
+/// Consecutive failures after which a plugin is reported as failed.
+const FAILED_AFTER: u32 = 3;
+
+/// A transformer plugin bound into a pipeline session.
+pub struct WasmTransformer {
+    binding: Arc<TransformerBinding>,
+    mesh: MeshSettings,
+    description: Description,
+    instance: Option<Instance>,
+    inputs: BTreeMap<Key, Entry>,
+    synced: BTreeSet<Collection>,
+    outputs: BTreeMap<Key, Entry>,
+    outputs_synced: bool,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+impl WasmTransformer {
+    fn new(binding: Arc<TransformerBinding>, mesh: &MeshSettings) -> Self {
+        let description = binding.slot.current().1.description.clone();
+        let mut transformer = Self {
+            binding,
+            mesh: mesh.clone(),
+            description,
+            instance: None,
+            inputs: BTreeMap::new(),
+            synced: BTreeSet::new(),
+            outputs: BTreeMap::new(),
+            outputs_synced: false,
+            failures: 0,
+            retry_at: None,
+        };
+        if let Err(error) = transformer.replace() {
+            transformer.failed(&error);
+        }
+        transformer
+    }
+
+    fn name(&self) -> &str {
+        &self.binding.slot.name
+    }
+
+    fn record_input(&mut self, event: &Event) {
+        match event {
+            Event::Added(c, e) | Event::Updated(c, e) => {
+                self.inputs.insert((c.clone(), e.name.clone()), e.clone());
+            }
+            Event::Deleted(c, name) => {
+                self.inputs.remove(&(c.clone(), name.clone()));
+            }
+            Event::FullSync(c) => {
+                self.synced.insert(c.clone());
+            }
+            Event::Reset => {
+                self.inputs.clear();
+                self.synced.clear();
+            }
+        }
+    }
+
+    /// Starts an instance of the slot's current plugin and replays the inputs
+    /// into it; on success, swaps it in and returns the output differences.
+    fn replace(&mut self) -> Result<Vec<Event>, PluginError> {
+        let b = &self.binding;
+        let mut instance = Instance::start(
+            &b.sandbox,
+            &b.slot.name,
+            b.slot.current(),
+            b.limits,
+            &b.settings,
+            &self.mesh,
+        )?;
+        let outputs = self.replay(&mut instance)?;
+        let differences = diff(&self.outputs, &outputs);
+        self.outputs = outputs;
+        self.instance = Some(instance);
+        self.failures = 0;
+        self.retry_at = None;
+        self.binding.diagnostics.clear(&self.scope());
+        Ok(differences)
+    }
+
+    fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Entry>, PluginError> {
+        let mut outputs = BTreeMap::new();
+        let replay = std::iter::once(Event::Reset)
+            .chain(
+                self.inputs
+                    .iter()
+                    .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
+            )
+            .chain(self.synced.iter().map(|c| Event::FullSync(c.clone())));
+        for event in replay {
+            if let Some(events) = self.call(instance, &event)? {
+                apply(&mut outputs, events);
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// One call; `Ok(None)` when the plugin rejected the event (reported).
+    fn call(
+        &self,
+        instance: &mut Instance,
+        event: &Event,
+    ) -> Result<Option<Vec<Event>>, PluginError> {
+        let answer = instance.handle(&to_wit(event))?;
+        let outputs = match answer {
+            Ok(outputs) => outputs,
+            Err(message) => {
+                self.report_rejection(event, message);
+                return Ok(None);
+            }
+        };
+        if let Some(name) = event.name() {
+            self.binding
+                .diagnostics
+                .clear(&self.rejection_scope(event.collection(), name));
+        }
+        from_wit(outputs, &self.description.outputs)
+            .map(Some)
+            .map_err(|message| PluginError::Call {
+                name: self.name().into(),
+                call: "handle",
+                message,
+            })
+    }
+
+    fn report_rejection(&self, event: &Event, message: String) {
+        let (Some(collection), Some(name)) = (event.collection(), event.name()) else {
+            warn!(plugin = self.name(), "plugin rejected {event:?}: {message}");
+            return;
+        };
+        let location = match event {
+            Event::Added(_, e) | Event::Updated(_, e) => e.origin.as_ref().map(|o| o.to_string()),
+            _ => None,
+        }
+        .unwrap_or_else(|| format!("{collection} {name}"));
+        let problem = Problem {
+            location,
+            message: format!("plugin {} rejected {name}: {message}", self.name()),
+        };
+        self.binding
+            .diagnostics
+            .set(&self.rejection_scope(Some(collection), name), vec![problem]);
+    }
+
+    fn scope(&self) -> String {
+        format!("plugin {}", self.name())
+    }
+
+    fn rejection_scope(&self, collection: Option<&Collection>, name: &str) -> String {
+        format!(
+            "plugin {} {} {name}",
+            self.name(),
+            collection.map_or("", |c| c)
+        )
+    }
+
+    /// Records a failure, schedules the next attempt, and reports it.
+    fn failed(&mut self, error: &PluginError) {
+        self.instance = None;
+        self.failures += 1;
+        let delay =
+            Duration::from_millis(100 << self.failures.min(10)).min(Duration::from_secs(60));
+        self.retry_at = Some(Instant::now() + delay);
+        let state = if self.failures >= FAILED_AFTER {
+            "failed"
+        } else {
+            "restarting"
+        };
+        warn!(
+            plugin = self.name(),
+            failures = self.failures,
+            "{error}; {state}, next attempt in {delay:?}"
+        );
+        let problem = Problem {
+            location: self.binding.slot.path.display().to_string(),
+            message: format!(
+                "{error} ({state} after {} consecutive failures; its last good outputs stay served)",
+                self.failures
+            ),
+        };
+        self.binding.diagnostics.set(&self.scope(), vec![problem]);
+    }
+
+    /// Restarts a failed plugin if its backoff has passed.
+    fn recover_if_due(&mut self) -> Vec<Event> {
+        if self.instance.is_some() || self.retry_at.is_some_and(|at| Instant::now() < at) {
+            return Vec::new();
+        }
+        match self.replace() {
+            Ok(differences) => {
+                info!(
+                    plugin = self.name(),
+                    "plugin restarted with its inputs replayed"
+                );
+                differences
+            }
+            Err(error) => {
+                self.failed(&error);
+                Vec::new()
+            }
+        }
+    }
+
+    fn full_sync_if_ready(&mut self) -> Vec<Event> {
+        if self.outputs_synced
+            || !self
+                .description
+                .inputs
+                .iter()
+                .all(|c| self.synced.contains(c))
+        {
+            return Vec::new();
+        }
+        self.outputs_synced = true;
+        self.description
+            .outputs
+            .iter()
+            .map(|c| Event::FullSync(c.clone()))
+            .collect()
+    }
+}
+
+impl Transformer for WasmTransformer {
+    fn name(&self) -> &str {
+        WasmTransformer::name(self)
+    }
+
+    fn inputs(&self) -> Vec<Collection> {
+        self.description.inputs.clone()
+    }
+
+    fn outputs(&self) -> Vec<Collection> {
+        self.description.outputs.clone()
+    }
+
+    fn handle(&mut self, event: &Event) -> Vec<Event> {
+        self.record_input(event);
+        let mut produced = match self.instance.take() {
+            None => self.recover_if_due(),
+            Some(mut instance) => match self.call(&mut instance, event) {
+                Ok(events) => {
+                    self.instance = Some(instance);
+                    let events = events.unwrap_or_default();
+                    apply(&mut self.outputs, events.clone());
+                    events
+                }
+                Err(error) => {
+                    // The instance is discarded; a fresh one gets the inputs
+                    // (this event included) replayed at once.
+                    self.failed(&error);
+                    self.retry_at = None;
+                    self.recover_if_due()
+                }
+            },
+        };
+        if matches!(event, Event::Reset) {
+            produced.push(Event::Reset);
+        }
+        produced.extend(self.full_sync_if_ready());
+        produced
+    }
+
+    fn refresh(&mut self) -> Refresh {
+        let current = self.instance.as_ref().map(|i| i.generation);
+        if current == Some(self.binding.slot.generation()) {
+            return Refresh::Events(Vec::new());
+        }
+        let (_, loaded) = self.binding.slot.current();
+        if loaded.description.inputs != self.description.inputs
+            || loaded.description.outputs != self.description.outputs
+        {
+            return Refresh::Rebuild(format!(
+                "plugin {} changed its inputs or outputs",
+                self.name()
+            ));
+        }
+        let previous = self.instance.as_ref().map(|i| i.loaded.digest.clone());
+        match self.replace() {
+            Ok(differences) => {
+                info!(plugin = self.name(), digest = %loaded.digest, changes = differences.len(), "plugin swapped in");
+                Refresh::Events(differences)
+            }
+            Err(error) => {
+                warn!(
+                    plugin = self.name(),
+                    "new plugin version not swapped in, the previous one keeps running: {error}"
+                );
+                let problem = Problem {
+                    location: self.binding.slot.path.display().to_string(),
+                    message: format!(
+                        "new version not swapped in ({error}); still running {}",
+                        previous.unwrap_or_default()
+                    ),
+                };
+                self.binding
+                    .diagnostics
+                    .set(&format!("{} upgrade", self.scope()), vec![problem]);
+                Refresh::Events(Vec::new())
+            }
+        }
+    }
+}
+
+/// Applies output events to an output state.
+fn apply(outputs: &mut BTreeMap<Key, Entry>, events: Vec<Event>) {
+    for event in events {
+        match event {
+            Event::Added(c, e) | Event::Updated(c, e) => {
+                outputs.insert((c, e.name.clone()), e);
+            }
+            Event::Deleted(c, name) => {
+                outputs.remove(&(c, name));
+            }
+            Event::FullSync(_) | Event::Reset => {}
+        }
+    }
+}
+
+/// The events that turn `old` into `new`.
+fn diff(old: &BTreeMap<Key, Entry>, new: &BTreeMap<Key, Entry>) -> Vec<Event> {
+    let changed = new
+        .iter()
+        .filter(|(key, entry)| old.get(*key) != Some(*entry))
+        .map(|((c, _), e)| Event::Updated(c.clone(), e.clone()));
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|(c, n)| Event::Deleted(c.clone(), n.clone()));
+    changed.chain(removed).collect()
+}
+
+/// Builds a [`WasmTransformer`] per pipeline session.
+pub struct WasmTransformerFactory {
+    binding: Arc<TransformerBinding>,
+}
+
+impl WasmTransformerFactory {
+    pub(crate) fn new(binding: Arc<TransformerBinding>) -> Self {
+        Self { binding }
+    }
+}
+
+impl TransformerFactory for WasmTransformerFactory {
+    fn inputs(&self) -> Vec<Collection> {
+        self.binding.slot.current().1.description.inputs.clone()
+    }
+
+    fn outputs(&self) -> Vec<Collection> {
+        self.binding.slot.current().1.description.outputs.clone()
+    }
+
+    fn build(&self, mesh: &MeshSettings) -> Box<dyn Transformer> {
+        Box::new(WasmTransformer::new(self.binding.clone(), mesh))
+    }
+}

@@ -1,0 +1,185 @@
+//! The component side (built for `wasm32` only): WIT bindings for both
+//! worlds, conversions between WIT records and the SDK's types, and the one
+//! long-lived plugin value per instance that the export macros call into.
+
+use std::any::Any;
+use std::cell::RefCell;
+
+use serde_json::Value;
+
+use crate::{Diagnostic, Event, Level, Mesh, Resource, Severity, Transformer, Validator};
+
+/// Bindings of the `transformer-plugin` world.
+pub mod transformer {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "transformer-plugin",
+        pub_export_macro: true,
+        default_bindings_module: "galleon_plugin_sdk::guest::transformer",
+    });
+}
+
+/// Bindings of the `validator-plugin` world.
+pub mod validator {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "validator-plugin",
+        pub_export_macro: true,
+        default_bindings_module: "galleon_plugin_sdk::guest::validator",
+    });
+}
+
+use transformer::galleon::plugin::types as t;
+use validator::galleon::plugin::types as v;
+
+thread_local! {
+    /// The plugin value of this instance (components are single-threaded).
+    static PLUGIN: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+fn with_plugin<P: Default + 'static, R>(f: impl FnOnce(&mut P) -> R) -> R {
+    PLUGIN.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let plugin = slot.get_or_insert_with(|| Box::new(P::default()));
+        f(plugin
+            .downcast_mut::<P>()
+            .expect("one plugin type per component"))
+    })
+}
+
+fn parse(settings: &str) -> Result<Value, String> {
+    if settings.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(settings).map_err(|e| format!("settings are not JSON: {e}"))
+}
+
+pub fn describe<P: Transformer>() -> t::Description {
+    let d = P::describe();
+    t::Description {
+        inputs: d.inputs,
+        outputs: d.outputs,
+        summary: d.summary,
+    }
+}
+
+pub fn configure<P: Transformer>(settings: String, mesh: t::Mesh) -> Result<(), String> {
+    let settings = parse(&settings)?;
+    let config =
+        serde_json::from_str(&mesh.config).map_err(|e| format!("mesh config is not JSON: {e}"))?;
+    let mesh = Mesh {
+        config,
+        domain_suffix: mesh.domain_suffix,
+    };
+    with_plugin(|p: &mut P| p.configure(&settings, &mesh))
+}
+
+pub fn handle<P: Transformer>(event: t::Event) -> Result<Vec<t::Event>, String> {
+    let event = event_from(event)?;
+    let outputs = with_plugin(|p: &mut P| p.handle(event))?;
+    Ok(outputs.into_iter().map(event_into).collect())
+}
+
+pub fn configure_validator<P: Validator>(settings: String) -> Result<(), String> {
+    let settings = parse(&settings)?;
+    with_plugin(|p: &mut P| p.configure(&settings))
+}
+
+pub fn validate<P: Validator>(resource: v::Resource) -> Vec<v::Diagnostic> {
+    let resource = Resource {
+        collection: resource.collection,
+        name: resource.name,
+        version: resource.version,
+        labels: resource.labels.into_iter().collect(),
+        annotations: resource.annotations.into_iter().collect(),
+        create_time: resource.create_time,
+        body: match serde_json::from_str(&resource.body) {
+            Ok(body) => body,
+            Err(e) => {
+                return vec![v::Diagnostic {
+                    severity: v::Severity::Error,
+                    message: format!("body is not JSON: {e}"),
+                    field: None,
+                }];
+            }
+        },
+    };
+    with_plugin(|p: &mut P| p.validate(&resource))
+        .into_iter()
+        .map(diagnostic_into)
+        .collect()
+}
+
+fn diagnostic_into(d: Diagnostic) -> v::Diagnostic {
+    v::Diagnostic {
+        severity: match d.severity {
+            Severity::Error => v::Severity::Error,
+            Severity::Warning => v::Severity::Warning,
+            Severity::Info => v::Severity::Info,
+        },
+        message: d.message,
+        field: d.field,
+    }
+}
+
+fn resource_from(r: t::Resource) -> Result<Resource, String> {
+    let body =
+        serde_json::from_str(&r.body).map_err(|e| format!("{}: body is not JSON: {e}", r.name))?;
+    Ok(Resource {
+        collection: r.collection,
+        name: r.name,
+        version: r.version,
+        labels: r.labels.into_iter().collect(),
+        annotations: r.annotations.into_iter().collect(),
+        create_time: r.create_time,
+        body,
+    })
+}
+
+fn resource_into(r: Resource) -> t::Resource {
+    t::Resource {
+        collection: r.collection,
+        name: r.name,
+        version: r.version,
+        labels: r.labels.into_iter().collect(),
+        annotations: r.annotations.into_iter().collect(),
+        create_time: r.create_time,
+        body: r.body.to_string(),
+    }
+}
+
+fn event_from(event: t::Event) -> Result<Event, String> {
+    Ok(match event {
+        t::Event::Added(r) => Event::Added(resource_from(r)?),
+        t::Event::Updated(r) => Event::Updated(resource_from(r)?),
+        t::Event::Deleted(d) => Event::Deleted {
+            collection: d.collection,
+            name: d.name,
+        },
+        t::Event::FullSync(c) => Event::FullSync(c),
+        t::Event::Reset => Event::Reset,
+    })
+}
+
+fn event_into(event: Event) -> t::Event {
+    match event {
+        Event::Added(r) => t::Event::Added(resource_into(r)),
+        Event::Updated(r) => t::Event::Updated(resource_into(r)),
+        Event::Deleted { collection, name } => t::Event::Deleted(t::Removed { collection, name }),
+        Event::FullSync(c) => t::Event::FullSync(c),
+        Event::Reset => t::Event::Reset,
+    }
+}
+
+/// Forwards to the host's `log` import (the same import in either world).
+pub fn log(level: Level, message: &str) {
+    use transformer::galleon::plugin::host::{self, Level as L};
+    let level = match level {
+        Level::Trace => L::Trace,
+        Level::Debug => L::Debug,
+        Level::Info => L::Info,
+        Level::Warn => L::Warn,
+        Level::Error => L::Error,
+    };
+    host::log(level, message);
+}

@@ -1,0 +1,315 @@
+//! The test harness (native builds): runs a transformer — the native build of
+//! a plugin, or through the host, its compiled component — over a fixture of
+//! input events and compares the transcript of its outputs with a golden
+//! file. `BLESS=1` rewrites the golden files.
+//!
+//! A fixture is YAML:
+//!
+//! ```yaml
+//! settings: {label: team}          # optional, the binding's settings
+//! mesh: {ingressClass: nginx}      # optional, laid over the default mesh config
+//! domainSuffix: corp.local         # optional
+//! events:
+//!   - added: {collection: k8s/example.com/v1/things, name: ns/a, body: {size: 1}}
+//!   - added:                       # or a whole Kubernetes object
+//!       collection: k8s/networking.k8s.io/v1/ingresses
+//!       object: {metadata: {name: web, namespace: ns}, spec: {rules: []}}
+//!   - updated: {collection: ..., name: ns/a, body: {size: 2}}
+//!   - deleted: {collection: ..., name: ns/a}
+//!   - fullSync: k8s/example.com/v1/things
+//!   - reset: {}
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::{Description, Event, Level, Mesh, Resource, Transformer};
+
+thread_local! {
+    static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn record_log(level: Level, message: &str) {
+    LOGS.with(|logs| logs.borrow_mut().push((level, message.to_owned())));
+}
+
+/// Lines logged by natively built plugins on this thread since the last call.
+pub fn take_logs() -> Vec<(Level, String)> {
+    LOGS.with(|logs| std::mem::take(&mut *logs.borrow_mut()))
+}
+
+/// A transformer under test, native or compiled.
+pub trait UnderTest {
+    /// Its description.
+    fn describe(&mut self) -> Result<Description, String>;
+    /// Configures it.
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String>;
+    /// One event.
+    fn handle(&mut self, event: &Event) -> Result<Vec<Event>, String>;
+}
+
+/// A natively built transformer.
+#[derive(Default)]
+pub struct Native<T>(pub T);
+
+impl<T: Transformer> UnderTest for Native<T> {
+    fn describe(&mut self) -> Result<Description, String> {
+        Ok(T::describe())
+    }
+
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        self.0.configure(settings, mesh)
+    }
+
+    fn handle(&mut self, event: &Event) -> Result<Vec<Event>, String> {
+        self.0.handle(event.clone())
+    }
+}
+
+/// A parsed fixture.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    /// The binding's settings.
+    pub settings: Value,
+    /// The mesh configuration.
+    pub mesh: Mesh,
+    /// Input events, in order.
+    pub events: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FixtureFile {
+    #[serde(default)]
+    settings: Value,
+    #[serde(default)]
+    mesh: Map<String, Value>,
+    #[serde(default)]
+    domain_suffix: Option<String>,
+    events: Vec<EventSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+enum EventSpec {
+    Added(ResourceSpec),
+    Updated(ResourceSpec),
+    Deleted { collection: String, name: String },
+    FullSync(String),
+    Reset(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResourceSpec {
+    collection: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    create_time: Option<String>,
+    #[serde(default)]
+    body: Value,
+    #[serde(default)]
+    object: Option<Map<String, Value>>,
+}
+
+impl ResourceSpec {
+    fn into_resource(self) -> Result<Resource, String> {
+        let mut resource = Resource {
+            collection: self.collection,
+            name: self.name.unwrap_or_default(),
+            version: self.version,
+            labels: self.labels,
+            annotations: self.annotations,
+            create_time: self.create_time,
+            body: self.body,
+        };
+        if let Some(mut object) = self.object {
+            let metadata = object.remove("metadata").unwrap_or_default();
+            let text = |key: &str| metadata.get(key).and_then(Value::as_str).map(str::to_owned);
+            let name = text("name").ok_or("object without metadata.name")?;
+            resource.name = format!(
+                "{}/{name}",
+                text("namespace").unwrap_or_else(|| "default".into())
+            );
+            resource.create_time = text("creationTimestamp");
+            resource.version = text("resourceVersion").unwrap_or_default();
+            for (field, map) in [
+                ("labels", &mut resource.labels),
+                ("annotations", &mut resource.annotations),
+            ] {
+                if let Some(Value::Object(entries)) = metadata.get(field) {
+                    map.extend(
+                        entries
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())),
+                    );
+                }
+            }
+            object.remove("apiVersion");
+            object.remove("kind");
+            resource.body = object.remove("spec").unwrap_or(Value::Object(object));
+        }
+        if resource.name.is_empty() {
+            return Err(format!("a resource of {} has no name", resource.collection));
+        }
+        Ok(resource)
+    }
+}
+
+impl Fixture {
+    /// Reads a fixture file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: FixtureFile =
+            serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut mesh = Mesh::default();
+        if let Value::Object(config) = &mut mesh.config {
+            config.extend(file.mesh);
+        }
+        if let Some(domain) = file.domain_suffix {
+            mesh.domain_suffix = domain;
+        }
+        let events = file
+            .events
+            .into_iter()
+            .map(|spec| {
+                Ok(match spec {
+                    EventSpec::Added(r) => Event::Added(r.into_resource()?),
+                    EventSpec::Updated(r) => Event::Updated(r.into_resource()?),
+                    EventSpec::Deleted { collection, name } => Event::Deleted { collection, name },
+                    EventSpec::FullSync(collection) => Event::FullSync(collection),
+                    EventSpec::Reset(_) => Event::Reset,
+                })
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self {
+            settings: file.settings,
+            mesh,
+            events,
+        })
+    }
+}
+
+/// Runs `plugin` over `fixture`; the transcript has one entry per input
+/// event with the outputs (or the error) it produced.
+pub fn run(plugin: &mut dyn UnderTest, fixture: &Fixture) -> Value {
+    let mut steps = Vec::new();
+    if let Err(error) = plugin.configure(&fixture.settings, &fixture.mesh) {
+        return json!({ "configureError": error });
+    }
+    for event in &fixture.events {
+        let step = match plugin.handle(event) {
+            Ok(outputs) => json!({
+                "input": summary(event),
+                "outputs": outputs.iter().map(event_json).collect::<Vec<_>>(),
+            }),
+            Err(error) => json!({ "input": summary(event), "error": error }),
+        };
+        steps.push(step);
+    }
+    Value::Array(steps)
+}
+
+fn summary(event: &Event) -> String {
+    match event {
+        Event::Added(r) => format!("added {} {}", r.collection, r.name),
+        Event::Updated(r) => format!("updated {} {}", r.collection, r.name),
+        Event::Deleted { collection, name } => format!("deleted {collection} {name}"),
+        Event::FullSync(collection) => format!("fullSync {collection}"),
+        Event::Reset => "reset".into(),
+    }
+}
+
+/// An event as JSON, for transcripts.
+pub fn event_json(event: &Event) -> Value {
+    let resource = |r: &Resource| {
+        json!({
+            "collection": r.collection,
+            "name": r.name,
+            "labels": r.labels,
+            "annotations": r.annotations,
+            "body": r.body,
+        })
+    };
+    match event {
+        Event::Added(r) => json!({ "added": resource(r) }),
+        Event::Updated(r) => json!({ "updated": resource(r) }),
+        Event::Deleted { collection, name } => {
+            json!({ "deleted": { "collection": collection, "name": name } })
+        }
+        Event::FullSync(collection) => json!({ "fullSync": collection }),
+        Event::Reset => json!("reset"),
+    }
+}
+
+/// Compares `transcript` with the golden file at `golden`, or with
+/// `BLESS=1` writes it there.
+pub fn check_golden(transcript: &Value, golden: &Path) -> Result<(), String> {
+    let rendered = serde_json::to_string_pretty(transcript).expect("JSON renders") + "\n";
+    if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
+        return std::fs::write(golden, &rendered).map_err(|e| format!("{}: {e}", golden.display()));
+    }
+    let expected = std::fs::read_to_string(golden)
+        .map_err(|e| format!("{}: {e} (run with BLESS=1 to create it)", golden.display()))?;
+    if expected == rendered {
+        return Ok(());
+    }
+    let first_difference = expected
+        .lines()
+        .zip(rendered.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| expected.lines().count().min(rendered.lines().count()));
+    Err(format!(
+        "{} differs from the golden file from line {} on:\n  golden: {}\n  actual: {}\n(rerun with BLESS=1 to accept)",
+        golden.display(),
+        first_difference + 1,
+        expected.lines().nth(first_difference).unwrap_or("<end>"),
+        rendered.lines().nth(first_difference).unwrap_or("<end>"),
+    ))
+}
+
+/// Fixture files (`*.yaml`) in `dir`, each with its golden file
+/// (`*.golden.json`) beside it.
+pub fn fixtures(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            let golden = p.with_extension("golden.json");
+            (p, golden)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Runs every fixture in `dir` against a fresh plugin from `make`; panics
+/// listing every fixture whose transcript differs from its golden file.
+pub fn check_fixtures(dir: &Path, mut make: impl FnMut() -> Box<dyn UnderTest>) {
+    let fixtures = fixtures(dir);
+    assert!(!fixtures.is_empty(), "no fixtures in {}", dir.display());
+    let failures: Vec<String> = fixtures
+        .iter()
+        .filter_map(|(fixture, golden)| {
+            let fixture = match Fixture::load(fixture) {
+                Ok(f) => f,
+                Err(e) => return Some(e),
+            };
+            check_golden(&run(make().as_mut(), &fixture), golden).err()
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,42 @@
+//! The two kinds of plugin.
+
+use serde_json::Value;
+
+use crate::types::{Description, Diagnostic, Event, Mesh, Resource};
+
+/// A stateful transformer from input collections to output collections.
+///
+/// The host keeps one instance per binding and calls it one event at a time.
+/// It may keep indexes of its inputs. After a failure or an upgrade the host
+/// builds a fresh instance and replays the inputs (`Reset`, `Added`…,
+/// `FullSync`), so state must be derivable from the inputs alone. The host
+/// emits `FullSync` for the outputs itself once every input has synced;
+/// `FullSync` events a transformer returns are ignored.
+pub trait Transformer: Default + 'static {
+    /// Inputs, outputs and a summary; must not depend on configuration.
+    fn describe() -> Description;
+
+    /// Receives the binding's settings and the mesh configuration before any
+    /// event.
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        let _ = (settings, mesh);
+        Ok(())
+    }
+
+    /// Handles one input event, returning output events. An `Err` rejects
+    /// this event only; it is reported with the resource.
+    fn handle(&mut self, event: Event) -> Result<Vec<Event>, String>;
+}
+
+/// A validator of resources before they enter the pipeline.
+pub trait Validator: Default + 'static {
+    /// Receives the binding's settings before any resource.
+    fn configure(&mut self, settings: &Value) -> Result<(), String> {
+        let _ = settings;
+        Ok(())
+    }
+
+    /// Findings about `resource`; any [`Severity::Error`](crate::Severity)
+    /// rejects it.
+    fn validate(&self, resource: &Resource) -> Vec<Diagnostic>;
+}
