@@ -239,12 +239,16 @@ impl Hub {
 }
 
 /// Runs the pipeline on a thread of its own: plugin calls are synchronous
-/// (each bounded by its deadline) and must not hold up the MCP server.
+/// (each bounded by its deadline) and must not hold up the MCP server. The
+/// runtime is multi-threaded (one worker, for the sources' tasks) so plugin
+/// calls can step out of it with `block_in_place`.
 fn spawn_pipeline(
     runtime: Runtime,
     stop: CancellationToken,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let tokio = tokio::runtime::Builder::new_current_thread()
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("galleon-sources")
         .enable_all()
         .build()?;
     std::thread::Builder::new()

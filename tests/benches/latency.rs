@@ -20,7 +20,7 @@ fn vs(host: &str) -> String {
 
 async fn measure(strategy: StrategyKind) -> Vec<Duration> {
     let dir = tempfile::tempdir().unwrap();
-    write_atomically(dir.path(), "a.yaml", &vs("h0"));
+    write_atomically(dir.path(), "a.yaml", vs("h0"));
     let mut config = HubConfig::default();
     config.mcp.address = "127.0.0.1:0".parse().unwrap();
     config
@@ -45,7 +45,7 @@ async fn measure(strategy: StrategyKind) -> Vec<Duration> {
         // Let the previous write's notifications settle.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let start = Instant::now();
-        write_atomically(dir.path(), "a.yaml", &vs(&format!("h{i}")));
+        write_atomically(dir.path(), "a.yaml", vs(&format!("h{i}")));
         let push = sink.recv().await;
         samples.push(start.elapsed());
         sink.ack(&push).await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use galleon_tests::*;
 
-use crate::fixture::{FAST, Hub, vs};
+use galleon_tests::hub::{FAST, Hub, vs};
 
 fn host(push: &galleon_proto::mcp::Resources, name: &str) -> String {
     bodies(push)[name]["hosts"][0].as_str().unwrap().to_owned()

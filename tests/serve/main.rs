@@ -2,6 +2,5 @@
 //! files on disk → pipeline → MCP.
 
 mod files;
-mod fixture;
 mod mesh;
 mod signals;

@@ -3,7 +3,7 @@
 
 use galleon_tests::*;
 
-use crate::fixture::{Hub, MESH, vs};
+use galleon_tests::hub::{Hub, MESH, vs};
 
 #[tokio::test]
 async fn a_mesh_config_change_rebuilds_without_dropping_the_stream() {

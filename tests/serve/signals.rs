@@ -3,7 +3,7 @@
 
 use galleon_tests::*;
 
-use crate::fixture::{FAST, Hub, vs};
+use galleon_tests::hub::{FAST, Hub, vs};
 
 #[tokio::test]
 async fn sighup_and_sigusr1_rescan_a_source_that_does_not_watch() {

@@ -3,6 +3,7 @@
 //! resource builders, and the real binary as a child process. Everything
 //! goes over real gRPC; nothing is mocked.
 
+pub mod hub;
 mod process;
 
 pub use process::{Galleon, galleon_binary, write_atomically};

@@ -133,8 +133,8 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 /// Writes `content` to `dir/name` atomically (write aside, then rename), as
 /// editors and configuration management tools do.
-pub fn write_atomically(dir: &Path, name: &str, content: &str) {
+pub fn write_atomically(dir: &Path, name: &str, content: impl AsRef<[u8]>) {
     let aside = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&aside, content).expect("write");
+    std::fs::write(&aside, content.as_ref()).expect("write");
     std::fs::rename(&aside, dir.join(name)).expect("rename");
 }

@@ -254,9 +254,15 @@ impl PluginHost {
             .inspect_err(|e| warn!("not watching plugin files (SIGHUP still reloads them): {e}"))
             .ok();
         let mut signals = RescanSignals::new();
+        // Failed plugins retry on their backoff even when no events arrive.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let changed = tokio::select! {
                 () = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    refresh.notify_one();
+                    continue;
+                }
                 () = signals.recv() => Vec::new(),
                 paths = async { match watcher.as_mut() { Some(w) => w.changed().await, None => std::future::pending().await } } => paths,
             };

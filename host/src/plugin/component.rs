@@ -10,7 +10,7 @@ use super::bindings::transformer::TransformerPluginPre;
 use super::bindings::validator::ValidatorPluginPre;
 use super::bindings::{WIT_PACKAGE, WIT_VERSION};
 use super::error::PluginError;
-use super::sandbox::{Limits, Sandbox, StoreState, arm};
+use super::sandbox::{Limits, Sandbox, StoreState, arm, blocking};
 use crate::event::Collection;
 
 /// A transformer's declared inputs and outputs.
@@ -66,16 +66,18 @@ pub(crate) fn load_transformer(
     let pre = TransformerPluginPre::new(pre).map_err(instantiate)?;
     let mut store = sandbox.store(name, limits);
     arm(&mut store, limits);
-    let plugin = pre.instantiate(&mut store).map_err(instantiate)?;
+    let plugin = blocking(|| pre.instantiate(&mut store)).map_err(instantiate)?;
     arm(&mut store, limits);
-    let described = plugin
-        .galleon_plugin_transformer()
-        .call_describe(&mut store)
-        .map_err(|e| PluginError::Call {
-            name: name.into(),
-            call: "describe",
-            message: format!("{e:#}"),
-        })?;
+    let described = blocking(|| {
+        plugin
+            .galleon_plugin_transformer()
+            .call_describe(&mut store)
+    })
+    .map_err(|e| PluginError::Call {
+        name: name.into(),
+        call: "describe",
+        message: format!("{e:#}"),
+    })?;
     let description = Description {
         inputs: described
             .inputs

@@ -10,7 +10,7 @@ use super::bindings::transformer::TransformerPlugin;
 use super::bindings::transformer::galleon::plugin::types as wit;
 use super::component::LoadedTransformer;
 use super::error::PluginError;
-use super::sandbox::{Limits, Sandbox, StoreState, arm};
+use super::sandbox::{Limits, Sandbox, StoreState, arm, blocking};
 use crate::mesh::MeshSettings;
 
 pub(crate) struct Instance {
@@ -34,13 +34,12 @@ impl Instance {
     ) -> Result<Self, PluginError> {
         let mut store = sandbox.store(name, limits);
         arm(&mut store, limits);
-        let plugin = loaded
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginError::Instantiate {
+        let plugin = blocking(|| loaded.pre.instantiate(&mut store)).map_err(|e| {
+            PluginError::Instantiate {
                 name: name.into(),
                 message: classify(&e, limits),
-            })?;
+            }
+        })?;
         let mut instance = Self {
             name: name.into(),
             store,
@@ -54,11 +53,14 @@ impl Instance {
             domain_suffix: mesh.domain_suffix.clone(),
         };
         arm(&mut instance.store, limits);
-        let configured = instance
-            .plugin
-            .galleon_plugin_transformer()
-            .call_configure(&mut instance.store, settings, &mesh)
-            .map_err(|e| instance.failure("configure", &e))?;
+        let configured = blocking(|| {
+            instance.plugin.galleon_plugin_transformer().call_configure(
+                &mut instance.store,
+                settings,
+                &mesh,
+            )
+        })
+        .map_err(|e| instance.failure("configure", &e))?;
         configured.map_err(|message| PluginError::Configure {
             name: name.into(),
             message,
@@ -73,10 +75,12 @@ impl Instance {
         event: &wit::Event,
     ) -> Result<Result<Vec<wit::Event>, String>, PluginError> {
         arm(&mut self.store, self.limits);
-        self.plugin
-            .galleon_plugin_transformer()
-            .call_handle(&mut self.store, event)
-            .map_err(|e| self.failure("handle", &e))
+        blocking(|| {
+            self.plugin
+                .galleon_plugin_transformer()
+                .call_handle(&mut self.store, event)
+        })
+        .map_err(|e| self.failure("handle", &e))
     }
 
     fn failure(&self, call: &'static str, error: &wasmtime::Error) -> PluginError {
@@ -88,22 +92,29 @@ impl Instance {
     }
 }
 
-/// Names the common failures plainly.
+/// Names the common failures plainly, from the root cause (the full error
+/// carries a multi-line wasm backtrace).
 pub(crate) fn classify(error: &wasmtime::Error, limits: Limits) -> String {
-    match error.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => {
-            format!("ran past its {} ms deadline", limits.deadline.as_millis())
-        }
-        Some(wasmtime::Trap::MemoryOutOfBounds) => "accessed memory out of bounds".into(),
-        Some(trap) => format!("trapped: {trap}"),
-        None if format!("{error:#}").contains("memory")
-            && format!("{error:#}").contains("limit") =>
-        {
-            format!(
-                "exceeded its {} MiB memory limit: {error:#}",
-                limits.memory >> 20
-            )
-        }
-        None => format!("{error:#}"),
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => {
+                format!("ran past its {} ms deadline", limits.deadline.as_millis())
+            }
+            trap => format!("trapped: {trap}"),
+        };
+    }
+    // The chain holds the cause and a wasm backtrace; keep the cause.
+    let root = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .find(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+        .unwrap_or_else(|| error.root_cause().to_string());
+    if root.contains("memory") && (root.contains("grow") || root.contains("limit")) {
+        format!(
+            "exceeded its {} MiB memory limit ({root})",
+            limits.memory >> 20
+        )
+    } else {
+        root
     }
 }

@@ -115,6 +115,14 @@ impl Sandbox {
     }
 }
 
+/// Runs a plugin call outside the async runtime's context: WASI's blocking
+/// host functions (a plugin writing to stderr, say) drive their own futures
+/// and must not find themselves inside a runtime's `block_on`. Outside any
+/// runtime this just calls `call`.
+pub(crate) fn blocking<R>(call: impl FnOnce() -> R) -> R {
+    tokio::task::block_in_place(call)
+}
+
 /// Arms the deadline for the next call.
 pub(crate) fn arm(store: &mut Store<StoreState>, limits: Limits) {
     let ticks = limits

@@ -49,6 +49,8 @@ pub struct WasmTransformer {
     outputs_synced: bool,
     failures: u32,
     retry_at: Option<Instant>,
+    /// Generation of the last start attempt: a newer one is tried at once.
+    attempted: u64,
 }
 
 impl WasmTransformer {
@@ -65,6 +67,7 @@ impl WasmTransformer {
             outputs_synced: false,
             failures: 0,
             retry_at: None,
+            attempted: 0,
         };
         if let Err(error) = transformer.replace() {
             transformer.failed(&error);
@@ -163,7 +166,7 @@ impl WasmTransformer {
 
     fn report_rejection(&self, event: &Event, message: String) {
         let (Some(collection), Some(name)) = (event.collection(), event.name()) else {
-            warn!(plugin = self.name(), "plugin rejected {event:?}: {message}");
+            warn!(plugin = %self.name(), "plugin rejected {event:?}: {message}");
             return;
         };
         let location = match event {
@@ -205,7 +208,7 @@ impl WasmTransformer {
             "restarting"
         };
         warn!(
-            plugin = self.name(),
+            plugin = %self.name(),
             failures = self.failures,
             "{error}; {state}, next attempt in {delay:?}"
         );
@@ -227,7 +230,7 @@ impl WasmTransformer {
         match self.replace() {
             Ok(differences) => {
                 info!(
-                    plugin = self.name(),
+                    plugin = %self.name(),
                     "plugin restarted with its inputs replayed"
                 );
                 differences
@@ -299,8 +302,13 @@ impl Transformer for WasmTransformer {
     }
 
     fn refresh(&mut self) -> Refresh {
-        let current = self.instance.as_ref().map(|i| i.generation);
-        if current == Some(self.binding.slot.generation()) {
+        let Some(current) = self.instance.as_ref().map(|i| i.generation) else {
+            if self.attempted != self.binding.slot.generation() {
+                self.retry_at = None;
+            }
+            return Refresh::Events(self.recover_if_due());
+        };
+        if current == self.binding.slot.generation() {
             return Refresh::Events(Vec::new());
         }
         let (_, loaded) = self.binding.slot.current();
@@ -315,12 +323,12 @@ impl Transformer for WasmTransformer {
         let previous = self.instance.as_ref().map(|i| i.loaded.digest.clone());
         match self.replace() {
             Ok(differences) => {
-                info!(plugin = self.name(), digest = %loaded.digest, changes = differences.len(), "plugin swapped in");
+                info!(plugin = %self.name(), digest = %loaded.digest, changes = differences.len(), "plugin swapped in");
                 Refresh::Events(differences)
             }
             Err(error) => {
                 warn!(
-                    plugin = self.name(),
+                    plugin = %self.name(),
                     "new plugin version not swapped in, the previous one keeps running: {error}"
                 );
                 let problem = Problem {

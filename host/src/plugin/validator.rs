@@ -12,7 +12,7 @@ use super::bindings::validator::ValidatorPlugin;
 use super::convert::resource;
 use super::error::PluginError;
 use super::instance::classify;
-use super::sandbox::{StoreState, arm};
+use super::sandbox::{StoreState, arm, blocking};
 use crate::diagnostics::Problem;
 use crate::event::{Collection, Entry};
 use crate::pipeline::{Validator, ValidatorFactory, Verdict};
@@ -36,22 +36,23 @@ impl WasmValidator {
         let (generation, loaded) = b.slot.current();
         let mut store = b.sandbox.store(name, b.limits);
         arm(&mut store, b.limits);
-        let plugin = loaded
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginError::Instantiate {
+        let plugin = blocking(|| loaded.pre.instantiate(&mut store)).map_err(|e| {
+            PluginError::Instantiate {
                 name: name.into(),
                 message: classify(&e, b.limits),
-            })?;
+            }
+        })?;
         arm(&mut store, b.limits);
-        let configured = plugin
-            .galleon_plugin_validator()
-            .call_configure(&mut store, &b.settings)
-            .map_err(|e| PluginError::Call {
-                name: name.into(),
-                call: "configure",
-                message: classify(&e, b.limits),
-            })?;
+        let configured = blocking(|| {
+            plugin
+                .galleon_plugin_validator()
+                .call_configure(&mut store, &b.settings)
+        })
+        .map_err(|e| PluginError::Call {
+            name: name.into(),
+            call: "configure",
+            message: classify(&e, b.limits),
+        })?;
         configured.map_err(|message| PluginError::Configure {
             name: name.into(),
             message,
@@ -75,15 +76,18 @@ impl WasmValidator {
         };
         arm(&mut instance.store, self.binding.limits);
         let name = &self.binding.slot.name;
-        let diagnostics = instance
-            .plugin
-            .galleon_plugin_validator()
-            .call_validate(&mut instance.store, &resource(collection, entry))
-            .map_err(|e| PluginError::Call {
-                name: name.clone(),
-                call: "validate",
-                message: classify(&e, self.binding.limits),
-            })?;
+        let resource = resource(collection, entry);
+        let diagnostics = blocking(|| {
+            instance
+                .plugin
+                .galleon_plugin_validator()
+                .call_validate(&mut instance.store, &resource)
+        })
+        .map_err(|e| PluginError::Call {
+            name: name.clone(),
+            call: "validate",
+            message: classify(&e, self.binding.limits),
+        })?;
         self.instance = Some(instance);
         Ok(diagnostics)
     }

@@ -1,0 +1,116 @@
+//! Hostile plugins are contained: the instance is discarded, the inputs are
+//! replayed into a fresh one (which fails again while the trigger is there,
+//! and backs off), the plugin's last good outputs stay served, the rest of
+//! the hub keeps working, and once the trigger is gone the plugin recovers.
+
+use galleon_tests::hub::vs;
+use galleon_tests::*;
+
+use crate::support::{dr, start};
+
+const BINDING: &str = "  - {name: hostile, file: \"{dir}/hostile.wasm\", kind: transformer, settings: {mode: MODE}}\n";
+
+async fn contained(mode: &str, expected: &[&str]) {
+    let files = [("ok.yaml", vs("ok", "ok.example.com"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let hub = start(
+        &files,
+        &[(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")],
+        &BINDING.replace("MODE", mode),
+    )
+    .await;
+    let mut sink = hub.sink(&[VS, DR]).await;
+    for _ in 0..2 {
+        let push = sink.recv().await;
+        if push.collection == VS {
+            assert_eq!(names(&push), ["default/ok"]);
+        }
+        sink.ack(&push).await;
+    }
+
+    hub.write("trigger.yaml", &vs("trigger", "t"));
+    let mut needles = vec!["plugin hostile failed in handle"];
+    needles.extend(expected);
+    hub.galleon.wait_for_log(&needles).await;
+
+    // The rest of the hub keeps serving.
+    hub.write("dr.yaml", &dr("reviews"));
+    let push = sink.recv().await;
+    assert_eq!(
+        (push.collection.as_str(), names(&push)),
+        (DR, vec!["default/reviews".to_string()])
+    );
+    sink.ack(&push).await;
+    // The plugin's outputs keep their last good state: no push for it.
+    sink.expect_silence().await;
+
+    // Without the trigger the plugin recovers, inputs replayed.
+    hub.remove("trigger.yaml");
+    hub.write("other.yaml", &vs("other", "other.example.com"));
+    let recovered = sink.recv().await;
+    assert_eq!(recovered.collection, VS);
+    assert_eq!(names(&recovered), ["default/ok", "default/other"]);
+}
+
+#[tokio::test]
+async fn an_infinite_loop_hits_the_deadline() {
+    contained("loop", &["ran past its 100 ms deadline"]).await;
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_the_memory_cap() {
+    contained("memory", &["memory"]).await;
+}
+
+#[tokio::test]
+async fn a_trap_is_contained() {
+    contained("trap", &["trapped", "unreachable"]).await;
+}
+
+#[tokio::test]
+async fn an_undeclared_output_collection_is_refused() {
+    contained(
+        "wrong-collection",
+        &["emitted undeclared output collection", "istio/not/declared"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_refused() {
+    contained("bad-json", &["body that is not JSON"]).await;
+}
+
+#[tokio::test]
+async fn sleeping_traps() {
+    contained("sleep", &["plugins may not sleep"]).await;
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_open_files() {
+    let files = [("ok.yaml", vs("ok", "ok.example.com"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let hub = start(
+        &files,
+        &[(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")],
+        &BINDING.replace("MODE", "open-file"),
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    hub.write("trigger.yaml", &vs("trigger", "t"));
+    // The plugin got an error from WASI (no preopened directories) and said
+    // so; it is a rejection of that one resource, not a crash.
+    hub.galleon
+        .wait_for_log(&[
+            "trigger.yaml",
+            "rejected default/trigger",
+            "could not open /etc/passwd",
+        ])
+        .await;
+    hub.write("other.yaml", &vs("other", "o"));
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/ok", "default/other"]);
+    assert!(!hub.galleon.log().contains("leaked"));
+}

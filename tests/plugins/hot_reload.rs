@@ -1,0 +1,103 @@
+//! Hot loading: replacing a bound `.wasm` swaps the plugin in without a
+//! restart or a dropped stream; a sink sees a push only if outputs change.
+
+use galleon_proto::mcp::Resources;
+use galleon_tests::hub::vs;
+use galleon_tests::*;
+
+use crate::support::start_staged;
+
+const BINDING: &str = "  - {name: add-label, file: \"{dir}/add_label.wasm\", kind: transformer}\n";
+const LABEL: &str = "galleon.io/transformed";
+
+fn label(push: &Resources) -> String {
+    let resources = push.decode_resources().unwrap();
+    resources[0].metadata.as_ref().unwrap().labels[LABEL].clone()
+}
+
+#[tokio::test]
+async fn replacing_the_wasm_swaps_the_plugin_on_the_same_stream() {
+    let files = [("reviews.yaml", vs("reviews", "reviews"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let (hub, staged) = start_staged(
+        &files,
+        &[(galleon_plugin_artifacts::ADD_LABEL, "add_label.wasm")],
+        BINDING,
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    assert_eq!(label(&first), "true", "the sink sees transformed output");
+    sink.ack(&first).await;
+
+    // A different build whose outputs are identical: swapped in, no push.
+    write_atomically(
+        staged.path(),
+        "add_label.wasm",
+        read(galleon_plugin_artifacts::ADD_LABEL_SAME_OUTPUT),
+    );
+    hub.galleon
+        .wait_for_log(&["plugin swapped in", "changes=0"])
+        .await;
+    sink.expect_silence().await;
+
+    // A changed build: the new output arrives on the same stream.
+    write_atomically(
+        staged.path(),
+        "add_label.wasm",
+        read(galleon_plugin_artifacts::ADD_LABEL_CHANGED),
+    );
+    let changed = sink.recv().await;
+    assert_eq!(label(&changed), "changed");
+    assert!(
+        changed.nonce.parse::<u64>().unwrap() > first.nonce.parse::<u64>().unwrap(),
+        "same stream, later nonce"
+    );
+    sink.ack(&changed).await;
+
+    // The identical build again: nothing at all.
+    write_atomically(
+        staged.path(),
+        "add_label.wasm",
+        read(galleon_plugin_artifacts::ADD_LABEL_CHANGED),
+    );
+    sink.expect_silence().await;
+    assert_eq!(
+        hub.galleon
+            .log()
+            .matches("new plugin version loaded")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_broken_replacement_keeps_the_old_plugin_running() {
+    let files = [("reviews.yaml", vs("reviews", "reviews"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let (hub, staged) = start_staged(
+        &files,
+        &[(galleon_plugin_artifacts::ADD_LABEL, "add_label.wasm")],
+        BINDING,
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+
+    std::fs::write(staged.path().join("add_label.wasm"), b"\0asm not really").unwrap();
+    hub.galleon
+        .wait_for_log(&[
+            "new plugin version rejected, the previous one keeps running",
+            "cannot compile plugin",
+        ])
+        .await;
+    hub.write("ratings.yaml", &vs("ratings", "ratings"));
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/ratings", "default/reviews"]);
+    assert_eq!(label(&push), "true", "still the old plugin");
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).expect("built component")
+}

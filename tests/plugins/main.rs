@@ -1,0 +1,10 @@
+//! Plugin tests: the compiled example plugins against their golden fixtures,
+//! hostile plugins contained, hot loading, validators and load errors — all
+//! through the real host (and, end to end, the real `galleon serve`).
+
+mod golden;
+mod hostile;
+mod hot_reload;
+mod loading;
+mod support;
+mod validator;

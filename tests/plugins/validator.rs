@@ -1,0 +1,59 @@
+//! A validator plugin rejects bad changes before they enter the pipeline;
+//! the previous valid version keeps being served.
+
+use galleon_tests::hub::vs;
+use galleon_tests::*;
+
+use crate::support::start;
+
+const BINDING: &str = "  - name: require-hosts\n    file: \"{dir}/require_hosts.wasm\"\n    kind: validator\n    collections: [k8s/networking.istio.io/v1alpha3/virtualservices]\n";
+
+const NO_HOSTS: &str = "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {name: reviews}\nspec: {http: []}\n";
+
+#[tokio::test]
+async fn a_rejected_change_keeps_the_previous_version_served() {
+    let files = [("reviews.yaml", vs("reviews", "reviews.v1"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let hub = start(
+        &files,
+        &[(
+            galleon_plugin_artifacts::REQUIRE_HOSTS,
+            "require_hosts.wasm",
+        )],
+        BINDING,
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    assert_eq!(bodies(&first)["default/reviews"]["hosts"][0], "reviews.v1");
+    sink.ack(&first).await;
+
+    // The change loses its hosts: rejected with the validator's diagnostic
+    // and the source location; the sink keeps the valid version.
+    hub.write("reviews.yaml", NO_HOSTS);
+    hub.galleon
+        .wait_for_log(&[
+            "reviews.yaml:1 (document 0)",
+            "rejected by validator require-hosts",
+            "needs at least one host",
+            "spec.hosts",
+        ])
+        .await;
+    sink.expect_silence().await;
+
+    // A new resource that is invalid never enters.
+    hub.write("bad.yaml", &NO_HOSTS.replace("reviews", "bad"));
+    hub.galleon
+        .wait_for_log(&[
+            "bad.yaml:1 (document 0)",
+            "rejected by validator require-hosts",
+        ])
+        .await;
+    sink.expect_silence().await;
+
+    // Fixed: accepted and served.
+    hub.write("reviews.yaml", &vs("reviews", "reviews.v2"));
+    let fixed = sink.recv().await;
+    assert_eq!(bodies(&fixed)["default/reviews"]["hosts"][0], "reviews.v2");
+    assert_eq!(names(&fixed), ["default/reviews"]);
+}
