@@ -19,18 +19,22 @@ pub mod transformer {
     });
 }
 
-/// Bindings of the `validator-plugin` world.
+/// Bindings of the `validator-plugin` world; the shared interfaces are the
+/// transformer world's, so there is one set of WIT types.
 pub mod validator {
     wit_bindgen::generate!({
         path: "wit",
         world: "validator-plugin",
         pub_export_macro: true,
         default_bindings_module: "galleon_plugin_sdk::guest::validator",
+        with: {
+            "galleon:plugin/types@0.1.0": super::transformer::galleon::plugin::types,
+            "galleon:plugin/host@0.1.0": super::transformer::galleon::plugin::host,
+        },
     });
 }
 
 use transformer::galleon::plugin::types as t;
-use validator::galleon::plugin::types as v;
 
 thread_local! {
     /// The plugin value of this instance (components are single-threaded).
@@ -85,24 +89,16 @@ pub fn configure_validator<P: Validator>(settings: String) -> Result<(), String>
     with_plugin(|p: &mut P| p.configure(&settings))
 }
 
-pub fn validate<P: Validator>(resource: v::Resource) -> Vec<v::Diagnostic> {
-    let resource = Resource {
-        collection: resource.collection,
-        name: resource.name,
-        version: resource.version,
-        labels: resource.labels.into_iter().collect(),
-        annotations: resource.annotations.into_iter().collect(),
-        create_time: resource.create_time,
-        body: match serde_json::from_str(&resource.body) {
-            Ok(body) => body,
-            Err(e) => {
-                return vec![v::Diagnostic {
-                    severity: v::Severity::Error,
-                    message: format!("body is not JSON: {e}"),
-                    field: None,
-                }];
-            }
-        },
+pub fn validate<P: Validator>(resource: t::Resource) -> Vec<t::Diagnostic> {
+    let resource = match resource_from(resource) {
+        Ok(resource) => resource,
+        Err(message) => {
+            return vec![t::Diagnostic {
+                severity: t::Severity::Error,
+                message,
+                field: None,
+            }];
+        }
     };
     with_plugin(|p: &mut P| p.validate(&resource))
         .into_iter()
@@ -110,12 +106,12 @@ pub fn validate<P: Validator>(resource: v::Resource) -> Vec<v::Diagnostic> {
         .collect()
 }
 
-fn diagnostic_into(d: Diagnostic) -> v::Diagnostic {
-    v::Diagnostic {
+fn diagnostic_into(d: Diagnostic) -> t::Diagnostic {
+    t::Diagnostic {
         severity: match d.severity {
-            Severity::Error => v::Severity::Error,
-            Severity::Warning => v::Severity::Warning,
-            Severity::Info => v::Severity::Info,
+            Severity::Error => t::Severity::Error,
+            Severity::Warning => t::Severity::Warning,
+            Severity::Info => t::Severity::Info,
         },
         message: d.message,
         field: d.field,

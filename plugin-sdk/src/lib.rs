@@ -93,8 +93,8 @@ macro_rules! export_validator {
                     $crate::guest::configure_validator::<$plugin>(settings)
                 }
                 fn validate(
-                    resource: $crate::guest::validator::galleon::plugin::types::Resource,
-                ) -> ::std::vec::Vec<$crate::guest::validator::galleon::plugin::types::Diagnostic> {
+                    resource: $crate::guest::transformer::galleon::plugin::types::Resource,
+                ) -> ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Diagnostic> {
                     $crate::guest::validate::<$plugin>(resource)
                 }
             }

@@ -17,8 +17,7 @@ const B1: &str = r#"{"hosts":["b"],"v":1}"#;
 async fn initial_request_pushes_current_state() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let push = sink.recv().await;
     assert_eq!(push.collection, VS);
     assert!(!push.incremental);
@@ -29,8 +28,7 @@ async fn initial_request_pushes_current_state() {
 #[tokio::test]
 async fn subscription_before_any_snapshot_waits_for_the_first() {
     let source = TestSource::start(&[VS]).await;
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     sink.expect_silence().await;
     source.publish(VS, &[("ns/a", A1)]);
     assert_eq!(names(&sink.recv().await), ["ns/a"]);
@@ -40,8 +38,7 @@ async fn subscription_before_any_snapshot_waits_for_the_first() {
 async fn every_push_carries_a_fresh_nonce() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let mut nonces = std::collections::HashSet::new();
     for body in [A2, A3, A1] {
         let push = sink.recv().await;
@@ -62,8 +59,7 @@ async fn every_push_carries_a_fresh_nonce() {
 async fn one_push_in_flight_and_changes_coalesce_to_the_latest() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
     // Two changes while the first push is unanswered: nothing is sent.
     source.publish(VS, &[("ns/a", A2)]);
@@ -83,8 +79,7 @@ async fn one_push_in_flight_and_changes_coalesce_to_the_latest() {
 async fn stale_or_unknown_nonce_is_ignored_and_counted() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
     source.publish(VS, &[("ns/a", A2)]);
     let mut bogus = first.clone();
@@ -117,8 +112,7 @@ async fn unknown_collection_ends_the_stream_with_invalid_argument() {
 async fn nacked_version_is_not_resent_until_the_collection_changes() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
     sink.nack(&first, "cannot apply ns/a").await;
     sink.expect_silence().await;
@@ -169,8 +163,7 @@ async fn incremental_pushes_carry_changes_and_removals_against_the_ack() {
 async fn full_state_sink_gets_full_state_every_time() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
     sink.ack(&first).await;
     source.publish(VS, &[("ns/a", A2), ("ns/b", B1)]);
@@ -215,8 +208,7 @@ async fn collections_on_one_stream_are_independent() {
         "default",
         snapshot(&[(VS, &[("ns/a", A1)]), (DR, &[("ns/d", B1)])]),
     );
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     sink.subscribe(DR).await;
     let mut first = [sink.recv().await, sink.recv().await];
     first.sort_by(|a, b| a.collection.cmp(&b.collection));
@@ -279,8 +271,7 @@ async fn response_headers_carry_the_hub_version_and_configured_metadata() {
 async fn shutdown_ends_streams_cleanly() {
     let source = TestSource::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
-    let mut sink = RawSink::connect(&source.url(), "pilot").await;
-    sink.subscribe(VS).await;
+    let mut sink = source.sink(&[VS]).await;
     sink.recv().await;
     source.stop().await;
     assert!(

@@ -10,15 +10,19 @@ use crate::support::{dr, start};
 
 const BINDING: &str = "  - {name: hostile, file: \"{dir}/hostile.wasm\", kind: transformer, settings: {mode: MODE}}\n";
 
-async fn contained(mode: &str, expected: &[&str]) {
-    let files = [("ok.yaml", vs("ok", "ok.example.com"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let hub = start(
-        &files,
-        &[(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")],
+/// A hub serving `ok.yaml` through the hostile plugin in `mode`.
+async fn hostile_hub(mode: &str) -> galleon_tests::hub::Hub {
+    let components = [(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")];
+    start(
+        &[("ok.yaml", vs("ok", "ok.example.com").as_str())],
+        &components,
         &BINDING.replace("MODE", mode),
     )
-    .await;
+    .await
+}
+
+async fn contained(mode: &str, expected: &[&str]) {
+    let hub = hostile_hub(mode).await;
     let mut sink = hub.sink(&[VS, DR]).await;
     for _ in 0..2 {
         let push = sink.recv().await;
@@ -88,14 +92,7 @@ async fn sleeping_traps() {
 
 #[tokio::test]
 async fn a_plugin_cannot_open_files() {
-    let files = [("ok.yaml", vs("ok", "ok.example.com"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let hub = start(
-        &files,
-        &[(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")],
-        &BINDING.replace("MODE", "open-file"),
-    )
-    .await;
+    let hub = hostile_hub("open-file").await;
     let mut sink = hub.sink(&[VS]).await;
     let first = sink.recv().await;
     sink.ack(&first).await;

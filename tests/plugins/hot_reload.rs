@@ -2,8 +2,9 @@
 //! restart or a dropped stream; a sink sees a push only if outputs change.
 
 use galleon_proto::mcp::Resources;
-use galleon_tests::hub::vs;
+use galleon_tests::hub::{Hub, vs};
 use galleon_tests::*;
+use tempfile::TempDir;
 
 use crate::support::start_staged;
 
@@ -15,20 +16,23 @@ fn label(push: &Resources) -> String {
     resources[0].metadata.as_ref().unwrap().labels[LABEL].clone()
 }
 
-#[tokio::test]
-async fn replacing_the_wasm_swaps_the_plugin_on_the_same_stream() {
-    let files = [("reviews.yaml", vs("reviews", "reviews"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let (hub, staged) = start_staged(
-        &files,
-        &[(galleon_plugin_artifacts::ADD_LABEL, "add_label.wasm")],
-        BINDING,
-    )
-    .await;
+/// A hub with the example transformer bound, a sink, and its first push
+/// (ACKed).
+async fn labelled() -> (Hub, TempDir, RawSink, Resources) {
+    let components = [(galleon_plugin_artifacts::ADD_LABEL, "add_label.wasm")];
+    let reviews = vs("reviews", "reviews");
+    let files = [("reviews.yaml", reviews.as_str())];
+    let (hub, staged) = start_staged(&files, &components, BINDING).await;
     let mut sink = hub.sink(&[VS]).await;
     let first = sink.recv().await;
     assert_eq!(label(&first), "true", "the sink sees transformed output");
     sink.ack(&first).await;
+    (hub, staged, sink, first)
+}
+
+#[tokio::test]
+async fn replacing_the_wasm_swaps_the_plugin_on_the_same_stream() {
+    let (hub, staged, mut sink, first) = labelled().await;
 
     // A different build whose outputs are identical: swapped in, no push.
     write_atomically(
@@ -73,17 +77,7 @@ async fn replacing_the_wasm_swaps_the_plugin_on_the_same_stream() {
 
 #[tokio::test]
 async fn a_broken_replacement_keeps_the_old_plugin_running() {
-    let files = [("reviews.yaml", vs("reviews", "reviews"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let (hub, staged) = start_staged(
-        &files,
-        &[(galleon_plugin_artifacts::ADD_LABEL, "add_label.wasm")],
-        BINDING,
-    )
-    .await;
-    let mut sink = hub.sink(&[VS]).await;
-    let first = sink.recv().await;
-    sink.ack(&first).await;
+    let (hub, staged, mut sink, _) = labelled().await;
 
     std::fs::write(staged.path().join("add_label.wasm"), b"\0asm not really").unwrap();
     hub.galleon

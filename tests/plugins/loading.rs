@@ -70,9 +70,12 @@ async fn refused_settings_are_reported_and_the_hub_serves_the_rest() {
     );
     let binding =
         format!("  - {{file: \"{component}\", kind: transformer, settings: {{label: 7}}}}\n");
-    let files = [("reviews.yaml", vs("reviews", "reviews"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let hub = start(&files, &[], &binding).await;
+    let hub = start(
+        &[("reviews.yaml", vs("reviews", "reviews").as_str())],
+        &[],
+        &binding,
+    )
+    .await;
     hub.galleon
         .wait_for_log(&[
             "rejected its configuration",

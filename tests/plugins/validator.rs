@@ -12,8 +12,8 @@ const NO_HOSTS: &str = "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualS
 
 #[tokio::test]
 async fn a_rejected_change_keeps_the_previous_version_served() {
-    let files = [("reviews.yaml", vs("reviews", "reviews.v1"))];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let reviews = vs("reviews", "reviews.v1");
+    let files = [("reviews.yaml", reviews.as_str())];
     let hub = start(
         &files,
         &[(

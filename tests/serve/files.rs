@@ -49,6 +49,28 @@ async fn serves_a_directory_on_the_documented_command_line() {
     assert!(galleon.stop().await, "exits cleanly on SIGTERM");
 }
 
+#[tokio::test]
+async fn a_relative_directory_names_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/a.yaml"), vs("a", "a")).unwrap();
+    let galleon = Galleon::serve_in(
+        dir.path(),
+        &["--files", "conf", "--mcp-addr", "127.0.0.1:0"],
+    )
+    .await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    // A change arrives through a notification (absolute path); it must be
+    // the same file the walk found (relative root), not a duplicate of it.
+    write_atomically(&dir.path().join("conf"), "a.yaml", vs("a", "changed"));
+    let changed = sink.recv().await;
+    assert_eq!(host(&changed, "default/a"), "changed");
+    assert!(!galleon.log().contains("duplicate"), "{}", galleon.log());
+}
+
 async fn sink_push_services(galleon: &Galleon) -> galleon_proto::mcp::Resources {
     let mut sink = RawSink::connect(&galleon.url(), "pilot-2").await;
     sink.subscribe("k8s/core/v1/services").await;
@@ -173,11 +195,8 @@ async fn duplicate_names_are_reported_and_the_first_path_wins() {
 
 #[tokio::test]
 async fn unreadable_unknown_nameless_and_oversized_files_are_reported_and_lose_nothing() {
-    let files = [
-        ("good.yaml", vs("a", "a1")),
-        ("big.yaml", vs("big", "big1")),
-    ];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let (good, big) = (vs("a", "a1"), vs("big", "big1"));
+    let files = [("good.yaml", good.as_str()), ("big.yaml", big.as_str())];
     let hub = Hub::start_with(&files, FAST, ", maxFileSize: 4096").await;
     let mut sink = hub.sink(&[VS]).await;
     let first = sink.recv().await;

@@ -83,6 +83,15 @@ impl TestSource {
         format!("http://{}", self.addr)
     }
 
+    /// A sink (node `pilot`) subscribed to `collections` for full state.
+    pub async fn sink(&self, collections: &[&str]) -> RawSink {
+        let sink = RawSink::connect(&self.url(), "pilot").await;
+        for collection in collections {
+            sink.subscribe(collection).await;
+        }
+        sink
+    }
+
     /// The served cache.
     pub fn cache(&self) -> &SnapshotCache {
         self.source.cache()

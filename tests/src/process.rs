@@ -39,7 +39,13 @@ pub struct Galleon {
 impl Galleon {
     /// Runs `galleon serve ARGS` and waits until it is serving.
     pub async fn serve(args: &[&str]) -> Self {
+        Self::serve_in(&std::env::current_dir().expect("working directory"), args).await
+    }
+
+    /// Runs `galleon serve ARGS` in directory `dir`.
+    pub async fn serve_in(dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(galleon_binary())
+            .current_dir(dir)
             .arg("serve")
             .args(args)
             .env("RUST_LOG", "info")

@@ -43,8 +43,18 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Reads and watches `roots` (directories, or single files).
+    /// Reads and watches `roots` (directories, or single files). Roots are
+    /// made absolute and canonical, so the paths the walk finds and the
+    /// paths file-system notifications report name each file the same way.
     pub fn new(roots: Vec<PathBuf>, registry: Arc<Registry>, diagnostics: Diagnostics) -> Self {
+        let roots = roots
+            .into_iter()
+            .map(|root| {
+                std::fs::canonicalize(&root)
+                    .or_else(|_| std::path::absolute(&root))
+                    .unwrap_or(root)
+            })
+            .collect();
         Self::with_tree(Tree::Disk(roots), registry, diagnostics)
     }
 
