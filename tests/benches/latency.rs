@@ -1,6 +1,8 @@
 //! Time from a file write to the sink's push, through the whole hub (file
 //! watcher → pipeline → snapshot group → cache → MCP over loopback), for the
-//! `immediate` and `debounce` (Galley's 1 s / 0.5 s) strategies.
+//! `immediate` and `debounce` (Galley's 1 s / 0.5 s) strategies; and from
+//! replacing a bound plugin's `.wasm` to the push of its new output (watch,
+//! compile without cache, replay, diff, swap).
 //!
 //! `cargo bench -p galleon-tests --bench latency` prints the figures.
 
@@ -55,6 +57,51 @@ async fn measure(strategy: StrategyKind) -> Vec<Duration> {
     samples
 }
 
+async fn measure_swap() -> Vec<Duration> {
+    let dir = tempfile::tempdir().unwrap();
+    write_atomically(dir.path(), "a.yaml", vs("h0"));
+    let plugin = tempfile::tempdir().unwrap();
+    let builds = [
+        galleon_plugin_artifacts::ADD_LABEL,
+        galleon_plugin_artifacts::ADD_LABEL_CHANGED,
+    ];
+    write_atomically(
+        plugin.path(),
+        "add_label.wasm",
+        std::fs::read(builds[0]).unwrap(),
+    );
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [{}]}}}}]\ngroups: [{{name: default, strategy: immediate}}]\nplugins: {{bindings: [{{file: {}/add_label.wasm, kind: transformer}}]}}\n",
+        dir.path().display(),
+        plugin.path().display()
+    );
+    let mut config = HubConfig::parse(&config).unwrap();
+    config.plugins.cache_dir = None;
+    let hub = Hub::new(config).start().await.unwrap();
+    let mut sink = RawSink::connect(&format!("http://{}", hub.addr()), "bench").await;
+    sink.subscribe(VS).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    let mut samples = Vec::new();
+    for i in 1..=SWAPS {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let start = Instant::now();
+        write_atomically(
+            plugin.path(),
+            "add_label.wasm",
+            std::fs::read(builds[i % 2]).unwrap(),
+        );
+        let push = sink.recv().await;
+        samples.push(start.elapsed());
+        sink.ack(&push).await;
+    }
+    hub.shutdown().await;
+    samples.sort();
+    samples
+}
+
+const SWAPS: usize = 6;
+
 #[tokio::main]
 async fn main() {
     for (name, strategy) in [
@@ -70,10 +117,20 @@ async fn main() {
             ms(samples[SAMPLES * 9 / 10]),
             ms(samples[SAMPLES - 1]),
         );
-        // A benchmark's output is its figures.
-        #[allow(clippy::print_stdout)]
-        {
-            println!("{line}");
-        }
+        print(&line);
     }
+    let swaps = measure_swap().await;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    print(&format!(
+        "plugin .wasm replaced -> sink push     n={SWAPS}   min {:7.1} ms  median {:7.1} ms  max {:7.1} ms",
+        ms(swaps[0]),
+        ms(swaps[SWAPS / 2]),
+        ms(swaps[SWAPS - 1]),
+    ));
+}
+
+/// A benchmark's output is its figures.
+#[allow(clippy::print_stdout)]
+fn print(line: &str) {
+    println!("{line}");
 }
