@@ -25,6 +25,18 @@ const BUILDS: &[(&str, &str, &str, &str)] = &[
     ),
     ("REQUIRE_HOSTS", "require-hosts", "", "require_hosts.wasm"),
     ("HOSTILE", "hostile", "", "hostile.wasm"),
+    (
+        "FAILING_VALIDATOR",
+        "failing-validator",
+        "",
+        "failing_validator.wasm",
+    ),
+    (
+        "FUTURE_VERSION",
+        "future-version",
+        "",
+        "future_version.wasm",
+    ),
 ];
 
 /// Sources whose change must rebuild the components.

@@ -85,3 +85,15 @@ async fn refused_settings_are_reported_and_the_hub_serves_the_rest() {
     let mut sink = hub.sink(&[DR]).await;
     assert!(names(&sink.recv().await).is_empty());
 }
+
+#[tokio::test]
+async fn a_component_built_against_another_contract_version_is_refused_naming_both() {
+    let component = std::fs::read(galleon_plugin_artifacts::FUTURE_VERSION).unwrap();
+    let stderr = refused(&component, "  - {file: plugin.wasm, kind: transformer}\n").await;
+    assert!(
+        stderr.contains(
+            "built against galleon:plugin@0.2.0, but this host serves galleon:plugin@0.1.0"
+        ),
+        "{stderr}"
+    );
+}

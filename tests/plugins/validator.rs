@@ -57,3 +57,52 @@ async fn a_rejected_change_keeps_the_previous_version_served() {
     assert_eq!(bodies(&fixed)["default/reviews"]["hosts"][0], "reviews.v2");
     assert_eq!(names(&fixed), ["default/reviews"]);
 }
+
+const FAILING: &str = "  - name: failing\n    file: \"{dir}/failing.wasm\"\n    kind: validator\n    collections: [k8s/networking.istio.io/v1alpha3/virtualservices]\n";
+
+#[tokio::test]
+async fn a_failing_validator_rejects_by_default() {
+    let ok = vs("ok", "ok");
+    let hub = start(
+        &[("ok.yaml", ok.as_str())],
+        &[(galleon_plugin_artifacts::FAILING_VALIDATOR, "failing.wasm")],
+        FAILING,
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    hub.write("trigger.yaml", &vs("trigger", "t"));
+    hub.galleon
+        .wait_for_log(&[
+            "trigger.yaml:1 (document 0)",
+            "failing failed in validate",
+            "rejected (fail-closed)",
+        ])
+        .await;
+    sink.expect_silence().await;
+    // The validator is restarted for the next change and accepts it.
+    hub.write("other.yaml", &vs("other", "o"));
+    assert_eq!(names(&sink.recv().await), ["default/ok", "default/other"]);
+}
+
+#[tokio::test]
+async fn a_failing_fail_open_validator_accepts_with_a_warning() {
+    let ok = vs("ok", "ok");
+    let binding = FAILING.replace("kind: validator\n", "kind: validator\n    failOpen: true\n");
+    let hub = start(
+        &[("ok.yaml", ok.as_str())],
+        &[(galleon_plugin_artifacts::FAILING_VALIDATOR, "failing.wasm")],
+        &binding,
+    )
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    hub.write("trigger.yaml", &vs("trigger", "t"));
+    let accepted = sink.recv().await;
+    assert_eq!(names(&accepted), ["default/ok", "default/trigger"]);
+    hub.galleon
+        .wait_for_log(&["failing failed in validate", "accepted (fail-open)"])
+        .await;
+}
