@@ -37,17 +37,31 @@ async fn measure(strategy: StrategyKind) -> Vec<Duration> {
         quiesce: None,
         collections: vec![],
     }];
+    // Pause between samples so the previous write's notifications settle.
+    time_pushes(config, SAMPLES, Duration::from_millis(100), |i| {
+        write_atomically(dir.path(), "a.yaml", vs(&format!("h{i}")));
+    })
+    .await
+}
+
+/// Starts a hub from `config` and a sink of VirtualServices; `n` times,
+/// `pause` apart, makes `change(i)` and times the sink's next push. Sorted.
+async fn time_pushes(
+    config: HubConfig,
+    n: usize,
+    pause: Duration,
+    mut change: impl FnMut(usize),
+) -> Vec<Duration> {
     let hub = Hub::new(config).start().await.unwrap();
     let mut sink = RawSink::connect(&format!("http://{}", hub.addr()), "bench").await;
     sink.subscribe(VS).await;
     let first = sink.recv().await;
     sink.ack(&first).await;
     let mut samples = Vec::new();
-    for i in 1..=SAMPLES {
-        // Let the previous write's notifications settle.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 1..=n {
+        tokio::time::sleep(pause).await;
         let start = Instant::now();
-        write_atomically(dir.path(), "a.yaml", vs(&format!("h{i}")));
+        change(i);
         let push = sink.recv().await;
         samples.push(start.elapsed());
         sink.ack(&push).await;
@@ -75,29 +89,15 @@ async fn measure_swap() -> Vec<Duration> {
         dir.path().display(),
         plugin.path().display()
     );
-    let mut config = HubConfig::parse(&config).unwrap();
-    config.plugins.cache_dir = None;
-    let hub = Hub::new(config).start().await.unwrap();
-    let mut sink = RawSink::connect(&format!("http://{}", hub.addr()), "bench").await;
-    sink.subscribe(VS).await;
-    let first = sink.recv().await;
-    sink.ack(&first).await;
-    let mut samples = Vec::new();
-    for i in 1..=SWAPS {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let start = Instant::now();
+    let config = HubConfig::parse(&config).unwrap();
+    time_pushes(config, SWAPS, Duration::from_millis(200), |i| {
         write_atomically(
             plugin.path(),
             "add_label.wasm",
             std::fs::read(builds[i % 2]).unwrap(),
         );
-        let push = sink.recv().await;
-        samples.push(start.elapsed());
-        sink.ack(&push).await;
-    }
-    hub.shutdown().await;
-    samples.sort();
-    samples
+    })
+    .await
 }
 
 const SWAPS: usize = 6;

@@ -148,10 +148,10 @@ impl Processor {
             debug!(%collection, "no transformer consumes this collection");
             return;
         };
+        let transformers = &mut self.transformers;
         let outputs: Vec<Event> = route
-            .clone()
-            .into_iter()
-            .flat_map(|index| self.transformers[index].handle(event))
+            .iter()
+            .flat_map(|&index| transformers[index].handle(event))
             .collect();
         for output in outputs {
             self.accumulate(&output, now);
@@ -225,7 +225,9 @@ impl Processor {
                 self.diagnostics.clear(&scope(&key));
             }
         }
-        for index in self.groups_of.get(&collection).cloned().unwrap_or_default() {
+        let groups = self.groups_of.get(&collection).map_or(0, Vec::len);
+        for i in 0..groups {
+            let index = self.groups_of[&collection][i];
             if self.group_synced(index) && self.groups[index].changed(now) {
                 self.publish(index);
             }
