@@ -10,6 +10,7 @@ use std::process::Command;
 
 /// (constant, package, features, component file name).
 const BUILDS: &[(&str, &str, &str, &str)] = &[
+    ("AUTHPOLICY", "authpolicy", "", "authpolicy.wasm"),
     ("ADD_LABEL", "add-label", "", "add_label.wasm"),
     (
         "ADD_LABEL_CHANGED",

@@ -1,38 +1,57 @@
-//! The SDK's native harness and the compiled component give identical
-//! transcripts on the example's fixtures (both checked against the same
+//! The SDK's native harness and the compiled components give identical
+//! transcripts on each plugin's fixtures (both checked against the same
 //! golden files).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use add_label::AddLabel;
 use galleon::plugin::WasmUnderTest;
-use galleon_plugin_sdk::harness::{Fixture, Native, check_fixtures, fixtures, run};
+use galleon_plugin_sdk::Transformer;
+use galleon_plugin_sdk::harness::{Fixture, Native, UnderTest, check_fixtures, fixtures, run};
 
-fn fixture_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins/add-label/fixtures")
+/// (component, fixture directory relative to the workspace root).
+const PLUGINS: &[(&str, &str)] = &[
+    (
+        galleon_plugin_artifacts::ADD_LABEL,
+        "examples/plugins/add-label/fixtures",
+    ),
+    (
+        galleon_plugin_artifacts::AUTHPOLICY,
+        "plugins/authpolicy/fixtures",
+    ),
+];
+
+fn dir(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn wasm(component: &str) -> Box<dyn UnderTest> {
+    Box::new(WasmUnderTest::load(Path::new(component)).expect("load component"))
 }
 
 #[test]
-fn the_compiled_example_matches_its_golden_fixtures() {
-    check_fixtures(&fixture_dir(), || {
-        Box::new(
-            WasmUnderTest::load(Path::new(galleon_plugin_artifacts::ADD_LABEL))
-                .expect("load component"),
-        )
-    });
+fn compiled_plugins_match_their_golden_fixtures() {
+    for (component, fixtures) in PLUGINS {
+        check_fixtures(&dir(fixtures), || wasm(component));
+    }
 }
 
-#[test]
-fn native_and_wasm_transcripts_are_identical() {
-    for (fixture, _) in fixtures(&fixture_dir()) {
+fn native_equals_wasm<T: Transformer>(component: &str, fixtures_dir: &str) {
+    for (fixture, _) in fixtures(&dir(fixtures_dir)) {
         let fixture = Fixture::load(&fixture).unwrap();
-        let native = run(&mut Native::<AddLabel>::default(), &fixture);
-        let mut wasm = WasmUnderTest::load(Path::new(galleon_plugin_artifacts::ADD_LABEL)).unwrap();
-        assert_eq!(native, run(&mut wasm, &fixture));
+        let native = run(&mut Native::<T>::default(), &fixture);
+        assert_eq!(native, run(wasm(component).as_mut(), &fixture));
         assert!(
             native
                 .as_array()
                 .is_some_and(|steps| steps.len() == fixture.events.len())
         );
     }
+}
+
+#[test]
+fn native_and_wasm_transcripts_are_identical() {
+    native_equals_wasm::<add_label::AddLabel>(PLUGINS[0].0, PLUGINS[0].1);
+    native_equals_wasm::<authpolicy::AuthPolicy>(PLUGINS[1].0, PLUGINS[1].1);
 }
