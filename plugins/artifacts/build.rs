@@ -60,6 +60,7 @@ fn main() {
     for watched in WATCHED {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    ensure_target();
     let target_dir = out.join("wasm");
     let mut generated = String::new();
     for (constant, package, features, file) in BUILDS {
@@ -88,6 +89,40 @@ fn main() {
         .unwrap();
     }
     std::fs::write(out.join("components.rs"), generated).expect("write components.rs");
+}
+
+/// Installs the wasm target into the toolchain cargo runs with, if it is
+/// missing (`rust-toolchain.toml` lists it, but rustup may be set not to
+/// install components on its own).
+fn ensure_target() {
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut list = Command::new("rustup");
+    list.args(["target", "list", "--installed"]);
+    if let Some(toolchain) = &toolchain {
+        list.args(["--toolchain", toolchain]);
+    }
+    let Ok(installed) = list.output() else {
+        return; // No rustup: the toolchain is managed some other way.
+    };
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|t| t.trim() == TARGET)
+    {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the {TARGET} target for galleon's plugins (rustup target add {TARGET})"
+    );
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", TARGET]);
+    if let Some(toolchain) = &toolchain {
+        add.args(["--toolchain", toolchain]);
+    }
+    let added = add.status().is_ok_and(|s| s.success());
+    assert!(
+        added,
+        "the {TARGET} target is missing and could not be installed: run `rustup target add {TARGET}`"
+    );
 }
 
 fn build(root: &Path, target_dir: &Path, package: &str, features: &str) {
