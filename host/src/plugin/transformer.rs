@@ -70,7 +70,7 @@ impl WasmTransformer {
             attempted: 0,
         };
         if let Err(error) = transformer.replace() {
-            transformer.failed(&error);
+            transformer.failed(&error, false);
         }
         transformer
     }
@@ -196,11 +196,17 @@ impl WasmTransformer {
     }
 
     /// Records a failure, schedules the next attempt, and reports it.
-    fn failed(&mut self, error: &PluginError) {
+    /// Discards the instance after `error`. The first failure of a running
+    /// instance (`at_once`) is retried immediately; after that, attempts
+    /// back off exponentially up to a minute.
+    fn failed(&mut self, error: &PluginError, at_once: bool) {
         self.instance = None;
         self.failures += 1;
-        let delay =
-            Duration::from_millis(100 << self.failures.min(10)).min(Duration::from_secs(60));
+        let delay = if at_once {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100 << self.failures.min(10)).min(Duration::from_secs(60))
+        };
         self.retry_at = Some(Instant::now() + delay);
         let state = if self.failures >= FAILED_AFTER {
             "failed"
@@ -210,7 +216,7 @@ impl WasmTransformer {
         warn!(
             plugin = %self.name(),
             failures = self.failures,
-            "{error}; {state}, next attempt in {delay:?}"
+            "{error}; {state}, next attempt in {delay:?} with its inputs replayed"
         );
         let problem = Problem {
             location: self.binding.slot.path.display().to_string(),
@@ -236,7 +242,7 @@ impl WasmTransformer {
                 differences
             }
             Err(error) => {
-                self.failed(&error);
+                self.failed(&error, false);
                 Vec::new()
             }
         }
@@ -288,8 +294,7 @@ impl Transformer for WasmTransformer {
                 Err(error) => {
                     // The instance is discarded; a fresh one gets the inputs
                     // (this event included) replayed at once.
-                    self.failed(&error);
-                    self.retry_at = None;
+                    self.failed(&error, true);
                     self.recover_if_due()
                 }
             },
