@@ -98,22 +98,13 @@ pub fn parse(text: &str) -> Result<Value, String> {
     Ok(Value::Object(config))
 }
 
+/// A JSON value's type, for messages.
+pub(crate) use galleon_plugin_sdk::json_kind as kind_of;
+
 /// The first line of a multi-line parser message, without its `error: ` tag.
 pub(crate) fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or(message);
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
-}
-
-/// A JSON value's type, for messages.
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub mod guest;
 
 pub use log::{Level, log};
 pub use plugin::{Transformer, Validator};
-pub use types::{Description, Diagnostic, Event, Mesh, Resource, Severity};
+pub use types::{Description, Diagnostic, Event, Mesh, Resource, Severity, json_kind};
 
 /// Re-exported so plugins need no direct dependency on it.
 pub use serde_json;

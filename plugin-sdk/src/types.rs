@@ -191,3 +191,15 @@ impl Diagnostic {
         }
     }
 }
+
+/// A JSON value's type in words, for error messages ("a list", "null", ...).
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}

@@ -6,7 +6,7 @@
 use galleon_tests::hub::vs;
 use galleon_tests::*;
 
-use crate::support::{dr, start};
+use crate::support::{dr, settled_sink, start};
 
 const BINDING: &str = "  - {name: hostile, file: \"{dir}/hostile.wasm\", kind: transformer, settings: {mode: MODE}}\n";
 
@@ -93,9 +93,7 @@ async fn sleeping_traps() {
 #[tokio::test]
 async fn a_plugin_cannot_open_files() {
     let hub = hostile_hub("open-file").await;
-    let mut sink = hub.sink(&[VS]).await;
-    let first = sink.recv().await;
-    sink.ack(&first).await;
+    let mut sink = settled_sink(&hub, &[VS]).await;
     hub.write("trigger.yaml", &vs("trigger", "t"));
     // The plugin got an error from WASI (no preopened directories) and said
     // so; it is a rejection of that one resource, not a crash.

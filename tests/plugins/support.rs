@@ -54,3 +54,12 @@ pub(crate) fn dr(name: &str) -> String {
         "apiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\nmetadata: {{name: {name}}}\nspec: {{host: {name}}}\n"
     )
 }
+
+/// A sink of `collections` on `hub` that has received and ACKed its first
+/// push.
+pub(crate) async fn settled_sink(hub: &Hub, collections: &[&str]) -> galleon_tests::RawSink {
+    let mut sink = hub.sink(collections).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    sink
+}

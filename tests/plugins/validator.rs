@@ -4,7 +4,7 @@
 use galleon_tests::hub::vs;
 use galleon_tests::*;
 
-use crate::support::start;
+use crate::support::{settled_sink, start};
 
 const BINDING: &str = "  - name: require-hosts\n    file: \"{dir}/require_hosts.wasm\"\n    kind: validator\n    collections: [k8s/networking.istio.io/v1alpha3/virtualservices]\n";
 
@@ -69,9 +69,7 @@ async fn a_failing_validator_rejects_by_default() {
         FAILING,
     )
     .await;
-    let mut sink = hub.sink(&[VS]).await;
-    let first = sink.recv().await;
-    sink.ack(&first).await;
+    let mut sink = settled_sink(&hub, &[VS]).await;
     hub.write("trigger.yaml", &vs("trigger", "t"));
     hub.galleon
         .wait_for_log(&[
@@ -96,9 +94,7 @@ async fn a_failing_fail_open_validator_accepts_with_a_warning() {
         &binding,
     )
     .await;
-    let mut sink = hub.sink(&[VS]).await;
-    let first = sink.recv().await;
-    sink.ack(&first).await;
+    let mut sink = settled_sink(&hub, &[VS]).await;
     hub.write("trigger.yaml", &vs("trigger", "t"));
     let accepted = sink.recv().await;
     assert_eq!(names(&accepted), ["default/ok", "default/trigger"]);

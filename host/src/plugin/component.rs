@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use wasmtime::component::Component;
+use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::bindings::transformer::TransformerPluginPre;
 use super::bindings::validator::ValidatorPluginPre;
@@ -53,17 +53,16 @@ pub(crate) fn load_transformer(
     bytes: &[u8],
     limits: Limits,
 ) -> Result<LoadedTransformer, PluginError> {
-    let compiled = sandbox.engine.compile(path, bytes)?;
-    check_world(sandbox, &compiled.component, "transformer", path)?;
-    let instantiate = |e: wasmtime::Error| PluginError::Instantiate {
-        name: name.into(),
-        message: format!("{e:#}"),
-    };
-    let pre = sandbox
-        .transformers
-        .instantiate_pre(&compiled.component)
-        .map_err(instantiate)?;
-    let pre = TransformerPluginPre::new(pre).map_err(instantiate)?;
+    let instantiate = instantiate_error(name);
+    let (digest, pre) = link(
+        sandbox,
+        &sandbox.transformers,
+        "transformer",
+        name,
+        path,
+        bytes,
+    )?;
+    let pre = TransformerPluginPre::new(pre).map_err(&instantiate)?;
     let mut store = sandbox.store(name, limits);
     arm(&mut store, limits);
     let plugin = blocking(|| pre.instantiate(&mut store)).map_err(instantiate)?;
@@ -98,7 +97,7 @@ pub(crate) fn load_transformer(
         });
     }
     Ok(LoadedTransformer {
-        digest: compiled.digest,
+        digest,
         pre,
         description,
     })
@@ -111,21 +110,34 @@ pub(crate) fn load_validator(
     path: &Path,
     bytes: &[u8],
 ) -> Result<LoadedValidator, PluginError> {
+    let (digest, pre) = link(sandbox, &sandbox.validators, "validator", name, path, bytes)?;
+    let pre = ValidatorPluginPre::new(pre).map_err(instantiate_error(name))?;
+    Ok(LoadedValidator { digest, pre })
+}
+
+/// Compiles `bytes` (through the cache), checks the component exports
+/// `interface` at this host's version, and links it.
+fn link(
+    sandbox: &Sandbox,
+    linker: &Linker<StoreState>,
+    interface: &str,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(String, InstancePre<StoreState>), PluginError> {
     let compiled = sandbox.engine.compile(path, bytes)?;
-    check_world(sandbox, &compiled.component, "validator", path)?;
-    let instantiate = |e: wasmtime::Error| PluginError::Instantiate {
+    check_world(sandbox, &compiled.component, interface, path)?;
+    let pre = linker
+        .instantiate_pre(&compiled.component)
+        .map_err(instantiate_error(name))?;
+    Ok((compiled.digest, pre))
+}
+
+fn instantiate_error(name: &str) -> impl Fn(wasmtime::Error) -> PluginError + '_ {
+    move |e| PluginError::Instantiate {
         name: name.into(),
         message: format!("{e:#}"),
-    };
-    let pre = sandbox
-        .validators
-        .instantiate_pre(&compiled.component)
-        .map_err(instantiate)?;
-    let pre = ValidatorPluginPre::new(pre).map_err(instantiate)?;
-    Ok(LoadedValidator {
-        digest: compiled.digest,
-        pre,
-    })
+    }
 }
 
 /// Checks that the component exports `galleon:plugin/<interface>` at the

@@ -6,7 +6,9 @@
 //! served.
 
 use galleon_plugin_sdk::serde_json::{Map, Value};
-use galleon_plugin_sdk::{Description, Event, Resource, Transformer, export_transformer};
+use galleon_plugin_sdk::{
+    Description, Event, Resource, Transformer, export_transformer, json_kind,
+};
 
 /// Source and output collections, in pairs.
 pub const MAPPING: [(&str, &str); 2] = [
@@ -66,7 +68,12 @@ fn normalise(mut resource: Resource) -> Result<Resource, String> {
     let policy = match &mut resource.body {
         Value::Object(policy) => policy,
         Value::Null => return Ok(resource),
-        other => return Err(format!("{name}: not a Policy: the body is {}", kind(other))),
+        other => {
+            return Err(format!(
+                "{name}: not a Policy: the body is {}",
+                json_kind(other)
+            ));
+        }
     };
     if let Some(field) = policy.keys().find(|k| !POLICY_FIELDS.contains(&k.as_str())) {
         return Err(format!("{name}: not a Policy: unknown field {field:?}"));
@@ -78,7 +85,7 @@ fn normalise(mut resource: Resource) -> Result<Resource, String> {
                 let Value::Object(peer) = peer else {
                     return Err(format!(
                         "{name}: not a Policy: peers[{index}] is {}",
-                        kind(peer)
+                        json_kind(peer)
                     ));
                 };
                 if let Some(mtls @ Value::Null) = peer.get_mut("mtls") {
@@ -86,20 +93,14 @@ fn normalise(mut resource: Resource) -> Result<Resource, String> {
                 }
             }
         }
-        Some(other) => return Err(format!("{name}: not a Policy: peers is {}", kind(other))),
+        Some(other) => {
+            return Err(format!(
+                "{name}: not a Policy: peers is {}",
+                json_kind(other)
+            ));
+        }
     }
     Ok(resource)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
 }
 
 export_transformer!(AuthPolicy);
