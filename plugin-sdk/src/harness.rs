@@ -11,9 +11,10 @@
 //! domainSuffix: corp.local         # optional
 //! events:
 //!   - added: {collection: k8s/example.com/v1/things, name: ns/a, body: {size: 1}}
-//!   - added:                       # or a whole Kubernetes object
-//!       collection: k8s/networking.k8s.io/v1/ingresses
+//!   - added:                       # or a whole Kubernetes object; the body is
+//!       collection: k8s/networking.k8s.io/v1/ingresses     # its spec if that is
 //!       object: {metadata: {name: web, namespace: ns}, spec: {rules: []}}
+//!                                  # all it has, else all of it (a Pod)
 //!   - updated: {collection: ..., name: ns/a, body: {size: 2}}
 //!   - deleted: {collection: ..., name: ns/a}
 //!   - fullSync: k8s/example.com/v1/things
@@ -158,7 +159,16 @@ impl ResourceSpec {
             }
             object.remove("apiVersion");
             object.remove("kind");
-            resource.body = object.remove("spec").unwrap_or(Value::Object(object));
+            // As the host reads kinds: the spec where that is all there is
+            // (Ingress, Service, ...), else the whole object (Pod, Endpoints).
+            resource.body = match object.remove("spec") {
+                Some(spec) if object.is_empty() => spec,
+                Some(spec) => {
+                    object.insert("spec".into(), spec);
+                    Value::Object(object)
+                }
+                None => Value::Object(object),
+            };
         }
         if resource.name.is_empty() {
             return Err(format!("a resource of {} has no name", resource.collection));

@@ -30,6 +30,7 @@
 mod log;
 mod plugin;
 mod types;
+mod version;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod harness;
@@ -41,6 +42,7 @@ pub mod guest;
 pub use log::{Level, log};
 pub use plugin::{Transformer, Validator};
 pub use types::{Description, Diagnostic, Event, Mesh, Resource, Severity, json_kind};
+pub use version::content_version;
 
 /// Re-exported so plugins need no direct dependency on it.
 pub use serde_json;
