@@ -1,0 +1,190 @@
+//! Galley's `serviceentry` transform as a plugin: one synthetic
+//! ServiceEntry per Kubernetes Service, with endpoints from its Endpoints
+//! and, from the Pods behind them, labels, localities (from their Nodes) and
+//! SPIFFE identities.
+//!
+//! Incremental: the plugin keeps an index from Pod IP to the Services whose
+//! ready endpoints hold it, so a Pod or Node change regenerates only those
+//! Services' entries. A ServiceEntry is emitted only when its content
+//! changed, and its `metadata.version` is a hash of that content (Galley
+//! used a counter), so replicas and restarts agree.
+
+mod convert;
+mod pods;
+mod protocol;
+
+use std::collections::{BTreeSet, HashMap};
+
+use galleon_plugin_sdk::serde_json::Value;
+use galleon_plugin_sdk::{Description, Event, Mesh, Resource, Transformer, export_transformer};
+
+pub use convert::{
+    ENDPOINTS_VERSION, EXPORT_TO, NOT_READY_ENDPOINTS, SERVICE_ENTRIES, SERVICE_VERSION,
+};
+
+use convert::{ready_ips, service_entry};
+use pods::Pods;
+
+/// Services.
+pub const SERVICES: &str = "k8s/core/v1/services";
+/// Endpoints.
+pub const ENDPOINTS: &str = "k8s/core/v1/endpoints";
+/// Pods.
+pub const PODS: &str = "k8s/core/v1/pods";
+/// Nodes.
+pub const NODES: &str = "k8s/core/v1/nodes";
+
+/// The transform's state.
+#[derive(Default)]
+pub struct ServiceEntries {
+    domain: String,
+    services: HashMap<String, Resource>,
+    endpoints: HashMap<String, Resource>,
+    /// Service names by the ready endpoint IPs of their Endpoints.
+    by_ip: HashMap<String, BTreeSet<String>>,
+    pods: Pods,
+    /// The version of each ServiceEntry emitted, by name.
+    emitted: HashMap<String, String>,
+}
+
+impl Transformer for ServiceEntries {
+    fn describe() -> Description {
+        Description::new(
+            [SERVICES, ENDPOINTS, PODS, NODES],
+            [SERVICE_ENTRIES],
+            "synthetic ServiceEntries from Services, Endpoints, Pods and Nodes",
+        )
+    }
+
+    fn configure(&mut self, _settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        let trust_domain = mesh
+            .config
+            .get("trustDomain")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .unwrap_or("cluster.local");
+        self.pods = Pods::new(trust_domain);
+        self.domain = mesh.domain_suffix.clone();
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> Result<Vec<Event>, String> {
+        let (collection, name, resource) = match event {
+            Event::Added(r) | Event::Updated(r) => (r.collection.clone(), r.name.clone(), Some(r)),
+            Event::Deleted { collection, name } => (collection, name, None),
+            Event::Reset => {
+                let mut fresh = Self {
+                    domain: std::mem::take(&mut self.domain),
+                    ..Self::default()
+                };
+                fresh.pods = std::mem::take(&mut self.pods).emptied();
+                *self = fresh;
+                return Ok(Vec::new());
+            }
+            Event::FullSync(_) => return Ok(Vec::new()),
+        };
+        let affected: BTreeSet<String> = match collection.as_str() {
+            SERVICES => {
+                match resource {
+                    Some(service) => self.services.insert(name.clone(), service),
+                    None => self.services.remove(&name),
+                };
+                BTreeSet::from([name])
+            }
+            ENDPOINTS => {
+                self.endpoints_changed(&name, resource);
+                BTreeSet::from([name])
+            }
+            PODS => {
+                let ips = self.pods.pod_changed(&name, resource.as_ref());
+                self.services_at(&ips)
+            }
+            NODES => {
+                let node = resource.as_ref().map_or_else(
+                    || name.trim_start_matches('/').to_owned(),
+                    |r| r.short_name().to_owned(),
+                );
+                let ips = self
+                    .pods
+                    .node_changed(&node, resource.as_ref().map(|r| &r.labels));
+                self.services_at(&ips)
+            }
+            _ => BTreeSet::new(),
+        };
+        Ok(affected
+            .iter()
+            .filter_map(|service| self.regenerate(service))
+            .collect())
+    }
+}
+
+impl ServiceEntries {
+    /// Replaces a Service's Endpoints and their IPs in the index.
+    fn endpoints_changed(&mut self, name: &str, endpoints: Option<Resource>) {
+        let old = match endpoints {
+            Some(new) => {
+                for ip in ready_ips(&new.body) {
+                    self.by_ip
+                        .entry(ip.to_owned())
+                        .or_default()
+                        .insert(name.into());
+                }
+                self.endpoints.insert(name.into(), new)
+            }
+            None => self.endpoints.remove(name),
+        };
+        let Some(old) = old else { return };
+        let current = self.endpoints.get(name);
+        let still: BTreeSet<&str> = current
+            .map(|e| ready_ips(&e.body).collect())
+            .unwrap_or_default();
+        for ip in ready_ips(&old.body).filter(|ip| !still.contains(ip)) {
+            if let Some(services) = self.by_ip.get_mut(ip) {
+                services.remove(name);
+                if services.is_empty() {
+                    self.by_ip.remove(ip);
+                }
+            }
+        }
+    }
+
+    fn services_at(&self, ips: &[String]) -> BTreeSet<String> {
+        ips.iter()
+            .filter_map(|ip| self.by_ip.get(ip))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// The event that brings sinks up to date with `service`'s entry, if it
+    /// changed.
+    fn regenerate(&mut self, service: &str) -> Option<Event> {
+        let Some(svc) = self.services.get(service) else {
+            return self.emitted.remove(service).map(|_| Event::Deleted {
+                collection: SERVICE_ENTRIES.into(),
+                name: service.into(),
+            });
+        };
+        let entry = service_entry(svc, self.endpoints.get(service), &self.pods, &self.domain);
+        if self.emitted.get(service) == Some(&entry.version) {
+            return None;
+        }
+        self.emitted.insert(service.into(), entry.version.clone());
+        Some(Event::Updated(entry))
+    }
+}
+
+export_transformer!(ServiceEntries);
+
+#[cfg(test)]
+mod tests {
+    use galleon_plugin_sdk::harness::{Native, check_fixtures};
+
+    use super::*;
+
+    #[test]
+    fn golden_fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        check_fixtures(&dir, || Box::new(Native::<ServiceEntries>::default()));
+    }
+}
