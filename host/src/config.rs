@@ -241,6 +241,12 @@ impl HubConfig {
         if let Some(cache) = &mut self.plugins.cache_dir {
             resolve(cache);
         }
+        if let Some(dir) = &mut self.plugins.builtin_dir {
+            resolve(dir);
+        }
+        for builtin in self.plugins.builtins.values_mut() {
+            builtin.file.iter_mut().for_each(resolve);
+        }
         for binding in &mut self.plugins.bindings {
             resolve(&mut binding.file);
         }

@@ -1,7 +1,7 @@
 //! Assembles a hub from its configuration — registry, sources, pipeline,
 //! snapshot cache, MCP server and callouts — and runs it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -109,11 +109,13 @@ impl Hub {
     }
 
     /// The pipeline this hub runs: the transformers, then the direct mapping
-    /// for every mapped input no transformer took over; groups as configured,
-    /// with every unlisted output collection in `default`.
+    /// for every mapped input no transformer took over (a transformer takes
+    /// an input over when it also produces that input's direct output, as
+    /// `authpolicy` does for policies; `ingress` reading Services leaves
+    /// them served as they are); groups as configured, with every unlisted
+    /// output collection in `default`.
     pub fn pipeline_spec(&self) -> PipelineSpec {
-        let taken: Vec<Collection> = self.transformers.iter().flat_map(|t| t.inputs()).collect();
-        let mapping = self
+        let mapping: BTreeMap<Collection, Collection> = self
             .registry
             .schemas()
             .into_iter()
@@ -122,7 +124,19 @@ impl Hub {
                     .clone()
                     .map(|output| (s.collection.clone(), output))
             })
-            .chain([(Collection::from(MESH_CONFIG), Collection::from(MESH_CONFIG))]);
+            .chain([(Collection::from(MESH_CONFIG), Collection::from(MESH_CONFIG))])
+            .collect();
+        let taken: Vec<Collection> = self
+            .transformers
+            .iter()
+            .flat_map(|t| {
+                let outputs = t.outputs();
+                t.inputs()
+                    .into_iter()
+                    .filter(|input| mapping.get(input).is_some_and(|o| outputs.contains(o)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let direct = DirectMapping::new(mapping).without(&taken);
         let mut transformers = self.transformers.clone();
         transformers.push(Arc::new(direct));
@@ -140,7 +154,7 @@ impl Hub {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         let refresh = Arc::new(Notify::new());
-        if !self.config.plugins.bindings.is_empty() {
+        if self.config.plugins.binds_any() {
             let (config, registry, diagnostics) = (
                 self.config.plugins.clone(),
                 self.registry.clone(),

@@ -9,8 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (constant, package, features, component file name).
-const BUILDS: &[(&str, &str, &str, &str)] = &[
+type Build = (&'static str, &'static str, &'static str, &'static str);
+
+/// The built-in plugins, bundled into the `galleon` binary.
+const BUILTINS: &[Build] = &[
     ("AUTHPOLICY", "authpolicy", "", "authpolicy.wasm"),
+    ("INGRESS", "ingress", "", "ingress.wasm"),
+    ("SERVICEENTRY", "serviceentry", "", "serviceentry.wasm"),
+];
+
+/// Example and test plugins (feature `test-plugins`).
+const TEST_BUILDS: &[Build] = &[
     ("ADD_LABEL", "add-label", "", "add_label.wasm"),
     (
         "ADD_LABEL_CHANGED",
@@ -43,6 +52,9 @@ const BUILDS: &[(&str, &str, &str, &str)] = &[
 /// Sources whose change must rebuild the components.
 const WATCHED: &[&str] = &[
     "plugin-sdk",
+    "plugins/authpolicy",
+    "plugins/ingress",
+    "plugins/serviceentry",
     "examples/plugins",
     "tests/plugins",
     "Cargo.lock",
@@ -63,7 +75,13 @@ fn main() {
     ensure_target();
     let target_dir = out.join("wasm");
     let mut generated = String::new();
-    for (constant, package, features, file) in BUILDS {
+    let mut bundled = String::new();
+    let tests = env::var_os("CARGO_FEATURE_TEST_PLUGINS").is_some();
+    let builds = BUILTINS
+        .iter()
+        .map(|b| (b, true))
+        .chain(TEST_BUILDS.iter().filter(|_| tests).map(|b| (b, false)));
+    for ((constant, package, features, file), builtin) in builds {
         build(&root, &target_dir, package, features);
         let built = target_dir
             .join(TARGET)
@@ -87,7 +105,20 @@ fn main() {
             dest.display().to_string()
         )
         .unwrap();
+        if builtin {
+            writeln!(
+                bundled,
+                "    ({package:?}, include_bytes!({:?})),",
+                dest.display().to_string()
+            )
+            .unwrap();
+        }
     }
+    writeln!(
+        generated,
+        "/// The built-in plugins by name, as bundled into the binary.\npub const BUILTINS: &[(&str, &[u8])] = &[\n{bundled}];"
+    )
+    .unwrap();
     std::fs::write(out.join("components.rs"), generated).expect("write components.rs");
 }
 

@@ -3,6 +3,7 @@
 //! loads them, hands their factories to the pipeline, and hot-loads new
 //! versions when their files change (or on SIGHUP).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::builtin::{BuiltinConfig, builtin_bindings, builtins};
 use super::component::{
     LoadedTransformer, LoadedValidator, load_transformer, load_validator, read,
 };
@@ -35,9 +37,28 @@ pub struct PluginsConfig {
     /// `$XDG_CACHE_HOME/galleon/wasm` or `~/.cache/galleon/wasm`).
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
+    /// Where the bundled built-in plugins are written to be bound (default
+    /// `<cache dir>/builtin/<galleon version>`); replacing a file there
+    /// swaps that built-in.
+    #[serde(default)]
+    pub builtin_dir: Option<PathBuf>,
+    /// Built-in plugins to disable, replace or configure, by name (all are
+    /// bound by default).
+    #[serde(default)]
+    pub builtins: BTreeMap<String, BuiltinConfig>,
     /// The plugins to run.
     #[serde(default)]
     pub bindings: Vec<BindingConfig>,
+}
+
+impl PluginsConfig {
+    /// Whether any plugin is bound: a binding or an enabled built-in.
+    pub fn binds_any(&self) -> bool {
+        !self.bindings.is_empty()
+            || builtins()
+                .iter()
+                .any(|(name, _)| self.builtins.get(*name).is_none_or(|b| b.enabled))
+    }
 }
 
 /// What a plugin is.
@@ -133,7 +154,8 @@ pub struct PluginHost {
 }
 
 impl PluginHost {
-    /// Loads every binding (compiling, or loading from the cache). Any
+    /// Loads the built-ins and every binding (compiling, or loading from the
+    /// cache). Any
     /// binding that cannot be loaded is an error: the hub does not start
     /// half-configured.
     pub fn load(
@@ -150,7 +172,7 @@ impl PluginHost {
             transformers: Vec::new(),
             validators: Vec::new(),
         };
-        for binding in &config.bindings {
+        for binding in builtin_bindings(config)?.iter().chain(&config.bindings) {
             let (name, path) = (binding.name(), binding.file.clone());
             let bytes = read(&path)?;
             match binding.kind {

@@ -1,6 +1,7 @@
 //! The plugin host: transformers and validators as sandboxed WebAssembly
 //! components implementing the `galleon:plugin` WIT contract
-//! (`plugin-sdk/wit/plugin.wit`).
+//! (`plugin-sdk/wit/plugin.wit`), including the built-in ones bundled into
+//! the binary.
 //!
 //! One [`PluginEngine`] compiles each component once (with an on-disk cache
 //! of precompiled artifacts) and drives epoch deadlines. Each binding is a
@@ -11,6 +12,7 @@
 //! swapped in by replaying, diffing and emitting only what changed.
 
 mod binding;
+mod builtin;
 mod bindings;
 mod component;
 mod convert;
@@ -25,6 +27,7 @@ mod validator;
 
 pub use binding::{BindingConfig, PluginHost, PluginKind, PluginsConfig};
 pub use bindings::{WIT_PACKAGE, WIT_VERSION};
+pub use builtin::{BuiltinConfig, builtins, default_builtin_dir};
 pub use component::Description;
 pub use engine::{Compiled, EPOCH_TICK, PluginEngine, default_cache_dir};
 pub use error::PluginError;

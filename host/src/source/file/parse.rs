@@ -230,11 +230,13 @@ fn document_of(
             .get("creationTimestamp")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        // Files rarely carry a resourceVersion; a prefix of the document's
+        // hash stands in for it (plugins copy it into annotations).
         version: metadata
             .get("resourceVersion")
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| hex::encode(&hash[..8]), str::to_owned),
         name,
         body: Arc::new(body),
         origin: Some(origin.clone()),

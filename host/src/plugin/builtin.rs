@@ -1,0 +1,189 @@
+//! The built-in plugins: Galley's three transforms (`authpolicy`, `ingress`,
+//! `serviceentry`), compiled to components, bundled into the binary and
+//! bound by default.
+//!
+//! At start each enabled built-in is written to the built-in directory
+//! (`plugins.builtinDir`) and bound from there like any plugin, so replacing
+//! that file swaps it at runtime. A restart writes the bundled build back;
+//! `plugins.builtins.<name>.file` binds another build for good, and
+//! `enabled: false` turns a built-in off.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tracing::info;
+
+use super::binding::{BindingConfig, PluginKind, PluginsConfig};
+use super::engine::default_cache_dir;
+use super::error::PluginError;
+
+/// The built-in plugins by name, as bundled.
+pub fn builtins() -> &'static [(&'static str, &'static [u8])] {
+    galleon_plugin_artifacts::BUILTINS
+}
+
+/// How one built-in plugin is bound (`plugins.builtins.<name>`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuiltinConfig {
+    /// Whether it runs (default true).
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Another build to bind instead of the bundled one (watched and
+    /// hot-loaded).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// JSON settings passed to `configure`.
+    #[serde(default)]
+    pub settings: serde_json::Value,
+    /// Longest a single call may run (default 100ms).
+    #[serde(default, with = "humantime_serde")]
+    pub deadline: Option<Duration>,
+    /// Memory cap per instance in MiB (default 64).
+    #[serde(default)]
+    pub memory_mib: Option<usize>,
+}
+
+impl Default for BuiltinConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            file: None,
+            settings: serde_json::Value::Null,
+            deadline: None,
+            memory_mib: None,
+        }
+    }
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Where bundled builds are written when `plugins.builtinDir` is not set:
+/// `<cache dir>/builtin/<galleon version>`.
+pub fn default_builtin_dir(cache_dir: Option<&Path>) -> PathBuf {
+    cache_dir
+        .map(Path::to_path_buf)
+        .or_else(default_cache_dir)
+        .unwrap_or_else(|| std::env::temp_dir().join("galleon"))
+        .join("builtin")
+        .join(env!("CARGO_PKG_VERSION"))
+}
+
+/// The bindings of the enabled built-ins, writing the bundled builds they
+/// use into the built-in directory.
+pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConfig>, PluginError> {
+    check_names(&config.builtins)?;
+    let dir = config
+        .builtin_dir
+        .clone()
+        .unwrap_or_else(|| default_builtin_dir(config.cache_dir.as_deref()));
+    let mut bindings = Vec::new();
+    for (name, bytes) in builtins() {
+        let builtin = config.builtins.get(*name).cloned().unwrap_or_default();
+        if !builtin.enabled {
+            info!(plugin = %name, "built-in plugin disabled");
+            continue;
+        }
+        let file = match builtin.file {
+            Some(file) => file,
+            None => write_bundled(&dir, name, bytes)?,
+        };
+        bindings.push(BindingConfig {
+            name: Some((*name).into()),
+            file,
+            kind: PluginKind::Transformer,
+            collections: Vec::new(),
+            settings: builtin.settings,
+            deadline: builtin.deadline,
+            memory_mib: builtin.memory_mib,
+            fail_open: false,
+        });
+    }
+    Ok(bindings)
+}
+
+fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), PluginError> {
+    let known: Vec<&str> = builtins().iter().map(|(name, _)| *name).collect();
+    match configured.keys().find(|name| !known.contains(&name.as_str())) {
+        None => Ok(()),
+        Some(name) => Err(PluginError::Binding {
+            name: name.clone(),
+            message: format!("no built-in plugin of that name; the built-ins are {known:?}"),
+        }),
+    }
+}
+
+/// Writes `bytes` to `<dir>/<name>.wasm` unless it already holds them
+/// (so galleons sharing the directory do not wake each other's watchers).
+fn write_bundled(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PluginError> {
+    let path = dir.join(format!("{name}.wasm"));
+    if std::fs::read(&path).is_ok_and(|current| current == bytes) {
+        return Ok(path);
+    }
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        let partial = dir.join(format!(".{name}.wasm.{}", std::process::id()));
+        std::fs::write(&partial, bytes)?;
+        std::fs::rename(&partial, &path)
+    });
+    written.map_err(|source| PluginError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    info!(plugin = %name, path = %path.display(), "built-in plugin written (replace the file to swap it)");
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_is_bound_by_default_and_each_can_be_disabled_or_replaced() {
+        let dir = std::env::temp_dir().join(format!("galleon-builtin-{}", std::process::id()));
+        let mut config = PluginsConfig {
+            builtin_dir: Some(dir.clone()),
+            ..PluginsConfig::default()
+        };
+        let names = |config: &PluginsConfig| -> Vec<String> {
+            builtin_bindings(config)
+                .unwrap()
+                .into_iter()
+                .map(|b| b.name.unwrap())
+                .collect()
+        };
+        assert_eq!(names(&config), ["authpolicy", "ingress", "serviceentry"]);
+        assert_eq!(
+            std::fs::read(dir.join("ingress.wasm")).unwrap(),
+            builtins()[1].1
+        );
+
+        config.builtins.insert(
+            "ingress".into(),
+            BuiltinConfig {
+                enabled: false,
+                ..BuiltinConfig::default()
+            },
+        );
+        config.builtins.insert(
+            "serviceentry".into(),
+            BuiltinConfig {
+                file: Some("/opt/se.wasm".into()),
+                ..BuiltinConfig::default()
+            },
+        );
+        let bound = builtin_bindings(&config).unwrap();
+        assert_eq!(bound.len(), 2);
+        assert_eq!(bound[1].file, Path::new("/opt/se.wasm"));
+
+        config
+            .builtins
+            .insert("ingres".into(), BuiltinConfig::default());
+        let error = builtin_bindings(&config).unwrap_err().to_string();
+        assert!(error.contains("ingres") && error.contains("\"ingress\""), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
