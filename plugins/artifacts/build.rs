@@ -20,6 +20,12 @@ const BUILTINS: &[Build] = &[
 
 /// Example and test plugins (feature `test-plugins`).
 const TEST_BUILDS: &[Build] = &[
+    (
+        "AUTHPOLICY_MARKED",
+        "authpolicy",
+        "marked-build",
+        "authpolicy_marked.wasm",
+    ),
     ("ADD_LABEL", "add-label", "", "add_label.wasm"),
     (
         "ADD_LABEL_CHANGED",

@@ -18,6 +18,14 @@ const PLUGINS: &[(&str, &str)] = &[
         galleon_plugin_artifacts::AUTHPOLICY,
         "plugins/authpolicy/fixtures",
     ),
+    (
+        galleon_plugin_artifacts::INGRESS,
+        "plugins/ingress/fixtures",
+    ),
+    (
+        galleon_plugin_artifacts::SERVICEENTRY,
+        "plugins/serviceentry/fixtures",
+    ),
 ];
 
 fn dir(relative: &str) -> PathBuf {
@@ -54,4 +62,6 @@ fn native_equals_wasm<T: Transformer>(component: &str, fixtures_dir: &str) {
 fn native_and_wasm_transcripts_are_identical() {
     native_equals_wasm::<add_label::AddLabel>(PLUGINS[0].0, PLUGINS[0].1);
     native_equals_wasm::<authpolicy::AuthPolicy>(PLUGINS[1].0, PLUGINS[1].1);
+    native_equals_wasm::<ingress::IngressTransform>(PLUGINS[2].0, PLUGINS[2].1);
+    native_equals_wasm::<serviceentry::ServiceEntries>(PLUGINS[3].0, PLUGINS[3].1);
 }

@@ -108,7 +108,10 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
 
 fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), PluginError> {
     let known: Vec<&str> = builtins().iter().map(|(name, _)| *name).collect();
-    match configured.keys().find(|name| !known.contains(&name.as_str())) {
+    match configured
+        .keys()
+        .find(|name| !known.contains(&name.as_str()))
+    {
         None => Ok(()),
         Some(name) => Err(PluginError::Binding {
             name: name.clone(),
@@ -183,7 +186,10 @@ mod tests {
             .builtins
             .insert("ingres".into(), BuiltinConfig::default());
         let error = builtin_bindings(&config).unwrap_err().to_string();
-        assert!(error.contains("ingres") && error.contains("\"ingress\""), "{error}");
+        assert!(
+            error.contains("ingres") && error.contains("\"ingress\""),
+            "{error}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

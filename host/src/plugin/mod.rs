@@ -12,8 +12,8 @@
 //! swapped in by replaying, diffing and emitting only what changed.
 
 mod binding;
-mod builtin;
 mod bindings;
+mod builtin;
 mod component;
 mod convert;
 mod engine;

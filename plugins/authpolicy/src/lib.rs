@@ -50,11 +50,21 @@ impl Transformer for AuthPolicy {
             return Ok(Vec::new());
         };
         Ok(vec![match event.with_collection(output) {
-            Event::Added(r) => Event::Added(normalise(r)?),
-            Event::Updated(r) => Event::Updated(normalise(r)?),
+            Event::Added(r) => Event::Added(mark(normalise(r)?)),
+            Event::Updated(r) => Event::Updated(mark(normalise(r)?)),
             other => other,
         }])
     }
+}
+
+/// The `marked-build` test build labels what it serves.
+fn mark(mut resource: Resource) -> Resource {
+    if cfg!(feature = "marked-build") {
+        resource
+            .labels
+            .insert("galleon.io/build".into(), "marked".into());
+    }
+    resource
 }
 
 fn output_of(input: &str) -> Option<&'static str> {

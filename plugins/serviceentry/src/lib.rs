@@ -83,7 +83,25 @@ impl Transformer for ServiceEntries {
             }
             Event::FullSync(_) => return Ok(Vec::new()),
         };
-        let affected: BTreeSet<String> = match collection.as_str() {
+        let affected = self.apply(&collection, name, resource);
+        Ok(affected
+            .iter()
+            .filter_map(|service| self.regenerate(service))
+            .collect())
+    }
+}
+
+impl ServiceEntries {
+    /// Records a change to an input and returns the Services whose entries
+    /// it may change: the Service itself, or for a Pod or Node only the
+    /// Services whose ready endpoints hold the affected Pod IPs.
+    fn apply(
+        &mut self,
+        collection: &str,
+        name: String,
+        resource: Option<Resource>,
+    ) -> BTreeSet<String> {
+        match collection {
             SERVICES => {
                 match resource {
                     Some(service) => self.services.insert(name.clone(), service),
@@ -110,15 +128,9 @@ impl Transformer for ServiceEntries {
                 self.services_at(&ips)
             }
             _ => BTreeSet::new(),
-        };
-        Ok(affected
-            .iter()
-            .filter_map(|service| self.regenerate(service))
-            .collect())
+        }
     }
-}
 
-impl ServiceEntries {
     /// Replaces a Service's Endpoints and their IPs in the index.
     fn endpoints_changed(&mut self, name: &str, endpoints: Option<Resource>) {
         let old = match endpoints {
@@ -179,8 +191,60 @@ export_transformer!(ServiceEntries);
 #[cfg(test)]
 mod tests {
     use galleon_plugin_sdk::harness::{Native, check_fixtures};
+    use galleon_plugin_sdk::serde_json::json;
 
     use super::*;
+
+    fn object(collection: &str, name: &str, body: Value) -> Option<Resource> {
+        Some(Resource::new(collection, name, body))
+    }
+
+    #[test]
+    fn pod_and_node_changes_touch_only_the_services_behind_their_ips() {
+        let mut entries = ServiceEntries::default();
+        entries.configure(&Value::Null, &Mesh::default()).unwrap();
+        for (service, ip) in [
+            ("a/one", "10.0.0.1"),
+            ("a/two", "10.0.0.2"),
+            ("a/both", "10.0.0.1"),
+        ] {
+            entries.apply(
+                SERVICES,
+                service.into(),
+                object(SERVICES, service, json!({})),
+            );
+            let body = json!({"subsets": [{"addresses": [{"ip": ip}]}]});
+            entries.apply(ENDPOINTS, service.into(), object(ENDPOINTS, service, body));
+        }
+        let pod = |ip: &str, node: &str| json!({"spec": {"nodeName": node}, "status": {"phase": "Running", "podIP": ip}});
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+
+        let affected = entries.apply(
+            PODS,
+            "a/p".into(),
+            object(PODS, "a/p", pod("10.0.0.1", "n1")),
+        );
+        assert_eq!(affected, set(&["a/both", "a/one"]));
+        let moved = entries.apply(
+            PODS,
+            "a/p".into(),
+            object(PODS, "a/p", pod("10.0.0.2", "n1")),
+        );
+        assert_eq!(moved, set(&["a/both", "a/one", "a/two"]));
+        let mut node = Resource::new(NODES, "/n1", json!({}));
+        node.labels
+            .insert("topology.kubernetes.io/zone".into(), "z".into());
+        assert_eq!(
+            entries.apply(NODES, "/n1".into(), Some(node)),
+            set(&["a/two"])
+        );
+        assert!(
+            entries
+                .apply(NODES, "/n2".into(), object(NODES, "/n2", json!({})))
+                .is_empty()
+        );
+        assert_eq!(entries.apply(PODS, "a/p".into(), None), set(&["a/two"]));
+    }
 
     #[test]
     fn golden_fixtures() {
