@@ -41,7 +41,7 @@ pub struct BuiltinConfig {
     /// Longest a single call may run (default 100ms).
     #[serde(default, with = "humantime_serde")]
     pub deadline: Option<Duration>,
-    /// Memory cap per instance in MiB (default 64).
+    /// Memory cap per instance in MiB (default 64; `serviceentry` 512).
     #[serde(default)]
     pub memory_mib: Option<usize>,
 }
@@ -99,11 +99,19 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
             collections: Vec::new(),
             settings: builtin.settings,
             deadline: builtin.deadline,
-            memory_mib: builtin.memory_mib,
+            memory_mib: builtin.memory_mib.or(default_memory_mib(name)),
             fail_open: false,
         });
     }
     Ok(bindings)
+}
+
+/// A built-in's memory cap unless configured: `serviceentry` holds every
+/// Pod, Service and Endpoints of the cluster (10,000 Services with 100,000
+/// Pods need between 64 and 128 MiB, see `docs/benchmarks.md`), so it gets
+/// room for several times that; the others keep the 64 MiB default.
+fn default_memory_mib(name: &str) -> Option<usize> {
+    (name == "serviceentry").then_some(512)
 }
 
 fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), PluginError> {
@@ -181,6 +189,7 @@ mod tests {
         let bound = builtin_bindings(&config).unwrap();
         assert_eq!(bound.len(), 2);
         assert_eq!(bound[1].file, Path::new("/opt/se.wasm"));
+        assert_eq!(bound[1].memory_mib, Some(512));
 
         config
             .builtins

@@ -26,10 +26,14 @@ pub struct WasmUnderTest {
 }
 
 impl WasmUnderTest {
-    /// Compiles the component at `path` (no cache).
+    /// Compiles the component at `path` (no cache), with the default limits.
     pub fn load(path: &Path) -> Result<Self, PluginError> {
+        Self::load_with(path, Limits::default())
+    }
+
+    /// Compiles the component at `path` (no cache), with `limits`.
+    pub fn load_with(path: &Path, limits: Limits) -> Result<Self, PluginError> {
         let sandbox = Sandbox::new(PluginEngine::new(None)?)?;
-        let limits = Limits::default();
         let loaded = Arc::new(load_transformer(
             &sandbox,
             "under-test",

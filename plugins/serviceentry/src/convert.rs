@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use galleon_plugin_sdk::serde_json::{Map, Value, json};
 use galleon_plugin_sdk::{Level, Resource, content_version, log};
 
+use crate::endpoints::{Endpoints, array};
 use crate::pods::Pods;
 use crate::protocol::protocol;
 
@@ -26,7 +27,7 @@ const UNSPECIFIED_IP: &str = "0.0.0.0";
 /// The ServiceEntry for `service`.
 pub(crate) fn service_entry(
     service: &Resource,
-    endpoints: Option<&Resource>,
+    endpoints: Option<&Endpoints>,
     pods: &Pods,
     domain: &str,
 ) -> Resource {
@@ -146,23 +147,18 @@ fn ports(service: &Resource) -> (Vec<Value>, BTreeMap<String, u64>) {
 /// Pod's labels and locality) and collects the Pods' identities; returns
 /// the not-ready `ip:port` pairs.
 fn convert_endpoints(
-    endpoints: &Resource,
+    endpoints: &Endpoints,
     pods: &Pods,
     out: &mut Vec<Value>,
     identities: &mut BTreeSet<String>,
 ) -> Vec<String> {
     let mut not_ready = Vec::new();
-    for subset in array(&endpoints.body, "subsets") {
-        let ports: BTreeMap<&str, u64> = array(subset, "ports")
-            .filter_map(|p| {
-                let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-                Some((name, p.get("port")?.as_u64()?))
-            })
-            .collect();
-        for ip in addresses(subset, "addresses") {
+    for subset in &endpoints.subsets {
+        let ports = json!(subset.ports);
+        for ip in &subset.ready {
             let mut endpoint = Map::new();
             endpoint.insert("address".into(), json!(ip));
-            endpoint.insert("ports".into(), json!(ports));
+            endpoint.insert("ports".into(), ports.clone());
             if let Some((pod, locality)) = pods.by_ip(ip) {
                 if !pod.labels.is_empty() {
                     endpoint.insert("labels".into(), json!(pod.labels));
@@ -174,28 +170,11 @@ fn convert_endpoints(
             }
             out.push(Value::Object(endpoint));
         }
-        for ip in addresses(subset, "notReadyAddresses") {
-            not_ready.extend(ports.values().map(|port| format!("{ip}:{port}")));
+        for ip in &subset.not_ready {
+            not_ready.extend(subset.ports.values().map(|port| format!("{ip}:{port}")));
         }
     }
     not_ready
-}
-
-/// The ready addresses' IPs of an Endpoints object: what the IP index holds.
-pub(crate) fn ready_ips(endpoints: &Value) -> impl Iterator<Item = &str> {
-    array(endpoints, "subsets").flat_map(|subset| addresses(subset, "addresses"))
-}
-
-fn addresses<'a>(subset: &'a Value, field: &str) -> impl Iterator<Item = &'a str> {
-    array(subset, field).filter_map(|a| a.get("ip").and_then(Value::as_str))
-}
-
-fn array<'a>(value: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
-    value
-        .get(field)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 /// `networking.istio.io/exportTo`: comma-separated, trimmed, de-duplicated,

@@ -10,6 +10,7 @@
 //! used a counter), so replicas and restarts agree.
 
 mod convert;
+mod endpoints;
 mod pods;
 mod protocol;
 
@@ -22,7 +23,8 @@ pub use convert::{
     ENDPOINTS_VERSION, EXPORT_TO, NOT_READY_ENDPOINTS, SERVICE_ENTRIES, SERVICE_VERSION,
 };
 
-use convert::{ready_ips, service_entry};
+use convert::service_entry;
+use endpoints::Endpoints;
 use pods::Pods;
 
 /// Services.
@@ -39,7 +41,7 @@ pub const NODES: &str = "k8s/core/v1/nodes";
 pub struct ServiceEntries {
     domain: String,
     services: HashMap<String, Resource>,
-    endpoints: HashMap<String, Resource>,
+    endpoints: HashMap<String, Endpoints>,
     /// Service names by the ready endpoint IPs of their Endpoints.
     by_ip: HashMap<String, BTreeSet<String>>,
     pods: Pods,
@@ -133,24 +135,23 @@ impl ServiceEntries {
 
     /// Replaces a Service's Endpoints and their IPs in the index.
     fn endpoints_changed(&mut self, name: &str, endpoints: Option<Resource>) {
-        let old = match endpoints {
-            Some(new) => {
-                for ip in ready_ips(&new.body) {
-                    self.by_ip
-                        .entry(ip.to_owned())
-                        .or_default()
-                        .insert(name.into());
-                }
-                self.endpoints.insert(name.into(), new)
+        let new = endpoints.as_ref().map(Endpoints::read);
+        if let Some(new) = &new {
+            for ip in new.ready_ips() {
+                self.by_ip
+                    .entry(ip.to_owned())
+                    .or_default()
+                    .insert(name.into());
             }
+        }
+        let old = match new {
+            Some(new) => self.endpoints.insert(name.into(), new),
             None => self.endpoints.remove(name),
         };
         let Some(old) = old else { return };
         let current = self.endpoints.get(name);
-        let still: BTreeSet<&str> = current
-            .map(|e| ready_ips(&e.body).collect())
-            .unwrap_or_default();
-        for ip in ready_ips(&old.body).filter(|ip| !still.contains(ip)) {
+        let still: BTreeSet<&str> = current.map(|e| e.ready_ips().collect()).unwrap_or_default();
+        for ip in old.ready_ips().filter(|ip| !still.contains(ip)) {
             if let Some(services) = self.by_ip.get_mut(ip) {
                 services.remove(name);
                 if services.is_empty() {
