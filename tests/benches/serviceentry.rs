@@ -102,11 +102,16 @@ fn initial() -> (Vec<Event>, Vec<Vec<usize>>) {
         })
         .collect();
     let mut events: Vec<Event> = (0..NODES_COUNT).map(|n| node(n, n % 6)).collect();
-    for s in 0..SERVICES_COUNT {
-        events.extend((0..PODS_PER_SERVICE).map(|k| pod(s, k, pod_ips[s][k], 1)));
+    for (s, ips) in pod_ips.iter().enumerate() {
+        events.extend(ips.iter().enumerate().map(|(k, ip)| pod(s, k, *ip, 1)));
     }
     events.extend((0..SERVICES_COUNT).map(service));
-    events.extend((0..SERVICES_COUNT).map(|s| endpoints(s, &pod_ips[s], None, 1)));
+    events.extend(
+        pod_ips
+            .iter()
+            .enumerate()
+            .map(|(s, ips)| endpoints(s, ips, None, 1)),
+    );
     (events, pod_ips)
 }
 
@@ -202,6 +207,8 @@ fn run(plugin: &mut dyn UnderTest, load: &[Event], churn: &[Event]) -> (Phase, P
     (Phase::run(plugin, load), Phase::run(plugin, churn))
 }
 
+const ROUNDS: usize = 3;
+
 #[allow(clippy::print_stdout)]
 fn main() {
     let (load, pod_ips) = initial();
@@ -217,27 +224,42 @@ fn main() {
     let mut wasm =
         WasmUnderTest::load_with(Path::new(galleon_plugin_artifacts::SERVICEENTRY), limits)
             .expect("component loads");
-    wasm.instantiate(&Value::Null, &Mesh::default())
-        .expect("instantiated");
 
     println!(
-        "serviceentry: {SERVICES_COUNT} services, {} pods, {NODES_COUNT} nodes; wasm memory cap {memory_mib} MiB",
+        "serviceentry: {SERVICES_COUNT} services, {} pods, {NODES_COUNT} nodes; wasm memory cap {memory_mib} MiB; {ROUNDS} rounds, native then wasm, fresh instances",
         SERVICES_COUNT * PODS_PER_SERVICE
     );
-    let (native_load, native_churn) = run(&mut Native::<ServiceEntries>::default(), &load, &churn);
-    native_load.print("load, native");
-    native_churn.print("churn, native");
-    let (wasm_load, wasm_churn) = run(&mut wasm, &load, &churn);
-    wasm_load.print("load, wasm");
-    wasm_churn.print("churn, wasm");
-    assert_eq!(
-        (native_load.outputs, native_churn.outputs),
-        (wasm_load.outputs, wasm_churn.outputs),
-        "both builds emit the same number of outputs"
-    );
+    let mut ratios = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        println!("round {round}");
+        let (native_load, native_churn) =
+            run(&mut Native::<ServiceEntries>::default(), &load, &churn);
+        native_load.print("load, native");
+        native_churn.print("churn, native");
+        wasm.instantiate(&Value::Null, &Mesh::default())
+            .expect("instantiated");
+        let (wasm_load, wasm_churn) = run(&mut wasm, &load, &churn);
+        wasm_load.print("load, wasm");
+        wasm_churn.print("churn, wasm");
+        assert_eq!(
+            (native_load.outputs, native_churn.outputs),
+            (wasm_load.outputs, wasm_churn.outputs),
+            "both builds emit the same number of outputs"
+        );
+        ratios
+            .0
+            .push(wasm_load.elapsed.as_secs_f64() / native_load.elapsed.as_secs_f64());
+        ratios
+            .1
+            .push(wasm_churn.elapsed.as_secs_f64() / native_churn.elapsed.as_secs_f64());
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     println!(
-        "  wasm / native: load {:.1}x, churn {:.1}x (time per event)",
-        wasm_load.elapsed.as_secs_f64() / native_load.elapsed.as_secs_f64(),
-        wasm_churn.elapsed.as_secs_f64() / native_churn.elapsed.as_secs_f64(),
+        "wasm / native (time, median of {ROUNDS} rounds): load {:.1}x, churn {:.1}x",
+        median(ratios.0),
+        median(ratios.1)
     );
 }

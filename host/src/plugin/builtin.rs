@@ -38,7 +38,7 @@ pub struct BuiltinConfig {
     /// JSON settings passed to `configure`.
     #[serde(default)]
     pub settings: serde_json::Value,
-    /// Longest a single call may run (default 100ms).
+    /// Longest a single call may run (default 100ms; `serviceentry` 1s).
     #[serde(default, with = "humantime_serde")]
     pub deadline: Option<Duration>,
     /// Memory cap per instance in MiB (default 64; `serviceentry` 512).
@@ -98,21 +98,29 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
             kind: PluginKind::Transformer,
             collections: Vec::new(),
             settings: builtin.settings,
-            deadline: builtin.deadline,
-            memory_mib: builtin.memory_mib.or(default_memory_mib(name)),
+            deadline: builtin
+                .deadline
+                .or_else(|| heavy(name).then_some(HEAVY_DEADLINE)),
+            memory_mib: builtin
+                .memory_mib
+                .or_else(|| heavy(name).then_some(HEAVY_MEMORY_MIB)),
             fail_open: false,
         });
     }
     Ok(bindings)
 }
 
-/// A built-in's memory cap unless configured: `serviceentry` holds every
-/// Pod, Service and Endpoints of the cluster (10,000 Services with 100,000
-/// Pods need between 64 and 128 MiB, see `docs/benchmarks.md`), so it gets
-/// room for several times that; the others keep the 64 MiB default.
-fn default_memory_mib(name: &str) -> Option<usize> {
-    (name == "serviceentry").then_some(512)
+/// `serviceentry` holds every Pod, Service and Endpoints of the cluster
+/// (10,000 Services with 100,000 Pods need between 64 and 128 MiB, see
+/// `docs/benchmarks.md`), and one Node event regenerates every Service with
+/// a Pod on that Node (60 ms for 500 of them, sandboxed): unless configured
+/// it gets room for several times that. The others keep the defaults.
+fn heavy(name: &str) -> bool {
+    name == "serviceentry"
 }
+
+const HEAVY_MEMORY_MIB: usize = 512;
+const HEAVY_DEADLINE: Duration = Duration::from_secs(1);
 
 fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), PluginError> {
     let known: Vec<&str> = builtins().iter().map(|(name, _)| *name).collect();
@@ -190,6 +198,7 @@ mod tests {
         assert_eq!(bound.len(), 2);
         assert_eq!(bound[1].file, Path::new("/opt/se.wasm"));
         assert_eq!(bound[1].memory_mib, Some(512));
+        assert_eq!(bound[1].deadline, Some(Duration::from_secs(1)));
 
         config
             .builtins
