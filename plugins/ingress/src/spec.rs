@@ -77,24 +77,12 @@ impl Ingress {
         };
         let (class, tls, rules) = match version {
             ApiVersion::V1beta1 => {
-                let spec: v1beta1::Spec = serde_json::from_value(body).map_err(spec_error)?;
-                let rules = spec
-                    .rules
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, rule)| rule.read(index))
-                    .collect::<Result<_, _>>()?;
-                (None, spec.tls, rules)
+                let spec: Spec<v1beta1::Path> = serde_json::from_value(body).map_err(spec_error)?;
+                (None, spec.tls, read_rules(spec.rules)?)
             }
             ApiVersion::V1 => {
-                let spec: v1::Spec = serde_json::from_value(body).map_err(spec_error)?;
-                let rules = spec
-                    .rules
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, rule)| rule.read(index))
-                    .collect::<Result<_, _>>()?;
-                (spec.ingress_class_name, spec.tls, rules)
+                let spec: Spec<v1::Path> = serde_json::from_value(body).map_err(spec_error)?;
+                (spec.ingress_class_name, spec.tls, read_rules(spec.rules)?)
             }
         };
         Ok(Self {
@@ -136,14 +124,76 @@ fn spec_error(error: serde_json::Error) -> String {
     format!("not an Ingress spec: {error}")
 }
 
+/// The spec of either API version; they differ in their paths.
+#[derive(Deserialize)]
+#[serde(default, rename_all = "camelCase", bound = "P: Deserialize<'de>")]
+struct Spec<P> {
+    /// v1 only.
+    ingress_class_name: Option<String>,
+    tls: Vec<Tls>,
+    rules: Vec<RuleSpec<P>>,
+}
+
+impl<P> Default for Spec<P> {
+    fn default() -> Self {
+        Self {
+            ingress_class_name: None,
+            tls: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Tls {
     hosts: Vec<String>,
 }
 
-fn host_or_wildcard(host: String) -> String {
-    if host.is_empty() { "*".into() } else { host }
+#[derive(Deserialize)]
+#[serde(bound = "P: Deserialize<'de>")]
+struct RuleSpec<P> {
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    http: Option<HttpSpec<P>>,
+}
+
+#[derive(Deserialize)]
+#[serde(bound = "P: Deserialize<'de>")]
+struct HttpSpec<P> {
+    #[serde(default = "Vec::new")]
+    paths: Vec<P>,
+}
+
+/// A path of either API version, read into a route; `at` locates it for
+/// errors.
+trait PathSpec {
+    fn read(self, at: &str) -> Result<Route, String>;
+}
+
+fn read_rules<P: PathSpec>(rules: Vec<RuleSpec<P>>) -> Result<Vec<Rule>, String> {
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(index, rule)| {
+            let http = rule
+                .http
+                .ok_or_else(|| format!("rules[{index}] has no http paths"))?;
+            let routes = http
+                .paths
+                .into_iter()
+                .enumerate()
+                .map(|(p, path)| path.read(&format!("rules[{index}].http.paths[{p}]")))
+                .collect::<Result<_, _>>()?;
+            let host = if rule.host.is_empty() {
+                "*".into()
+            } else {
+                rule.host
+            };
+            Ok(Rule { host, routes })
+        })
+        .collect()
 }
 
 /// A path in Galley's form: ending `/*` or `.*` is a prefix, empty matches
@@ -159,32 +209,12 @@ fn implementation_specific(path: &str) -> Vec<Value> {
 }
 
 mod v1beta1 {
-    //! `extensions/v1beta1` Ingress spec.
+    //! `extensions/v1beta1` Ingress paths.
 
     use super::*;
 
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    pub(super) struct Spec {
-        pub(super) tls: Vec<Tls>,
-        pub(super) rules: Vec<Rule>,
-    }
-
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    pub(super) struct Rule {
-        host: String,
-        http: Option<Http>,
-    }
-
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Http {
-        paths: Vec<Path>,
-    }
-
     #[derive(Deserialize)]
-    struct Path {
+    pub(super) struct Path {
         #[serde(default)]
         path: String,
         backend: Backend,
@@ -204,70 +234,34 @@ mod v1beta1 {
         String(String),
     }
 
-    impl Rule {
-        pub(super) fn read(self, index: usize) -> Result<super::Rule, String> {
-            let http = self
-                .http
-                .ok_or_else(|| format!("rules[{index}] has no http paths"))?;
-            let routes = http
-                .paths
-                .into_iter()
-                .enumerate()
-                .map(|(p, path)| {
-                    let port = match path.backend.service_port {
-                        IntOrString::Int(n) => n,
-                        IntOrString::String(s) => s.parse().map_err(|_| {
-                            format!(
-                                "rules[{index}].http.paths[{p}]: named service port {s:?} is not \
-                                 supported for extensions/v1beta1 Ingresses; give the number \
-                                 (networking.k8s.io/v1 Ingresses may name ports)"
-                            )
-                        })?,
-                    };
-                    Ok(super::Route {
-                        matches: implementation_specific(&path.path),
-                        service: path.backend.service_name,
-                        port: Port::Number(port),
-                    })
-                })
-                .collect::<Result<_, String>>()?;
-            Ok(super::Rule {
-                host: host_or_wildcard(self.host),
-                routes,
+    impl PathSpec for Path {
+        fn read(self, at: &str) -> Result<Route, String> {
+            let port = match self.backend.service_port {
+                IntOrString::Int(n) => n,
+                IntOrString::String(s) => s.parse().map_err(|_| {
+                    format!(
+                        "{at}: named service port {s:?} is not supported for extensions/v1beta1 \
+                         Ingresses; give the number (networking.k8s.io/v1 Ingresses may name ports)"
+                    )
+                })?,
+            };
+            Ok(Route {
+                matches: implementation_specific(&self.path),
+                service: self.backend.service_name,
+                port: Port::Number(port),
             })
         }
     }
 }
 
 mod v1 {
-    //! `networking.k8s.io/v1` Ingress spec.
+    //! `networking.k8s.io/v1` Ingress paths.
 
     use super::*;
 
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    pub(super) struct Spec {
-        pub(super) ingress_class_name: Option<String>,
-        pub(super) tls: Vec<Tls>,
-        pub(super) rules: Vec<Rule>,
-    }
-
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    pub(super) struct Rule {
-        host: String,
-        http: Option<Http>,
-    }
-
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Http {
-        paths: Vec<Path>,
-    }
-
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
-    struct Path {
+    pub(super) struct Path {
         #[serde(default)]
         path: String,
         #[serde(default)]
@@ -307,51 +301,34 @@ mod v1 {
         ]
     }
 
-    impl Rule {
-        pub(super) fn read(self, index: usize) -> Result<super::Rule, String> {
-            let http = self
-                .http
-                .ok_or_else(|| format!("rules[{index}] has no http paths"))?;
-            let routes = http
-                .paths
-                .into_iter()
-                .enumerate()
-                .map(|(p, path)| {
-                    let at = format!("rules[{index}].http.paths[{p}]");
-                    let matches = match path.path_type.as_deref() {
-                        Some("Exact") => vec![json!({"uri": {"exact": path.path}})],
-                        Some("Prefix") => prefix(&path.path),
-                        None | Some("ImplementationSpecific") => {
-                            implementation_specific(&path.path)
-                        }
-                        Some(other) => {
-                            return Err(format!(
-                                "{at}: unknown pathType {other:?} (Exact, Prefix or ImplementationSpecific)"
-                            ));
-                        }
-                    };
-                    let service = path.backend.service.ok_or_else(|| {
-                        format!("{at}: the backend is not a Service (resource backends are not supported)")
-                    })?;
-                    let port = match (service.port.number, service.port.name) {
-                        (Some(number), None) => Port::Number(number),
-                        (None, Some(name)) if !name.is_empty() => Port::Name(name),
-                        _ => {
-                            return Err(format!(
-                                "{at}: the backend's port needs exactly one of number and name"
-                            ));
-                        }
-                    };
-                    Ok(super::Route {
-                        matches,
-                        service: service.name,
-                        port,
-                    })
-                })
-                .collect::<Result<_, String>>()?;
-            Ok(super::Rule {
-                host: host_or_wildcard(self.host),
-                routes,
+    impl PathSpec for Path {
+        fn read(self, at: &str) -> Result<Route, String> {
+            let matches = match self.path_type.as_deref() {
+                Some("Exact") => vec![json!({"uri": {"exact": self.path}})],
+                Some("Prefix") => prefix(&self.path),
+                None | Some("ImplementationSpecific") => implementation_specific(&self.path),
+                Some(other) => {
+                    return Err(format!(
+                        "{at}: unknown pathType {other:?} (Exact, Prefix or ImplementationSpecific)"
+                    ));
+                }
+            };
+            let service = self.backend.service.ok_or_else(|| {
+                format!("{at}: the backend is not a Service (resource backends are not supported)")
+            })?;
+            let port = match (service.port.number, service.port.name) {
+                (Some(number), None) => Port::Number(number),
+                (None, Some(name)) if !name.is_empty() => Port::Name(name),
+                _ => {
+                    return Err(format!(
+                        "{at}: the backend's port needs exactly one of number and name"
+                    ));
+                }
+            };
+            Ok(Route {
+                matches,
+                service: service.name,
+                port,
             })
         }
     }
