@@ -117,6 +117,10 @@ pub struct FilesConfig {
     /// Reload on file-system notifications (otherwise only on SIGHUP/SIGUSR1).
     #[serde(default = "yes")]
     pub watch: bool,
+    /// Whether a path may be missing at start (it is served once it
+    /// appears); otherwise a missing path stops the hub from starting.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 impl FilesConfig {
@@ -126,6 +130,7 @@ impl FilesConfig {
             paths,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             watch: true,
+            optional: false,
         }
     }
 }

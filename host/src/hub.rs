@@ -33,6 +33,12 @@ pub enum HubError {
     /// The pipeline thread could not be started.
     #[error("cannot start the pipeline thread: {0}")]
     Thread(std::io::Error),
+    /// A file source's path does not exist (and the source is not optional).
+    #[error(
+        "file source path {} does not exist (mark the source `optional: true` to serve it once it appears)",
+        .0.display()
+    )]
+    MissingPath(std::path::PathBuf),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -151,6 +157,7 @@ impl Hub {
 
     /// Loads the plugins, binds the MCP address and starts everything.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
+        self.check_paths()?;
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         let refresh = Arc::new(Notify::new());
@@ -252,6 +259,25 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Every path of a file source that is not optional must exist: a
+    /// mistyped path would otherwise serve an empty world.
+    fn check_paths(&self) -> Result<(), HubError> {
+        let required = self.config.sources.iter().flat_map(|source| match source {
+            SourceConfig::Files(files) if !files.optional => files.paths.as_slice(),
+            SourceConfig::Files(_) => &[],
+        });
+        for path in required {
+            if let Err(error) = std::fs::metadata(path)
+                && error.kind() == std::io::ErrorKind::NotFound
+            {
+                return Err(HubError::MissingPath(path.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs the pipeline on a thread of its own: plugin calls are synchronous
 /// (each bounded by its deadline) and must not hold up the MCP server. The
 /// runtime is multi-threaded (one worker, for the sources' tasks) so plugin
@@ -267,7 +293,11 @@ fn spawn_pipeline(
         .build()?;
     std::thread::Builder::new()
         .name("galleon-pipeline".into())
-        .spawn(move || tokio.block_on(runtime.run(stop)))
+        .spawn(move || {
+            tokio.block_on(runtime.run(stop));
+            // A file still being parsed must not hold up the exit.
+            tokio.shutdown_background();
+        })
 }
 
 fn resolve_groups(config: &HubConfig, outputs: &BTreeSet<Collection>) -> Vec<GroupSpec> {

@@ -49,6 +49,9 @@ pub fn main() -> ExitCode {
             Command::Watch(args) => watch::run(args).await,
         }
     });
+    // Blocking work still running (a file being parsed, a plugin being
+    // compiled) must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

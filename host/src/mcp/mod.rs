@@ -2,7 +2,7 @@
 //! that serves snapshots to sinks ([`source`]), and a sink library that
 //! consumes them ([`sink`]).
 
-mod backoff;
+pub(crate) mod backoff;
 pub mod sink;
 pub mod source;
 

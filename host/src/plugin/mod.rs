@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod harness;
 mod instance;
+mod retry;
 mod sandbox;
 mod slot;
 mod transformer;

@@ -18,7 +18,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
@@ -27,6 +26,7 @@ use super::component::Description;
 use super::convert::{from_wit, to_wit};
 use super::error::PluginError;
 use super::instance::Instance;
+use super::retry::Retry;
 use crate::diagnostics::Problem;
 use crate::event::{Collection, Entry, Event};
 use crate::mesh::MeshSettings;
@@ -47,8 +47,7 @@ pub struct WasmTransformer {
     synced: BTreeSet<Collection>,
     outputs: BTreeMap<Key, Entry>,
     outputs_synced: bool,
-    failures: u32,
-    retry_at: Option<Instant>,
+    retry: Retry,
     /// Generation of the last start attempt: a newer one is tried at once.
     attempted: u64,
 }
@@ -65,8 +64,7 @@ impl WasmTransformer {
             synced: BTreeSet::new(),
             outputs: BTreeMap::new(),
             outputs_synced: false,
-            failures: 0,
-            retry_at: None,
+            retry: Retry::new(),
             attempted: 0,
         };
         if let Err(error) = transformer.replace() {
@@ -101,6 +99,7 @@ impl WasmTransformer {
     /// into it; on success, swaps it in and returns the output differences.
     fn replace(&mut self) -> Result<Vec<Event>, PluginError> {
         let b = &self.binding;
+        self.attempted = b.slot.generation();
         let mut instance = Instance::start(
             &b.sandbox,
             &b.slot.name,
@@ -113,8 +112,7 @@ impl WasmTransformer {
         let differences = diff(&self.outputs, &outputs);
         self.outputs = outputs;
         self.instance = Some(instance);
-        self.failures = 0;
-        self.retry_at = None;
+        self.retry.succeeded();
         self.binding.diagnostics.clear(&self.scope());
         Ok(differences)
     }
@@ -195,34 +193,26 @@ impl WasmTransformer {
         )
     }
 
-    /// Records a failure, schedules the next attempt, and reports it.
-    /// Discards the instance after `error`. The first failure of a running
-    /// instance (`at_once`) is retried immediately; after that, attempts
-    /// back off exponentially up to a minute.
+    /// Records a failure, schedules the next attempt (see [`Retry`]), and
+    /// reports it. Discards the instance after `error`.
     fn failed(&mut self, error: &PluginError, at_once: bool) {
         self.instance = None;
-        self.failures += 1;
-        let delay = if at_once {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(100 << self.failures.min(10)).min(Duration::from_secs(60))
-        };
-        self.retry_at = Some(Instant::now() + delay);
-        let state = if self.failures >= FAILED_AFTER {
+        let delay = self.retry.failed(at_once);
+        let failures = self.retry.failures();
+        let state = if failures >= FAILED_AFTER {
             "failed"
         } else {
             "restarting"
         };
         warn!(
             plugin = %self.name(),
-            failures = self.failures,
+            failures,
             "{error}; {state}, next attempt in {delay:?} with its inputs replayed"
         );
         let problem = Problem {
             location: self.binding.slot.path.display().to_string(),
             message: format!(
-                "{error} ({state} after {} consecutive failures; its last good outputs stay served)",
-                self.failures
+                "{error} ({state} after {failures} consecutive failures; its last good outputs stay served)"
             ),
         };
         self.binding.diagnostics.set(&self.scope(), vec![problem]);
@@ -230,7 +220,7 @@ impl WasmTransformer {
 
     /// Restarts a failed plugin if its backoff has passed.
     fn recover_if_due(&mut self) -> Vec<Event> {
-        if self.instance.is_some() || self.retry_at.is_some_and(|at| Instant::now() < at) {
+        if self.instance.is_some() || !self.retry.due() {
             return Vec::new();
         }
         match self.replace() {
@@ -309,7 +299,7 @@ impl Transformer for WasmTransformer {
     fn refresh(&mut self) -> Refresh {
         let Some(current) = self.instance.as_ref().map(|i| i.generation) else {
             if self.attempted != self.binding.slot.generation() {
-                self.retry_at = None;
+                self.retry.now();
             }
             return Refresh::Events(self.recover_if_due());
         };

@@ -1,73 +1,155 @@
-//! File-system notifications (notify, debounced so an editor's burst of
-//! writes, renames and deletes arrives as one batch) and the rescan signals
-//! (SIGHUP, and SIGUSR1 as in Galley).
+//! File-system notifications (notify) and the rescan signals (SIGHUP, and
+//! SIGUSR1 as in Galley).
+//!
+//! Only events that can change what a file holds count: data written, a file
+//! closed after writing, created, renamed or removed. Opens, reads and
+//! metadata changes are dropped, so galleon reading its own files never
+//! causes a reload. A close-after-write or a rename into place means new
+//! content is complete: it is delivered at once, together with whatever else
+//! is already queued. Other changes (writes in progress, removals, which
+//! editors often follow with a re-creation) wait up to [`SETTLE`] for such
+//! a completing event; a burst is delivered as one batch either way.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::warn;
 
-/// How long the watcher waits for a burst of changes to settle.
-const SETTLE: Duration = Duration::from_millis(50);
+/// How long an incomplete change waits for the event that completes it.
+pub(crate) const SETTLE: Duration = Duration::from_millis(50);
+
+/// What one notification means for the batch being gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Weight {
+    /// Cannot change content (an open, a read, a metadata change).
+    Ignore,
+    /// A change that may still be under way.
+    Settle,
+    /// New content is complete (closed after writing, renamed into place,
+    /// a new directory): deliver now.
+    Complete,
+    /// Events were lost: rescan everything, now.
+    Rescan,
+}
+
+fn weigh(event: &Event) -> Weight {
+    if event.need_rescan() {
+        return Weight::Rescan;
+    }
+    match event.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => Weight::Complete,
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => Weight::Ignore,
+        EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        | EventKind::Create(CreateKind::Folder) => Weight::Complete,
+        EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Any
+        | EventKind::Other => Weight::Settle,
+    }
+}
 
 /// Batches of changed paths under the watched roots.
 pub(crate) struct PathWatcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
-    batches: mpsc::UnboundedReceiver<Vec<PathBuf>>,
+    _watcher: RecommendedWatcher,
+    events: mpsc::UnboundedReceiver<notify::Result<Event>>,
+    /// The batch being gathered; kept across cancelled calls of
+    /// [`PathWatcher::changed`], so nothing is lost to a `select!`.
+    pending: Vec<PathBuf>,
+    rescan: bool,
+    deadline: Option<Instant>,
 }
 
 impl PathWatcher {
     /// Watches each of `roots` (directories recursively; a file through its
     /// parent directory, so atomic replacement is seen).
     pub(crate) fn new(roots: &[PathBuf]) -> notify::Result<Self> {
-        let (tx, batches) = mpsc::unbounded_channel();
-        let mut debouncer =
-            new_debouncer(
-                SETTLE,
-                None,
-                move |result: DebounceEventResult| match result {
-                    Ok(events) => {
-                        let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
-                        let _ = tx.send(paths);
-                    }
-                    Err(errors) => {
-                        for error in errors {
-                            warn!("file watcher: {error}");
-                        }
-                        // Something was missed: ask for a full rescan.
-                        let _ = tx.send(Vec::new());
-                    }
-                },
-            )?;
+        let (tx, events) = mpsc::unbounded_channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = tx.send(event);
+        })?;
         for root in roots {
-            let target = if root.is_dir() {
-                root.as_path()
+            let (target, mode) = if root.is_dir() {
+                (root.as_path(), RecursiveMode::Recursive)
             } else {
-                root.parent().unwrap_or(Path::new("."))
+                (
+                    root.parent().unwrap_or(Path::new(".")),
+                    RecursiveMode::NonRecursive,
+                )
             };
-            let mode = if root.is_dir() {
-                RecursiveMode::Recursive
-            } else {
-                RecursiveMode::NonRecursive
-            };
-            debouncer.watch(target, mode)?;
+            watcher.watch(target, mode)?;
         }
         Ok(Self {
-            _debouncer: debouncer,
-            batches,
+            _watcher: watcher,
+            events,
+            pending: Vec::new(),
+            rescan: false,
+            deadline: None,
         })
     }
 
     /// The next batch of changed paths; empty means "rescan everything".
+    /// Cancel-safe.
     pub(crate) async fn changed(&mut self) -> Vec<PathBuf> {
-        match self.batches.recv().await {
-            Some(batch) => batch,
-            None => std::future::pending().await,
+        loop {
+            let event = match self.deadline {
+                None => self.events.recv().await,
+                Some(deadline) => tokio::select! {
+                    event = self.events.recv() => event,
+                    () = tokio::time::sleep_until(deadline) => return self.take(),
+                },
+            };
+            let Some(event) = event else {
+                // The watcher is gone: nothing more will ever arrive.
+                return std::future::pending().await;
+            };
+            if self.add(event) {
+                // Complete: take along whatever is already queued.
+                while let Ok(event) = self.events.try_recv() {
+                    self.add(event);
+                }
+                return self.take();
+            }
         }
+    }
+
+    /// Adds one notification; returns whether the batch is due now.
+    fn add(&mut self, event: notify::Result<Event>) -> bool {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                warn!("file watcher: {error}; rescanning");
+                self.rescan = true;
+                return true;
+            }
+        };
+        let weight = weigh(&event);
+        match weight {
+            Weight::Ignore => return false,
+            Weight::Rescan => self.rescan = true,
+            Weight::Settle | Weight::Complete => self.pending.extend(event.paths),
+        }
+        if self.deadline.is_none() {
+            self.deadline = Some(Instant::now() + SETTLE);
+        }
+        matches!(weight, Weight::Complete | Weight::Rescan)
+    }
+
+    fn take(&mut self) -> Vec<PathBuf> {
+        self.deadline = None;
+        let mut batch = std::mem::take(&mut self.pending);
+        if std::mem::take(&mut self.rescan) {
+            batch.clear();
+        } else {
+            batch.sort();
+            batch.dedup();
+        }
+        batch
     }
 }
 
@@ -103,5 +185,47 @@ async fn next(signal: &mut Option<Signal>) -> Option<()> {
     match signal {
         Some(signal) => signal.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind) -> Event {
+        Event::new(kind).add_path("/r/a.yaml".into())
+    }
+
+    #[test]
+    fn reads_and_metadata_never_count() {
+        for kind in [
+            EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Modify(ModifyKind::Metadata(notify::event::MetadataKind::Any)),
+        ] {
+            assert_eq!(weigh(&event(kind)), Weight::Ignore, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn completed_content_is_due_at_once() {
+        for kind in [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Create(CreateKind::Folder),
+        ] {
+            assert_eq!(weigh(&event(kind)), Weight::Complete, "{kind:?}");
+        }
+        for kind in [
+            EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Remove(notify::event::RemoveKind::File),
+            EventKind::Create(CreateKind::File),
+        ] {
+            assert_eq!(weigh(&event(kind)), Weight::Settle, "{kind:?}");
+        }
+        let lost = Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        assert_eq!(weigh(&lost), Weight::Rescan);
     }
 }

@@ -3,19 +3,22 @@
 //! or SIGUSR1. Each document becomes a resource; only documents whose content
 //! hash changed become events.
 
+mod listing;
+mod live;
 mod parse;
 mod set;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
-use walkdir::WalkDir;
+use tracing::{debug, info};
 
-use self::parse::{ParsedFile, is_config_file, parse_file};
+use self::listing::Listing;
+use self::parse::{ParsedFile, parse_file};
 use self::set::FileSet;
-use super::watcher::{PathWatcher, RescanSignals};
 use super::{EventSender, Source, SourceRun};
 use crate::diagnostics::{Diagnostics, Problem};
 use crate::event::{Collection, Event};
@@ -23,6 +26,9 @@ use crate::registry::Registry;
 
 /// Files larger than this are refused by default (16 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 << 20;
+
+/// How often a missing root is looked for (only while one is missing).
+const ROOT_POLL: Duration = Duration::from_secs(1);
 
 /// Where the files are.
 enum Tree {
@@ -40,6 +46,7 @@ pub struct FileSource {
     max_file_size: u64,
     watch: bool,
     set: Mutex<FileSet>,
+    loads: AtomicU64,
 }
 
 impl FileSource {
@@ -75,6 +82,7 @@ impl FileSource {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             watch: true,
             set: Mutex::default(),
+            loads: AtomicU64::new(0),
         }
     }
 
@@ -95,16 +103,28 @@ impl FileSource {
         self.set.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Re-reads every file; returns the resulting events.
+    /// Files read so far (every load, changed or not).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
+    }
+
+    /// Re-reads every file; returns the resulting events. A path that could
+    /// not be listed keeps what its files contributed.
     fn rescan(&self) -> Vec<Event> {
-        let files = self.list();
+        let listing = self.list();
+        self.report_unseen(&listing);
         let mut set = self.lock();
+        let gone: Vec<PathBuf> = set
+            .paths()
+            .into_iter()
+            .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p))
+            .collect();
         let mut touched = Vec::new();
-        for gone in set.paths().into_iter().filter(|p| !files.contains(p)) {
-            self.diagnostics.clear(&gone.display().to_string());
-            touched.extend(set.remove(&gone));
+        for path in gone {
+            self.diagnostics.clear(&path.display().to_string());
+            touched.extend(set.remove(&path));
         }
-        for path in &files {
+        for path in &listing.files {
             touched.extend(self.load(&mut set, path));
         }
         self.finish(&mut set, touched)
@@ -125,9 +145,34 @@ impl FileSource {
         set.diff(touched)
     }
 
+    /// Reports the paths a listing could not see (cleared once everything
+    /// lists again).
+    fn report_unseen(&self, listing: &Listing) {
+        let problems = listing
+            .unseen
+            .iter()
+            .map(|(path, reason)| Problem {
+                location: path.display().to_string(),
+                message: format!(
+                    "{reason}; what was read from it before stays served until it lists again"
+                ),
+            })
+            .collect();
+        self.diagnostics
+            .set(&format!("listing of {}", self.name()), problems);
+    }
+
+    fn roots(&self) -> &[PathBuf] {
+        match &self.tree {
+            Tree::Disk(roots) => roots,
+            Tree::Embedded(_) => &[],
+        }
+    }
+
     /// Reads one file into the set; returns the keys it may have changed.
     fn load(&self, set: &mut FileSet, path: &Path) -> Vec<(Collection, String)> {
         let scope = path.display().to_string();
+        self.loads.fetch_add(1, Ordering::Relaxed);
         let bytes = match self.read(path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
@@ -185,41 +230,26 @@ impl FileSource {
         }
     }
 
-    /// Every configuration file currently present, sorted.
-    fn list(&self) -> Vec<PathBuf> {
-        let mut files = match &self.tree {
-            Tree::Embedded(files) => files.iter().map(|(p, _)| p.clone()).collect(),
-            Tree::Disk(roots) => roots.iter().flat_map(|root| walk(root)).collect::<Vec<_>>(),
-        };
-        files.sort();
-        files.dedup();
-        files
+    /// Every configuration file currently present, and what could not be
+    /// listed.
+    fn list(&self) -> Listing {
+        match &self.tree {
+            Tree::Embedded(files) => {
+                let mut files: Vec<_> = files.iter().map(|(p, _)| p.clone()).collect();
+                files.sort();
+                Listing {
+                    files,
+                    unseen: Vec::new(),
+                }
+            }
+            Tree::Disk(roots) => Listing::walk(roots),
+        }
     }
 }
 
 enum Bytes {
     Disk(Vec<u8>),
     Embedded(&'static [u8]),
-}
-
-/// Configuration files under `root`, following symbolic links and skipping
-/// hidden entries (such as the `..data` directories of Kubernetes volumes,
-/// which would otherwise be read twice).
-fn walk(root: &Path) -> Vec<PathBuf> {
-    WalkDir::new(root)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|entry| match entry {
-            Ok(entry) => Some(entry),
-            Err(error) => {
-                warn!(root = %root.display(), "skipping while walking: {error}");
-                None
-            }
-        })
-        .filter(|e| e.file_type().is_file() && is_config_file(e.path()))
-        .map(|e| e.into_path())
-        .collect()
 }
 
 impl Source for FileSource {
@@ -243,90 +273,26 @@ impl Source for FileSource {
 
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
-            let watcher = match &self.tree {
-                Tree::Disk(roots) if self.watch => PathWatcher::new(roots)
-                    .inspect_err(|e| warn!("not watching files (SIGHUP still rescans): {e}"))
-                    .ok(),
-                Tree::Disk(_) | Tree::Embedded(_) => None,
+            // Watch before reading, so a change between the two is not missed.
+            let watcher = self.watcher();
+            let initial = self
+                .blocking(|source| {
+                    source.rescan();
+                    source.lock().full_state()
+                })
+                .await;
+            let Some(initial) = initial else {
+                return;
             };
-            self.rescan();
-            let initial = self.lock().full_state();
             info!(source = %self.name(), resources = initial.len(), "loaded");
             let syncs = self.collections().into_iter().map(Event::FullSync);
-            if send_all(&events, initial.into_iter().chain(syncs))
+            if live::send_all(&events, initial.into_iter().chain(syncs))
                 .await
                 .is_err()
             {
                 return;
             }
-            self.watch(watcher, events, stop).await;
+            self.follow(watcher, events, stop).await;
         })
     }
-}
-
-impl FileSource {
-    async fn watch(
-        &self,
-        mut watcher: Option<PathWatcher>,
-        events: EventSender,
-        stop: CancellationToken,
-    ) {
-        let mut signals = RescanSignals::new();
-        loop {
-            let changes = tokio::select! {
-                () = stop.cancelled() => return,
-                () = signals.recv() => {
-                    info!(source = %self.name(), "rescan requested by signal");
-                    self.rescan()
-                }
-                paths = changed(&mut watcher) => self.on_paths(paths),
-            };
-            if send_all(&events, changes).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    fn on_paths(&self, paths: Vec<PathBuf>) -> Vec<Event> {
-        // Anything but a plain configuration file (a directory, a swapped
-        // symbolic link, a missed event) calls for a full rescan.
-        let plain = !paths.is_empty()
-            && paths
-                .iter()
-                .all(|p| is_config_file(p) && !p.is_dir() && !p.is_symlink() && !self.hidden(p));
-        if plain {
-            self.reload(&paths)
-        } else {
-            self.rescan()
-        }
-    }
-
-    /// Whether `path` lies in a hidden entry below one of the roots.
-    fn hidden(&self, path: &Path) -> bool {
-        let Tree::Disk(roots) = &self.tree else {
-            return false;
-        };
-        roots
-            .iter()
-            .filter_map(|root| path.strip_prefix(root).ok())
-            .any(|relative| {
-                relative
-                    .components()
-                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-            })
-    }
-}
-
-async fn changed(watcher: &mut Option<PathWatcher>) -> Vec<PathBuf> {
-    match watcher {
-        Some(watcher) => watcher.changed().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn send_all(events: &EventSender, batch: impl IntoIterator<Item = Event>) -> Result<(), ()> {
-    for event in batch {
-        events.send(event).await.map_err(|_| ())?;
-    }
-    Ok(())
 }

@@ -8,7 +8,7 @@
 //! (one of them is the bad document's last good version) until the file
 //! parses cleanly again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,11 +18,15 @@ use crate::event::{Collection, Event};
 
 type Key = (Collection, String);
 
+/// A file's documents by (document index, key): a `kind: List` document
+/// yields several resources under one index.
+type FileDocuments = HashMap<(usize, Key), Arc<Document>>;
+
 #[derive(Default)]
 pub(super) struct FileSet {
-    files: BTreeMap<PathBuf, Vec<Arc<Document>>>,
+    files: BTreeMap<PathBuf, FileDocuments>,
     /// Every (file, document index) defining a key; the first one wins.
-    claims: BTreeMap<Key, BTreeSet<(PathBuf, usize)>>,
+    claims: BTreeMap<Key, BTreeSet<(Arc<Path>, usize)>>,
     /// Hash of what was sent downstream for each key.
     sent: HashMap<Key, [u8; 32]>,
 }
@@ -41,29 +45,32 @@ impl FileSet {
     /// `complete == false` (the file had problems) the resources it no longer
     /// yields are kept. Returns the keys whose winner may have changed.
     pub(super) fn update(&mut self, path: &Path, parsed: ParsedFile, complete: bool) -> Vec<Key> {
-        let mut documents: Vec<Arc<Document>> =
-            parsed.documents.into_iter().map(Arc::new).collect();
-        if !complete {
-            let yielded: BTreeSet<Key> = documents.iter().map(|d| key(d)).collect();
-            let kept = self
-                .files
-                .get(path)
-                .into_iter()
-                .flatten()
-                .filter(|d| !yielded.contains(&key(d)));
-            documents.extend(kept.cloned().collect::<Vec<_>>());
+        let mut documents: FileDocuments = parsed
+            .documents
+            .into_iter()
+            .map(|d| ((d.origin().document, key(&d)), Arc::new(d)))
+            .collect();
+        let previous = self.files.get(path);
+        if !complete && let Some(previous) = previous {
+            let yielded: HashSet<&Key> = documents.keys().map(|(_, k)| k).collect();
+            let kept: Vec<_> = previous
+                .iter()
+                .filter(|((_, k), _)| !yielded.contains(k))
+                .map(|(id, d)| (id.clone(), d.clone()))
+                .collect();
+            documents.extend(kept);
         }
         let mut touched = self.remove(path);
-        for document in &documents {
-            let k = key(document);
+        let path: Arc<Path> = path.into();
+        for (index, k) in documents.keys() {
             self.claims
                 .entry(k.clone())
                 .or_default()
-                .insert((path.to_owned(), document.origin().document));
-            touched.push(k);
+                .insert((path.clone(), *index));
+            touched.push(k.clone());
         }
         if !documents.is_empty() {
-            self.files.insert(path.to_owned(), documents);
+            self.files.insert(path.to_path_buf(), documents);
         }
         touched
     }
@@ -72,10 +79,10 @@ impl FileSet {
     pub(super) fn remove(&mut self, path: &Path) -> Vec<Key> {
         let documents = self.files.remove(path).unwrap_or_default();
         let mut touched = Vec::with_capacity(documents.len());
-        for document in documents {
-            let k = key(&document);
+        let path: Arc<Path> = path.into();
+        for (index, k) in documents.into_keys() {
             if let Some(claims) = self.claims.get_mut(&k) {
-                claims.remove(&(path.to_owned(), document.origin().document));
+                claims.remove(&(path.clone(), index));
                 if claims.is_empty() {
                     self.claims.remove(&k);
                 }
@@ -87,10 +94,11 @@ impl FileSet {
 
     fn winner(&self, key: &Key) -> Option<&Arc<Document>> {
         let (path, index) = self.claims.get(key)?.first()?;
-        self.files
-            .get(path)?
-            .iter()
-            .find(|d| d.origin().document == *index && &self::key(d) == key)
+        self.document(path, *index, key)
+    }
+
+    fn document(&self, path: &Path, index: usize, key: &Key) -> Option<&Arc<Document>> {
+        self.files.get(path)?.get(&(index, key.clone()))
     }
 
     /// The events that bring downstream from what it was sent to the current
@@ -136,10 +144,7 @@ impl FileSet {
                 continue;
             };
             for (path, index) in claims.iter().skip(1) {
-                let loser = self.files[path]
-                    .iter()
-                    .find(|d| d.origin().document == *index && &key(d) == k);
-                if let Some(loser) = loser {
+                if let Some(loser) = self.document(path, *index, k) {
                     problems.push(Problem {
                         location: loser.origin().to_string(),
                         message: format!(
