@@ -73,6 +73,10 @@ pub struct McpConfig {
     /// Concurrent streams per HTTP/2 connection.
     #[serde(default = "default_max_streams")]
     pub max_concurrent_streams: u32,
+    /// How long a sink may leave a push unanswered before its stream is
+    /// dropped (default 5m).
+    #[serde(default = "default_stall_timeout", with = "humantime_serde")]
+    pub stall_timeout: Duration,
 }
 
 impl Default for McpConfig {
@@ -82,8 +86,13 @@ impl Default for McpConfig {
             metadata: BTreeMap::new(),
             callouts: Vec::new(),
             max_concurrent_streams: default_max_streams(),
+            stall_timeout: default_stall_timeout(),
         }
     }
+}
+
+fn default_stall_timeout() -> Duration {
+    crate::mcp::source::DEFAULT_STALL_TIMEOUT
 }
 
 /// A remote sink to dial.

@@ -201,6 +201,7 @@ impl Hub {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             max_concurrent_streams: mcp_config.max_concurrent_streams,
+            stall_timeout: mcp_config.stall_timeout,
         };
         let served = options.collections.len();
         let mcp = McpSource::new(cache.clone(), options);

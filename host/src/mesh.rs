@@ -65,6 +65,7 @@ pub enum MeshConfigError {
 /// Reads a mesh configuration file and lays it over the defaults (top-level
 /// fields replace defaults). A missing file gives the defaults, as in Galley.
 pub fn load(path: &Path) -> Result<Value, MeshConfigError> {
+    tracing::debug!(path = %path.display(), "reading mesh config");
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Object(defaults())),

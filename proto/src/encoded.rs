@@ -9,8 +9,28 @@
 
 use bytes::Bytes;
 use prost::Message;
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use crate::mcp::Resource;
+
+/// Field number of `Resources.resources`.
+const RESOURCES_FIELD: u32 = 3;
+
+/// Encodes `resource` as one entry of `Resources.resources`: the field's key
+/// and length, then the message. A push can send such entries as they are,
+/// after the other fields (protobuf parsers accept fields in any order).
+/// Returns the entry and the offset at which the message starts.
+pub fn encode_entry(resource: &Resource) -> (Bytes, usize) {
+    let len = resource.encoded_len();
+    let prefix = key_len(RESOURCES_FIELD) + encoded_len_varint(len as u64);
+    let mut entry = Vec::with_capacity(prefix + len);
+    encode_key(RESOURCES_FIELD, WireType::LengthDelimited, &mut entry);
+    encode_varint(len as u64, &mut entry);
+    resource
+        .encode(&mut entry)
+        .expect("the buffer was sized for the message");
+    (entry.into(), prefix)
+}
 
 /// `istio.mcp.v1alpha1.Resources`: the state of one collection, full or
 /// incremental, pushed from a source to a sink.
@@ -111,6 +131,28 @@ mod tests {
         let back = TypedResources::decode(bytes.as_slice()).unwrap();
         assert_eq!(back, typed);
         assert_eq!(encoded.decode_resources().unwrap(), typed.resources);
+    }
+
+    #[test]
+    fn entries_after_the_other_fields_decode_as_the_message() {
+        let header = Resources {
+            system_version_info: "sys".into(),
+            collection: "c".into(),
+            nonce: "7".into(),
+            ..Default::default()
+        };
+        let mut wire = header.encode_to_vec();
+        for name in ["ns/a", "ns/b"] {
+            let (entry, offset) = encode_entry(&resource(name));
+            assert_eq!(entry.slice(offset..), resource(name).encode_to_vec());
+            wire.extend_from_slice(&entry);
+        }
+        let decoded = Resources::decode(wire.as_slice()).unwrap();
+        assert_eq!(decoded.nonce, "7");
+        assert_eq!(
+            decoded.decode_resources().unwrap(),
+            [resource("ns/a"), resource("ns/b")]
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ async fn start_sink_server(
             ..Default::default()
         },
         collections: vec![VS.into()],
-        incremental: false,
+        ..SinkOptions::default()
     };
     let service = SinkServer::new(options, recorder.clone()).into_service();
     tokio::spawn(async move {

@@ -18,6 +18,7 @@ fn options(incremental: bool) -> SinkOptions {
         },
         collections: vec![VS.into()],
         incremental,
+        ..SinkOptions::default()
     }
 }
 

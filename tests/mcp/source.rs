@@ -344,12 +344,3 @@ async fn group_index_picks_the_group_from_collection_and_node() {
     canary.subscribe(VS).await;
     assert_eq!(names(&canary.recv().await), ["ns/canary"]);
 }
-
-fn version_of(source: &TestSource, collection: &str) -> String {
-    let snapshot = source.cache().snapshot("default").expect("snapshot set");
-    snapshot
-        .collection(collection)
-        .expect("collection")
-        .version()
-        .to_string()
-}

@@ -2,6 +2,7 @@
 //! hostile plugins contained, hot loading, validators and load errors — all
 //! through the real host (and, end to end, the real `galleon serve`).
 
+mod backoff;
 mod builtins;
 mod golden;
 mod hostile;

@@ -4,3 +4,4 @@
 mod files;
 mod mesh;
 mod signals;
+mod sources;

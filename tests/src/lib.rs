@@ -6,7 +6,7 @@
 pub mod hub;
 mod process;
 
-pub use process::{Galleon, galleon_binary, write_atomically};
+pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -210,7 +210,7 @@ impl RawSink {
 
     /// Opens a stream on an existing connection (HTTP/2 multiplexes many).
     pub async fn open(channel: tonic::transport::Channel, node: SinkNode) -> Self {
-        let mut client = ResourceSourceClient::new(channel);
+        let mut client = ResourceSourceClient::new(channel).max_decoding_message_size(usize::MAX);
         let (requests, outgoing) = mpsc::channel(16);
         let response = client
             .establish_resource_stream(ReceiverStream::new(outgoing))
@@ -315,6 +315,16 @@ impl RawSink {
             panic!("expected no push, got {event:?}");
         }
     }
+}
+
+/// The version of `collection` in the `default` group's current snapshot.
+pub fn version_of(source: &TestSource, collection: &str) -> String {
+    let snapshot = source.cache().snapshot("default").expect("snapshot set");
+    snapshot
+        .collection(collection)
+        .expect("collection")
+        .version()
+        .to_string()
 }
 
 /// Assigns collections to groups for tests that need more than `default`.

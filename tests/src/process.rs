@@ -44,11 +44,16 @@ impl Galleon {
 
     /// Runs `galleon serve ARGS` in directory `dir`.
     pub async fn serve_in(dir: &Path, args: &[&str]) -> Self {
+        Self::serve_logged(dir, args, "info").await
+    }
+
+    /// Runs `galleon serve ARGS` in `dir` with `RUST_LOG=rust_log`.
+    pub async fn serve_logged(dir: &Path, args: &[&str], rust_log: &str) -> Self {
         let mut child = Command::new(galleon_binary())
             .current_dir(dir)
             .arg("serve")
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -90,6 +95,17 @@ impl Galleon {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Log lines containing every one of `needles`.
+    pub fn log_lines(&self, needles: &[&str]) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .cloned()
+            .collect()
+    }
+
     /// Waits until a log line contains every one of `needles`.
     pub async fn wait_for_log(&self, needles: &[&str]) -> String {
         let found = tokio::time::timeout(PATIENCE, async {
@@ -121,7 +137,8 @@ impl Galleon {
         assert!(status.success());
     }
 
-    /// Stops it with SIGTERM and returns whether it exited cleanly.
+    /// Stops it with SIGTERM and returns whether it exited cleanly (within
+    /// the test's patience).
     pub async fn stop(mut self) -> bool {
         self.signal("TERM");
         let status = tokio::time::timeout(PATIENCE, self.child.wait())
@@ -129,6 +146,27 @@ impl Galleon {
             .expect("exits after SIGTERM");
         status.expect("exit status").success()
     }
+}
+
+/// Runs `galleon ARGS` to its end (at most the test's patience) and returns
+/// its exit status and what it wrote to stderr.
+pub async fn run_galleon(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let child = Command::new(galleon_binary())
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start galleon");
+    let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("galleon {args:?} did not exit"))
+        .expect("galleon output");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The value of `key=value` in a log line.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use galleon_proto::encoded::encode_entry;
 use galleon_proto::mcp::Resource;
 use prost::Message;
 
@@ -18,14 +19,19 @@ pub fn resources_encoded() -> u64 {
     ENCODED.load(Ordering::Relaxed)
 }
 
-/// One resource, encoded as an `istio.mcp.v1alpha1.Resource` exactly once.
+/// One resource, encoded as an `istio.mcp.v1alpha1.Resource` exactly once,
+/// already framed as an entry of a push's `resources` field.
 ///
 /// Cloning is cheap (reference counts), so a snapshot, every connection's
-/// pending push and every sink's acknowledged state share the same bytes.
+/// pending push and every sink's acknowledged state share the same bytes,
+/// and a push writes them to the wire as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedResource {
     name: Arc<str>,
     version: Arc<str>,
+    /// Field key and length, then the message.
+    entry: Bytes,
+    /// The message alone (a view into `entry`).
     encoded: Bytes,
 }
 
@@ -39,10 +45,12 @@ impl CachedResource {
         metadata.version = version.clone();
         let name: Arc<str> = metadata.name.as_str().into();
         ENCODED.fetch_add(1, Ordering::Relaxed);
+        let (entry, offset) = encode_entry(&resource);
         Self {
             name,
             version: version.into(),
-            encoded: resource.encode_to_vec().into(),
+            encoded: entry.slice(offset..),
+            entry,
         }
     }
 
@@ -59,6 +67,12 @@ impl CachedResource {
     /// The encoded `istio.mcp.v1alpha1.Resource`.
     pub fn encoded(&self) -> &Bytes {
         &self.encoded
+    }
+
+    /// The resource as an entry of `Resources.resources` (key, length,
+    /// message): what a push writes to the wire.
+    pub fn entry(&self) -> &Bytes {
+        &self.entry
     }
 
     /// Decodes the resource again (for introspection, never on the push path).

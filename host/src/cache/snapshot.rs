@@ -1,18 +1,32 @@
 //! Immutable, versioned snapshots: per collection, a version and its resources.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::{Bytes, BytesMut};
 
 use super::resource::CachedResource;
 use super::version::VersionHasher;
 
 /// The state of one collection at one point in time.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct CollectionSnapshot {
     collection: Arc<str>,
     version: Arc<str>,
     resources: BTreeMap<Arc<str>, CachedResource>,
+    /// Every resource's entry, concatenated: the body of a full-state push,
+    /// built on first use and shared by every stream that gets one.
+    entries: OnceLock<Bytes>,
 }
+
+impl PartialEq for CollectionSnapshot {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.collection, &self.version, &self.resources)
+            == (&other.collection, &other.version, &other.resources)
+    }
+}
+
+impl Eq for CollectionSnapshot {}
 
 impl CollectionSnapshot {
     /// Builds a collection from its resources. Names are unique: when two
@@ -32,6 +46,7 @@ impl CollectionSnapshot {
             collection: collection.into(),
             version: hasher.finish().into(),
             resources,
+            entries: OnceLock::new(),
         }
     }
 
@@ -60,6 +75,24 @@ impl CollectionSnapshot {
     /// One resource by name.
     pub fn get(&self, name: &str) -> Option<&CachedResource> {
         self.resources.get(name)
+    }
+
+    /// Every resource as an entry of `Resources.resources`, in name order,
+    /// in one buffer: assembled once per snapshot (a single resource's own
+    /// bytes are used as they are), then shared by every full-state push.
+    pub fn entries(&self) -> &Bytes {
+        self.entries.get_or_init(|| {
+            let mut resources = self.resources.values();
+            if let (Some(only), None) = (resources.next(), resources.next()) {
+                return only.entry().clone();
+            }
+            let size = self.resources.values().map(|r| r.entry().len()).sum();
+            let mut entries = BytesMut::with_capacity(size);
+            for resource in self.resources.values() {
+                entries.extend_from_slice(resource.entry());
+            }
+            entries.freeze()
+        })
     }
 
     /// Number of resources.

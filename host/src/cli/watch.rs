@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 
-use crate::mcp::sink::{ApplyError, Change, SinkClient, SinkOptions};
+use crate::mcp::sink::{ApplyError, Change, DEFAULT_MAX_MESSAGE_SIZE, SinkClient, SinkOptions};
 
 #[derive(Debug, Args)]
 pub(super) struct WatchArgs {
@@ -34,6 +34,9 @@ pub(super) struct WatchArgs {
     /// Node id to present to the source.
     #[arg(long, default_value = "galleon-watch")]
     node_id: String,
+    /// Largest push accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
 }
 
 pub(super) async fn run(args: WatchArgs) -> anyhow::Result<()> {
@@ -53,12 +56,13 @@ pub(super) async fn run(args: WatchArgs) -> anyhow::Result<()> {
         },
         collections: args.collections,
         incremental: args.incremental,
+        max_message_size: args.max_message_size,
     };
     let sink = SinkClient::new(endpoint, options, move |change: &Change| {
         printer.print(change)
     });
     tokio::select! {
-        () = sink.run(done.clone()) => {}
+        result = sink.run(done.clone()) => result?,
         result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
     }
     Ok(())

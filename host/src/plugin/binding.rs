@@ -335,6 +335,7 @@ impl PluginHost {
         load: impl FnOnce(&[u8]) -> Result<L, PluginError>,
     ) -> bool {
         let scope = format!("plugin {} load", slot.name);
+        debug!(plugin = %slot.name, path = %slot.path.display(), "reading plugin file");
         let result = read(&slot.path).and_then(|bytes| {
             let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             if digest == slot.current().1.digest() {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
-use super::{Shared, SinkOptions, Updater, stream};
+use super::{Shared, SinkError, SinkOptions, Updater, stream};
 use crate::mcp::BackoffOptions;
 use crate::mcp::backoff::Backoff;
 
@@ -41,32 +41,42 @@ impl<U: Updater> SinkClient<U> {
         self.shared.applied(collection)
     }
 
-    /// Keeps a stream open, reconnecting after failures, until `shutdown`.
-    pub async fn run(&self, shutdown: CancellationToken) {
+    /// Keeps a stream open, reconnecting after failures with backoff, until
+    /// `shutdown` (`Ok`) or until the source refuses the stream in a way a
+    /// retry cannot fix (`Err`, see [`SinkError`]).
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), SinkError> {
         let mut backoff = Backoff::new(self.backoff);
         while !shutdown.is_cancelled() {
             let mut served = false;
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => return Ok(()),
                 result = self.run_once(&mut served) => match result {
                     Ok(()) => info!(endpoint = %self.endpoint.uri(), "source closed the stream"),
-                    Err(error) => warn!(endpoint = %self.endpoint.uri(), "sink stream failed: {error:#}"),
+                    Err(error) => {
+                        if let Some(refused) = error.downcast_ref().and_then(SinkError::permanent) {
+                            return Err(refused);
+                        }
+                        warn!(endpoint = %self.endpoint.uri(), "sink stream failed: {error:#}");
+                    }
                 },
             }
             if served {
                 backoff.reset();
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(backoff.next_delay()) => {}
             }
         }
+        Ok(())
     }
 
-    /// One stream, from dial to close.
+    /// One stream, from dial to close. `served` is set once a push was
+    /// applied (and answered).
     pub async fn run_once(&self, served: &mut bool) -> anyhow::Result<()> {
         let channel = self.endpoint.connect().await?;
-        let mut client = ResourceSourceClient::new(channel);
+        let mut client = ResourceSourceClient::new(channel)
+            .max_decoding_message_size(self.shared.options.max_message_size);
         let (requests, outgoing) = mpsc::channel(self.shared.options.collections.len().max(1));
         let pushes = client
             .establish_resource_stream(ReceiverStream::new(outgoing))

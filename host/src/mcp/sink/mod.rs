@@ -57,7 +57,7 @@ where
 }
 
 /// What to subscribe to, and as whom.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SinkOptions {
     /// The node identity sent with every request.
     pub node: SinkNode,
@@ -65,6 +65,59 @@ pub struct SinkOptions {
     pub collections: Vec<String>,
     /// Ask for incremental pushes (and resume with a delta on reconnect).
     pub incremental: bool,
+    /// The largest push accepted, in bytes. A larger one ends the stream
+    /// with `OutOfRange`.
+    pub max_message_size: usize,
+}
+
+/// Default [`SinkOptions::max_message_size`]: 128 MiB (gRPC's own default,
+/// 4 MiB, is smaller than many real collections).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 128 << 20;
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        Self {
+            node: SinkNode::default(),
+            collections: Vec::new(),
+            incremental: false,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// Why a sink stopped trying.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The source answered with an error that retrying cannot fix (an
+    /// unknown collection, an unimplemented service, a push over the size
+    /// limit, a refused identity).
+    #[error("the source refused the stream ({code:?}): {message}")]
+    Refused {
+        /// The gRPC status code.
+        code: tonic::Code,
+        /// The source's message.
+        message: String,
+    },
+}
+
+impl SinkError {
+    /// The refusal `status` stands for, if retrying cannot help.
+    fn permanent(status: &tonic::Status) -> Option<Self> {
+        use tonic::Code;
+        let permanent = matches!(
+            status.code(),
+            Code::NotFound
+                | Code::InvalidArgument
+                | Code::Unimplemented
+                | Code::OutOfRange
+                | Code::PermissionDenied
+                | Code::Unauthenticated
+        );
+        permanent.then(|| Self::Refused {
+            code: status.code(),
+            message: status.message().to_owned(),
+        })
+    }
 }
 
 /// Sink state that outlives a stream: options, updater and the versions of

@@ -38,7 +38,8 @@ impl<U: Updater> SinkServer<U> {
 
     /// The gRPC service to add to a tonic server.
     pub fn into_service(self) -> ResourceSinkServer<Self> {
-        ResourceSinkServer::new(self)
+        let limit = self.shared.options.max_message_size;
+        ResourceSinkServer::new(self).max_decoding_message_size(limit)
     }
 
     /// Versions of the resources applied so far for `collection`.

@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use super::{Change, Shared, Updater};
 
 /// Runs one stream until the source closes it (`Ok`) or fails (`Err`).
-/// `served` is set once the first push arrived.
+/// `served` is set once a push was applied.
 pub(super) async fn serve<U, S>(
     shared: &Shared<U>,
     mut pushes: S,
@@ -30,8 +30,8 @@ where
         }
     }
     while let Some(push) = pushes.next().await {
-        *served = true;
         let answer = answer(shared, push?);
+        *served |= answer.error_detail.is_none();
         if requests.send(answer).await.is_err() {
             return Ok(());
         }

@@ -52,9 +52,12 @@ impl McpSource {
         let channel = endpoint.connect().await?;
         let mut client = ResourceSinkClient::new(channel);
         let (outbox, pushes) = mpsc::channel(self.shared.options.collections.len().max(1));
-        // A final error status only matters to a dialled-in sink; here the
-        // stream just ends.
-        let outgoing = ReceiverStream::new(pushes).filter_map(Result::ok);
+        // A final status only matters to a dialled-in sink; here the stream
+        // just ends. tonic encodes each push itself (callouts are few).
+        let outgoing = ReceiverStream::new(pushes).map_while(|outgoing| match outgoing {
+            stream::Outgoing::Push(push) => Some(push.into_message()),
+            stream::Outgoing::End(_) | stream::Outgoing::Abort(_) => None,
+        });
         let mut request = tonic::Request::new(outgoing);
         let headers = request.metadata_mut();
         headers.insert(

@@ -3,7 +3,9 @@
 //! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
 //! protocol engine.
 
+mod body;
 mod callout;
+mod push;
 mod server;
 mod stats;
 mod stream;
@@ -12,6 +14,7 @@ mod subscription;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +35,14 @@ pub struct SourceOptions {
     pub metadata: Vec<(String, String)>,
     /// Concurrent streams allowed on one HTTP/2 connection.
     pub max_concurrent_streams: u32,
+    /// How long a sink may leave a push unanswered before its stream is
+    /// dropped (a sink that stopped reading holds one push at most, and not
+    /// for ever).
+    pub stall_timeout: Duration,
 }
+
+/// Default [`SourceOptions::stall_timeout`]: five minutes.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl SourceOptions {
     /// Serves `collections` with default settings.
@@ -41,6 +51,7 @@ impl SourceOptions {
             collections: collections.into_iter().map(Into::into).collect(),
             metadata: Vec::new(),
             max_concurrent_streams: 1024,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
 }

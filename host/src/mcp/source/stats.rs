@@ -14,6 +14,7 @@ pub(super) struct Stats {
     pub(super) acks: AtomicU64,
     pub(super) nacks: AtomicU64,
     pub(super) stale_requests: AtomicU64,
+    pub(super) stalled_sinks: AtomicU64,
 }
 
 impl Stats {
@@ -35,6 +36,7 @@ impl Stats {
             acks: read(&self.acks),
             nacks: read(&self.nacks),
             stale_requests: read(&self.stale_requests),
+            stalled_sinks: read(&self.stalled_sinks),
         }
     }
 }
@@ -56,4 +58,6 @@ pub struct SourceStats {
     pub nacks: u64,
     /// Requests ignored for carrying a stale or unknown nonce.
     pub stale_requests: u64,
+    /// Streams dropped for leaving a push unanswered past the stall limit.
+    pub stalled_sinks: u64,
 }

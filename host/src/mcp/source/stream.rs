@@ -8,23 +8,41 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::Stream;
-use galleon_proto::mcp::{RequestResources, Resources, SinkNode};
+use galleon_proto::mcp::{RequestResources, SinkNode};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_stream::{StreamExt, StreamMap};
 use tonic::Status;
 use tracing::{debug, info, warn};
 
+use super::push::Push;
 use super::subscription::{Pending, Subscription};
 use super::{Shared, Stats};
 use crate::cache::{CollectionSnapshot, SinkStatus, StatusHandle};
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
 
-/// Where pushes go; the final `Err` ends the stream with that status.
-pub(super) type Outbox = mpsc::Sender<Result<Resources, Status>>;
+/// What the engine hands the transport.
+pub(crate) enum Outgoing {
+    /// A push to write.
+    Push(Push),
+    /// End the stream with this status (a protocol error).
+    End(Status),
+    /// Reset the stream, discarding whatever is still queued for it (a sink
+    /// that stopped reading).
+    Abort(Status),
+}
 
-/// The sink went away (the outgoing half is closed).
-struct Closed;
+/// Where pushes go.
+pub(crate) type Outbox = mpsc::Sender<Outgoing>;
+
+/// Why a stream ends early.
+enum Ending {
+    /// The sink went away (the outgoing half is closed).
+    Closed,
+    /// The sink left a push unanswered past the stall limit.
+    Stalled(Status),
+}
 
 /// Serves one stream until the sink closes it, the hub shuts down, or the
 /// sink breaks the protocol (then the stream ends with that status).
@@ -48,9 +66,17 @@ pub(super) async fn serve<S>(
         next_nonce: 0,
         status: None,
     };
-    if let Err(status) = stream.run(requests).await {
-        warn!(stream = id, code = ?status.code(), "closing MCP stream: {}", status.message());
-        let _ = outbox.send(Err(status)).await;
+    match stream.run(requests).await {
+        Ok(Ok(())) | Ok(Err(Ending::Closed)) => {}
+        Ok(Err(Ending::Stalled(status))) => {
+            Stats::inc(&shared.stats.stalled_sinks);
+            warn!(stream = id, peer = ?stream.peer, "dropping MCP stream: {}", status.message());
+            let _ = outbox.try_send(Outgoing::Abort(status));
+        }
+        Err(status) => {
+            warn!(stream = id, code = ?status.code(), "closing MCP stream: {}", status.message());
+            let _ = outbox.send(Outgoing::End(status)).await;
+        }
     }
     Stats::inc(&shared.stats.streams_closed);
 }
@@ -67,28 +93,47 @@ struct SourceStream {
 }
 
 impl SourceStream {
-    async fn run<S>(&mut self, mut requests: S) -> Result<(), Status>
+    /// Serves until the stream ends: `Err` for a protocol error (sent to
+    /// the sink as the stream's status), `Ok(Err)` when it ends early.
+    async fn run<S>(&mut self, mut requests: S) -> Result<Result<(), Ending>, Status>
     where
         S: Stream<Item = Result<RequestResources, Status>> + Unpin,
     {
         loop {
+            let stall = self
+                .oldest_pending()
+                .map(|sent| sent + self.shared.options.stall_timeout);
             tokio::select! {
-                () = self.shared.shutdown.cancelled() => return Ok(()),
+                () = self.shared.shutdown.cancelled() => return Ok(Ok(())),
                 request = requests.next() => match request {
                     Some(Ok(request)) => self.on_request(request)?,
                     Some(Err(status)) => {
                         debug!(stream = self.id, "sink stream failed: {status}");
-                        return Ok(());
+                        return Ok(Ok(()));
                     }
-                    None => return Ok(()),
+                    None => return Ok(Ok(())),
                 },
                 Some((collection, state)) = self.watches.next(), if !self.watches.is_empty() => {
-                    if self.push(&collection, state).await.is_err() {
-                        return Ok(());
+                    if let Err(ending) = self.push(&collection, state).await {
+                        return Ok(Err(ending));
                     }
+                }
+                () = sleep_until(stall), if stall.is_some() => {
+                    return Ok(Err(Ending::Stalled(Status::deadline_exceeded(format!(
+                        "the sink left a push unanswered for {:?} (stall limit)",
+                        self.shared.options.stall_timeout
+                    )))));
                 }
             }
         }
+    }
+
+    /// When the oldest unanswered push was sent.
+    fn oldest_pending(&self) -> Option<Instant> {
+        self.subscriptions
+            .values()
+            .filter_map(|s| s.pending.as_ref().map(|p| p.sent))
+            .min()
     }
 
     fn on_request(&mut self, request: RequestResources) -> Result<(), Status> {
@@ -190,21 +235,25 @@ impl SourceStream {
         &mut self,
         collection: &str,
         state: Arc<CollectionSnapshot>,
-    ) -> Result<(), Closed> {
+    ) -> Result<(), Ending> {
         let Some(subscription) = self.subscriptions.get_mut(collection) else {
             return Ok(());
         };
         self.next_nonce += 1;
-        let message = subscription.push(&state, self.next_nonce.to_string());
-        let sent = message.resources.len() as u64;
+        let push = subscription.push(&state, self.next_nonce.to_string());
+        let sent = push.len() as u64;
         subscription.pending = Some(Pending {
-            nonce: message.nonce.clone(),
+            nonce: push.header.nonce.clone(),
             state,
+            sent: Instant::now(),
         });
-        let version = message.system_version_info.clone();
+        let version = push.header.system_version_info.clone();
         debug!(stream = self.id, collection, %version, resources = sent,
-            incremental = message.incremental, nonce = %message.nonce, "push");
-        self.outbox.send(Ok(message)).await.map_err(|_| Closed)?;
+            incremental = push.header.incremental, nonce = %push.header.nonce, "push");
+        self.outbox
+            .send(Outgoing::Push(push))
+            .await
+            .map_err(|_| Ending::Closed)?;
         Stats::inc(&self.shared.stats.pushes);
         Stats::add(&self.shared.stats.resources_sent, sent);
         self.update_status(collection, |c| c.pending_version = Some(version));
@@ -232,5 +281,12 @@ impl SourceStream {
         if let Some(status) = &self.status {
             status.collection(collection, update);
         }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

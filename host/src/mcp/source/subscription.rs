@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use galleon_proto::mcp::Resources;
 
+use super::push::{Carried, Push};
 use crate::cache::CollectionSnapshot;
 
 /// What the sink is known to hold of a collection.
@@ -40,6 +41,8 @@ impl Held {
 pub(super) struct Pending {
     pub(super) nonce: String,
     pub(super) state: Arc<CollectionSnapshot>,
+    /// When it was handed to the transport (for the stall limit).
+    pub(super) sent: tokio::time::Instant,
 }
 
 /// The protocol state of one collection on one stream.
@@ -77,30 +80,35 @@ impl Subscription {
 
     /// The message that brings the sink from what it holds to `state`:
     /// a delta when it asked for one and its holdings are known, else full.
-    pub(super) fn push(&self, state: &CollectionSnapshot, nonce: String) -> Resources {
-        let mut push = Resources {
+    pub(super) fn push(&self, state: &Arc<CollectionSnapshot>, nonce: String) -> Push {
+        let mut header = Resources {
             system_version_info: state.version().to_string(),
             collection: state.collection().to_owned(),
             nonce,
             ..Default::default()
         };
-        if self.incremental && !matches!(self.held, Held::Unknown) {
-            push.incremental = true;
-            push.resources = state
-                .resources()
-                .filter(|r| self.held.version_of(r.name()) != Some(r.version()))
-                .map(|r| r.encoded().clone())
-                .collect();
-            push.removed_resources = self
-                .held
-                .names()
-                .filter(|name| state.get(name).is_none())
-                .map(str::to_owned)
-                .collect();
-        } else {
-            push.resources = state.resources().map(|r| r.encoded().clone()).collect();
+        if !self.incremental || matches!(self.held, Held::Unknown) {
+            return Push {
+                header,
+                carried: Carried::All(state.clone()),
+            };
         }
-        push
+        header.incremental = true;
+        header.removed_resources = self
+            .held
+            .names()
+            .filter(|name| state.get(name).is_none())
+            .map(str::to_owned)
+            .collect();
+        let changed = state
+            .resources()
+            .filter(|r| self.held.version_of(r.name()) != Some(r.version()))
+            .cloned()
+            .collect();
+        Push {
+            header,
+            carried: Carried::Some(changed),
+        }
     }
 
     /// The sink answered the pending push; returns the answered state.
@@ -129,8 +137,9 @@ mod tests {
         ))
     }
 
-    fn names(push: &Resources) -> Vec<String> {
-        push.decode_resources()
+    fn names(push: Push) -> Vec<String> {
+        push.into_message()
+            .decode_resources()
             .unwrap()
             .into_iter()
             .map(|r| r.metadata.unwrap().name)
@@ -142,19 +151,20 @@ mod tests {
         let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
         let v1 = state(&[("ns/a", "1"), ("ns/b", "1")]);
         let first = sub.push(&v1, "1".into());
-        assert!(!first.incremental);
-        assert_eq!(names(&first), ["ns/a", "ns/b"]);
+        assert!(!first.header.incremental);
+        assert_eq!(names(first), ["ns/a", "ns/b"]);
 
         sub.pending = Some(Pending {
             nonce: "1".into(),
             state: v1,
+            sent: tokio::time::Instant::now(),
         });
         sub.answer(true);
         let v2 = state(&[("ns/a", "2"), ("ns/c", "1")]);
         let delta = sub.push(&v2, "2".into());
-        assert!(delta.incremental);
-        assert_eq!(names(&delta), ["ns/a", "ns/c"]);
-        assert_eq!(delta.removed_resources, ["ns/b"]);
+        assert!(delta.header.incremental);
+        assert_eq!(delta.header.removed_resources, ["ns/b"]);
+        assert_eq!(names(delta), ["ns/a", "ns/c"]);
     }
 
     #[test]
@@ -164,18 +174,20 @@ mod tests {
         sub.pending = Some(Pending {
             nonce: "1".into(),
             state: v1.clone(),
+            sent: tokio::time::Instant::now(),
         });
         sub.answer(true);
         let v2 = state(&[("ns/a", "2")]);
         sub.pending = Some(Pending {
             nonce: "2".into(),
             state: v2.clone(),
+            sent: tokio::time::Instant::now(),
         });
         sub.answer(false);
         assert_eq!(sub.answered.as_ref(), Some(v2.version()));
         let v3 = state(&[("ns/a", "1"), ("ns/b", "1")]);
         // Computed against v1 (acked), not v2 (nacked): ns/a is unchanged.
-        assert_eq!(names(&sub.push(&v3, "3".into())), ["ns/b"]);
+        assert_eq!(names(sub.push(&v3, "3".into())), ["ns/b"]);
     }
 
     #[test]
@@ -187,7 +199,7 @@ mod tests {
             .chain([("ns/gone".to_string(), "x".to_string())])
             .collect();
         let sub = Subscription::new("default".into(), true, declared);
-        let push = sub.push(&v1, "1".into());
+        let push = sub.push(&v1, "1".into()).into_message();
         assert!(push.incremental);
         assert!(push.resources.is_empty());
         assert_eq!(push.removed_resources, ["ns/gone"]);
@@ -200,10 +212,11 @@ mod tests {
         sub.pending = Some(Pending {
             nonce: "1".into(),
             state: v1.clone(),
+            sent: tokio::time::Instant::now(),
         });
         sub.answer(true);
         let push = sub.push(&state(&[("ns/b", "1")]), "2".into());
-        assert!(!push.incremental);
-        assert_eq!(names(&push), ["ns/b"]);
+        assert!(!push.header.incremental);
+        assert_eq!(names(push), ["ns/b"]);
     }
 }

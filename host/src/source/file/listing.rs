@@ -63,7 +63,9 @@ impl Listing {
 
     /// Whether `path` lies under a path this listing could not see.
     pub(super) fn hides(&self, path: &Path) -> bool {
-        self.unseen.iter().any(|(unseen, _)| path.starts_with(unseen))
+        self.unseen
+            .iter()
+            .any(|(unseen, _)| path.starts_with(unseen))
     }
 }
 

@@ -13,8 +13,8 @@ use tracing::{info, warn};
 use super::parse::is_config_file;
 use super::{FileSource, ROOT_POLL, Tree};
 use crate::event::Event;
-use crate::source::{EventSender, Source};
 use crate::source::watcher::{PathWatcher, RescanSignals};
+use crate::source::{EventSender, Source};
 
 impl FileSource {
     /// A watcher over the roots that exist (none when watching is off).
@@ -76,20 +76,31 @@ impl FileSource {
                     }
                 }
             };
-            let changes = self
-                .blocking(move |source| match work {
-                    Some(paths) => source.on_paths(paths),
-                    None => source.rescan(),
-                })
-                .await;
-            if send_all(&events, changes.unwrap_or_default()).await.is_err() {
+            // A directory root removed, moved or replaced loses its watch.
+            let root_touched = work.as_ref().is_some_and(|paths| {
+                paths
+                    .iter()
+                    .any(|p| self.roots().contains(p) && !p.is_file())
+            });
+            let load = self.blocking(move |source| match work {
+                Some(paths) => source.on_paths(paths),
+                None => source.rescan(),
+            });
+            let changes = tokio::select! {
+                () = stop.cancelled() => return,
+                changes = load => changes,
+            };
+            if send_all(&events, changes.unwrap_or_default())
+                .await
+                .is_err()
+            {
                 return;
             }
             // A root that was removed, replaced or re-created is a new
             // directory: watch it afresh, then read it again in case
             // something landed before the watch did.
             let now = self.root_ids();
-            if now != watched {
+            if now != watched || root_touched {
                 if now.iter().any(Option::is_none) {
                     warn!(source = %self.name(),
                         "a root is missing; what it held stays served until it returns");
@@ -112,21 +123,47 @@ impl FileSource {
     }
 
     fn on_paths(&self, paths: Vec<PathBuf>) -> Vec<Event> {
-        let paths: Vec<PathBuf> = paths.into_iter().filter(|p| self.covers(p)).collect();
-        // Anything but a plain configuration file (a directory, a swapped
-        // symbolic link, a missed event, a root itself) calls for a full
-        // rescan.
-        let plain = paths.iter().all(|p| {
-            is_config_file(p)
-                && !p.is_dir()
-                && !p.is_symlink()
-                && !self.hidden(p)
-                && !self.roots().contains(p)
-        });
-        if paths.is_empty() || !plain {
-            self.rescan()
-        } else {
-            self.reload(&paths)
+        let mut reload = Vec::new();
+        for path in paths.into_iter().filter(|p| self.covers(p)) {
+            match self.change_at(&path) {
+                Change::Nothing => {}
+                Change::File => reload.push(path),
+                Change::Tree => return self.rescan(),
+            }
+        }
+        self.reload(&reload)
+    }
+
+    /// What a notification about `path` calls for.
+    fn change_at(&self, path: &Path) -> Change {
+        let metadata = std::fs::symlink_metadata(path).ok();
+        let plain_file = metadata.as_ref().is_some_and(|m| m.is_file());
+        let gone = metadata.is_none();
+        if self.roots().iter().any(|root| root == path) {
+            // A file root is reloaded like any file; a directory root that
+            // changed itself (removed, replaced) is listed again.
+            return if plain_file || (gone && is_config_file(path)) {
+                Change::File
+            } else {
+                Change::Tree
+            };
+        }
+        if self.hidden(path) {
+            // Hidden files (an editor's temporary copy) are never read; a
+            // hidden directory or link (a Kubernetes volume's `..data`
+            // swap) may change what visible links point at.
+            return if plain_file || gone {
+                Change::Nothing
+            } else {
+                Change::Tree
+            };
+        }
+        match (is_config_file(path), plain_file, gone) {
+            (true, true, _) | (true, _, true) => Change::File,
+            (false, true, _) => Change::Nothing,
+            // A directory, a link, something that vanished and may have
+            // been a directory.
+            _ => Change::Tree,
         }
     }
 
@@ -150,6 +187,16 @@ impl FileSource {
                     .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
             })
     }
+}
+
+/// What a notification calls for.
+enum Change {
+    /// Nothing this source reads changed.
+    Nothing,
+    /// Reload that file.
+    File,
+    /// List everything again.
+    Tree,
 }
 
 async fn changed(watcher: &mut Option<PathWatcher>) -> Vec<PathBuf> {

@@ -275,12 +275,15 @@ impl Source for FileSource {
         Box::pin(async move {
             // Watch before reading, so a change between the two is not missed.
             let watcher = self.watcher();
-            let initial = self
-                .blocking(|source| {
-                    source.rescan();
-                    source.lock().full_state()
-                })
-                .await;
+            let load = self.blocking(|source| {
+                source.rescan();
+                source.lock().full_state()
+            });
+            // A stop does not wait for a big load to finish.
+            let initial = tokio::select! {
+                () = stop.cancelled() => return,
+                initial = load => initial,
+            };
             let Some(initial) = initial else {
                 return;
             };
