@@ -4,6 +4,10 @@
 //! replacing a bound plugin's `.wasm` to the push of its new output (watch,
 //! compile without cache, replay, diff, swap).
 //!
+//! P1 of `docs/benchmarks.md` too: 1,000 resources, 100 sinks (one
+//! connection each), `immediate`: a file renamed into place → every sink
+//! has the change.
+//!
 //! `cargo bench -p galleon-tests --bench latency` prints the figures.
 
 use std::time::{Duration, Instant};
@@ -102,6 +106,78 @@ async fn measure_swap() -> Vec<Duration> {
 
 const SWAPS: usize = 6;
 
+/// P1's shape: 10 files of 100 VirtualServices, 100 sinks.
+const FILES: usize = 10;
+const PER_FILE: usize = 100;
+const SINKS: usize = 100;
+const RENAMES: usize = 50;
+
+fn vs_file(file: usize, generation: usize) -> String {
+    (0..PER_FILE)
+        .map(|i| {
+            // One resource of the file changes per generation.
+            let host = if i == generation % PER_FILE {
+                format!("g{generation}")
+            } else {
+                format!("h{file}-{i}")
+            };
+            format!(
+                "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {{name: vs-{file}-{i}, namespace: default}}\nspec: {{hosts: [{host}]}}\n---\n"
+            )
+        })
+        .collect()
+}
+
+/// Per-sink latencies and all-sinks latencies of `RENAMES` renames.
+async fn measure_fan_out() -> (Vec<Duration>, Vec<Duration>) {
+    let dir = tempfile::tempdir().unwrap();
+    for file in 0..FILES {
+        write_atomically(dir.path(), &format!("f{file}.yaml"), vs_file(file, 0));
+    }
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [{}]}}}}]\ngroups: [{{name: default, strategy: immediate}}]\n",
+        dir.path().display()
+    );
+    let hub = Hub::new(HubConfig::parse(&config).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let (received, mut receipts) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..SINKS {
+        let mut sink = RawSink::connect(&format!("http://{}", hub.addr()), &format!("s{i}")).await;
+        sink.subscribe(VS).await;
+        let received = received.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(push)) = sink.next_unbounded().await {
+                let _ = received.send(Instant::now());
+                sink.ack(&push).await;
+            }
+        });
+    }
+    for _ in 0..SINKS {
+        receipts.recv().await.unwrap();
+    }
+    let (mut per_sink, mut all) = (Vec::new(), Vec::new());
+    for generation in 1..=RENAMES {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let file = generation % FILES;
+        let content = vs_file(file, generation);
+        let start = Instant::now();
+        write_atomically(dir.path(), &format!("f{file}.yaml"), content);
+        let mut last = start;
+        for _ in 0..SINKS {
+            let at = receipts.recv().await.unwrap();
+            per_sink.push(at - start);
+            last = last.max(at);
+        }
+        all.push(last - start);
+    }
+    hub.shutdown().await;
+    per_sink.sort();
+    all.sort();
+    (per_sink, all)
+}
+
 #[tokio::main]
 async fn main() {
     for (name, strategy) in [
@@ -119,6 +195,22 @@ async fn main() {
         );
         print(&line);
     }
+    let (per_sink, all) = measure_fan_out().await;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pct = |v: &[Duration], p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
+    print(&format!(
+        "P1  rename -> each of {SINKS} sinks ({} resources, immediate, n={}): p50 {:6.2} ms  p99 {:6.2} ms",
+        FILES * PER_FILE,
+        per_sink.len(),
+        ms(pct(&per_sink, 50)),
+        ms(pct(&per_sink, 99)),
+    ));
+    print(&format!(
+        "P1  rename -> all {SINKS} sinks have it (n={RENAMES}): p50 {:6.2} ms  p99 {:6.2} ms  max {:6.2} ms",
+        ms(pct(&all, 50)),
+        ms(pct(&all, 99)),
+        ms(all[all.len() - 1]),
+    ));
     let swaps = measure_swap().await;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     print(&format!(

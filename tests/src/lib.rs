@@ -5,6 +5,7 @@
 
 pub mod hub;
 mod process;
+pub mod procstat;
 
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
 
@@ -307,6 +308,11 @@ impl RawSink {
         tokio::time::timeout(PATIENCE, self.pushes.message())
             .await
             .expect("no push, end or error within the test's patience")
+    }
+
+    /// The next event on the stream, however long it takes (benchmarks).
+    pub async fn next_unbounded(&mut self) -> Result<Option<Resources>, Status> {
+        self.pushes.message().await
     }
 
     /// Fails the test if a push arrives within [`QUIET`].

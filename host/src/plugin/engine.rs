@@ -1,23 +1,19 @@
 //! The one wasmtime [`Engine`] of the process: component model, Cranelift,
-//! epoch interruption driven by a ticker thread; and an on-disk cache of
+//! epoch interruption driven by a ticker thread (see `epoch`); and an on-disk cache of
 //! precompiled components keyed by (sha256 of the component, the engine's
 //! compatibility hash), so a restart loads plugins in milliseconds.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tracing::{debug, warn};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
+use super::epoch::Ticker;
 use super::error::PluginError;
-
-/// How often the epoch advances; deadlines are whole ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The engine plus the precompile cache. Cheap to clone.
 #[derive(Clone)]
@@ -26,15 +22,6 @@ pub struct PluginEngine {
     cache_dir: Option<PathBuf>,
     compatibility: String,
     _ticker: Arc<Ticker>,
-}
-
-/// Stops the epoch ticker thread when the last engine handle goes away.
-struct Ticker(Arc<AtomicBool>);
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }
 
 /// A compiled component and the digest of the bytes it came from.
@@ -61,22 +48,14 @@ impl PluginEngine {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compatibility = format!("{:016x}", hasher.finish());
 
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ticking, stopped) = (engine.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("galleon-epoch".into())
-            .spawn(move || {
-                while !stopped.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticking.increment_epoch();
-                }
-            })
+        // The ticker stops when the last engine handle goes away.
+        let ticker = Ticker::start(engine.clone())
             .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
             engine,
             cache_dir,
             compatibility,
-            _ticker: Arc::new(Ticker(stop)),
+            _ticker: Arc::new(ticker),
         })
     }
 

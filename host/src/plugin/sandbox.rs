@@ -17,7 +17,8 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 use super::bindings::transformer::galleon::plugin::host;
 use super::bindings::transformer::galleon::plugin::types;
 use super::bindings::{transformer::TransformerPlugin, validator::ValidatorPlugin};
-use super::engine::{EPOCH_TICK, PluginEngine};
+use super::engine::PluginEngine;
+use super::epoch::{EPOCH_TICK, during_call};
 use super::error::PluginError;
 
 /// Resource limits of one plugin instance.
@@ -119,8 +120,9 @@ impl Sandbox {
 /// host functions (a plugin writing to stderr, say) drive their own futures
 /// and must not find themselves inside a runtime's `block_on`. Outside any
 /// runtime this just calls `call`.
+/// The epoch clock ticks while it runs (see `epoch`).
 pub(crate) fn blocking<R>(call: impl FnOnce() -> R) -> R {
-    tokio::task::block_in_place(call)
+    tokio::task::block_in_place(|| during_call(call))
 }
 
 /// Arms the deadline for the next call.

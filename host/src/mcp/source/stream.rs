@@ -24,8 +24,8 @@ type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
 
 /// What the engine hands the transport.
 pub(crate) enum Outgoing {
-    /// A push to write.
-    Push(Push),
+    /// A push to write (boxed: the channel's slots stay small).
+    Push(Box<Push>),
     /// End the stream with this status (a protocol error).
     End(Status),
     /// Reset the stream, discarding whatever is still queued for it (a sink
@@ -251,7 +251,7 @@ impl SourceStream {
         debug!(stream = self.id, collection, %version, resources = sent,
             incremental = push.header.incremental, nonce = %push.header.nonce, "push");
         self.outbox
-            .send(Outgoing::Push(push))
+            .send(Outgoing::Push(Box::new(push)))
             .await
             .map_err(|_| Ending::Closed)?;
         Stats::inc(&self.shared.stats.pushes);
