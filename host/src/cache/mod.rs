@@ -23,7 +23,7 @@ use tokio::sync::watch as channel;
 
 pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex};
 pub use resource::{CachedResource, resources_encoded};
-pub use snapshot::{CollectionSnapshot, Snapshot, SnapshotBuilder};
+pub use snapshot::{CollectionSnapshot, Delta, Snapshot, SnapshotBuilder};
 pub use status::{CollectionStatus, Nack, SinkStatus};
 pub(crate) use status::{StatusBoard, StatusHandle};
 pub use watch::Watch;

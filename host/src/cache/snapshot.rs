@@ -1,7 +1,8 @@
 //! Immutable, versioned snapshots: per collection, a version and its resources.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::{Bytes, BytesMut};
 
@@ -17,6 +18,20 @@ pub struct CollectionSnapshot {
     /// Every resource's entry, concatenated: the body of a full-state push,
     /// built on first use and shared by every stream that gets one.
     entries: OnceLock<Bytes>,
+    /// The last delta computed from an older version: the sinks that all
+    /// held that version share it.
+    delta: Mutex<Option<Arc<Delta>>>,
+}
+
+/// What changed from one version of a collection to another.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Delta {
+    /// The version the delta starts from.
+    pub base: Arc<str>,
+    /// Resources added or changed since `base`, by name.
+    pub changed: Vec<CachedResource>,
+    /// Names removed since `base`.
+    pub removed: Vec<Arc<str>>,
 }
 
 impl PartialEq for CollectionSnapshot {
@@ -47,6 +62,7 @@ impl CollectionSnapshot {
             version: hasher.finish().into(),
             resources,
             entries: OnceLock::new(),
+            delta: Mutex::default(),
         }
     }
 
@@ -93,6 +109,48 @@ impl CollectionSnapshot {
             }
             entries.freeze()
         })
+    }
+
+    /// What changed since `base`: computed once per (base, this) pair in a
+    /// merge of the two name-ordered maps, then shared.
+    pub fn delta_from(&self, base: &CollectionSnapshot) -> Arc<Delta> {
+        let mut last = self.delta.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(delta) = last.as_ref().filter(|d| d.base == base.version) {
+            return delta.clone();
+        }
+        let delta = Arc::new(self.diff(base));
+        *last = Some(delta.clone());
+        delta
+    }
+
+    fn diff(&self, base: &CollectionSnapshot) -> Delta {
+        let (mut changed, mut removed) = (Vec::new(), Vec::new());
+        let mut old = base.resources.iter().peekable();
+        let mut new = self.resources.iter().peekable();
+        loop {
+            let order = match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((o, _)), Some((n, _))) => o.cmp(n),
+            };
+            match order {
+                Ordering::Less => removed.push(old.next().expect("peeked").0.clone()),
+                Ordering::Greater => changed.push(new.next().expect("peeked").1.clone()),
+                Ordering::Equal => {
+                    let (_, before) = old.next().expect("peeked");
+                    let (_, now) = new.next().expect("peeked");
+                    if before.version() != now.version() {
+                        changed.push(now.clone());
+                    }
+                }
+            }
+        }
+        Delta {
+            base: base.version.clone(),
+            changed,
+            removed,
+        }
     }
 
     /// Number of resources.
@@ -175,6 +233,36 @@ mod tests {
         let b = CollectionSnapshot::new("c", backward.map(CachedResource::new));
         assert_eq!(a.version(), b.version());
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn deltas_are_computed_once_per_base_and_shared() {
+        let v1 = CollectionSnapshot::new(
+            "c",
+            [
+                resource("ns/a", "1"),
+                resource("ns/b", "1"),
+                resource("ns/d", "1"),
+            ]
+            .map(CachedResource::new),
+        );
+        let v2 = CollectionSnapshot::new(
+            "c",
+            [
+                resource("ns/a", "2"),
+                resource("ns/c", "1"),
+                resource("ns/d", "1"),
+            ]
+            .map(CachedResource::new),
+        );
+        let delta = v2.delta_from(&v1);
+        let changed: Vec<&str> = delta.changed.iter().map(|r| &**r.name()).collect();
+        assert_eq!(changed, ["ns/a", "ns/c"]);
+        assert_eq!(delta.removed, [Arc::from("ns/b")]);
+        assert!(Arc::ptr_eq(&delta, &v2.delta_from(&v1)), "shared");
+        let from_empty = v2.delta_from(&CollectionSnapshot::empty("c"));
+        assert_eq!(from_empty.changed.len(), 3);
+        assert!(from_empty.removed.is_empty());
     }
 
     #[test]

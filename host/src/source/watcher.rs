@@ -4,7 +4,7 @@
 //! Only events that can change what a file holds count: data written, a file
 //! closed after writing, created, renamed or removed. Opens, reads and
 //! metadata changes are dropped, so galleon reading its own files never
-//! causes a reload. A close-after-write or a rename into place means new
+//! causes a reload. A close-after-write or a rename within the tree means new
 //! content is complete: it is delivered at once, together with whatever else
 //! is already queued. Other changes (writes in progress, removals, which
 //! editors often follow with a re-creation) wait up to [`SETTLE`] for such
@@ -44,7 +44,10 @@ fn weigh(event: &Event) -> Weight {
     match event.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => Weight::Complete,
         EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => Weight::Ignore,
-        EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        // A rename within the watched tree arrives as From, To, then Both:
+        // Both completes it (a file moved in from elsewhere, To alone,
+        // settles).
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both))
         | EventKind::Create(CreateKind::Folder) => Weight::Complete,
         EventKind::Create(_)
         | EventKind::Modify(_)
@@ -212,7 +215,7 @@ mod tests {
     fn completed_content_is_due_at_once() {
         for kind in [
             EventKind::Access(AccessKind::Close(AccessMode::Write)),
-            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
             EventKind::Create(CreateKind::Folder),
         ] {
             assert_eq!(weigh(&event(kind)), Weight::Complete, "{kind:?}");
@@ -220,6 +223,7 @@ mod tests {
         for kind in [
             EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any)),
             EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
             EventKind::Remove(notify::event::RemoveKind::File),
             EventKind::Create(CreateKind::File),
         ] {

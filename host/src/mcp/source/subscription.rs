@@ -94,17 +94,27 @@ impl Subscription {
             };
         }
         header.incremental = true;
-        header.removed_resources = self
-            .held
-            .names()
-            .filter(|name| state.get(name).is_none())
-            .map(str::to_owned)
-            .collect();
-        let changed = state
-            .resources()
-            .filter(|r| self.held.version_of(r.name()) != Some(r.version()))
-            .cloned()
-            .collect();
+        let changed = match &self.held {
+            // Every sink that acked the same version shares one delta.
+            Held::Acked(acked) => {
+                let delta = state.delta_from(acked);
+                header.removed_resources = delta.removed.iter().map(|n| n.to_string()).collect();
+                delta.changed.clone()
+            }
+            Held::Unknown | Held::Declared(_) => {
+                header.removed_resources = self
+                    .held
+                    .names()
+                    .filter(|name| state.get(name).is_none())
+                    .map(str::to_owned)
+                    .collect();
+                state
+                    .resources()
+                    .filter(|r| self.held.version_of(r.name()) != Some(r.version()))
+                    .cloned()
+                    .collect()
+            }
+        };
         Push {
             header,
             carried: Carried::Some(changed),
