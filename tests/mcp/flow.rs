@@ -14,12 +14,7 @@ async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
     let mut options = SourceOptions::new([VS]);
     options.stall_timeout = Duration::from_millis(500);
     let source = TestSource::start_with(cache_with(galleon::cache::DefaultGroup), options).await;
-    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(64 * 1024));
-    let publish = |i: usize| {
-        let names: Vec<String> = (0..16).map(|n| format!("ns/r{n}-{i}")).collect();
-        let items: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), big.as_str())).collect();
-        source.publish(VS, &items);
-    };
+    let publish = |i: usize| source.publish_blobs(VS, 16, 64 * 1024, i);
     publish(0);
     // Subscribes, then never reads nor answers.
     let stalled = RawSink::connect(&source.url(), "stalled").await;
@@ -53,10 +48,7 @@ async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
 #[tokio::test]
 async fn watch_takes_a_16_mb_collection() {
     let source = TestSource::start(&[VS]).await;
-    let blob = format!(r#"{{"blob":"{}"}}"#, "y".repeat(100 * 1024));
-    let names: Vec<String> = (0..164).map(|n| format!("ns/big-{n}")).collect();
-    let items: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), blob.as_str())).collect();
-    source.publish(VS, &items);
+    source.publish_blobs(VS, 164, 100 * 1024, 0);
     let output = tokio::time::timeout(
         PATIENCE,
         tokio::process::Command::new(galleon_binary())
@@ -111,8 +103,7 @@ async fn watch_exits_with_the_server_s_message_on_a_permanent_error() {
 #[tokio::test]
 async fn watch_reports_a_push_over_its_size_limit_once() {
     let source = TestSource::start(&[VS]).await;
-    let blob = format!(r#"{{"blob":"{}"}}"#, "z".repeat(64 * 1024));
-    source.publish(VS, &[("ns/a", blob.as_str())]);
+    source.publish_blobs(VS, 1, 64 * 1024, 0);
     let (status, stderr) = run_galleon(&[
         "watch",
         "--addr",

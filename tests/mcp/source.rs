@@ -228,12 +228,7 @@ async fn collections_on_one_stream_are_independent() {
 #[tokio::test]
 async fn a_stuck_sink_does_not_slow_others() {
     let source = TestSource::start(&[VS]).await;
-    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(64 * 1024));
-    let publish = |i: usize| {
-        let names: Vec<String> = (0..16).map(|n| format!("ns/r{n}-{i}")).collect();
-        let items: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), big.as_str())).collect();
-        source.publish(VS, &items);
-    };
+    let publish = |i: usize| source.publish_blobs(VS, 16, 64 * 1024, i);
     publish(0);
     // Subscribes and never reads nor answers: its HTTP/2 window fills up.
     let stuck = RawSink::connect(&source.url(), "stuck").await;

@@ -105,6 +105,17 @@ impl TestSource {
             .set_snapshot("default", snapshot(&[(collection, resources)]));
     }
 
+    /// Publishes `collection` with `count` resources of a `bytes`-long blob
+    /// each, named after `generation` (so every call changes every name).
+    pub fn publish_blobs(&self, collection: &str, count: usize, bytes: usize, generation: usize) {
+        let blob = format!(r#"{{"blob":"{}"}}"#, "x".repeat(bytes));
+        let names: Vec<String> = (0..count)
+            .map(|n| format!("ns/r{n}-{generation}"))
+            .collect();
+        let items: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), blob.as_str())).collect();
+        self.publish(collection, &items);
+    }
+
     /// Shuts down and waits until the server has stopped.
     pub async fn stop(mut self) {
         self.source.shutdown();
