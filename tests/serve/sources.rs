@@ -53,6 +53,21 @@ async fn an_idle_hub_reads_each_file_once() {
     sink.ack(&push).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(galleon.log_lines(&["loaded", "a.yaml"]).len(), 2);
+    // As `sed -i` edits: a temporary file without an extension, renamed
+    // into place. Only the edited file is read again.
+    let resources = dir.path().join("resources");
+    std::fs::write(resources.join("sedX1y2Z3"), vs("a", "sed")).unwrap();
+    std::fs::rename(resources.join("sedX1y2Z3"), resources.join("a.yaml")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(bodies(&push)["default/a"]["hosts"][0], "sed");
+    sink.ack(&push).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(galleon.log_lines(&["loaded", "a.yaml"]).len(), 3);
+    assert_eq!(
+        galleon.log_lines(&["loaded", "b.yaml"]).len(),
+        1,
+        "no rescan"
+    );
     // Touching a plugin file with the same bytes reads it once, no more.
     let ingress = dir.path().join("builtin/ingress.wasm");
     let bytes = std::fs::read(&ingress).unwrap();

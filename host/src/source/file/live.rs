@@ -161,8 +161,10 @@ impl FileSource {
         match (is_config_file(path), plain_file, gone) {
             (true, true, _) | (true, _, true) => Change::File,
             (false, true, _) => Change::Nothing,
-            // A directory, a link, something that vanished and may have
-            // been a directory.
+            // Something vanished: a directory if files were read below it
+            // (sed's and editors' temporary files vanish all the time).
+            (false, false, true) if !self.lock().holds_files_under(path) => Change::Nothing,
+            // A directory, a link, a directory that vanished.
             _ => Change::Tree,
         }
     }

@@ -41,6 +41,14 @@ impl FileSet {
         self.files.keys().cloned().collect()
     }
 
+    /// Whether any file below `dir` contributes resources.
+    pub(super) fn holds_files_under(&self, dir: &Path) -> bool {
+        self.files
+            .range(dir.to_path_buf()..)
+            .next()
+            .is_some_and(|(path, _)| path.starts_with(dir))
+    }
+
     /// Replaces `path`'s contribution with what it now yields. With
     /// `complete == false` (the file had problems) the resources it no longer
     /// yields are kept. Returns the keys whose winner may have changed.
