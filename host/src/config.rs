@@ -77,6 +77,9 @@ pub struct McpConfig {
     /// dropped (default 5m).
     #[serde(default = "default_stall_timeout", with = "humantime_serde")]
     pub stall_timeout: Duration,
+    /// The largest request a sink may send, in bytes (default 16 MiB).
+    #[serde(default = "default_max_request_size")]
+    pub max_request_size: usize,
 }
 
 impl Default for McpConfig {
@@ -87,8 +90,13 @@ impl Default for McpConfig {
             callouts: Vec::new(),
             max_concurrent_streams: default_max_streams(),
             stall_timeout: default_stall_timeout(),
+            max_request_size: default_max_request_size(),
         }
     }
+}
+
+fn default_max_request_size() -> usize {
+    crate::mcp::source::DEFAULT_MAX_REQUEST_SIZE
 }
 
 fn default_stall_timeout() -> Duration {

@@ -202,6 +202,7 @@ impl Hub {
                 .collect(),
             max_concurrent_streams: mcp_config.max_concurrent_streams,
             stall_timeout: mcp_config.stall_timeout,
+            max_request_size: mcp_config.max_request_size,
         };
         let served = options.collections.len();
         let mcp = McpSource::new(cache.clone(), options);

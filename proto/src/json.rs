@@ -5,6 +5,36 @@ use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 use serde_json::{Map, Number, Value as Json};
 
+/// How deep protobuf decoders nest messages before they give up: prost's and
+/// upb's default recursion limit.
+pub const DECODE_DEPTH_LIMIT: usize = 100;
+
+/// How many protobuf messages deep `object` nests once encoded as a
+/// `Struct`, counted as decoders count (the root `Struct` is level 0): each
+/// field is a map entry and a `Value`; a mapping inside adds its `Struct`,
+/// a list its `ListValue`. A body deeper than [`DECODE_DEPTH_LIMIT`] encodes,
+/// but no sink can decode it.
+pub fn struct_depth(object: &Map<String, Json>) -> usize {
+    // Iterative, so a hostile body cannot exhaust the stack here.
+    let mut deepest = 0;
+    let mut values: Vec<(&Json, usize)> = object.values().map(|v| (v, 2)).collect();
+    while let Some((value, level)) = values.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Json::Object(inner) => {
+                deepest = deepest.max(level + 1);
+                values.extend(inner.values().map(|v| (v, level + 3)));
+            }
+            Json::Array(items) => {
+                deepest = deepest.max(level + 1);
+                values.extend(items.iter().map(|v| (v, level + 2)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Converts a JSON object into a `Struct`.
 pub fn struct_from_json(object: Map<String, Json>) -> Struct {
     Struct {
@@ -65,6 +95,8 @@ fn number_to_json(n: f64) -> Json {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
     use serde_json::json;
 
@@ -82,5 +114,34 @@ mod tests {
         };
         let back = Json::Object(struct_to_json(&struct_from_json(object)));
         assert_eq!(back, doc);
+    }
+
+    /// Objects `depth` mappings deep, or lists `depth` deep under one key.
+    fn nested(depth: usize, list: bool) -> Map<String, Json> {
+        let mut value = serde_json::json!(1);
+        for _ in 1..depth {
+            value = if list {
+                serde_json::json!([value])
+            } else {
+                serde_json::json!({ "a": value })
+            };
+        }
+        let Json::Object(object) = serde_json::json!({ "a": value }) else {
+            unreachable!()
+        };
+        object
+    }
+
+    #[test]
+    fn the_depth_bound_is_exactly_what_decoders_accept() {
+        for list in [false, true] {
+            for depth in 1..80 {
+                let object = nested(depth, list);
+                let within = struct_depth(&object) <= DECODE_DEPTH_LIMIT;
+                let encoded = struct_from_json(object).encode_to_vec();
+                let decodes = Struct::decode(encoded.as_slice()).is_ok();
+                assert_eq!(within, decodes, "depth {depth}, lists: {list}");
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! module per side (source rules, sink library, callout, `galleon watch`).
 
 mod callout;
+mod edges;
 mod flow;
 mod sink;
 mod source;

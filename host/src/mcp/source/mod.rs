@@ -39,7 +39,14 @@ pub struct SourceOptions {
     /// dropped (a sink that stopped reading holds one push at most, and not
     /// for ever).
     pub stall_timeout: Duration,
+    /// The largest request a sink may send, in bytes; a larger one ends the
+    /// stream with `ResourceExhausted`.
+    pub max_request_size: usize,
 }
+
+/// Default [`SourceOptions::max_request_size`]: 16 MiB (a resuming sink's
+/// versions of 100,000 resources fit).
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
 
 /// Default [`SourceOptions::stall_timeout`]: five minutes.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(300);
@@ -52,6 +59,7 @@ impl SourceOptions {
             metadata: Vec::new(),
             max_concurrent_streams: 1024,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
         }
     }
 }

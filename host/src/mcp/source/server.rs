@@ -104,7 +104,8 @@ impl ResourceSourceService {
             .and_then(TcpConnectInfo::remote_addr)
             .map(|a| a.to_string());
         let decoder = tonic_prost::ProstCodec::<Resources, RequestResources>::default().decoder();
-        let requests = Streaming::new_request(decoder, request.into_body(), None, None);
+        let limit = Some(shared.options.max_request_size);
+        let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
         // Room for one push per collection: the engine never has more in flight.
         let (outbox, pushes) = mpsc::channel(shared.options.collections.len().max(1));
         tokio::spawn(stream::serve(

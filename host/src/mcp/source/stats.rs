@@ -15,6 +15,7 @@ pub(super) struct Stats {
     pub(super) nacks: AtomicU64,
     pub(super) stale_requests: AtomicU64,
     pub(super) stalled_sinks: AtomicU64,
+    pub(super) repeated_subscriptions: AtomicU64,
 }
 
 impl Stats {
@@ -37,6 +38,7 @@ impl Stats {
             nacks: read(&self.nacks),
             stale_requests: read(&self.stale_requests),
             stalled_sinks: read(&self.stalled_sinks),
+            repeated_subscriptions: read(&self.repeated_subscriptions),
         }
     }
 }
@@ -60,4 +62,7 @@ pub struct SourceStats {
     pub stale_requests: u64,
     /// Streams dropped for leaving a push unanswered past the stall limit.
     pub stalled_sinks: u64,
+    /// Subscriptions repeated on a stream already subscribed (answered with
+    /// nothing until the collection changes).
+    pub repeated_subscriptions: u64,
 }

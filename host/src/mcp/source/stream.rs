@@ -108,6 +108,9 @@ impl SourceStream {
                 request = requests.next() => match request {
                     Some(Ok(request)) => self.on_request(request)?,
                     Some(Err(status)) => {
+                        if let Some(refusal) = refusal(&status) {
+                            return Err(refusal);
+                        }
                         debug!(stream = self.id, "sink stream failed: {status}");
                         return Ok(Ok(()));
                     }
@@ -167,6 +170,15 @@ impl SourceStream {
 
     fn subscribe(&mut self, request: RequestResources, node: &SinkNode) {
         let collection = request.collection;
+        if let Some(existing) = self.subscriptions.get(&collection)
+            && existing.incremental == request.incremental
+        {
+            // Asking again buys nothing: the sink gets the collection when
+            // it differs from what it has, as before.
+            Stats::inc(&self.shared.stats.repeated_subscriptions);
+            debug!(stream = self.id, %collection, "repeated subscription; nothing to send until it changes");
+            return;
+        }
         let group = self.shared.cache.group_for(node, &collection);
         debug!(stream = self.id, %collection, %group, incremental = request.incremental, "subscribe");
         if let Some(status) = &self.status {
@@ -281,6 +293,23 @@ impl SourceStream {
         if let Some(status) = &self.status {
             status.collection(collection, update);
         }
+    }
+}
+
+/// The status to end the stream with when reading a request failed because
+/// of the request itself; `None` when the sink just went away.
+fn refusal(status: &Status) -> Option<Status> {
+    match status.code() {
+        // tonic's limit on a decoded message's length.
+        tonic::Code::OutOfRange => Some(Status::resource_exhausted(format!(
+            "request too large: {}",
+            status.message()
+        ))),
+        // The protobuf decoder's errors.
+        tonic::Code::Internal if status.message().contains("decode") => Some(
+            Status::invalid_argument(format!("malformed request: {}", status.message())),
+        ),
+        _ => None,
     }
 }
 
