@@ -44,6 +44,12 @@ pub fn defaults() -> Map<String, Value> {
 /// Why a mesh configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum MeshConfigError {
+    /// The file does not exist.
+    #[error("{path} does not exist")]
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// Reading failed.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -63,12 +69,18 @@ pub enum MeshConfigError {
 }
 
 /// Reads a mesh configuration file and lays it over the defaults (top-level
-/// fields replace defaults). A missing file gives the defaults, as in Galley.
+/// fields replace defaults). A missing file is [`MeshConfigError::Missing`]:
+/// the caller decides whether the defaults apply (Galley's behaviour at
+/// start) or the last good configuration stays (while serving).
 pub fn load(path: &Path) -> Result<Value, MeshConfigError> {
     tracing::debug!(path = %path.display(), "reading mesh config");
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Object(defaults())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(MeshConfigError::Missing {
+                path: path.display().to_string(),
+            });
+        }
         Err(source) => {
             return Err(MeshConfigError::Read {
                 path: path.display().to_string(),

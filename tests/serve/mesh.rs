@@ -56,3 +56,29 @@ async fn a_malformed_mesh_config_is_reported_and_the_last_good_one_stays() {
     hub.galleon.wait_for_log(&["mesh.yaml", "unclosed"]).await;
     sink.expect_silence().await;
 }
+
+#[tokio::test]
+async fn a_mesh_config_that_vanishes_keeps_the_last_good_one() {
+    let hub = Hub::start(&[]).await;
+    std::fs::write(hub.dir.path().join("mesh.yaml"), "ingressClass: nginx\n").unwrap();
+    let mut sink = hub.sink(&[MESH]).await;
+    loop {
+        let push = sink.recv().await;
+        sink.ack(&push).await;
+        if bodies(&push)["istio-system/meshconfig"]["ingressClass"] == "nginx" {
+            break;
+        }
+    }
+    std::fs::remove_file(hub.dir.path().join("mesh.yaml")).unwrap();
+    hub.galleon
+        .wait_for_log(&["mesh.yaml", "does not exist"])
+        .await;
+    sink.expect_silence().await;
+    // Back: served from its new content.
+    std::fs::write(hub.dir.path().join("mesh.yaml"), "ingressClass: traefik\n").unwrap();
+    let push = sink.recv().await;
+    assert_eq!(
+        bodies(&push)["istio-system/meshconfig"]["ingressClass"],
+        "traefik"
+    );
+}

@@ -211,3 +211,37 @@ async fn sigterm_during_a_big_load_exits_without_waiting_for_it() {
     assert!(still_loading, "the load is still under way when stopped");
     assert!(galleon.stop().await, "exits cleanly mid-load");
 }
+
+#[tokio::test]
+async fn running_out_of_descriptors_withdraws_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    for name in ["a", "b", "c"] {
+        let file = dir.path().join(format!("resources/{name}.yaml"));
+        std::fs::write(file, vs(name, name)).unwrap();
+    }
+    let args = ["--files", "resources", "--mcp-addr", "127.0.0.1:0"];
+    let galleon = Galleon::serve_with_file_limit(dir.path(), &args, 128).await;
+    galleon.wait_for_log(&["open-file limit", "soft=128"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push).len(), 3);
+    sink.ack(&push).await;
+
+    // Idle connections until the hub has no descriptor left, then a rescan.
+    let idle: Vec<std::net::TcpStream> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(galleon.addr).ok())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    galleon.signal("HUP");
+    galleon.wait_for_log(&["Too many open files"]).await;
+    sink.expect_silence().await;
+
+    // Descriptors back: everything is still served, and changes are seen.
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(dir.path().join("resources/d.yaml"), vs("d", "d")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(names(&push).len(), 4);
+}

@@ -49,10 +49,26 @@ impl Galleon {
 
     /// Runs `galleon serve ARGS` in `dir` with `RUST_LOG=rust_log`.
     pub async fn serve_logged(dir: &Path, args: &[&str], rust_log: &str) -> Self {
-        let mut child = Command::new(galleon_binary())
+        let mut command = Command::new(galleon_binary());
+        command.arg("serve").args(args);
+        Self::spawn(command, dir, rust_log, args).await
+    }
+
+    /// Runs `galleon serve ARGS` in `dir` with at most `files` open files
+    /// (soft and hard limit, set by the shell).
+    pub async fn serve_with_file_limit(dir: &Path, args: &[&str], files: u32) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" serve \"$@\""))
+            .arg(galleon_binary())
+            .args(args);
+        Self::spawn(command, dir, "info", args).await
+    }
+
+    async fn spawn(mut command: Command, dir: &Path, rust_log: &str, args: &[&str]) -> Self {
+        let mut child = command
             .current_dir(dir)
-            .arg("serve")
-            .args(args)
             .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use include_dir::{Dir, include_dir};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{FilesConfig, HubConfig, SourceConfig};
 use crate::hub::Hub;
@@ -43,6 +43,7 @@ pub(super) struct ServeArgs {
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let mut config = match &args.config {
         Some(path) => HubConfig::load(path)?,
         None => HubConfig::default(),
@@ -87,6 +88,21 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     info!("shutting down");
     running.shutdown().await;
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (as Go and Envoy
+/// do), so a burst of sink connections cannot starve the file sources of
+/// descriptors at the usual soft limit of 1,024.
+fn raise_open_file_limit() {
+    let before = rlimit::Resource::NOFILE.get();
+    match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+        (Ok((soft, hard)), Ok(now)) => {
+            info!(soft = now, was = soft, hard, "open-file limit")
+        }
+        (_, Err(error)) | (Err(error), _) => {
+            warn!("cannot raise the open-file limit: {error}")
+        }
+    }
 }
 
 fn embedded_files() -> Vec<(PathBuf, &'static [u8])> {

@@ -14,7 +14,7 @@ use super::watcher::{PathWatcher, RescanSignals};
 use super::{EventSender, Source, SourceRun};
 use crate::diagnostics::{Diagnostics, Problem};
 use crate::event::{Collection, Entry, Event};
-use crate::mesh::{self, MESH_CONFIG_NAME};
+use crate::mesh::{self, MESH_CONFIG_NAME, MeshConfigError};
 use crate::registry::MESH_CONFIG;
 
 /// The mesh configuration, from a file or Galley's defaults.
@@ -50,6 +50,13 @@ impl MeshSource {
                 *last_good = Some(config.clone());
                 config
             }
+            // Never read: Galley's defaults, as Galley did.
+            Err(MeshConfigError::Missing { .. }) if last_good.is_none() => {
+                self.diagnostics.clear(&scope);
+                Value::Object(mesh::defaults())
+            }
+            // Gone, unreadable or malformed while serving: an error is never
+            // a reset to the defaults.
             Err(error) => {
                 self.diagnostics.set(
                     &scope,
