@@ -245,3 +245,75 @@ async fn running_out_of_descriptors_withdraws_nothing() {
     let push = sink.recv().await;
     assert_eq!(names(&push).len(), 4);
 }
+
+/// Lays out a Kubernetes volume generation as kubelet's atomic writer does:
+/// a hidden timestamped directory holding the files.
+fn volume_generation(root: &std::path::Path, name: &str, files: &[(&str, String)]) {
+    let dir = root.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    for (file, content) in files {
+        std::fs::write(dir.join(file), content).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_configmap_volume_swap_is_served_whole() {
+    use std::os::unix::fs::symlink;
+    let hub = Hub::start(&[]).await;
+    let root = hub.resources();
+    // The volume as kubelet first writes it.
+    volume_generation(
+        &root,
+        "..2026_11_29_01",
+        &[("a.yaml", vs("a", "a-old")), ("b.yaml", vs("b", "b"))],
+    );
+    symlink("..2026_11_29_01", root.join("..data")).unwrap();
+    for file in ["a.yaml", "b.yaml"] {
+        symlink(format!("..data/{file}"), root.join(file)).unwrap();
+    }
+    let mut sink = hub.sink(&[VS]).await;
+    let mut push = sink.recv().await;
+    while names(&push).len() != 2 {
+        sink.ack(&push).await;
+        push = sink.recv().await;
+    }
+    sink.ack(&push).await;
+
+    // An update in kubelet's order: new generation, `..data` swapped by a
+    // rename, new visible links, stale links and the old generation removed.
+    volume_generation(
+        &root,
+        "..2026_11_29_02",
+        &[("a.yaml", vs("a", "a-new")), ("c.yaml", vs("c", "c"))],
+    );
+    symlink("..2026_11_29_02", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    symlink("..data/c.yaml", root.join("c.yaml")).unwrap();
+    std::fs::remove_file(root.join("b.yaml")).unwrap();
+    std::fs::remove_dir_all(root.join("..2026_11_29_01")).unwrap();
+
+    // Every push is old or new content, never both; the last is the new.
+    loop {
+        let push = sink.recv().await;
+        sink.ack(&push).await;
+        let hosts = bodies(&push);
+        let host = |name: &str| {
+            hosts
+                .get(name)
+                .map(|b| b["hosts"][0].as_str().unwrap().to_owned())
+        };
+        let a = host("default/a");
+        assert_ne!(
+            a.as_deref(),
+            Some("a-old"),
+            "old content after the swap: {hosts:?}"
+        );
+        assert!(
+            hosts.get("default/b").is_none(),
+            "a file of the old generation: {hosts:?}"
+        );
+        if a.as_deref() == Some("a-new") && host("default/c").is_some() {
+            break;
+        }
+    }
+}

@@ -110,24 +110,43 @@ impl FileSource {
 
     /// Re-reads every file; returns the resulting events. A path that could
     /// not be listed keeps what its files contributed.
+    ///
+    /// A Kubernetes volume (ConfigMap, Secret) swaps all its files at once by
+    /// re-pointing its `..data` link; a swap during the read is read again,
+    /// so old and new content are never served mixed.
     fn rescan(&self) -> Vec<Event> {
-        let listing = self.list();
-        self.report_unseen(&listing);
         let mut set = self.lock();
-        let gone: Vec<PathBuf> = set
-            .paths()
-            .into_iter()
-            .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p))
-            .collect();
         let mut touched = Vec::new();
-        for path in gone {
-            self.diagnostics.clear(&path.display().to_string());
-            touched.extend(set.remove(&path));
+        loop {
+            let volumes = self.volume_generations();
+            let listing = self.list();
+            self.report_unseen(&listing);
+            let gone: Vec<PathBuf> = set
+                .paths()
+                .into_iter()
+                .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p))
+                .collect();
+            for path in gone {
+                self.diagnostics.clear(&path.display().to_string());
+                touched.extend(set.remove(&path));
+            }
+            for path in &listing.files {
+                touched.extend(self.load(&mut set, path));
+            }
+            if self.volume_generations() == volumes {
+                return self.finish(&mut set, touched);
+            }
+            debug!(source = %self.name(), "a volume swapped its files during the read; reading again");
         }
-        for path in &listing.files {
-            touched.extend(self.load(&mut set, path));
-        }
-        self.finish(&mut set, touched)
+    }
+
+    /// Where each root's `..data` link (a Kubernetes volume's current
+    /// generation) points, if it has one.
+    fn volume_generations(&self) -> Vec<Option<PathBuf>> {
+        self.roots()
+            .iter()
+            .map(|root| std::fs::read_link(root.join("..data")).ok())
+            .collect()
     }
 
     /// Re-reads the given paths (files that changed, appeared or vanished).
