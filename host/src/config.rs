@@ -138,6 +138,10 @@ pub struct FilesConfig {
     /// appears); otherwise a missing path stops the hub from starting.
     #[serde(default)]
     pub optional: bool,
+    /// Follow symbolic links that lead out of the paths (refused and
+    /// reported by default).
+    #[serde(default)]
+    pub follow_external_symlinks: bool,
 }
 
 impl FilesConfig {
@@ -148,6 +152,7 @@ impl FilesConfig {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             watch: true,
             optional: false,
+            follow_external_symlinks: false,
         }
     }
 }

@@ -76,7 +76,8 @@ impl Hub {
             let source =
                 FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
                     .with_max_file_size(files.max_file_size)
-                    .with_watch(files.watch);
+                    .with_watch(files.watch)
+                    .with_external_symlinks(files.follow_external_symlinks);
             sources.push(Arc::new(source));
         }
         Self {

@@ -317,3 +317,31 @@ async fn a_configmap_volume_swap_is_served_whole() {
         }
     }
 }
+
+#[tokio::test]
+async fn links_out_of_the_root_are_refused_and_loops_reported_once() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.yaml"), vs("secret", "secret")).unwrap();
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a"))]).await;
+    let root = hub.resources();
+    symlink(outside.path().join("secret.yaml"), root.join("secret.yaml")).unwrap();
+    symlink(outside.path(), root.join("outside")).unwrap();
+    symlink(&root, root.join("loop")).unwrap();
+    hub.galleon.signal("HUP");
+    hub.galleon
+        .wait_for_log(&["secret.yaml", "leads out of the root"])
+        .await;
+    hub.galleon.wait_for_log(&["loops back"]).await;
+    let mut sink = hub.sink(&[VS]).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a"], "nothing from outside the root");
+    sink.ack(&push).await;
+    // Rescans find the same problems: reported once, not every time.
+    for _ in 0..3 {
+        hub.galleon.signal("HUP");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(hub.galleon.log_lines(&["loops back"]).len(), 1);
+    assert_eq!(hub.galleon.log_lines(&["leads out of the root"]).len(), 2);
+}

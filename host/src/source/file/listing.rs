@@ -3,6 +3,10 @@
 //! a directory that cannot be read, a descriptor limit hit half-way. Files
 //! under an unseen path are not deleted; only a listing that succeeded and no
 //! longer shows a file deletes it.
+//!
+//! Symbolic links are followed inside a root; one that leads out of it is
+//! refused (and reported) unless the source allows external links, and a
+//! loop is reported, not walked.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +21,9 @@ pub(super) struct Listing {
     pub(super) files: Vec<PathBuf>,
     /// Paths that could not be listed, with why.
     pub(super) unseen: Vec<(PathBuf, String)>,
+    /// Paths deliberately not followed (links out of the root, loops), with
+    /// why: what they held is not served.
+    pub(super) refused: Vec<(PathBuf, String)>,
 }
 
 impl Listing {
@@ -24,29 +31,53 @@ impl Listing {
     /// following symbolic links and skipping hidden entries (such as the
     /// `..data` directories of Kubernetes volumes, which would otherwise be
     /// read twice).
-    pub(super) fn walk(roots: &[PathBuf]) -> Self {
+    pub(super) fn walk(roots: &[PathBuf], follow_external: bool) -> Self {
         let mut listing = Self::default();
         for root in roots {
-            listing.walk_root(root);
+            listing.walk_root(root, follow_external);
         }
         listing.files.sort();
         listing.files.dedup();
         listing
     }
 
-    fn walk_root(&mut self, root: &Path) {
-        if let Err(error) = std::fs::metadata(root) {
-            let reason = match error.kind() {
-                std::io::ErrorKind::NotFound => "does not exist".to_owned(),
-                _ => format!("cannot be read: {error}"),
-            };
-            self.unseen.push((root.to_owned(), reason));
-            return;
-        }
+    fn walk_root(&mut self, root: &Path, follow_external: bool) {
+        let canonical = match std::fs::canonicalize(root) {
+            Ok(canonical) => canonical,
+            Err(error) => {
+                let reason = match error.kind() {
+                    std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+                    _ => format!("cannot be read: {error}"),
+                };
+                self.unseen.push((root.to_owned(), reason));
+                return;
+            }
+        };
+        let (mut refused, mut loops) = (Vec::new(), Vec::new());
         let entries = WalkDir::new(root)
             .follow_links(true)
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            .filter_entry(|e| {
+                if e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.') {
+                    return false;
+                }
+                if follow_external || !e.path_is_symlink() {
+                    return true;
+                }
+                match std::fs::canonicalize(e.path()) {
+                    Ok(target) if target.starts_with(&canonical) => true,
+                    Ok(target) => {
+                        let reason = format!(
+                            "symbolic link leads out of the root (to {}); not followed (followExternalSymlinks: true follows it)",
+                            target.display()
+                        );
+                        refused.push((e.path().to_owned(), reason));
+                        false
+                    }
+                    // Dangling: the walk reports it.
+                    Err(_) => true,
+                }
+            });
         for entry in entries {
             match entry {
                 Ok(entry) if entry.file_type().is_file() && is_config_file(entry.path()) => {
@@ -55,10 +86,21 @@ impl Listing {
                 Ok(_) => {}
                 Err(error) => {
                     let path = error.path().unwrap_or(root).to_owned();
-                    self.unseen.push((path, error.to_string()));
+                    match error.loop_ancestor() {
+                        Some(ancestor) => loops.push((
+                            path,
+                            format!(
+                                "symbolic link loops back to {}; not followed",
+                                ancestor.display()
+                            ),
+                        )),
+                        None => self.unseen.push((path, error.to_string())),
+                    }
                 }
             }
         }
+        self.refused.extend(refused);
+        self.refused.extend(loops);
     }
 
     /// Whether `path` lies under a path this listing could not see.
@@ -77,7 +119,7 @@ mod tests {
     fn a_missing_root_is_unseen_not_empty() {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone");
-        let listing = Listing::walk(std::slice::from_ref(&gone));
+        let listing = Listing::walk(std::slice::from_ref(&gone), false);
         assert!(listing.files.is_empty());
         assert_eq!(listing.unseen.len(), 1);
         assert!(listing.hides(&gone.join("a.yaml")));
@@ -91,7 +133,7 @@ mod tests {
         for name in ["a.yaml", "b.json", "c.txt", ".hidden/d.yaml"] {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
-        let listing = Listing::walk(&[dir.path().to_owned()]);
+        let listing = Listing::walk(&[dir.path().to_owned()], false);
         let names: Vec<_> = listing
             .files
             .iter()
@@ -99,5 +141,50 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.yaml", "b.json"]);
         assert!(listing.unseen.is_empty());
+    }
+
+    #[test]
+    fn links_out_of_the_root_and_loops_are_refused() {
+        use std::os::unix::fs::symlink;
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.yaml"), "").unwrap();
+        std::fs::create_dir(root.path().join("sub")).unwrap();
+        std::fs::write(root.path().join("sub/inside.yaml"), "").unwrap();
+        symlink(
+            outside.path().join("secret.yaml"),
+            root.path().join("out.yaml"),
+        )
+        .unwrap();
+        symlink(outside.path(), root.path().join("out-dir")).unwrap();
+        symlink(
+            root.path().join("sub/inside.yaml"),
+            root.path().join("in.yaml"),
+        )
+        .unwrap();
+        symlink(root.path(), root.path().join("sub/loop")).unwrap();
+
+        let listing = Listing::walk(&[root.path().to_owned()], false);
+        let names: Vec<_> = listing
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(root.path()).unwrap().to_owned())
+            .collect();
+        assert_eq!(names, [Path::new("in.yaml"), Path::new("sub/inside.yaml")]);
+        let refused: Vec<_> = listing
+            .refused
+            .iter()
+            .map(|(p, r)| {
+                (
+                    p.file_name().unwrap().to_owned(),
+                    r.split(';').next().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert!(listing.unseen.is_empty(), "{:?}", listing.unseen);
+
+        let followed = Listing::walk(&[root.path().to_owned()], true);
+        assert_eq!(followed.files.len(), 4, "{:?}", followed.files);
     }
 }

@@ -45,6 +45,7 @@ pub struct FileSource {
     diagnostics: Diagnostics,
     max_file_size: u64,
     watch: bool,
+    follow_external_symlinks: bool,
     set: Mutex<FileSet>,
     loads: AtomicU64,
 }
@@ -81,6 +82,7 @@ impl FileSource {
             diagnostics,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             watch: true,
+            follow_external_symlinks: false,
             set: Mutex::default(),
             loads: AtomicU64::new(0),
         }
@@ -90,6 +92,13 @@ impl FileSource {
     /// SIGHUP/SIGUSR1.
     pub fn with_watch(mut self, watch: bool) -> Self {
         self.watch = watch;
+        self
+    }
+
+    /// Follows symbolic links that lead out of the roots (refused and
+    /// reported by default).
+    pub fn with_external_symlinks(mut self, follow: bool) -> Self {
+        self.follow_external_symlinks = follow;
         self
     }
 
@@ -120,7 +129,7 @@ impl FileSource {
         loop {
             let volumes = self.volume_generations();
             let listing = self.list();
-            self.report_unseen(&listing);
+            self.report_listing(&listing);
             let gone: Vec<PathBuf> = set
                 .paths()
                 .into_iter()
@@ -164,19 +173,20 @@ impl FileSource {
         set.diff(touched)
     }
 
-    /// Reports the paths a listing could not see (cleared once everything
-    /// lists again).
-    fn report_unseen(&self, listing: &Listing) {
-        let problems = listing
-            .unseen
-            .iter()
-            .map(|(path, reason)| Problem {
-                location: path.display().to_string(),
-                message: format!(
-                    "{reason}; what was read from it before stays served until it lists again"
-                ),
-            })
-            .collect();
+    /// Reports the paths a listing could not see or would not follow
+    /// (cleared once everything lists again).
+    fn report_listing(&self, listing: &Listing) {
+        let unseen = listing.unseen.iter().map(|(path, reason)| Problem {
+            location: path.display().to_string(),
+            message: format!(
+                "{reason}; what was read from it before stays served until it lists again"
+            ),
+        });
+        let refused = listing.refused.iter().map(|(path, reason)| Problem {
+            location: path.display().to_string(),
+            message: reason.clone(),
+        });
+        let problems = unseen.chain(refused).collect();
         self.diagnostics
             .set(&format!("listing of {}", self.name()), problems);
     }
@@ -258,10 +268,10 @@ impl FileSource {
                 files.sort();
                 Listing {
                     files,
-                    unseen: Vec::new(),
+                    ..Listing::default()
                 }
             }
-            Tree::Disk(roots) => Listing::walk(roots),
+            Tree::Disk(roots) => Listing::walk(roots, self.follow_external_symlinks),
         }
     }
 }
