@@ -133,9 +133,12 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_gives_defaults_and_bad_yaml_an_error() {
-        let config = load(Path::new("/nonexistent/mesh.yaml")).unwrap();
-        assert_eq!(config["ingressClass"], "istio");
+    fn a_missing_file_and_bad_yaml_are_errors() {
+        let missing = load(Path::new("/nonexistent/mesh.yaml")).unwrap_err();
+        assert!(
+            matches!(missing, MeshConfigError::Missing { .. }),
+            "{missing}"
+        );
         assert!(parse("- a\n- b\n").unwrap_err().contains("mapping"));
         assert!(parse("a: [1\n").unwrap_err().contains("line 1"));
     }

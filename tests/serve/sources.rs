@@ -309,7 +309,7 @@ async fn a_configmap_volume_swap_is_served_whole() {
             "old content after the swap: {hosts:?}"
         );
         assert!(
-            hosts.get("default/b").is_none(),
+            !hosts.contains_key("default/b"),
             "a file of the old generation: {hosts:?}"
         );
         if a.as_deref() == Some("a-new") && host("default/c").is_some() {
@@ -328,7 +328,6 @@ async fn links_out_of_the_root_are_refused_and_loops_reported_once() {
     symlink(outside.path().join("secret.yaml"), root.join("secret.yaml")).unwrap();
     symlink(outside.path(), root.join("outside")).unwrap();
     symlink(&root, root.join("loop")).unwrap();
-    hub.galleon.signal("HUP");
     hub.galleon
         .wait_for_log(&["secret.yaml", "leads out of the root"])
         .await;

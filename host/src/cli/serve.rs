@@ -44,6 +44,9 @@ pub(super) struct ServeArgs {
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     raise_open_file_limit();
+    // Handle the rescan signals from the start: by default SIGHUP ends a
+    // process, and one sent while the hub starts must not.
+    crate::source::install_rescan_signals();
     let mut config = match &args.config {
         Some(path) => HubConfig::load(path)?,
         None => HubConfig::default(),

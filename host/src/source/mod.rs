@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use aggregate::Aggregate;
 pub use file::FileSource;
 pub use mesh::MeshSource;
+pub use watcher::install_rescan_signals;
 
 use crate::event::{Collection, Event};
 

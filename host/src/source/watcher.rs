@@ -156,6 +156,13 @@ impl PathWatcher {
     }
 }
 
+/// Installs the process's SIGHUP and SIGUSR1 handlers (they stay installed),
+/// so either signal, however early, asks for a rescan instead of ending the
+/// process.
+pub fn install_rescan_signals() {
+    drop(RescanSignals::new());
+}
+
 /// SIGHUP or SIGUSR1: rescan now.
 pub(crate) struct RescanSignals {
     hup: Option<Signal>,
