@@ -27,6 +27,41 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Longest piece of input a log line or message quotes.
+const QUOTE_MAX: usize = 200;
+
+/// `input` as a log line or message may show it: quoted, control characters
+/// escaped (a newline cannot forge a log line), cut after 200 characters
+/// with the length of the rest.
+pub fn quote(input: &str) -> String {
+    let mut chars = input.char_indices();
+    let cut = chars.nth(QUOTE_MAX).map(|(at, _)| at);
+    match cut {
+        None => format!("{input:?}"),
+        Some(at) => format!("{:?}… ({} more bytes)", &input[..at], input.len() - at),
+    }
+}
+
+/// Escapes control characters in text built from input, for logs.
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .flat_map(|c| {
+                let escape = c
+                    .is_control()
+                    .then(|| c.escape_default().collect::<String>());
+                escape
+                    .unwrap_or_else(|| c.to_string())
+                    .chars()
+                    .collect::<Vec<_>>()
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Current problems by scope. Cheap to clone; clones share the ledger.
 #[derive(Clone, Default)]
 pub struct Diagnostics {
@@ -50,7 +85,7 @@ impl Diagnostics {
         let old = scopes.remove(scope).unwrap_or_default();
         for problem in problems.iter().filter(|p| !old.contains(p)) {
             self.inner.reported.fetch_add(1, Ordering::Relaxed);
-            warn!(location = %problem.location, "{}", problem.message);
+            warn!(location = %escaped(&problem.location), "{}", escaped(&problem.message));
         }
         if !problems.is_empty() {
             scopes.insert(scope.to_owned(), problems);
@@ -92,6 +127,16 @@ mod tests {
             location: "f.yaml:1".into(),
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn quoting_escapes_and_bounds_input() {
+        assert_eq!(quote("a\nb"), r#""a\nb""#);
+        let long = quote(&"x".repeat(1 << 20));
+        assert!(long.len() < 300, "{}", long.len());
+        assert!(long.ends_with(&format!("({} more bytes)", (1 << 20) - 200)));
+        assert_eq!(escaped("line\nforged"), "line\\nforged");
+        assert_eq!(escaped("plain"), "plain");
     }
 
     #[test]

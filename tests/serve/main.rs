@@ -2,6 +2,7 @@
 //! files on disk → pipeline → MCP.
 
 mod files;
+mod hostile;
 mod mesh;
 mod signals;
 mod sources;

@@ -19,6 +19,7 @@ use super::push::Push;
 use super::subscription::{Pending, Subscription};
 use super::{Shared, Stats};
 use crate::cache::{CollectionSnapshot, SinkStatus, StatusHandle};
+use crate::diagnostics::quote;
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
 
@@ -64,6 +65,7 @@ pub(super) async fn serve<S>(
         subscriptions: HashMap::new(),
         watches: StreamMap::new(),
         next_nonce: 0,
+        stale: 0,
         status: None,
     };
     match stream.run(requests).await {
@@ -89,6 +91,8 @@ struct SourceStream {
     subscriptions: HashMap<String, Subscription>,
     watches: StreamMap<String, WatchStream>,
     next_nonce: u64,
+    /// Requests ignored for a stale nonce on this stream.
+    stale: u64,
     status: Option<StatusHandle>,
 }
 
@@ -143,7 +147,8 @@ impl SourceStream {
         let collection = request.collection.as_str();
         if !self.shared.options.collections.contains(collection) {
             return Err(Status::invalid_argument(format!(
-                "unknown collection {collection:?}: this hub serves {} collections",
+                "unknown collection {}: this hub serves {} collections",
+                quote(collection),
                 self.shared.options.collections.len()
             )));
         }
@@ -160,8 +165,13 @@ impl SourceStream {
             .map(|p| p.nonce.as_str());
         if pending_nonce != Some(request.response_nonce.as_str()) {
             Stats::inc(&self.shared.stats.stale_requests);
-            warn!(stream = self.id, collection, nonce = %request.response_nonce,
-                "ignoring ACK/NACK with a stale or unknown nonce");
+            self.stale += 1;
+            // The 1st, 2nd, 4th, 8th…: a flood costs a few log lines.
+            if self.stale.is_power_of_two() {
+                warn!(stream = self.id, collection = %quote(collection),
+                    nonce = %quote(&request.response_nonce), ignored = self.stale,
+                    "ignoring ACK/NACK with a stale or unknown nonce");
+            }
             return Ok(());
         }
         self.answer(request);
@@ -210,7 +220,7 @@ impl SourceStream {
         if let Some(error) = request.error_detail {
             Stats::inc(&self.shared.stats.nacks);
             warn!(stream = self.id, collection, %version, code = error.code,
-                "sink rejected push (NACK): {}", error.message);
+                "sink rejected push (NACK): {}", quote(&error.message));
             self.update_status(collection, |c| {
                 c.pending_version = None;
                 c.nack = Some(crate::cache::Nack {
@@ -276,7 +286,7 @@ impl SourceStream {
         if self.status.is_some() {
             return;
         }
-        info!(stream = self.id, node = %node.id, peer = ?self.peer, "sink connected");
+        info!(stream = self.id, node = %quote(&node.id), peer = ?self.peer, "sink connected");
         self.status = Some(self.shared.cache.status_board().register(SinkStatus {
             stream: self.id,
             node_id: node.id.clone(),

@@ -5,6 +5,7 @@
 
 mod listing;
 mod live;
+mod names;
 mod parse;
 mod set;
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::diagnostics::Problem;
+use super::names::{check_name, check_namespace};
+use crate::diagnostics::{Problem, quote};
 use crate::event::{Collection, Entry, Origin};
 use crate::mesh::kind_of;
 use crate::registry::{BodyShape, Registry};
@@ -201,6 +202,7 @@ fn document_of(
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
         _ => return Err(format!("{kind} has no metadata.name")),
     };
+    check_name(&name).map_err(|why| format!("{kind} {}: {why}", quote(&name)))?;
     let name = if schema.cluster_scoped {
         format!("/{name}")
     } else {
@@ -213,6 +215,8 @@ fn document_of(
                 ));
             }
         };
+        check_namespace(namespace)
+            .map_err(|why| format!("{kind} {name} in {}: {why}", quote(namespace)))?;
         format!("{namespace}/{name}")
     };
     let body = match schema.body {

@@ -1,0 +1,81 @@
+//! Kubernetes' rules for resource names: a namespace is a DNS-1123 label, a
+//! name a DNS-1123 subdomain. A name that breaks them (`a/b`, `../etc`, a
+//! NUL or a newline, 100,000 characters) never becomes a resource.
+
+/// Longest DNS-1123 label.
+const LABEL_MAX: usize = 63;
+/// Longest DNS-1123 subdomain.
+const SUBDOMAIN_MAX: usize = 253;
+
+/// Why `namespace` is not a DNS-1123 label, if it is not.
+pub(super) fn check_namespace(namespace: &str) -> Result<(), String> {
+    check_label(namespace).map_err(|why| format!("metadata.namespace {why}"))
+}
+
+/// Why `name` is not a DNS-1123 subdomain, if it is not.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    if name.len() > SUBDOMAIN_MAX {
+        return Err(format!(
+            "metadata.name is {} characters long; at most {SUBDOMAIN_MAX} are allowed",
+            name.len()
+        ));
+    }
+    name.split('.')
+        .try_for_each(check_label)
+        .map_err(|why| format!("metadata.name {why} (each dot-separated part, as DNS names)"))
+}
+
+fn check_label(label: &str) -> Result<(), String> {
+    let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    let alphanumeric =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if label.is_empty() || label.len() > LABEL_MAX {
+        return Err(format!("must be 1 to {LABEL_MAX} characters"));
+    }
+    if !label.chars().all(valid_char)
+        || !alphanumeric(label.chars().next())
+        || !alphanumeric(label.chars().last())
+    {
+        return Err(
+            "must consist of lower-case letters, digits and '-', and start and end with a letter or digit"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_names_pass_and_hostile_ones_do_not() {
+        for good in [
+            "reviews",
+            "reviews-v1",
+            "a.b.c",
+            "x",
+            "0abc",
+            &"a".repeat(63),
+        ] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "probe/a/b",
+            "../../../etc",
+            "a\0b",
+            "a\nb",
+            "Upper",
+            "-lead",
+            "trail-",
+            "a..b",
+            "",
+            &"a".repeat(64),
+            &["a"; 200].join("."),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_namespace("istio-system").is_ok());
+        assert!(check_namespace("a.b").is_err(), "a namespace is a label");
+    }
+}
