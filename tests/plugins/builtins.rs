@@ -210,3 +210,67 @@ async fn disabled_builtins_leave_their_inputs_to_the_direct_mapping() {
         .wait_for_log(&["built-in plugin disabled", "plugin=ingress"])
         .await;
 }
+
+#[tokio::test]
+async fn an_unwritable_cache_runs_the_builtins_from_the_binary() {
+    // A directory under a regular file cannot be created, as on a
+    // read-only root file system.
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let cache = blocker.path().join("cache");
+    let config = format!("{FAST}plugins:\n  cacheDir: {}\n", cache.display());
+    let hub = Hub::start_with(&[("policy.yaml", POLICY)], &config, "").await;
+    let mut sink = hub.sink(&[POLICIES]).await;
+    let first = sink.recv().await;
+    assert_eq!(
+        bodies(&first)["web/default"]["peers"][0]["mtls"],
+        serde_json::json!({}),
+        "the authpolicy built-in runs"
+    );
+    hub.galleon
+        .wait_for_log(&["authpolicy", "running the built-in plugin from the binary"])
+        .await;
+    hub.galleon.wait_for_log(&["compiled at every start"]).await;
+}
+
+/// `galleon serve` with `cacheDir` set to `cache`; its exit status and log.
+async fn serve_with_cache(cache: &std::path::Path) -> (std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("galleon.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "mcp: {{address: \"127.0.0.1:0\"}}\nplugins: {{cacheDir: {}}}\n",
+            cache.display()
+        ),
+    )
+    .unwrap();
+    run_galleon(&["serve", "--config", config.to_str().unwrap()]).await
+}
+
+#[tokio::test]
+async fn a_cache_other_users_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = tempfile::tempdir().unwrap();
+    let open = base.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (status, log) = serve_with_cache(&open).await;
+    assert!(!status.success());
+    assert!(
+        log.contains(&format!("refusing {}", open.display())) && log.contains("chmod 700"),
+        "{log}"
+    );
+
+    // A directory above it that belongs to someone else (say `nobody`
+    // pre-created it in a shared directory).
+    let theirs = base.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let (status, log) = serve_with_cache(&theirs.join("cache")).await;
+    assert!(!status.success());
+    assert!(
+        log.contains(&format!("refusing {}", theirs.display()))
+            && log.contains("belongs to user 65534"),
+        "{log}"
+    );
+}

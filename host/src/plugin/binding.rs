@@ -97,6 +97,10 @@ pub struct BindingConfig {
     /// A validator that fails accepts the change instead of rejecting it.
     #[serde(default)]
     pub fail_open: bool,
+    /// The component's bytes when it is not read from `file` (a built-in
+    /// run from the binary); such a binding is not watched.
+    #[serde(skip)]
+    pub bundled: Option<&'static [u8]>,
 }
 
 impl BindingConfig {
@@ -132,6 +136,8 @@ pub(crate) struct TransformerBinding {
     pub(crate) limits: Limits,
     pub(crate) settings: String,
     pub(crate) diagnostics: Diagnostics,
+    /// Whether its file is watched (not for a built-in run from the binary).
+    pub(crate) watched: bool,
 }
 
 /// A validator binding.
@@ -174,7 +180,10 @@ impl PluginHost {
         };
         for binding in builtin_bindings(config)?.iter().chain(&config.bindings) {
             let (name, path) = (binding.name(), binding.file.clone());
-            let bytes = read(&path)?;
+            let bytes = match binding.bundled {
+                Some(bytes) => bytes.to_vec(),
+                None => read(&path)?,
+            };
             match binding.kind {
                 PluginKind::Transformer => {
                     let loaded = host.load_transformer(&name, &path, &bytes, binding.limits())?;
@@ -185,6 +194,7 @@ impl PluginHost {
                         limits: binding.limits(),
                         settings: binding.settings(),
                         diagnostics: host.diagnostics.clone(),
+                        watched: binding.bundled.is_none(),
                     }));
                 }
                 PluginKind::Validator => {
@@ -299,7 +309,11 @@ impl PluginHost {
     }
 
     fn files(&self) -> Vec<PathBuf> {
-        let transformers = self.transformers.iter().map(|b| b.slot.path.clone());
+        let transformers = self
+            .transformers
+            .iter()
+            .filter(|b| b.watched)
+            .map(|b| b.slot.path.clone());
         transformers
             .chain(self.validators.iter().map(|b| b.slot.path.clone()))
             .collect()
@@ -311,7 +325,8 @@ impl PluginHost {
         let affected =
             |path: &Path| changed.is_empty() || changed.iter().any(|c| same_file(c, path));
         let mut installed = false;
-        for binding in self.transformers.iter().filter(|b| affected(&b.slot.path)) {
+        let watched = self.transformers.iter().filter(|b| b.watched);
+        for binding in watched.filter(|b| affected(&b.slot.path)) {
             installed |= self.reload_slot(&binding.slot, |bytes| {
                 self.load_transformer(
                     &binding.slot.name,

@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::binding::{BindingConfig, PluginKind, PluginsConfig};
 use super::engine::default_cache_dir;
 use super::error::PluginError;
+use super::private_dir::{PrivateDirError, ensure_private};
 
 /// The built-in plugins by name, as bundled.
 pub fn builtins() -> &'static [(&'static str, &'static [u8])] {
@@ -63,14 +64,14 @@ fn enabled() -> bool {
 }
 
 /// Where bundled builds are written when `plugins.builtinDir` is not set:
-/// `<cache dir>/builtin/<galleon version>`.
-pub fn default_builtin_dir(cache_dir: Option<&Path>) -> PathBuf {
+/// `<cache dir>/builtin/<galleon version>`. Without a cache directory there
+/// is none (never a shared temporary directory): the built-ins then run
+/// from the bytes in the binary.
+pub fn default_builtin_dir(cache_dir: Option<&Path>) -> Option<PathBuf> {
     cache_dir
         .map(Path::to_path_buf)
         .or_else(default_cache_dir)
-        .unwrap_or_else(|| std::env::temp_dir().join("galleon"))
-        .join("builtin")
-        .join(env!("CARGO_PKG_VERSION"))
+        .map(|dir| dir.join("builtin").join(env!("CARGO_PKG_VERSION")))
 }
 
 /// The bindings of the enabled built-ins, writing the bundled builds they
@@ -80,7 +81,7 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
     let dir = config
         .builtin_dir
         .clone()
-        .unwrap_or_else(|| default_builtin_dir(config.cache_dir.as_deref()));
+        .or_else(|| default_builtin_dir(config.cache_dir.as_deref()));
     let mut bindings = Vec::new();
     for (name, bytes) in builtins() {
         let builtin = config.builtins.get(*name).cloned().unwrap_or_default();
@@ -88,13 +89,30 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
             info!(plugin = %name, "built-in plugin disabled");
             continue;
         }
-        let file = match builtin.file {
-            Some(file) => file,
-            None => write_bundled(&dir, name, bytes)?,
+        let (file, bundled) = match builtin.file {
+            Some(file) => (file, None),
+            None => match dir.as_deref().map(|dir| write_bundled(dir, name, bytes)) {
+                Some(Ok(file)) => (file, None),
+                Some(Err(PluginError::PrivateDir(error @ PrivateDirError::Unsafe { .. }))) => {
+                    return Err(error.into());
+                }
+                written => {
+                    let why = match written {
+                        Some(Err(error)) => error.to_string(),
+                        _ => "no cache directory ($XDG_CACHE_HOME or $HOME)".into(),
+                    };
+                    warn!(plugin = %name, "{why}; running the built-in plugin from the binary (it cannot be swapped by replacing its file)");
+                    (
+                        PathBuf::from(format!("<built into galleon>/{name}.wasm")),
+                        Some(*bytes),
+                    )
+                }
+            },
         };
         bindings.push(BindingConfig {
             name: Some((*name).into()),
             file,
+            bundled,
             kind: PluginKind::Transformer,
             collections: Vec::new(),
             settings: builtin.settings,
@@ -139,19 +157,17 @@ fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), Plugi
 /// Writes `bytes` to `<dir>/<name>.wasm` unless it already holds them
 /// (so galleons sharing the directory do not wake each other's watchers).
 fn write_bundled(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PluginError> {
+    ensure_private(dir)?;
     let path = dir.join(format!("{name}.wasm"));
     if std::fs::read(&path).is_ok_and(|current| current == bytes) {
         return Ok(path);
     }
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        let partial = dir.join(format!(".{name}.wasm.{}", std::process::id()));
-        std::fs::write(&partial, bytes)?;
-        std::fs::rename(&partial, &path)
-    });
-    written.map_err(|source| PluginError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let partial = dir.join(format!(".{name}.wasm.{}", std::process::id()));
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(PluginError::Write { path, source });
+    }
     info!(plugin = %name, path = %path.display(), "built-in plugin written (replace the file to swap it)");
     Ok(path)
 }

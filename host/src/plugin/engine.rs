@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine};
 
 use super::epoch::Ticker;
 use super::error::PluginError;
+use super::private_dir::{PrivateDirError, ensure_private};
 
 /// The engine plus the precompile cache. Cheap to clone.
 #[derive(Clone)]
@@ -34,9 +35,20 @@ pub struct Compiled {
 }
 
 impl PluginEngine {
-    /// An engine caching precompiled components in `cache_dir` (none: no
+    /// An engine caching precompiled components in `cache_dir`, which must
+    /// be private (see `private_dir`); one that cannot be created (a
+    /// read-only file system) means no cache, with a warning. (none: no
     /// cache).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
+        let cache_dir = match cache_dir.map(|dir| (ensure_private(&dir), dir)) {
+            Some((Ok(()), dir)) => Some(dir),
+            Some((Err(error @ PrivateDirError::Unwritable { .. }), _)) => {
+                warn!("{error}; plugins are compiled at every start");
+                None
+            }
+            Some((Err(error), _)) => return Err(error.into()),
+            None => None,
+        };
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -126,8 +138,12 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
         file.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    std::fs::write(&aside, bytes)?;
-    std::fs::rename(&aside, file)
+    let written = std::fs::write(&aside, bytes).and_then(|()| std::fs::rename(&aside, file));
+    if written.is_err() {
+        // No partial artifact is left behind (a full disk, say).
+        let _ = std::fs::remove_file(&aside);
+    }
+    written
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/galleon/wasm`, else

@@ -8,6 +8,17 @@ pub enum PluginError {
     /// The wasmtime engine could not be set up.
     #[error("plugin engine: {0}")]
     Engine(String),
+    /// A directory plugins are written to cannot be trusted.
+    #[error(transparent)]
+    PrivateDir(#[from] super::private_dir::PrivateDirError),
+    /// A bundled plugin could not be written where it is bound from.
+    #[error("cannot write plugin {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The plugin file could not be read.
     #[error("cannot read plugin {path}: {source}")]
     Read {
