@@ -1,7 +1,9 @@
-//! Protocol edges: requests the source must refuse with a status that says
-//! why, and repeated subscriptions that must not buy repeated pushes.
+//! Protocol edges, against the real binary: requests the source must refuse
+//! with a status that says why, and repeated subscriptions that must not buy
+//! repeated pushes.
 
 use galleon_proto::mcp::{RequestResources, Resources};
+use galleon_tests::hub::{Hub, vs};
 use galleon_tests::*;
 use prost::Message;
 use tokio_stream::wrappers::ReceiverStream;
@@ -59,47 +61,64 @@ async fn end_status<M: Message + Clone + Default + Send + Sync + 'static>(
 
 #[tokio::test]
 async fn a_malformed_request_ends_the_stream_with_invalid_argument() {
-    let source = TestSource::start(&[VS]).await;
-    let status = end_status(&source.url(), vec![Malformed { collection: 7 }]).await;
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a"))]).await;
+    let status = end_status(&hub.galleon.url(), vec![Malformed { collection: 7 }]).await;
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("malformed request"), "{status:?}");
 }
 
 #[tokio::test]
 async fn an_oversized_request_ends_the_stream_with_resource_exhausted() {
-    let mut options = galleon::mcp::source::SourceOptions::new([VS]);
-    options.max_request_size = 64 * 1024;
-    let source = TestSource::start_with(cache_with(galleon::cache::DefaultGroup), options).await;
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a"))]).await;
+    // Over the default limit of 16 MiB.
     let request = RequestResources {
         collection: VS.into(),
-        initial_resource_versions: (0..10_000)
-            .map(|i| (format!("ns/resource-{i}"), "0123456789abcdef".to_owned()))
+        initial_resource_versions: (0..300_000)
+            .map(|i| {
+                (
+                    format!("ns/resource-{i:08}"),
+                    "0123456789abcdef0123456789abcdef".to_owned(),
+                )
+            })
             .collect(),
         incremental: true,
         ..Default::default()
     };
-    let status = end_status(&source.url(), vec![request]).await;
+    assert!(request.encoded_len() > 16 << 20);
+    let status = end_status(&hub.galleon.url(), vec![request]).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("too large"), "{status:?}");
 }
 
 #[tokio::test]
 async fn repeated_subscriptions_buy_no_pushes() {
-    let source = TestSource::start(&[VS]).await;
-    source.publish(VS, &[("ns/a", r#"{"v":1}"#)]);
-    let mut sink = source.sink(&[VS]).await;
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a1"))]).await;
+    let mut sink = hub.sink(&[VS]).await;
     let first = sink.recv().await;
     sink.ack(&first).await;
     for _ in 0..1_000 {
         sink.subscribe(VS).await;
     }
     sink.expect_silence().await;
-    assert_eq!(source.source.stats().repeated_subscriptions, 1_000);
-    assert_eq!(source.source.stats().pushes, 1);
     // A real change still arrives, once.
-    source.publish(VS, &[("ns/a", r#"{"v":2}"#)]);
+    hub.write("a.yaml", &vs("a", "a2"));
     let push = sink.recv().await;
-    assert_eq!(names(&push), ["ns/a"]);
+    assert_eq!(bodies(&push)["default/a"]["hosts"][0], "a2");
     sink.ack(&push).await;
     sink.expect_silence().await;
+}
+
+#[tokio::test]
+async fn repeated_subscriptions_are_counted_not_answered() {
+    let source = TestSource::start(&[VS]).await;
+    source.publish(VS, &[("ns/a", r#"{"v":1}"#)]);
+    let mut sink = source.sink(&[VS]).await;
+    let first = sink.recv().await;
+    sink.ack(&first).await;
+    for _ in 0..100 {
+        sink.subscribe(VS).await;
+    }
+    sink.expect_silence().await;
+    assert_eq!(source.source.stats().repeated_subscriptions, 100);
+    assert_eq!(source.source.stats().pushes, 1);
 }

@@ -344,3 +344,38 @@ async fn links_out_of_the_root_are_refused_and_loops_reported_once() {
     assert_eq!(hub.galleon.log_lines(&["loops back"]).len(), 1);
     assert_eq!(hub.galleon.log_lines(&["leads out of the root"]).len(), 2);
 }
+
+#[tokio::test]
+async fn an_unreadable_directory_withdraws_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let open = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    // Run as `nobody`: root reads any directory whatever its mode.
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path(), 0o755);
+    let resources = dir.path().join("resources");
+    std::fs::create_dir_all(resources.join("team")).unwrap();
+    std::fs::write(resources.join("team/a.yaml"), vs("a", "a")).unwrap();
+    std::fs::write(resources.join("b.yaml"), vs("b", "b")).unwrap();
+    let config = "mcp: {address: \"127.0.0.1:0\"}\nsources: [{files: {paths: [resources]}}]\nplugins: {builtins: {authpolicy: {enabled: false}, ingress: {enabled: false}, serviceentry: {enabled: false}}}\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_as_nobody(dir.path(), &["--config", "galleon.yaml"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    sink.ack(&push).await;
+
+    open(&resources.join("team"), 0o000);
+    galleon.signal("HUP");
+    galleon
+        .wait_for_log(&["team", "Permission denied", "stays served"])
+        .await;
+    sink.expect_silence().await;
+
+    open(&resources.join("team"), 0o755);
+    std::fs::write(resources.join("team/a.yaml"), vs("a", "a2")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(bodies(&push)["default/a"]["hosts"][0], "a2");
+}

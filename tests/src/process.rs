@@ -31,6 +31,8 @@ pub fn galleon_binary() -> PathBuf {
 /// A running `galleon serve`, its address read from its ready log line.
 pub struct Galleon {
     child: Child,
+    /// A copy of the binary it runs from, if any (removed with it).
+    _copy: Option<tempfile::TempDir>,
     /// Where it serves MCP.
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
@@ -66,6 +68,30 @@ impl Galleon {
         Self::spawn(command, dir, "info", args).await
     }
 
+    /// Runs `galleon serve ARGS` in `dir` as user and group `nobody` (65534),
+    /// from a copy of the binary any user can run.
+    pub async fn serve_as_nobody(dir: &Path, args: &[&str]) -> Self {
+        let bin = tempfile::Builder::new()
+            .prefix("galleon-bin")
+            .tempdir()
+            .expect("temp dir");
+        let galleon = bin.path().join("galleon");
+        std::fs::copy(galleon_binary(), &galleon).expect("copy the binary");
+        for path in [bin.path(), galleon.as_path()] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&galleon)
+            .arg("serve")
+            .args(args);
+        let mut served = Self::spawn(command, dir, "info", args).await;
+        served._copy = Some(bin);
+        served
+    }
+
     async fn spawn(mut command: Command, dir: &Path, rust_log: &str, args: &[&str]) -> Self {
         let mut child = command
             .current_dir(dir)
@@ -98,7 +124,12 @@ impl Galleon {
                 log.lock().unwrap().join("\n")
             ),
         };
-        Self { child, addr, log }
+        Self {
+            child,
+            _copy: None,
+            addr,
+            log,
+        }
     }
 
     /// `http://` URL of its MCP server.
