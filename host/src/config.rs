@@ -80,6 +80,14 @@ pub struct McpConfig {
     /// The largest request a sink may send, in bytes (default 16 MiB).
     #[serde(default = "default_max_request_size")]
     pub max_request_size: usize,
+    /// Connections open at once (default: 10,000, or half the open-file
+    /// limit if that is lower, so sources always have descriptors left).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// How long a new connection may take to send its first bytes
+    /// (default 10s).
+    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
 }
 
 impl Default for McpConfig {
@@ -91,8 +99,14 @@ impl Default for McpConfig {
             max_concurrent_streams: default_max_streams(),
             stall_timeout: default_stall_timeout(),
             max_request_size: default_max_request_size(),
+            max_connections: None,
+            handshake_timeout: default_handshake_timeout(),
         }
     }
+}
+
+fn default_handshake_timeout() -> Duration {
+    crate::mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
 }
 
 fn default_max_request_size() -> usize {

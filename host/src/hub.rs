@@ -204,6 +204,10 @@ impl Hub {
             max_concurrent_streams: mcp_config.max_concurrent_streams,
             stall_timeout: mcp_config.stall_timeout,
             max_request_size: mcp_config.max_request_size,
+            max_connections: mcp_config
+                .max_connections
+                .unwrap_or_else(default_max_connections),
+            handshake_timeout: mcp_config.handshake_timeout,
         };
         let served = options.collections.len();
         let mcp = McpSource::new(cache.clone(), options);
@@ -279,6 +283,17 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+/// 10,000, or half the open-file limit if that is lower: the sources keep
+/// descriptors to read with however many sinks connect.
+fn default_max_connections() -> usize {
+    let files = rlimit::Resource::NOFILE
+        .get()
+        .map_or(u64::MAX, |(soft, _)| soft);
+    usize::try_from(files / 2)
+        .unwrap_or(usize::MAX)
+        .min(crate::mcp::source::DEFAULT_MAX_CONNECTIONS)
 }
 
 /// Runs the pipeline on a thread of its own: plugin calls are synchronous

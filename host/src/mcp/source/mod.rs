@@ -5,6 +5,7 @@
 
 mod body;
 mod callout;
+mod listener;
 mod push;
 mod server;
 mod stats;
@@ -42,7 +43,17 @@ pub struct SourceOptions {
     /// The largest request a sink may send, in bytes; a larger one ends the
     /// stream with `ResourceExhausted`.
     pub max_request_size: usize,
+    /// Connections open at once; one more is closed at once.
+    pub max_connections: usize,
+    /// How long a new connection may take to send its first bytes.
+    pub handshake_timeout: Duration,
 }
+
+/// Default [`SourceOptions::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Default [`SourceOptions::handshake_timeout`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default [`SourceOptions::max_request_size`]: 16 MiB (a resuming sink's
 /// versions of 100,000 resources fit).
@@ -60,6 +71,8 @@ impl SourceOptions {
             max_concurrent_streams: 1024,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }

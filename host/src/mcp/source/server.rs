@@ -14,7 +14,6 @@ use galleon_proto::mcp::{RequestResources, Resources};
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Status;
 use tonic::body::Body;
 use tonic::codec::{Codec, Streaming};
@@ -24,7 +23,7 @@ use tower_service::Service;
 use tracing::warn;
 
 use super::body::PushBody;
-use super::{McpSource, stream};
+use super::{McpSource, listener, stream};
 use crate::mcp::VERSION_HEADER;
 
 /// The service's gRPC name.
@@ -42,7 +41,15 @@ impl McpSource {
             .add_service(ResourceSourceService {
                 source: self.clone(),
             })
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), self.stopped())
+            .serve_with_incoming_shutdown(
+                listener::incoming(
+                    listener,
+                    self.shared.options.max_connections,
+                    self.shared.options.handshake_timeout,
+                    self.shared.stats.refused_connections.clone(),
+                ),
+                self.stopped(),
+            )
             .await
     }
 

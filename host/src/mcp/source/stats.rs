@@ -1,5 +1,6 @@
 //! Protocol counters of the MCP source.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
@@ -16,6 +17,8 @@ pub(super) struct Stats {
     pub(super) stale_requests: AtomicU64,
     pub(super) stalled_sinks: AtomicU64,
     pub(super) repeated_subscriptions: AtomicU64,
+    /// Shared with the listener.
+    pub(super) refused_connections: Arc<AtomicU64>,
 }
 
 impl Stats {
@@ -39,6 +42,7 @@ impl Stats {
             stale_requests: read(&self.stale_requests),
             stalled_sinks: read(&self.stalled_sinks),
             repeated_subscriptions: read(&self.repeated_subscriptions),
+            refused_connections: read(&self.refused_connections),
         }
     }
 }
@@ -65,4 +69,6 @@ pub struct SourceStats {
     /// Subscriptions repeated on a stream already subscribed (answered with
     /// nothing until the collection changes).
     pub repeated_subscriptions: u64,
+    /// Connections closed at once for being over the connection limit.
+    pub refused_connections: u64,
 }
