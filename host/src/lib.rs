@@ -11,6 +11,8 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hub;
 pub mod mcp;
 pub mod mesh;

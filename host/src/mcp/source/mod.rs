@@ -5,6 +5,8 @@
 
 mod body;
 mod callout;
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
 mod listener;
 mod push;
 mod server;
@@ -20,6 +22,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use callout::CalloutOptions;
+#[cfg(feature = "fuzzing")]
+pub use fuzzing::fuzz_requests;
 pub use stats::SourceStats;
 use stats::Stats;
 

@@ -277,6 +277,19 @@ impl FileSource {
     }
 }
 
+/// Parses `bytes` as a YAML and as a JSON file, as the file source would.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_parse(bytes: &[u8]) -> usize {
+    let registry = Registry::builtin();
+    ["fuzz.yaml", "fuzz.json"]
+        .into_iter()
+        .map(|name| {
+            let parsed = parse_file(Path::new(name), bytes, &registry);
+            parsed.documents.len() + parsed.problems.len()
+        })
+        .sum()
+}
+
 enum Bytes {
     Disk(Vec<u8>),
     Embedded(&'static [u8]),

@@ -1,0 +1,6 @@
+//! Arbitrary request sequences through the MCP stream engine.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    galleon::fuzzing::fuzz_requests(data);
+});
