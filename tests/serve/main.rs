@@ -3,6 +3,7 @@
 
 mod files;
 mod hostile;
+mod limits;
 mod mesh;
 mod signals;
 mod sources;

@@ -1,0 +1,108 @@
+//! Connection limits through the real binary: idle connections past the
+//! descriptor limit cannot starve the file sources, connections over
+//! `maxConnections` are closed at once, silent ones after the handshake
+//! deadline.
+
+use galleon_tests::hub::vs;
+use galleon_tests::*;
+
+#[tokio::test]
+async fn idle_connections_cannot_starve_the_sources_of_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    for name in ["a", "b", "c"] {
+        let file = dir.path().join(format!("resources/{name}.yaml"));
+        std::fs::write(file, vs(name, name)).unwrap();
+    }
+    let args = ["--files", "resources", "--mcp-addr", "127.0.0.1:0"];
+    let galleon = Galleon::serve_with_file_limit(dir.path(), &args, 128).await;
+    galleon.wait_for_log(&["open-file limit", "soft=128"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push).len(), 3);
+    sink.ack(&push).await;
+
+    // More idle connections than descriptors: past half the limit they are
+    // closed at once, so reading files still works meanwhile.
+    let idle: Vec<std::net::TcpStream> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(galleon.addr).ok())
+        .collect();
+    galleon
+        .wait_for_log(&["refusing a connection", "limit=64"])
+        .await;
+    galleon.signal("HUP");
+    std::fs::write(dir.path().join("resources/d.yaml"), vs("d", "d")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(
+        names(&push).len(),
+        4,
+        "nothing withdrawn, the new file read"
+    );
+    assert!(galleon.log_lines(&["Too many open files"]).is_empty());
+    drop(idle);
+}
+
+/// `galleon serve` over `resources/` with `mcp_settings` in its `mcp:` map.
+async fn serve_with_mcp(mcp_settings: &str) -> (tempfile::TempDir, Galleon) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\", {mcp_settings}}}\nsources: [{{files: {{paths: [resources]}}}}]\n"
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    (dir, galleon)
+}
+
+/// Whether the server closes `stream` within the test's patience (reading
+/// past what it sends first, such as its HTTP/2 settings).
+async fn closed_by_server(stream: std::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    stream.set_nonblocking(true).unwrap();
+    let mut stream = tokio::net::TcpStream::from_std(stream).unwrap();
+    let mut buffer = [0u8; 1024];
+    let closed = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, closed).await.is_ok()
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_and_the_others_served() {
+    let (dir, galleon) = serve_with_mcp("maxConnections: 3").await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    let idle: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(galleon.addr).unwrap())
+        .collect();
+    let over = std::net::TcpStream::connect(galleon.addr).unwrap();
+    assert!(
+        closed_by_server(over).await,
+        "the fourth connection is closed"
+    );
+    galleon.wait_for_log(&["refusing a connection"]).await;
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    drop(idle);
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_handshake_deadline() {
+    let (_dir, galleon) = serve_with_mcp("handshakeTimeout: 300ms").await;
+    let silent = std::net::TcpStream::connect(galleon.addr).unwrap();
+    assert!(closed_by_server(silent).await);
+    // A real sink is unaffected.
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    assert_eq!(names(&sink.recv().await), ["default/a"]);
+}
