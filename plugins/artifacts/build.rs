@@ -75,6 +75,7 @@ fn main() {
         .canonicalize()
         .expect("workspace root");
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-env-changed=GALLEON_PLUGIN_TOOLCHAIN");
     for watched in WATCHED {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -132,7 +133,7 @@ fn main() {
 /// missing (`rust-toolchain.toml` lists it, but rustup may be set not to
 /// install components on its own).
 fn ensure_target() {
-    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let toolchain = plugin_toolchain();
     let mut list = Command::new("rustup");
     list.args(["target", "list", "--installed"]);
     if let Some(toolchain) = &toolchain {
@@ -162,9 +163,28 @@ fn ensure_target() {
     );
 }
 
+/// The toolchain the plugins are built with: `GALLEON_PLUGIN_TOOLCHAIN`
+/// when set (the fuzz build runs on nightly, which may lack the wasm
+/// target), else the one cargo runs with.
+fn plugin_toolchain() -> Option<String> {
+    env::var("GALLEON_PLUGIN_TOOLCHAIN")
+        .ok()
+        .or_else(|| env::var("RUSTUP_TOOLCHAIN").ok())
+}
+
 fn build(root: &Path, target_dir: &Path, package: &str, features: &str) {
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = match env::var("GALLEON_PLUGIN_TOOLCHAIN") {
+        Ok(toolchain) => {
+            let mut rustup = Command::new("rustup");
+            rustup
+                .args(["run", &toolchain, "cargo"])
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("CARGO")
+                .env_remove("RUSTC");
+            rustup
+        }
+        Err(_) => Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+    };
     command
         .current_dir(root)
         .args([
