@@ -40,7 +40,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const SINKS: usize = 1_000;
 /// Rounds of P2 per server (after one warm-up round).
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 10;
 /// Body size of one resource.
 const RESOURCE_BYTES: usize = 1_000;
 
@@ -153,10 +153,13 @@ fn report_fan_out(galleon: &FanOut, baseline: &FanOut) {
             ms(median(&f.cpus)),
         ));
     }
+    let total = |v: &[Duration]| ms(v.iter().sum());
     print(&format!(
-        "P2  galleon / baseline: wall {:.2}x, server CPU {:.2}x",
+        "P2  galleon / baseline: wall {:.2}x (medians), server CPU {:.2}x (all {ROUNDS} rounds: {:.0} ms vs {:.0} ms)",
         ms(median(&galleon.walls)) / ms(median(&baseline.walls)),
-        ms(median(&galleon.cpus)) / ms(median(&baseline.cpus)).max(1.0),
+        total(&galleon.cpus) / total(&baseline.cpus).max(1.0),
+        total(&galleon.cpus),
+        total(&baseline.cpus),
     ));
     for (name, f) in [("galleon", galleon), ("baseline", baseline)] {
         let per_sink = (f.rss_idle.saturating_sub(f.rss_before)) as f64 / SINKS as f64 / 1024.0;
@@ -331,7 +334,12 @@ async fn baseline_server(listener: TcpListener, current: watch::Receiver<Option<
     tonic::transport::Server::builder()
         .max_concurrent_streams(1024)
         .add_service(Baseline { current })
-        .serve_with_incoming(TcpListenerStream::new(listener))
+        // As galleon's listener does.
+        .serve_with_incoming(TcpListenerStream::new(listener).map(|accepted| {
+            accepted.inspect(|stream| {
+                let _ = stream.set_nodelay(true);
+            })
+        }))
         .await
         .unwrap();
 }
