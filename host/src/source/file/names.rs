@@ -20,9 +20,12 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
             name.len()
         ));
     }
-    name.split('.')
-        .try_for_each(check_label)
-        .map_err(|why| format!("metadata.name {why} (each dot-separated part, as DNS names)"))
+    if name.split('.').all(|part| check_label(part).is_ok()) {
+        return Ok(());
+    }
+    Err(format!(
+        "metadata.name must be a DNS subdomain: dot-separated parts of 1 to {LABEL_MAX} lower-case letters, digits or '-', each starting and ending with a letter or digit"
+    ))
 }
 
 fn check_label(label: &str) -> Result<(), String> {
