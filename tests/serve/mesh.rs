@@ -39,19 +39,24 @@ async fn a_mesh_config_change_rebuilds_without_dropping_the_stream() {
     assert_eq!(after.collection, VS);
 }
 
-#[tokio::test]
-async fn a_malformed_mesh_config_is_reported_and_the_last_good_one_stays() {
-    let hub = Hub::start(&[]).await;
+/// Writes a mesh config with `ingressClass: nginx` and returns a sink of
+/// the mesh collection once that content is what is served.
+async fn serving_nginx(hub: &Hub) -> RawSink {
     std::fs::write(hub.dir.path().join("mesh.yaml"), "ingressClass: nginx\n").unwrap();
     let mut sink = hub.sink(&[MESH]).await;
-    // Wait until the mesh file's content is what is served.
     loop {
         let push = sink.recv().await;
         sink.ack(&push).await;
         if bodies(&push)["istio-system/meshconfig"]["ingressClass"] == "nginx" {
-            break;
+            return sink;
         }
     }
+}
+
+#[tokio::test]
+async fn a_malformed_mesh_config_is_reported_and_the_last_good_one_stays() {
+    let hub = Hub::start(&[]).await;
+    let mut sink = serving_nginx(&hub).await;
     std::fs::write(hub.dir.path().join("mesh.yaml"), "ingressClass: [broken\n").unwrap();
     hub.galleon.wait_for_log(&["mesh.yaml", "unclosed"]).await;
     sink.expect_silence().await;
@@ -60,15 +65,7 @@ async fn a_malformed_mesh_config_is_reported_and_the_last_good_one_stays() {
 #[tokio::test]
 async fn a_mesh_config_that_vanishes_keeps_the_last_good_one() {
     let hub = Hub::start(&[]).await;
-    std::fs::write(hub.dir.path().join("mesh.yaml"), "ingressClass: nginx\n").unwrap();
-    let mut sink = hub.sink(&[MESH]).await;
-    loop {
-        let push = sink.recv().await;
-        sink.ack(&push).await;
-        if bodies(&push)["istio-system/meshconfig"]["ingressClass"] == "nginx" {
-            break;
-        }
-    }
+    let mut sink = serving_nginx(&hub).await;
     std::fs::remove_file(hub.dir.path().join("mesh.yaml")).unwrap();
     hub.galleon
         .wait_for_log(&["mesh.yaml", "does not exist"])
