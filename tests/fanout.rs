@@ -2,7 +2,7 @@
 //! resource once. Its own test binary, so the process-wide encode counter
 //! sees no other test's work.
 
-use galleon::cache::{CachedResource, Snapshot, resources_encoded};
+use galleon_mcp::cache::{CachedResource, Snapshot, resources_encoded};
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 use tonic::transport::Endpoint;

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cache::DEFAULT_GROUP;
-use crate::pipeline::Strategy;
-use crate::plugin::PluginsConfig;
-use crate::registry::{KindConfig, MESH_CONFIG};
 use crate::source::file::DEFAULT_MAX_FILE_SIZE;
+use galleon_mcp::cache::DEFAULT_GROUP;
+use galleon_pipeline::Strategy;
+use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
+use galleon_plugin_host::PluginsConfig;
 
 /// The whole hub configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -106,15 +106,15 @@ impl Default for McpConfig {
 }
 
 fn default_handshake_timeout() -> Duration {
-    crate::mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
+    galleon_mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
 }
 
 fn default_max_request_size() -> usize {
-    crate::mcp::source::DEFAULT_MAX_REQUEST_SIZE
+    galleon_mcp::source::DEFAULT_MAX_REQUEST_SIZE
 }
 
 fn default_stall_timeout() -> Duration {
-    crate::mcp::source::DEFAULT_STALL_TIMEOUT
+    galleon_mcp::source::DEFAULT_STALL_TIMEOUT
 }
 
 /// A remote sink to dial.

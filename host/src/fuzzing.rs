@@ -2,10 +2,10 @@
 //! part of the API): the document parser, the JSON → body codec and the MCP
 //! stream engine, each fed arbitrary bytes.
 
-pub use crate::mcp::source::fuzz_requests;
 pub use crate::source::file::fuzz_parse;
+pub use galleon_mcp::source::fuzz_requests;
 
-use crate::pipeline::{BodyCodec, StructCodec};
+use galleon_pipeline::{BodyCodec, StructCodec};
 
 /// Parses `bytes` as JSON and, when it is, encodes it as a body.
 pub fn fuzz_body(bytes: &[u8]) {

@@ -11,25 +11,25 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::cache::{CollectionGroups, DEFAULT_GROUP, SnapshotCache};
 use crate::config::{HubConfig, SourceConfig};
-use crate::diagnostics::Diagnostics;
-use crate::event::Collection;
-use crate::mcp::BackoffOptions;
-use crate::mcp::source::{CalloutOptions, McpSource, SourceOptions};
-use crate::pipeline::{
+use crate::source::{Aggregate, FileSource, MeshSource, Source};
+use galleon_mcp::BackoffOptions;
+use galleon_mcp::cache::{CollectionGroups, DEFAULT_GROUP, SnapshotCache};
+use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions};
+use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_pipeline::event::Collection;
+use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
+use galleon_pipeline::{
     DirectMapping, GroupSpec, PipelineSpec, Runtime, Strategy, TransformerFactory, ValidatorFactory,
 };
-use crate::plugin::PluginHost;
-use crate::registry::{MESH_CONFIG, Registry, Schema};
-use crate::source::{Aggregate, FileSource, MeshSource, Source};
+use galleon_plugin_host::PluginHost;
 
 /// Why a hub could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     /// A plugin could not be loaded.
     #[error(transparent)]
-    Plugin(#[from] crate::plugin::PluginError),
+    Plugin(#[from] galleon_plugin_host::PluginError),
     /// The pipeline thread could not be started.
     #[error("cannot start the pipeline thread: {0}")]
     Thread(std::io::Error),
@@ -162,7 +162,7 @@ impl Hub {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         let refresh = Arc::new(Notify::new());
-        if self.config.plugins.binds_any() {
+        if galleon_plugin_host::binds_any(&self.config.plugins) {
             let (config, registry, diagnostics) = (
                 self.config.plugins.clone(),
                 self.registry.clone(),
@@ -293,7 +293,7 @@ fn default_max_connections() -> usize {
         .map_or(u64::MAX, |(soft, _)| soft);
     usize::try_from(files / 2)
         .unwrap_or(usize::MAX)
-        .min(crate::mcp::source::DEFAULT_MAX_CONNECTIONS)
+        .min(galleon_mcp::source::DEFAULT_MAX_CONNECTIONS)
 }
 
 /// Runs the pipeline on a thread of its own: plugin calls are synchronous

@@ -1,22 +1,16 @@
 //! galleon: a WebAssembly-extensible configuration hub serving the Mesh
 //! Configuration Protocol.
 //!
-//! The data path, one direction: [`source`]s → [`pipeline`] (router →
-//! transformers → accumulators → snapshot groups) → [`cache`] → [`mcp`]
-//! server → sinks. [`hub`] assembles them from a [`config`]. See
-//! `ARCHITECTURE.md` for the walk hop by hop.
+//! This crate is the hub's top layer: the [`source`]s it reads (files and
+//! the mesh-config file), its [`config`]uration, the [`hub`] that assembles
+//! sources, pipeline (`galleon-pipeline`), plugin host
+//! (`galleon-plugin-host`) and MCP server (`galleon-mcp`), and the
+//! [`cli`]. See `ARCHITECTURE.md` for the data path hop by hop.
 
-pub mod cache;
 pub mod cli;
 pub mod config;
-pub mod diagnostics;
-pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hub;
-pub mod mcp;
 pub mod mesh;
-pub mod pipeline;
-pub mod plugin;
-pub mod registry;
 pub mod source;

@@ -1,45 +1,12 @@
-//! The mesh configuration the pipeline is built with: Istio's `MeshConfig`
-//! (as JSON, over Galley's defaults) and the cluster domain suffix.
+//! The mesh configuration file: read, parsed and laid over Galley's
+//! defaults. What the pipeline is configured with ([`MeshSettings`]) and the
+//! defaults themselves live in `galleon-pipeline`.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-/// Name of the single MeshConfig resource.
-pub const MESH_CONFIG_NAME: &str = "istio-system/meshconfig";
-
-/// What transforms are configured with.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MeshSettings {
-    /// The mesh configuration, defaults filled in.
-    pub config: Arc<Value>,
-    /// DNS suffix of the cluster, e.g. `cluster.local`.
-    pub domain_suffix: String,
-}
-
-impl MeshSettings {
-    /// Galley's defaults with `domain_suffix`.
-    pub fn defaults(domain_suffix: &str) -> Self {
-        Self {
-            config: Arc::new(Value::Object(defaults())),
-            domain_suffix: domain_suffix.to_owned(),
-        }
-    }
-}
-
-/// Galley's defaults for the fields its transforms read.
-pub fn defaults() -> Map<String, Value> {
-    let Value::Object(map) = json!({
-        "ingressClass": "istio",
-        "ingressControllerMode": "STRICT",
-        "rootNamespace": "istio-system",
-        "trustDomain": "cluster.local",
-    }) else {
-        unreachable!("a JSON object literal")
-    };
-    map
-}
+pub use galleon_pipeline::mesh::{MESH_CONFIG_NAME, MeshSettings, defaults};
 
 /// Why a mesh configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +79,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
 }
 
 /// A JSON value's type, for messages.
-pub(crate) use galleon_plugin_sdk::json_kind as kind_of;
+pub(crate) use galleon_proto::json::json_kind as kind_of;
 
 /// The first line of a multi-line parser message, without its `error: ` tag.
 pub(crate) fn first_line(message: &str) -> String {

@@ -127,6 +127,10 @@ impl Description {
     }
 }
 
+/// Galley's `MeshConfig` defaults, as the hub fills them in (shared with the
+/// host: one file beside the WIT).
+const MESH_DEFAULTS: &str = include_str!("../mesh-defaults.json");
+
 /// The mesh configuration the hub runs with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mesh {
@@ -139,12 +143,8 @@ pub struct Mesh {
 impl Default for Mesh {
     fn default() -> Self {
         Self {
-            config: serde_json::json!({
-                "ingressClass": "istio",
-                "ingressControllerMode": "STRICT",
-                "rootNamespace": "istio-system",
-                "trustDomain": "cluster.local",
-            }),
+            config: serde_json::from_str(MESH_DEFAULTS)
+                .expect("mesh-defaults.json is a JSON object"),
             domain_suffix: "cluster.local".into(),
         }
     }

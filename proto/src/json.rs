@@ -93,6 +93,18 @@ fn number_to_json(n: f64) -> Json {
     }
 }
 
+/// A JSON value's type in words, for error messages ("a list", "null", ...).
+pub fn json_kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a mapping",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message;

@@ -19,8 +19,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use galleon::cache::{CachedResource, DefaultGroup, Snapshot, SnapshotCache};
-use galleon::mcp::source::{McpSource, SourceOptions};
+use galleon_mcp::cache::{CachedResource, DefaultGroup, Snapshot, SnapshotCache};
+use galleon_mcp::source::{McpSource, SourceOptions};
 use galleon_proto::mcp::{RequestResources, Resources};
 use galleon_tests::procstat::{cpu_time, rss};
 use galleon_tests::{RawSink, VS, resource};

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use add_label::{AddLabel, INPUT};
-use galleon::plugin::WasmUnderTest;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
 use galleon_plugin_sdk::{Event, Mesh, Resource};
+use galleon_tests::wasm::WasmUnderTest;
 
 const EVENTS: usize = 20_000;
 const INSTANCES: usize = 200;
@@ -44,13 +44,13 @@ fn main() {
 
     let start = Instant::now();
     for _ in 0..INSTANCES {
-        wasm.instantiate(&json!({}), &Mesh::default()).unwrap();
+        wasm.configure(&json!({}), &Mesh::default()).unwrap();
     }
     let instantiate = start.elapsed() / INSTANCES as u32;
 
     let replay: Vec<Event> = (0..REPLAY).map(event).collect();
     let start = Instant::now();
-    wasm.instantiate(&json!({}), &Mesh::default()).unwrap();
+    wasm.configure(&json!({}), &Mesh::default()).unwrap();
     wasm.handle(&Event::Reset).unwrap();
     for e in &replay {
         wasm.handle(e).unwrap();

@@ -13,10 +13,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use galleon::plugin::{Limits, WasmUnderTest};
+use galleon_plugin_host::Limits;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::{Value, json};
 use galleon_plugin_sdk::{Event, Mesh, Resource};
+use galleon_tests::wasm::WasmUnderTest;
 use serviceentry::{ENDPOINTS, NODES, PODS, SERVICES, ServiceEntries};
 
 const SERVICES_COUNT: usize = 10_000;
@@ -236,7 +237,7 @@ fn main() {
             run(&mut Native::<ServiceEntries>::default(), &load, &churn);
         native_load.print("load, native");
         native_churn.print("churn, native");
-        wasm.instantiate(&Value::Null, &Mesh::default())
+        wasm.configure(&Value::Null, &Mesh::default())
             .expect("instantiated");
         let (wasm_load, wasm_churn) = run(&mut wasm, &load, &churn);
         wasm_load.print("load, wasm");

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use galleon::cache::{DefaultGroup, SnapshotCache};
-use galleon::mcp::sink::{SinkOptions, SinkServer};
-use galleon::mcp::source::{CalloutOptions, McpSource, SourceOptions};
+use galleon_mcp::cache::{DefaultGroup, SnapshotCache};
+use galleon_mcp::sink::{SinkOptions, SinkServer};
+use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions};
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 use tokio::net::TcpListener;

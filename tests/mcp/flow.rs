@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use galleon::mcp::source::SourceOptions;
+use galleon_mcp::source::SourceOptions;
 use galleon_tests::*;
 use serde_json::Value;
 
@@ -13,7 +13,8 @@ use serde_json::Value;
 async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
     let mut options = SourceOptions::new([VS]);
     options.stall_timeout = Duration::from_millis(500);
-    let source = TestSource::start_with(cache_with(galleon::cache::DefaultGroup), options).await;
+    let source =
+        TestSource::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
     let publish = |i: usize| source.publish_blobs(VS, 16, 64 * 1024, i);
     publish(0);
     // Subscribes, then never reads nor answers.

@@ -1,6 +1,6 @@
 //! The sink library in client mode against the real source.
 
-use galleon::mcp::sink::{SinkClient, SinkOptions};
+use galleon_mcp::sink::{SinkClient, SinkOptions};
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 use tokio::net::TcpListener;
@@ -81,8 +81,8 @@ async fn an_incremental_sink_resumes_with_a_delta_after_the_source_restarts() {
     let listener = TcpListener::bind(addr).await.expect("rebind the same port");
     let second = TestSource::serve_on(
         listener,
-        cache_with(galleon::cache::DefaultGroup),
-        galleon::mcp::source::SourceOptions::new([VS]),
+        cache_with(galleon_mcp::cache::DefaultGroup),
+        galleon_mcp::source::SourceOptions::new([VS]),
     );
     second.publish(VS, &[("ns/a", A2), ("ns/b", A1)]);
     recorder

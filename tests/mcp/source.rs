@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use galleon::cache::CollectionGroups;
-use galleon::mcp::source::SourceOptions;
+use galleon_mcp::cache::CollectionGroups;
+use galleon_mcp::source::SourceOptions;
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 
@@ -249,7 +249,8 @@ async fn a_stuck_sink_does_not_slow_others() {
 async fn response_headers_carry_the_hub_version_and_configured_metadata() {
     let mut options = SourceOptions::new([VS]);
     options.metadata.push(("cluster".into(), "east-1".into()));
-    let source = TestSource::start_with(cache_with(galleon::cache::DefaultGroup), options).await;
+    let source =
+        TestSource::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
     let sink = RawSink::connect(&source.url(), "pilot").await;
     let version = sink
         .headers

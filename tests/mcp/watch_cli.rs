@@ -17,8 +17,8 @@ async fn watch_prints_one_json_object_per_push_and_exits_after_count() {
     let metadata = resource.metadata.as_mut().unwrap();
     metadata.labels.insert("app".into(), "reviews".into());
     metadata.annotations.insert("owner".into(), "team-a".into());
-    let snapshot = galleon::cache::Snapshot::builder()
-        .collection(VS, [galleon::cache::CachedResource::new(resource)])
+    let snapshot = galleon_mcp::cache::Snapshot::builder()
+        .collection(VS, [galleon_mcp::cache::CachedResource::new(resource)])
         .build();
     source.cache().set_snapshot("default", snapshot);
 

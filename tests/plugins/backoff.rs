@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use galleon::diagnostics::Diagnostics;
-use galleon::event::{Entry, Event};
-use galleon::mesh::MeshSettings;
-use galleon::plugin::{PluginHost, PluginsConfig};
-use galleon::registry::Registry;
+use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_pipeline::event::{Entry, Event};
+use galleon_pipeline::mesh::MeshSettings;
+use galleon_pipeline::registry::Registry;
+use galleon_plugin_host::{PluginHost, PluginsConfig};
 use serde_json::json;
 
 use crate::support::cache_dir;

@@ -63,7 +63,7 @@ async fn an_infinite_loop_hits_the_deadline() {
 
 #[tokio::test]
 async fn a_memory_bomb_hits_the_memory_cap() {
-    contained("memory", &["memory"]).await;
+    contained("memory", &["exceeded its 64 MiB memory limit"]).await;
 }
 
 #[tokio::test]

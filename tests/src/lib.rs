@@ -6,14 +6,15 @@
 pub mod hub;
 mod process;
 pub mod procstat;
+pub mod wasm;
 
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use galleon::cache::{CachedResource, DefaultGroup, GroupIndex, Snapshot, SnapshotCache};
-use galleon::mcp::source::{McpSource, SourceOptions};
+use galleon_mcp::cache::{CachedResource, DefaultGroup, GroupIndex, Snapshot, SnapshotCache};
+use galleon_mcp::source::{McpSource, SourceOptions};
 use galleon_proto::json::struct_from_json;
 use galleon_proto::mcp::resource_source_client::ResourceSourceClient;
 use galleon_proto::mcp::{Metadata, RequestResources, Resource, Resources, SinkNode};
@@ -349,11 +350,11 @@ pub fn cache_with(index: impl GroupIndex) -> SnapshotCache {
     SnapshotCache::new(index)
 }
 
-/// An [`Updater`](galleon::mcp::sink::Updater) that records every change
+/// An [`Updater`](galleon_mcp::sink::Updater) that records every change
 /// and can be told to reject resources by name.
 #[derive(Clone, Default)]
 pub struct Recorder {
-    changes: std::sync::Arc<std::sync::Mutex<Vec<galleon::mcp::sink::Change>>>,
+    changes: std::sync::Arc<std::sync::Mutex<Vec<galleon_mcp::sink::Change>>>,
     reject: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
@@ -364,12 +365,12 @@ impl Recorder {
     }
 
     /// The changes applied so far.
-    pub fn changes(&self) -> Vec<galleon::mcp::sink::Change> {
+    pub fn changes(&self) -> Vec<galleon_mcp::sink::Change> {
         self.changes.lock().unwrap().clone()
     }
 
     /// Waits until `done` holds for the applied changes.
-    pub async fn wait_for(&self, what: &str, done: impl Fn(&[galleon::mcp::sink::Change]) -> bool) {
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[galleon_mcp::sink::Change]) -> bool) {
         let waited = tokio::time::timeout(PATIENCE, async {
             while !done(&self.changes()) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -384,11 +385,11 @@ impl Recorder {
     }
 }
 
-impl galleon::mcp::sink::Updater for Recorder {
+impl galleon_mcp::sink::Updater for Recorder {
     fn apply(
         &self,
-        change: &galleon::mcp::sink::Change,
-    ) -> Result<(), galleon::mcp::sink::ApplyError> {
+        change: &galleon_mcp::sink::Change,
+    ) -> Result<(), galleon_mcp::sink::ApplyError> {
         let reject = self.reject.lock().unwrap().clone();
         if let Some(bad) = reject {
             let names = change
@@ -397,7 +398,7 @@ impl galleon::mcp::sink::Updater for Recorder {
                 .filter_map(|r| r.metadata.as_ref())
                 .map(|m| &m.name);
             if names.clone().any(|n| *n == bad) {
-                return Err(galleon::mcp::sink::ApplyError(format!(
+                return Err(galleon_mcp::sink::ApplyError(format!(
                     "{bad} is not acceptable"
                 )));
             }
@@ -408,7 +409,7 @@ impl galleon::mcp::sink::Updater for Recorder {
 }
 
 /// Names carried by a change.
-pub fn change_names(change: &galleon::mcp::sink::Change) -> Vec<String> {
+pub fn change_names(change: &galleon_mcp::sink::Change) -> Vec<String> {
     change
         .resources
         .iter()
@@ -418,8 +419,8 @@ pub fn change_names(change: &galleon::mcp::sink::Change) -> Vec<String> {
 }
 
 /// Fast reconnects for tests.
-pub fn quick_backoff() -> galleon::mcp::BackoffOptions {
-    galleon::mcp::BackoffOptions {
+pub fn quick_backoff() -> galleon_mcp::BackoffOptions {
+    galleon_mcp::BackoffOptions {
         min: Duration::from_millis(20),
         max: Duration::from_millis(200),
     }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 
-use crate::mcp::sink::{ApplyError, Change, DEFAULT_MAX_MESSAGE_SIZE, SinkClient, SinkOptions};
+use galleon_mcp::sink::{ApplyError, Change, DEFAULT_MAX_MESSAGE_SIZE, SinkClient, SinkOptions};
 
 #[derive(Debug, Args)]
 pub(super) struct WatchArgs {

@@ -10,12 +10,12 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::watcher::{PathWatcher, RescanSignals};
 use super::{EventSender, Source, SourceRun};
-use crate::diagnostics::{Diagnostics, Problem};
-use crate::event::{Collection, Entry, Event};
 use crate::mesh::{self, MESH_CONFIG_NAME, MeshConfigError};
-use crate::registry::MESH_CONFIG;
+use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
+use galleon_pipeline::event::{Collection, Entry, Event};
+use galleon_pipeline::registry::MESH_CONFIG;
 
 /// The mesh configuration, from a file or Galley's defaults.
 pub struct MeshSource {
@@ -43,7 +43,7 @@ impl MeshSource {
         let Some(path) = &self.path else {
             return Value::Object(mesh::defaults());
         };
-        let scope = path.display().to_string();
+        let scope = Scope::File(path.clone());
         match mesh::load(path) {
             Ok(config) => {
                 self.diagnostics.clear(&scope);
@@ -61,7 +61,7 @@ impl MeshSource {
                 self.diagnostics.set(
                     &scope,
                     vec![Problem {
-                        location: scope.clone(),
+                        location: path.display().to_string(),
                         message: error.to_string(),
                     }],
                 );
@@ -127,7 +127,7 @@ impl Source for MeshSource {
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = signals.recv() => {}
-                    changed = async { match watcher.as_mut() { Some(w) => w.changed().await, None => std::future::pending().await } } => {
+                    changed = next_change(&mut watcher) => {
                         if !changed.is_empty() && !changed.iter().any(|p| p.file_name() == path.file_name()) {
                             continue;
                         }

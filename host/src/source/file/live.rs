@@ -12,9 +12,9 @@ use tracing::{info, warn};
 
 use super::parse::is_config_file;
 use super::{FileSource, ROOT_POLL, Tree};
-use crate::event::Event;
-use crate::source::watcher::{PathWatcher, RescanSignals};
 use crate::source::{EventSender, Source};
+use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_pipeline::event::Event;
 
 impl FileSource {
     /// A watcher over the roots that exist (none when watching is off).
@@ -67,7 +67,7 @@ impl FileSource {
                         info!(source = %self.name(), "rescan requested by signal");
                         None
                     }
-                    paths = changed(&mut watcher) => Some(paths),
+                    paths = next_change(&mut watcher) => Some(paths),
                     _ = poll.tick(), if missing => {
                         if self.root_ids() == watched {
                             continue;
@@ -199,13 +199,6 @@ enum Change {
     File,
     /// List everything again.
     Tree,
-}
-
-async fn changed(watcher: &mut Option<PathWatcher>) -> Vec<PathBuf> {
-    match watcher {
-        Some(watcher) => watcher.changed().await,
-        None => std::future::pending().await,
-    }
 }
 
 pub(super) async fn send_all(

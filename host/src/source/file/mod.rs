@@ -21,9 +21,9 @@ use self::listing::Listing;
 use self::parse::{ParsedFile, parse_file};
 use self::set::FileSet;
 use super::{EventSender, Source, SourceRun};
-use crate::diagnostics::{Diagnostics, Problem};
-use crate::event::{Collection, Event};
-use crate::registry::Registry;
+use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
+use galleon_pipeline::event::{Collection, Event};
+use galleon_pipeline::registry::Registry;
 
 /// Files larger than this are refused by default (16 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 << 20;
@@ -137,7 +137,7 @@ impl FileSource {
                 .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p))
                 .collect();
             for path in gone {
-                self.diagnostics.clear(&path.display().to_string());
+                self.diagnostics.clear(&Scope::File(path.clone()));
                 touched.extend(set.remove(&path));
             }
             for path in &listing.files {
@@ -170,7 +170,8 @@ impl FileSource {
     }
 
     fn finish(&self, set: &mut FileSet, touched: Vec<(Collection, String)>) -> Vec<Event> {
-        self.diagnostics.set("duplicates", set.duplicates());
+        self.diagnostics
+            .set(&Scope::Duplicates(self.name()), set.duplicates());
         set.diff(touched)
     }
 
@@ -188,8 +189,7 @@ impl FileSource {
             message: reason.clone(),
         });
         let problems = unseen.chain(refused).collect();
-        self.diagnostics
-            .set(&format!("listing of {}", self.name()), problems);
+        self.diagnostics.set(&Scope::Listing(self.name()), problems);
     }
 
     fn roots(&self) -> &[PathBuf] {
@@ -201,7 +201,7 @@ impl FileSource {
 
     /// Reads one file into the set; returns the keys it may have changed.
     fn load(&self, set: &mut FileSet, path: &Path) -> Vec<(Collection, String)> {
-        let scope = path.display().to_string();
+        let scope = Scope::File(path.to_owned());
         self.loads.fetch_add(1, Ordering::Relaxed);
         let bytes = match self.read(path) {
             Ok(Some(bytes)) => bytes,
@@ -214,7 +214,7 @@ impl FileSource {
                 self.diagnostics.set(
                     &scope,
                     vec![Problem {
-                        location: scope.clone(),
+                        location: path.display().to_string(),
                         message,
                     }],
                 );

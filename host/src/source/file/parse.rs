@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::names::{check_name, check_namespace};
-use crate::diagnostics::{Problem, quote};
-use crate::event::{Collection, Entry, Origin};
 use crate::mesh::kind_of;
-use crate::registry::{BodyShape, Registry};
+use galleon_pipeline::diagnostics::{Problem, quote};
+use galleon_pipeline::event::{Collection, Entry, Origin};
+use galleon_pipeline::registry::{BodyShape, Registry};
 
 /// A resource read from one document.
 #[derive(Debug)]

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::parse::{Document, ParsedFile};
-use crate::diagnostics::Problem;
-use crate::event::{Collection, Event};
+use galleon_pipeline::diagnostics::Problem;
+use galleon_pipeline::event::{Collection, Event};
 
 type Key = (Collection, String);
 

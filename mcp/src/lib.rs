@@ -1,0 +1,21 @@
+//! The Mesh Configuration Protocol (`istio.mcp.v1alpha1`) for galleon, with
+//! no WebAssembly runtime and no file watching in its dependency tree:
+//!
+//! - [`cache`]: immutable, versioned snapshots per group and the [`Watch`]
+//!   seam between whoever produces snapshots and the streams that serve them;
+//! - [`source`]: the `ResourceSource` server that serves the cache to sinks,
+//!   and the callouts that dial sinks (`ResourceSink`);
+//! - [`sink`]: the sink library a Rust control plane uses to consume MCP.
+//!
+//! [`Watch`]: cache::Watch
+
+pub(crate) mod backoff;
+pub mod cache;
+pub mod quote;
+pub mod sink;
+pub mod source;
+
+pub use backoff::BackoffOptions;
+
+/// Header carrying the hub's version on every stream galleon serves.
+pub const VERSION_HEADER: &str = "config.source.version";

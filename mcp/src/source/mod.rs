@@ -1,0 +1,136 @@
+//! The source side of MCP: serves the snapshot cache to sinks that dial in
+//! (`ResourceSource`, [`McpSource::serve`]) and to sinks the hub dials out to
+//! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
+//! protocol engine.
+
+mod body;
+mod callout;
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
+mod listener;
+mod push;
+mod server;
+mod stats;
+mod stream;
+mod subscription;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+pub use callout::{CalloutError, CalloutOptions};
+#[cfg(feature = "fuzzing")]
+pub use fuzzing::fuzz_requests;
+pub use stats::SourceStats;
+use stats::Stats;
+
+use crate::cache::SnapshotCache;
+
+/// How the source serves its sinks.
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    /// Every collection a sink may subscribe to; others end the stream with
+    /// `InvalidArgument`.
+    pub collections: BTreeSet<String>,
+    /// Extra response header key/values sent on every stream, next to
+    /// `config.source.version`.
+    pub metadata: Vec<(String, String)>,
+    /// Concurrent streams allowed on one HTTP/2 connection.
+    pub max_concurrent_streams: u32,
+    /// How long a sink may leave a push unanswered before its stream is
+    /// dropped (a sink that stopped reading holds one push at most, and not
+    /// for ever).
+    pub stall_timeout: Duration,
+    /// The largest request a sink may send, in bytes; a larger one ends the
+    /// stream with `ResourceExhausted`.
+    pub max_request_size: usize,
+    /// Connections open at once; one more is closed at once.
+    pub max_connections: usize,
+    /// How long a new connection may take to send its first bytes.
+    pub handshake_timeout: Duration,
+}
+
+/// Default [`SourceOptions::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Default [`SourceOptions::handshake_timeout`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default [`SourceOptions::max_request_size`]: 16 MiB (a resuming sink's
+/// versions of 100,000 resources fit).
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
+
+/// Default [`SourceOptions::stall_timeout`]: five minutes.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl SourceOptions {
+    /// Serves `collections` with default settings.
+    pub fn new(collections: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            collections: collections.into_iter().map(Into::into).collect(),
+            metadata: Vec::new(),
+            max_concurrent_streams: 1024,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+}
+
+/// The MCP source. Cheap to clone; clones share streams and counters.
+#[derive(Clone)]
+pub struct McpSource {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    cache: SnapshotCache,
+    options: SourceOptions,
+    stats: Stats,
+    shutdown: CancellationToken,
+    next_stream: AtomicU64,
+}
+
+impl McpSource {
+    /// A source serving `cache`.
+    pub fn new(cache: SnapshotCache, options: SourceOptions) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                cache,
+                options,
+                stats: Stats::default(),
+                shutdown: CancellationToken::new(),
+                next_stream: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The cache being served.
+    pub fn cache(&self) -> &SnapshotCache {
+        &self.shared.cache
+    }
+
+    /// Protocol counters since start.
+    pub fn stats(&self) -> SourceStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Ends every stream cleanly (status OK) and stops [`McpSource::serve`]
+    /// and [`McpSource::callout`].
+    pub fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+    }
+
+    /// Resolves once [`McpSource::shutdown`] was called.
+    pub async fn stopped(&self) {
+        self.shared.shutdown.cancelled().await;
+    }
+
+    fn next_stream_id(&self) -> u64 {
+        self.shared.next_stream.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,131 @@
+//! `ResourceSource`: the gRPC service sinks dial to subscribe.
+//!
+//! The service is written against tonic's transport rather than generated:
+//! requests are decoded by tonic's own streaming decoder, but responses are
+//! a [`PushBody`], which writes each push's shared bytes to HTTP/2 without
+//! the per-stream encode buffer a generated service would copy them into.
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use galleon_proto::mcp::{RequestResources, Resources};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::codec::{Codec, Streaming};
+use tonic::server::NamedService;
+use tonic::transport::server::TcpConnectInfo;
+use tower_service::Service;
+use tracing::warn;
+
+use super::body::PushBody;
+use super::{McpSource, listener, stream};
+use crate::VERSION_HEADER;
+
+/// The service's gRPC name.
+const SERVICE: &str = "istio.mcp.v1alpha1.ResourceSource";
+/// The path of its one method.
+const ESTABLISH: &str = "/istio.mcp.v1alpha1.ResourceSource/EstablishResourceStream";
+
+impl McpSource {
+    /// Serves `ResourceSource` on `listener` until [`McpSource::shutdown`].
+    pub async fn serve(&self, listener: TcpListener) -> Result<(), tonic::transport::Error> {
+        tonic::transport::Server::builder()
+            .max_concurrent_streams(self.shared.options.max_concurrent_streams)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .add_service(ResourceSourceService {
+                source: self.clone(),
+            })
+            .serve_with_incoming_shutdown(
+                listener::incoming(
+                    listener,
+                    self.shared.options.max_connections,
+                    self.shared.options.handshake_timeout,
+                    self.shared.stats.refused_connections.clone(),
+                ),
+                self.stopped(),
+            )
+            .await
+    }
+
+    /// `config.source.version` and the configured response headers.
+    fn response_headers(&self, headers: &mut http::HeaderMap) {
+        headers.insert(
+            HeaderName::from_static(VERSION_HEADER),
+            HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+        );
+        for (key, value) in &self.shared.options.metadata {
+            match (
+                HeaderName::from_bytes(key.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                (Ok(key), Ok(value)) => {
+                    headers.insert(key, value);
+                }
+                _ => warn!(%key, "skipping response metadata that is not a valid header"),
+            }
+        }
+    }
+}
+
+/// The `ResourceSource` service on tonic's server.
+#[derive(Clone)]
+struct ResourceSourceService {
+    source: McpSource,
+}
+
+impl NamedService for ResourceSourceService {
+    const NAME: &'static str = SERVICE;
+}
+
+impl Service<http::Request<Body>> for ResourceSourceService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if request.uri().path() != ESTABLISH {
+            let status = Status::unimplemented(format!("{SERVICE} has no such method"));
+            return ready(Ok(status.into_http()));
+        }
+        ready(Ok(self.establish(request)))
+    }
+}
+
+impl ResourceSourceService {
+    /// Starts the engine on one stream and answers with its pushes.
+    fn establish(&self, request: http::Request<Body>) -> http::Response<Body> {
+        let shared = &self.source.shared;
+        let peer = request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr)
+            .map(|a| a.to_string());
+        let decoder = tonic_prost::ProstCodec::<Resources, RequestResources>::default().decoder();
+        let limit = Some(shared.options.max_request_size);
+        let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
+        // Room for one push per collection: the engine never has more in flight.
+        let (outbox, pushes) = mpsc::channel(shared.options.collections.len().max(1));
+        tokio::spawn(stream::serve(
+            shared.clone(),
+            self.source.next_stream_id(),
+            peer,
+            requests,
+            outbox,
+        ));
+        let mut response = http::Response::new(Body::new(PushBody::new(pushes)));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        self.source.response_headers(headers);
+        response
+    }
+}

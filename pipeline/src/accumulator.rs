@@ -1,0 +1,137 @@
+//! The accumulator of one output collection: the current resources, encoded
+//! once per change, and whether every transformer feeding it has synced.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use galleon_proto::mcp::{Metadata, Resource};
+
+use crate::codec::BodyCodec;
+use crate::diagnostics::Problem;
+use crate::event::{Collection, Entry, Event};
+use galleon_mcp::cache::{CachedResource, CollectionSnapshot};
+
+/// One output collection's state.
+pub(crate) struct Accumulator {
+    collection: Collection,
+    codec: Arc<dyn BodyCodec>,
+    resources: BTreeMap<String, CachedResource>,
+    feeders: usize,
+    synced_feeders: usize,
+    snapshot: Option<Arc<CollectionSnapshot>>,
+}
+
+/// What applying an event did.
+pub(crate) enum Applied {
+    /// The collection's content or sync state changed.
+    Changed,
+    /// Nothing changed (e.g. identical content).
+    Unchanged,
+    /// The event was rejected; the previous state stands.
+    Rejected(Problem),
+}
+
+impl Accumulator {
+    /// An accumulator fed by `feeders` transformers. With none it is synced
+    /// (and empty) from the start.
+    pub(super) fn new(collection: Collection, codec: Arc<dyn BodyCodec>, feeders: usize) -> Self {
+        Self {
+            collection,
+            codec,
+            resources: BTreeMap::new(),
+            feeders,
+            synced_feeders: 0,
+            snapshot: None,
+        }
+    }
+
+    pub(super) fn synced(&self) -> bool {
+        self.synced_feeders >= self.feeders
+    }
+
+    pub(super) fn apply(&mut self, event: &Event) -> Applied {
+        let applied = match event {
+            Event::Added(_, entry) | Event::Updated(_, entry) => self.set(entry),
+            Event::Deleted(_, name) => match self.resources.remove(name) {
+                Some(_) => Applied::Changed,
+                None => Applied::Unchanged,
+            },
+            Event::FullSync(_) => {
+                self.synced_feeders += 1;
+                if self.synced_feeders == self.feeders {
+                    Applied::Changed
+                } else {
+                    Applied::Unchanged
+                }
+            }
+            Event::Reset => {
+                self.resources.clear();
+                self.synced_feeders = 0;
+                Applied::Changed
+            }
+        };
+        if matches!(applied, Applied::Changed) {
+            self.snapshot = None;
+        }
+        applied
+    }
+
+    fn set(&mut self, entry: &Entry) -> Applied {
+        let resource = match self.encode(entry) {
+            Ok(resource) => resource,
+            Err(message) => {
+                let location = entry.origin.as_ref().map_or_else(
+                    || format!("{} {}", self.collection, entry.name),
+                    |o| o.to_string(),
+                );
+                return Applied::Rejected(Problem { location, message });
+            }
+        };
+        match self.resources.get(&entry.name) {
+            Some(existing) if existing.version() == resource.version() => Applied::Unchanged,
+            _ => {
+                self.resources.insert(entry.name.clone(), resource);
+                Applied::Changed
+            }
+        }
+    }
+
+    fn encode(&self, entry: &Entry) -> Result<CachedResource, String> {
+        let body = self
+            .codec
+            .encode(&entry.body)
+            .map_err(|e| format!("cannot serve {} as {}: {e}", entry.name, self.collection))?;
+        let create_time = match &entry.create_time {
+            Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|e| {
+                format!(
+                    "{}: creationTimestamp {text:?} is not RFC 3339: {e}",
+                    entry.name
+                )
+            })?),
+            None => None,
+        };
+        Ok(CachedResource::new(Resource {
+            metadata: Some(Metadata {
+                name: entry.name.clone(),
+                create_time,
+                version: String::new(),
+                labels: entry.labels.clone(),
+                annotations: entry.annotations.clone(),
+            }),
+            body: Some(body),
+        }))
+    }
+
+    /// The collection's current state; unchanged since the last call, the
+    /// same `Arc` (so an unchanged collection costs nothing to republish).
+    pub(super) fn snapshot(&mut self) -> Arc<CollectionSnapshot> {
+        self.snapshot
+            .get_or_insert_with(|| {
+                Arc::new(CollectionSnapshot::new(
+                    &self.collection,
+                    self.resources.values().cloned(),
+                ))
+            })
+            .clone()
+    }
+}

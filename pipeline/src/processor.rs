@@ -1,0 +1,281 @@
+//! One session's pipeline: router → transformers → accumulators → snapshot
+//! groups → snapshot cache.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::accumulator::{Accumulator, Applied};
+use crate::codec::{BodyCodec, StructCodec};
+use crate::diagnostics::{Diagnostics, Scope};
+use crate::event::{Collection, Event};
+use crate::group::{SnapshotGroup, Strategy};
+use crate::mesh::MeshSettings;
+use crate::transformer::{Refresh, Transformer, TransformerFactory};
+use crate::validator::{Validator, ValidatorFactory};
+use galleon_mcp::cache::{Snapshot, SnapshotCache};
+
+/// A snapshot group as configured.
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    /// Group name, as sinks' group index names it.
+    pub name: String,
+    /// When it publishes.
+    pub strategy: Strategy,
+    /// Its output collections.
+    pub collections: Vec<Collection>,
+}
+
+/// Everything needed to build a session's pipeline.
+#[derive(Clone)]
+pub struct PipelineSpec {
+    /// Transformers, the direct mapping among them.
+    pub transformers: Vec<Arc<dyn TransformerFactory>>,
+    /// Snapshot groups; together they list every output collection.
+    pub groups: Vec<GroupSpec>,
+    /// Codecs by output collection; others use [`StructCodec`].
+    pub codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
+    /// Validators, run in order before routing.
+    pub validators: Vec<Arc<dyn ValidatorFactory>>,
+}
+
+impl PipelineSpec {
+    /// Every collection served, across groups.
+    pub fn served_collections(&self) -> Vec<Collection> {
+        let mut all: Vec<_> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.collections.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+pub(super) struct Processor {
+    routes: HashMap<Collection, Vec<usize>>,
+    transformers: Vec<Box<dyn Transformer>>,
+    validators: Vec<Box<dyn Validator>>,
+    judged: HashMap<Collection, Vec<usize>>,
+    accumulators: HashMap<Collection, Accumulator>,
+    groups: Vec<SnapshotGroup>,
+    groups_of: HashMap<Collection, Vec<usize>>,
+    cache: SnapshotCache,
+    diagnostics: Diagnostics,
+    rejected: HashSet<(Collection, String)>,
+}
+
+impl Processor {
+    pub(super) fn new(
+        spec: &PipelineSpec,
+        mesh: &MeshSettings,
+        cache: SnapshotCache,
+        diagnostics: Diagnostics,
+    ) -> Self {
+        let transformers: Vec<_> = spec.transformers.iter().map(|f| f.build(mesh)).collect();
+        let mut routes: HashMap<Collection, Vec<usize>> = HashMap::new();
+        let mut feeders: HashMap<Collection, usize> = HashMap::new();
+        for (index, transformer) in transformers.iter().enumerate() {
+            for input in transformer.inputs() {
+                routes.entry(input).or_default().push(index);
+            }
+            for output in transformer.outputs() {
+                *feeders.entry(output).or_default() += 1;
+            }
+        }
+        let mut accumulators = HashMap::new();
+        let mut groups_of: HashMap<Collection, Vec<usize>> = HashMap::new();
+        let groups: Vec<_> = spec
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(index, g)| {
+                for collection in &g.collections {
+                    groups_of.entry(collection.clone()).or_default().push(index);
+                    let codec = spec
+                        .codecs
+                        .get(collection)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(StructCodec));
+                    let fed_by = feeders.get(collection).copied().unwrap_or(0);
+                    accumulators
+                        .entry(collection.clone())
+                        .or_insert_with(|| Accumulator::new(collection.clone(), codec, fed_by));
+                }
+                SnapshotGroup::new(g.name.clone(), g.collections.clone(), g.strategy)
+            })
+            .collect();
+        let validators: Vec<_> = spec.validators.iter().map(|f| f.build()).collect();
+        let mut judged: HashMap<Collection, Vec<usize>> = HashMap::new();
+        for (index, validator) in validators.iter().enumerate() {
+            for collection in validator.collections() {
+                judged.entry(collection).or_default().push(index);
+            }
+        }
+        let mut processor = Self {
+            routes,
+            transformers,
+            validators,
+            judged,
+            accumulators,
+            groups,
+            groups_of,
+            cache,
+            diagnostics,
+            rejected: HashSet::new(),
+        };
+        // Groups that nothing feeds are complete (and empty) from the start.
+        for index in 0..processor.groups.len() {
+            if processor.group_synced(index) {
+                processor.publish(index);
+            }
+        }
+        processor
+    }
+
+    /// Routes one source event through the transformers that consume it.
+    pub(super) fn handle(&mut self, event: &Event, now: Instant) {
+        let Some(collection) = event.collection() else {
+            return;
+        };
+        if !self.admit(event) {
+            return;
+        }
+        let Some(route) = self.routes.get(collection) else {
+            debug!(%collection, "no transformer consumes this collection");
+            return;
+        };
+        let transformers = &mut self.transformers;
+        let outputs: Vec<Event> = route
+            .iter()
+            .flat_map(|&index| transformers[index].handle(event))
+            .collect();
+        for output in outputs {
+            self.accumulate(&output, now);
+        }
+    }
+
+    /// Runs the collection's validators on an added or updated resource.
+    /// A rejected change is reported and dropped.
+    fn admit(&mut self, event: &Event) -> bool {
+        let (Event::Added(collection, entry) | Event::Updated(collection, entry)) = event else {
+            if let Event::Deleted(collection, name) = event {
+                let scope = Scope::Validation(collection.clone(), name.clone());
+                self.diagnostics.clear(&scope);
+            }
+            return true;
+        };
+        let Some(validators) = self.judged.get(collection) else {
+            return true;
+        };
+        let mut problems = Vec::new();
+        let mut rejected = false;
+        for &index in validators {
+            let verdict = self.validators[index].validate(collection, entry);
+            rejected |= !verdict.errors.is_empty();
+            problems.extend(verdict.errors);
+            problems.extend(verdict.warnings);
+        }
+        let scope = Scope::Validation(collection.clone(), entry.name.clone());
+        self.diagnostics.set(&scope, problems);
+        !rejected
+    }
+
+    /// Lets every transformer react to something outside the event stream
+    /// (a replaced plugin). `Err` asks for a rebuild.
+    pub(super) fn refresh(&mut self, now: Instant) -> Result<(), String> {
+        for index in 0..self.transformers.len() {
+            match self.transformers[index].refresh() {
+                Refresh::Events(events) => {
+                    for event in events {
+                        self.accumulate(&event, now);
+                    }
+                }
+                Refresh::Rebuild(reason) => return Err(reason),
+            }
+        }
+        Ok(())
+    }
+
+    fn accumulate(&mut self, event: &Event, now: Instant) {
+        let Some(collection) = event.collection().cloned() else {
+            return;
+        };
+        let Some(accumulator) = self.accumulators.get_mut(&collection) else {
+            warn!(%collection, "dropping output for a collection no snapshot group serves");
+            return;
+        };
+        match accumulator.apply(event) {
+            Applied::Changed => {}
+            Applied::Unchanged => return,
+            Applied::Rejected(problem) => {
+                if let Event::Added(_, entry) | Event::Updated(_, entry) = event {
+                    let key = (collection.clone(), entry.name.clone());
+                    self.diagnostics.set(&scope(&key), vec![problem]);
+                    self.rejected.insert(key);
+                }
+                return;
+            }
+        }
+        if let Some(name) = event.name() {
+            let key = (collection.clone(), name.to_owned());
+            if self.rejected.remove(&key) {
+                self.diagnostics.clear(&scope(&key));
+            }
+        }
+        let groups = self.groups_of.get(&collection).map_or(0, Vec::len);
+        for i in 0..groups {
+            let index = self.groups_of[&collection][i];
+            if self.group_synced(index) && self.groups[index].changed(now) {
+                self.publish(index);
+            }
+        }
+    }
+
+    fn group_synced(&self, index: usize) -> bool {
+        self.groups[index]
+            .collections
+            .iter()
+            .all(|c| self.accumulators[c].synced())
+    }
+
+    /// The earliest debounced publish, if any is pending.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.groups.iter().filter_map(SnapshotGroup::deadline).min()
+    }
+
+    /// Publishes the groups whose debounce deadline has passed.
+    pub(super) fn on_timer(&mut self, now: Instant) {
+        for index in 0..self.groups.len() {
+            if self.groups[index].deadline().is_some_and(|due| due <= now) {
+                self.publish(index);
+            }
+        }
+    }
+
+    fn publish(&mut self, index: usize) {
+        let group = &mut self.groups[index];
+        group.published();
+        let snapshot = group
+            .collections
+            .iter()
+            .fold(Snapshot::builder(), |builder, c| {
+                builder.with(
+                    self.accumulators
+                        .get_mut(c)
+                        .expect("every group collection has an accumulator")
+                        .snapshot(),
+                )
+            })
+            .build();
+        debug!(group = %group.name, "publishing snapshot");
+        self.cache.set_snapshot(&group.name, snapshot);
+    }
+}
+
+fn scope((collection, name): &(Collection, String)) -> Scope {
+    Scope::Pipeline(collection.clone(), name.clone())
+}

@@ -1,0 +1,173 @@
+//! The runtime: runs pipeline sessions one after another. A session starts
+//! the sources, buffers their events until the mesh configuration has
+//! synced, then builds the processor with that configuration and feeds it.
+//! A `Reset` or a mesh-config change ends the session; the next one starts
+//! the sources again (so every transformer sees a full replay). The snapshot
+//! cache outlives sessions and versions are content hashes, so sinks keep
+//! their streams and see a push only where outputs really changed.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::diagnostics::Diagnostics;
+use crate::event::Event;
+use crate::mesh::MeshSettings;
+use crate::processor::{PipelineSpec, Processor};
+use crate::registry::MESH_CONFIG;
+use crate::source::Source;
+use galleon_mcp::cache::SnapshotCache;
+
+/// Capacity of the channel from the sources to the pipeline.
+const EVENT_BUFFER: usize = 1024;
+
+/// Runs sessions of the pipeline described by a [`PipelineSpec`].
+pub struct Runtime {
+    source: Arc<dyn Source>,
+    refresh: Arc<Notify>,
+    spec: PipelineSpec,
+    cache: SnapshotCache,
+    diagnostics: Diagnostics,
+    domain_suffix: String,
+}
+
+/// Why a session ended.
+enum Outcome {
+    Stopped,
+    Rebuild(&'static str),
+}
+
+impl Runtime {
+    /// A runtime feeding `cache` from `source` through `spec`.
+    pub fn new(
+        source: Arc<dyn Source>,
+        spec: PipelineSpec,
+        cache: SnapshotCache,
+        diagnostics: Diagnostics,
+        domain_suffix: String,
+    ) -> Self {
+        Self {
+            source,
+            refresh: Arc::new(Notify::new()),
+            spec,
+            cache,
+            diagnostics,
+            domain_suffix,
+        }
+    }
+
+    /// Uses `refresh` to learn that transformers have something to say
+    /// outside the event stream (a replaced plugin).
+    pub fn with_refresh(mut self, refresh: Arc<Notify>) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// Runs sessions until `stop` is cancelled.
+    pub async fn run(self, stop: CancellationToken) {
+        for session in 1.. {
+            let session_stop = stop.child_token();
+            let (events, rx) = mpsc::channel(EVENT_BUFFER);
+            let sources = tokio::spawn(self.source.clone().run(events, session_stop.clone()));
+            let outcome = self.session(session, rx, &stop).await;
+            session_stop.cancel();
+            let _ = sources.await;
+            match outcome {
+                Outcome::Stopped => return,
+                Outcome::Rebuild(reason) => info!(session, "rebuilding the pipeline: {reason}"),
+            }
+        }
+    }
+
+    async fn session(
+        &self,
+        id: u64,
+        mut events: mpsc::Receiver<Event>,
+        stop: &CancellationToken,
+    ) -> Outcome {
+        let mut buffer = Vec::new();
+        let mut mesh: Option<Value> = None;
+        let mut processor: Option<Processor> = None;
+        loop {
+            let deadline = processor.as_ref().and_then(Processor::deadline);
+            let event = tokio::select! {
+                () = stop.cancelled() => return Outcome::Stopped,
+                () = self.refresh.notified() => {
+                    if let Some(Err(reason)) = processor.as_mut().map(|p| p.refresh(Instant::now())) {
+                        info!(session = id, "rebuilding the pipeline: {reason}");
+                        return Outcome::Rebuild("a transformer asked for it");
+                    }
+                    continue;
+                }
+                () = sleep_until(deadline) => {
+                    if let Some(p) = processor.as_mut() {
+                        p.on_timer(Instant::now());
+                    }
+                    continue;
+                }
+                event = events.recv() => match event {
+                    Some(event) => event,
+                    None => return Outcome::Stopped,
+                },
+            };
+            if event == Event::Reset {
+                return Outcome::Rebuild("a source reset");
+            }
+            if event.collection().is_none_or(|c| &**c != MESH_CONFIG) {
+                match processor.as_mut() {
+                    Some(p) => p.handle(&event, Instant::now()),
+                    None => buffer.push(event),
+                }
+                continue;
+            }
+            if processor.is_some() {
+                return Outcome::Rebuild("the mesh config changed");
+            }
+            match &event {
+                Event::Added(_, entry) | Event::Updated(_, entry) => {
+                    mesh = Some((*entry.body).clone())
+                }
+                Event::Deleted(..) => mesh = None,
+                Event::FullSync(_) | Event::Reset => {}
+            }
+            let synced = matches!(event, Event::FullSync(_));
+            buffer.push(event);
+            if synced {
+                let settings = MeshSettings {
+                    config: Arc::new(
+                        mesh.take()
+                            .unwrap_or_else(|| Value::Object(crate::mesh::defaults())),
+                    ),
+                    domain_suffix: self.domain_suffix.clone(),
+                };
+                let mut built = Processor::new(
+                    &self.spec,
+                    &settings,
+                    self.cache.clone(),
+                    self.diagnostics.clone(),
+                );
+                info!(
+                    session = id,
+                    buffered = buffer.len(),
+                    "mesh config synced; pipeline started"
+                );
+                let now = Instant::now();
+                for event in buffer.drain(..) {
+                    built.handle(&event, now);
+                }
+                processor = Some(built);
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,31 @@
+//! A plugin binding as the pipeline's sessions share it: the sandbox, the
+//! versioned slot holding the loaded plugin, its limits and settings. The
+//! transformer and validator bindings build on these; the plugin host
+//! assembles them from the configuration.
+
+use super::component::{LoadedTransformer, LoadedValidator};
+use super::sandbox::{Limits, Sandbox};
+use super::slot::Slot;
+use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_pipeline::event::Collection;
+
+/// A transformer binding, shared by its instances in every session.
+pub(crate) struct TransformerBinding {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) slot: Slot<LoadedTransformer>,
+    pub(crate) limits: Limits,
+    pub(crate) settings: String,
+    pub(crate) diagnostics: Diagnostics,
+    /// Whether its file is watched (not for a built-in run from the binary).
+    pub(crate) watched: bool,
+}
+
+/// A validator binding.
+pub(crate) struct ValidatorBinding {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) slot: Slot<LoadedValidator>,
+    pub(crate) limits: Limits,
+    pub(crate) settings: String,
+    pub(crate) collections: Vec<Collection>,
+    pub(crate) fail_open: bool,
+}

@@ -1,0 +1,264 @@
+//! The plugin host: loads the built-ins and every configured binding, hands
+//! their factories to the pipeline, and hot-loads new versions when their
+//! files change (or on SIGHUP).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::binding::{TransformerBinding, ValidatorBinding};
+use super::builtin::builtin_bindings;
+use super::component::{LoadedTransformer, load_transformer, load_validator, read};
+use super::config::{PluginKind, PluginsConfig};
+use super::engine::{PluginEngine, default_cache_dir};
+use super::error::PluginError;
+use super::sandbox::{Limits, Sandbox};
+use super::slot::{Digest, Slot};
+use super::transformer::WasmTransformerFactory;
+use super::validator::WasmValidatorFactory;
+use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_pipeline::diagnostics::{Diagnostics, PluginScope, Problem, Scope};
+use galleon_pipeline::event::Collection;
+use galleon_pipeline::registry::{MESH_CONFIG, Registry};
+use galleon_pipeline::{TransformerFactory, ValidatorFactory};
+
+/// Every bound plugin.
+pub struct PluginHost {
+    sandbox: Sandbox,
+    registry: Arc<Registry>,
+    diagnostics: Diagnostics,
+    transformers: Vec<Arc<TransformerBinding>>,
+    validators: Vec<Arc<ValidatorBinding>>,
+}
+
+impl PluginHost {
+    /// Loads the built-ins and every binding (compiling, or loading from the
+    /// cache). Any
+    /// binding that cannot be loaded is an error: the hub does not start
+    /// half-configured.
+    pub fn load(
+        config: &PluginsConfig,
+        registry: Arc<Registry>,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, PluginError> {
+        let engine = PluginEngine::new(config.cache_dir.clone().or_else(default_cache_dir))?;
+        let sandbox = Sandbox::new(engine)?;
+        let mut host = Self {
+            sandbox,
+            registry,
+            diagnostics,
+            transformers: Vec::new(),
+            validators: Vec::new(),
+        };
+        for binding in builtin_bindings(config)?.iter().chain(&config.bindings) {
+            let (name, path) = (binding.name(), binding.file.clone());
+            let bytes = match binding.bundled {
+                Some(bytes) => bytes.to_vec(),
+                None => read(&path)?,
+            };
+            match binding.kind {
+                PluginKind::Transformer => {
+                    let loaded = host.load_transformer(&name, &path, &bytes, binding.limits())?;
+                    info!(plugin = %name, inputs = ?loaded.description.inputs, outputs = ?loaded.description.outputs, "transformer loaded");
+                    host.transformers.push(Arc::new(TransformerBinding {
+                        sandbox: host.sandbox.clone(),
+                        slot: Slot::new(name, path, loaded),
+                        limits: binding.limits(),
+                        settings: binding.settings(),
+                        diagnostics: host.diagnostics.clone(),
+                        watched: binding.bundled.is_none(),
+                    }));
+                }
+                PluginKind::Validator => {
+                    let collections: Vec<Collection> = binding
+                        .collections
+                        .iter()
+                        .map(|c| Collection::from(c.as_str()))
+                        .collect();
+                    if collections.is_empty() {
+                        return Err(PluginError::Binding {
+                            name,
+                            message: "a validator binding needs `collections`".into(),
+                        });
+                    }
+                    host.check_inputs(&name, &collections)?;
+                    let loaded = load_validator(&host.sandbox, &name, &path, &bytes)?;
+                    info!(plugin = %name, collections = ?collections, "validator loaded");
+                    host.validators.push(Arc::new(ValidatorBinding {
+                        sandbox: host.sandbox.clone(),
+                        slot: Slot::new(name, path, loaded),
+                        limits: binding.limits(),
+                        settings: binding.settings(),
+                        collections,
+                        fail_open: binding.fail_open,
+                    }));
+                }
+            }
+        }
+        Ok(host)
+    }
+
+    fn load_transformer(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<LoadedTransformer, PluginError> {
+        let loaded = load_transformer(&self.sandbox, name, path, bytes, limits)?;
+        self.check_inputs(name, &loaded.description.inputs)?;
+        Ok(loaded)
+    }
+
+    /// Inputs must be collections the registry knows.
+    fn check_inputs(&self, name: &str, collections: &[Collection]) -> Result<(), PluginError> {
+        let unknown: Vec<&str> = collections
+            .iter()
+            .filter(|c| &***c != MESH_CONFIG && self.registry.by_collection(c).is_none())
+            .map(|c| &**c)
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(PluginError::Binding {
+            name: name.into(),
+            message: format!(
+                "unknown input collections {unknown:?}: declare their kinds under `kinds:`"
+            ),
+        })
+    }
+
+    /// The transformers, for the pipeline.
+    pub fn transformer_factories(&self) -> Vec<Arc<dyn TransformerFactory>> {
+        self.transformers
+            .iter()
+            .map(|b| {
+                Arc::new(WasmTransformerFactory::new(b.clone())) as Arc<dyn TransformerFactory>
+            })
+            .collect()
+    }
+
+    /// The validators, for the pipeline.
+    pub fn validator_factories(&self) -> Vec<Arc<dyn ValidatorFactory>> {
+        self.validators
+            .iter()
+            .map(|b| Arc::new(WasmValidatorFactory::new(b.clone())) as Arc<dyn ValidatorFactory>)
+            .collect()
+    }
+
+    /// Hot loading: watches every plugin file (and SIGHUP) until `stop`;
+    /// installs each new version that loads, then wakes the pipeline through
+    /// `refresh` so it swaps the new version in.
+    pub async fn watch(self: Arc<Self>, refresh: Arc<Notify>, stop: CancellationToken) {
+        let files: Vec<PathBuf> = self.files();
+        if files.is_empty() {
+            return;
+        }
+        let mut watcher = PathWatcher::new(&files)
+            .inspect_err(|e| warn!("not watching plugin files (SIGHUP still reloads them): {e}"))
+            .ok();
+        let mut signals = RescanSignals::new();
+        // Failed plugins retry on their backoff even when no events arrive.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let changed = tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    refresh.notify_one();
+                    continue;
+                }
+                () = signals.recv() => Vec::new(),
+                paths = next_change(&mut watcher) => paths,
+            };
+            let host = self.clone();
+            let installed = tokio::task::spawn_blocking(move || host.reload(&changed))
+                .await
+                .unwrap_or(false);
+            if installed {
+                refresh.notify_one();
+            }
+        }
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        let transformers = self
+            .transformers
+            .iter()
+            .filter(|b| b.watched)
+            .map(|b| b.slot.path.clone());
+        transformers
+            .chain(self.validators.iter().map(|b| b.slot.path.clone()))
+            .collect()
+    }
+
+    /// Reloads the bindings whose file is among `changed` (all when empty).
+    /// Returns whether any new version was installed.
+    fn reload(&self, changed: &[PathBuf]) -> bool {
+        let affected =
+            |path: &Path| changed.is_empty() || changed.iter().any(|c| same_file(c, path));
+        let mut installed = false;
+        let watched = self.transformers.iter().filter(|b| b.watched);
+        for binding in watched.filter(|b| affected(&b.slot.path)) {
+            installed |= self.reload_slot(&binding.slot, |bytes| {
+                self.load_transformer(
+                    &binding.slot.name,
+                    &binding.slot.path,
+                    bytes,
+                    binding.limits,
+                )
+            });
+        }
+        for binding in self.validators.iter().filter(|b| affected(&b.slot.path)) {
+            installed |= self.reload_slot(&binding.slot, |bytes| {
+                load_validator(&self.sandbox, &binding.slot.name, &binding.slot.path, bytes)
+            });
+        }
+        installed
+    }
+
+    fn reload_slot<L: Digest>(
+        &self,
+        slot: &Slot<L>,
+        load: impl FnOnce(&[u8]) -> Result<L, PluginError>,
+    ) -> bool {
+        let scope = Scope::Plugin(slot.name.clone(), PluginScope::Load);
+        debug!(plugin = %slot.name, path = %slot.path.display(), "reading plugin file");
+        let result = read(&slot.path).and_then(|bytes| {
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            if digest == slot.current().1.digest() {
+                debug!(plugin = %slot.name, "plugin file rewritten with identical content; nothing to do");
+                return Ok(None);
+            }
+            load(&bytes).map(Some)
+        });
+        match result {
+            Ok(Some(loaded)) => {
+                let generation = slot.install(loaded);
+                self.diagnostics.clear(&scope);
+                info!(plugin = %slot.name, generation, "new plugin version loaded");
+                true
+            }
+            Ok(None) => false,
+            Err(error) => {
+                warn!(plugin = %slot.name, "new plugin version rejected, the previous one keeps running: {error}");
+                let problem = Problem {
+                    location: slot.path.display().to_string(),
+                    message: error.to_string(),
+                };
+                self.diagnostics.set(&scope, vec![problem]);
+                false
+            }
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || (a.file_name() == b.file_name()
+            && a.parent().and_then(|p| p.canonicalize().ok())
+                == b.parent().and_then(|p| p.canonicalize().ok()))
+}

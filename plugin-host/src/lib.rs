@@ -1,0 +1,57 @@
+//! The plugin host: transformers and validators as sandboxed WebAssembly
+//! components implementing the `galleon:plugin` WIT contract
+//! (`plugin-sdk/wit/plugin.wit`), including the built-in ones bundled into
+//! the binary. It implements `galleon-pipeline`'s transformer and validator
+//! traits.
+//!
+//! The modules, from the configuration down: [`config`] is the `plugins`
+//! section; the [`PluginHost`] (`host`) assembles [`builtin`] and
+//! configured bindings (`binding`), hands the pipeline their factories
+//! (`transformer`, `validator`) and hot-loads new versions into each
+//! binding's versioned slot (`slot`). Underneath, `component` loads and
+//! checks a file, `engine` compiles it once (with an on-disk cache of
+//! precompiled artifacts) and drives epoch deadlines (`epoch`), `sandbox`
+//! and `instance` run it under its limits, `failure` names why a call
+//! failed, and `to_wit` / `from_wit` convert each direction of the
+//! contract. [`harness`] runs one compiled transformer on its own.
+//!
+//! A transformer instance is long-lived and stateful, called one event at a
+//! time; the host keeps its inputs and outputs, so a failed instance is
+//! replaced by a fresh one with the inputs replayed, and a new version is
+//! swapped in by replaying, diffing and emitting only what changed.
+
+mod binding;
+mod bindings;
+pub mod builtin;
+mod component;
+pub mod config;
+mod engine;
+mod epoch;
+mod error;
+mod failure;
+mod from_wit;
+pub mod harness;
+mod host;
+mod instance;
+mod private_dir;
+mod retry;
+mod sandbox;
+mod slot;
+mod to_wit;
+mod transformer;
+mod validator;
+
+pub use bindings::{WIT_PACKAGE, WIT_VERSION};
+pub use builtin::{binds_any, builtins, default_builtin_dir};
+pub use component::Description;
+pub use config::{BindingConfig, BuiltinConfig, PluginKind, PluginsConfig};
+pub use engine::{Compiled, PluginEngine, default_cache_dir};
+pub use epoch::EPOCH_TICK;
+pub use error::PluginError;
+pub use failure::Failure;
+pub use from_wit::OutputError;
+pub use host::PluginHost;
+pub use private_dir::{PrivateDirError, ensure_private};
+pub use sandbox::Limits;
+pub use transformer::{WasmTransformer, WasmTransformerFactory};
+pub use validator::{WasmValidator, WasmValidatorFactory};

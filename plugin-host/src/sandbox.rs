@@ -1,0 +1,204 @@
+//! The sandbox each plugin instance runs in: a `Store` with a memory cap, an
+//! epoch deadline on every call, and a linker that offers the `log` import
+//! and — for components that import WASI anyway (JavaScript and Python
+//! toolchains do, and Rust's standard library may) — WASI with an empty
+//! context: no preopened directories, no environment, no arguments, closed
+//! stdin, discarded stdout/stderr, every socket denied, and sleeping traps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{Level, event};
+use wasmtime::component::{HasSelf, Linker, Resource};
+use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::clocks::WasiClocksView;
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::transformer::galleon::plugin::host;
+use super::bindings::transformer::galleon::plugin::types;
+use super::bindings::{transformer::TransformerPlugin, validator::ValidatorPlugin};
+use super::engine::PluginEngine;
+use super::epoch::{EPOCH_TICK, during_call};
+use super::error::PluginError;
+use super::failure::{MemoryLimitExceeded, SleepDenied};
+
+/// Resource limits of one plugin instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a single call may run.
+    pub deadline: Duration,
+    /// Most linear memory an instance may grow to.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    /// 100 ms per call, 64 MiB of memory (Rust and C plugins need far less;
+    /// Python and JavaScript components need more — see the README).
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_millis(100),
+            memory: 64 << 20,
+        }
+    }
+}
+
+/// What a plugin's store holds.
+pub(crate) struct StoreState {
+    plugin: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+}
+
+/// The memory cap of one instance. Growing past it fails the call with
+/// [`MemoryLimitExceeded`], which names the cause as a type (not a message).
+struct MemoryCap {
+    bytes: usize,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.bytes {
+            return Err(MemoryLimitExceeded { desired }.into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host::Host for StoreState {
+    fn log(&mut self, level: host::Level, message: String) {
+        let plugin = &*self.plugin;
+        match level {
+            host::Level::Trace => event!(Level::TRACE, plugin, "{message}"),
+            host::Level::Debug => event!(Level::DEBUG, plugin, "{message}"),
+            host::Level::Info => event!(Level::INFO, plugin, "{message}"),
+            host::Level::Warn => event!(Level::WARN, plugin, "{message}"),
+            host::Level::Error => event!(Level::ERROR, plugin, "{message}"),
+        }
+    }
+}
+
+impl types::Host for StoreState {}
+
+/// WASI's monotonic clock, with its timers replaced by ones that fail: a
+/// host-side sleep could not be interrupted by the epoch deadline, so
+/// plugins may read the clock but not sleep.
+impl monotonic_clock::Host for StoreState {
+    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
+        self.clocks().now()
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
+        self.clocks().resolution()
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        _when: monotonic_clock::Instant,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        Err(SleepDenied.into())
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        _duration: monotonic_clock::Duration,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        Err(SleepDenied.into())
+    }
+}
+
+/// Linkers for both worlds, built once per engine.
+#[derive(Clone)]
+pub(crate) struct Sandbox {
+    pub(crate) engine: PluginEngine,
+    pub(crate) transformers: Arc<Linker<StoreState>>,
+    pub(crate) validators: Arc<Linker<StoreState>>,
+}
+
+impl Sandbox {
+    pub(crate) fn new(engine: PluginEngine) -> Result<Self, PluginError> {
+        let link = |world: fn(&mut Linker<StoreState>) -> wasmtime::Result<()>| {
+            let mut linker = Linker::new(engine.engine());
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+                .and_then(|()| deny_sleep(&mut linker))
+                .and_then(|()| world(&mut linker))
+                .map_err(|e| PluginError::Engine(format!("cannot link the plugin world: {e:#}")))?;
+            Ok::<_, PluginError>(Arc::new(linker))
+        };
+        Ok(Self {
+            transformers: link(|l| TransformerPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
+            validators: link(|l| ValidatorPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
+            engine,
+        })
+    }
+
+    /// A fresh store for one instance of plugin `name`.
+    pub(crate) fn store(&self, name: &str, limits: Limits) -> Store<StoreState> {
+        let state = StoreState {
+            plugin: name.into(),
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                bytes: limits.memory,
+            },
+        };
+        let mut store = Store::new(self.engine.engine(), state);
+        store.limiter(|state| &mut state.memory);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+/// Runs a plugin call outside the async runtime's context: WASI's blocking
+/// host functions (a plugin writing to stderr, say) drive their own futures
+/// and must not find themselves inside a runtime's `block_on`. Outside any
+/// runtime this just calls `call`.
+/// The epoch clock ticks while it runs (see `epoch`).
+pub(crate) fn blocking<R>(call: impl FnOnce() -> R) -> R {
+    tokio::task::block_in_place(|| during_call(call))
+}
+
+/// Arms the deadline for the next call.
+pub(crate) fn arm(store: &mut Store<StoreState>, limits: Limits) {
+    let ticks = limits
+        .deadline
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1);
+    store.set_epoch_deadline(ticks as u64);
+}
+
+/// Shadows WASI's monotonic clock with [`StoreState`]'s, which denies
+/// sleeping. The interface is linked by wasmtime-wasi's own bindings, under
+/// whatever WASI version it serves, so the shadow always matches it.
+fn deny_sleep(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;
+    linker.allow_shadowing(false);
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! A transformer plugin in the pipeline.
+//!
+//! The host keeps what the plugin was given (its current inputs, and which
+//! input collections synced) and what it produced (its current outputs). So:
+//!
+//! - **Failure isolation.** A trap, a deadline or memory overrun, or output
+//!   that breaks the contract discards the instance. A new instance gets the
+//!   current inputs replayed (`Reset`, `Added`…, `FullSync`); only the
+//!   differences between its outputs and the last good outputs are emitted.
+//!   Until then the last good outputs stay served. Repeated failures back off
+//!   (up to a minute) and mark the plugin failed.
+//! - **Hot loading.** A new generation in the slot is started, configured and
+//!   replayed off to the side, its outputs diffed against the current ones,
+//!   and the instance swapped — or, if any step fails, the old one keeps
+//!   running. Identical outputs mean no events, hence no push.
+//! - **FullSync.** Emitted by the host for every output once every input has
+//!   synced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use super::binding::TransformerBinding;
+use super::component::Description;
+use super::error::PluginError;
+use super::instance::{Answer, Instance};
+use super::retry::Retry;
+use super::{from_wit, to_wit};
+use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope};
+use galleon_pipeline::event::{Collection, Entry, Event};
+use galleon_pipeline::mesh::MeshSettings;
+use galleon_pipeline::{Refresh, Transformer, TransformerFactory};
+
+type Key = (Collection, String);
+
+/// Consecutive failures after which a plugin is reported as failed.
+const FAILED_AFTER: u32 = 3;
+
+/// A transformer plugin bound into a pipeline session.
+pub struct WasmTransformer {
+    binding: Arc<TransformerBinding>,
+    mesh: MeshSettings,
+    description: Description,
+    instance: Option<Instance>,
+    inputs: BTreeMap<Key, Entry>,
+    synced: BTreeSet<Collection>,
+    outputs: BTreeMap<Key, Entry>,
+    outputs_synced: bool,
+    retry: Retry,
+    /// Generation of the last start attempt: a newer one is tried at once.
+    attempted: u64,
+}
+
+impl WasmTransformer {
+    fn new(binding: Arc<TransformerBinding>, mesh: &MeshSettings) -> Self {
+        let description = binding.slot.current().1.description.clone();
+        let mut transformer = Self {
+            binding,
+            mesh: mesh.clone(),
+            description,
+            instance: None,
+            inputs: BTreeMap::new(),
+            synced: BTreeSet::new(),
+            outputs: BTreeMap::new(),
+            outputs_synced: false,
+            retry: Retry::new(),
+            attempted: 0,
+        };
+        if let Err(error) = transformer.replace() {
+            transformer.failed(&error, false);
+        }
+        transformer
+    }
+
+    fn name(&self) -> &str {
+        &self.binding.slot.name
+    }
+
+    fn record_input(&mut self, event: &Event) {
+        match event {
+            Event::Added(c, e) | Event::Updated(c, e) => {
+                self.inputs.insert((c.clone(), e.name.clone()), e.clone());
+            }
+            Event::Deleted(c, name) => {
+                self.inputs.remove(&(c.clone(), name.clone()));
+            }
+            Event::FullSync(c) => {
+                self.synced.insert(c.clone());
+            }
+            Event::Reset => {
+                self.inputs.clear();
+                self.synced.clear();
+            }
+        }
+    }
+
+    /// Starts an instance of the slot's current plugin and replays the inputs
+    /// into it; on success, swaps it in and returns the output differences.
+    fn replace(&mut self) -> Result<Vec<Event>, PluginError> {
+        let b = &self.binding;
+        self.attempted = b.slot.generation();
+        let mut instance = Instance::start(
+            &b.sandbox,
+            &b.slot.name,
+            b.slot.current(),
+            b.limits,
+            &b.settings,
+            &self.mesh,
+        )?;
+        let outputs = self.replay(&mut instance)?;
+        let differences = diff(&self.outputs, &outputs);
+        self.outputs = outputs;
+        self.instance = Some(instance);
+        self.retry.succeeded();
+        self.binding
+            .diagnostics
+            .clear(&self.scope(PluginScope::Run));
+        Ok(differences)
+    }
+
+    fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Entry>, PluginError> {
+        let mut outputs = BTreeMap::new();
+        let replay = std::iter::once(Event::Reset)
+            .chain(
+                self.inputs
+                    .iter()
+                    .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
+            )
+            .chain(self.synced.iter().map(|c| Event::FullSync(c.clone())));
+        for event in replay {
+            if let Some(events) = self.call(instance, &event)? {
+                apply(&mut outputs, events);
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// One call; `Ok(None)` when the plugin rejected the event (reported).
+    fn call(
+        &self,
+        instance: &mut Instance,
+        event: &Event,
+    ) -> Result<Option<Vec<Event>>, PluginError> {
+        let outputs = match instance.handle(&to_wit::event(event))? {
+            Answer::Outputs(outputs) => outputs,
+            Answer::Rejected(message) => {
+                self.report_rejection(event, message);
+                return Ok(None);
+            }
+        };
+        if let (Some(collection), Some(name)) = (event.collection(), event.name()) {
+            let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
+            self.binding.diagnostics.clear(&scope);
+        }
+        from_wit::outputs(outputs, &self.description.outputs)
+            .map(Some)
+            .map_err(|error| PluginError::Output {
+                name: self.name().into(),
+                call: "handle",
+                error,
+            })
+    }
+
+    fn report_rejection(&self, event: &Event, message: String) {
+        let (Some(collection), Some(name)) = (event.collection(), event.name()) else {
+            warn!(plugin = %self.name(), "plugin rejected {event:?}: {message}");
+            return;
+        };
+        let location = match event {
+            Event::Added(_, e) | Event::Updated(_, e) => e.origin.as_ref().map(|o| o.to_string()),
+            _ => None,
+        }
+        .unwrap_or_else(|| format!("{collection} {name}"));
+        let problem = Problem {
+            location,
+            message: format!("plugin {} rejected {name}: {message}", self.name()),
+        };
+        let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
+        self.binding.diagnostics.set(&scope, vec![problem]);
+    }
+
+    fn scope(&self, aspect: PluginScope) -> Scope {
+        Scope::Plugin(self.name().into(), aspect)
+    }
+
+    /// Records a failure, schedules the next attempt (see [`Retry`]), and
+    /// reports it. Discards the instance after `error`.
+    fn failed(&mut self, error: &PluginError, at_once: bool) {
+        self.instance = None;
+        let delay = self.retry.failed(at_once);
+        let failures = self.retry.failures();
+        let state = if failures >= FAILED_AFTER {
+            "failed"
+        } else {
+            "restarting"
+        };
+        warn!(
+            plugin = %self.name(),
+            failures,
+            "{error}; {state}, next attempt in {delay:?} with its inputs replayed"
+        );
+        let problem = Problem {
+            location: self.binding.slot.path.display().to_string(),
+            message: format!(
+                "{error} ({state} after {failures} consecutive failures; its last good outputs stay served)"
+            ),
+        };
+        self.binding
+            .diagnostics
+            .set(&self.scope(PluginScope::Run), vec![problem]);
+    }
+
+    /// Restarts a failed plugin if its backoff has passed.
+    fn recover_if_due(&mut self) -> Vec<Event> {
+        if self.instance.is_some() || !self.retry.due() {
+            return Vec::new();
+        }
+        match self.replace() {
+            Ok(differences) => {
+                info!(
+                    plugin = %self.name(),
+                    "plugin restarted with its inputs replayed"
+                );
+                differences
+            }
+            Err(error) => {
+                self.failed(&error, false);
+                Vec::new()
+            }
+        }
+    }
+
+    fn full_sync_if_ready(&mut self) -> Vec<Event> {
+        if self.outputs_synced
+            || !self
+                .description
+                .inputs
+                .iter()
+                .all(|c| self.synced.contains(c))
+        {
+            return Vec::new();
+        }
+        self.outputs_synced = true;
+        self.description
+            .outputs
+            .iter()
+            .map(|c| Event::FullSync(c.clone()))
+            .collect()
+    }
+}
+
+impl Transformer for WasmTransformer {
+    fn name(&self) -> &str {
+        WasmTransformer::name(self)
+    }
+
+    fn inputs(&self) -> Vec<Collection> {
+        self.description.inputs.clone()
+    }
+
+    fn outputs(&self) -> Vec<Collection> {
+        self.description.outputs.clone()
+    }
+
+    fn handle(&mut self, event: &Event) -> Vec<Event> {
+        self.record_input(event);
+        let mut produced = match self.instance.take() {
+            None => self.recover_if_due(),
+            Some(mut instance) => match self.call(&mut instance, event) {
+                Ok(events) => {
+                    self.instance = Some(instance);
+                    let events = events.unwrap_or_default();
+                    apply(&mut self.outputs, events.clone());
+                    events
+                }
+                Err(error) => {
+                    // The instance is discarded; a fresh one gets the inputs
+                    // (this event included) replayed at once.
+                    self.failed(&error, true);
+                    self.recover_if_due()
+                }
+            },
+        };
+        if matches!(event, Event::Reset) {
+            produced.push(Event::Reset);
+        }
+        produced.extend(self.full_sync_if_ready());
+        produced
+    }
+
+    fn refresh(&mut self) -> Refresh {
+        let Some(current) = self.instance.as_ref().map(|i| i.generation) else {
+            if self.attempted != self.binding.slot.generation() {
+                self.retry.now();
+            }
+            return Refresh::Events(self.recover_if_due());
+        };
+        if current == self.binding.slot.generation() {
+            return Refresh::Events(Vec::new());
+        }
+        let (_, loaded) = self.binding.slot.current();
+        if loaded.description.inputs != self.description.inputs
+            || loaded.description.outputs != self.description.outputs
+        {
+            return Refresh::Rebuild(format!(
+                "plugin {} changed its inputs or outputs",
+                self.name()
+            ));
+        }
+        let previous = self.instance.as_ref().map(|i| i.loaded.digest.clone());
+        match self.replace() {
+            Ok(differences) => {
+                info!(plugin = %self.name(), digest = %loaded.digest, changes = differences.len(), "plugin swapped in");
+                Refresh::Events(differences)
+            }
+            Err(error) => {
+                warn!(
+                    plugin = %self.name(),
+                    "new plugin version not swapped in, the previous one keeps running: {error}"
+                );
+                let problem = Problem {
+                    location: self.binding.slot.path.display().to_string(),
+                    message: format!(
+                        "new version not swapped in ({error}); still running {}",
+                        previous.unwrap_or_default()
+                    ),
+                };
+                self.binding
+                    .diagnostics
+                    .set(&self.scope(PluginScope::Upgrade), vec![problem]);
+                Refresh::Events(Vec::new())
+            }
+        }
+    }
+}
+
+/// Applies output events to an output state.
+fn apply(outputs: &mut BTreeMap<Key, Entry>, events: Vec<Event>) {
+    for event in events {
+        match event {
+            Event::Added(c, e) | Event::Updated(c, e) => {
+                outputs.insert((c, e.name.clone()), e);
+            }
+            Event::Deleted(c, name) => {
+                outputs.remove(&(c, name));
+            }
+            Event::FullSync(_) | Event::Reset => {}
+        }
+    }
+}
+
+/// The events that turn `old` into `new`.
+fn diff(old: &BTreeMap<Key, Entry>, new: &BTreeMap<Key, Entry>) -> Vec<Event> {
+    let changed = new
+        .iter()
+        .filter(|(key, entry)| old.get(*key) != Some(*entry))
+        .map(|((c, _), e)| Event::Updated(c.clone(), e.clone()));
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|(c, n)| Event::Deleted(c.clone(), n.clone()));
+    changed.chain(removed).collect()
+}
+
+/// Builds a [`WasmTransformer`] per pipeline session.
+pub struct WasmTransformerFactory {
+    binding: Arc<TransformerBinding>,
+}
+
+impl WasmTransformerFactory {
+    pub(crate) fn new(binding: Arc<TransformerBinding>) -> Self {
+        Self { binding }
+    }
+}
+
+impl TransformerFactory for WasmTransformerFactory {
+    fn inputs(&self) -> Vec<Collection> {
+        self.binding.slot.current().1.description.inputs.clone()
+    }
+
+    fn outputs(&self) -> Vec<Collection> {
+        self.binding.slot.current().1.description.outputs.clone()
+    }
+
+    fn build(&self, mesh: &MeshSettings) -> Box<dyn Transformer> {
+        Box::new(WasmTransformer::new(self.binding.clone(), mesh))
+    }
+}

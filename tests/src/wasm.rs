@@ -1,0 +1,107 @@
+//! A compiled transformer under the SDK's test harness: the plugin host's
+//! [`harness`](galleon_plugin_host::harness) runs the component in the real
+//! sandbox, and this adapter speaks the SDK's fixture types to it, so a
+//! plugin's golden fixtures check the component exactly as they check the
+//! native build.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use galleon_pipeline::event::{Entry, Event};
+use galleon_pipeline::mesh::MeshSettings;
+use galleon_plugin_host::harness::Handled;
+use galleon_plugin_host::{Limits, PluginError};
+use galleon_plugin_sdk::harness::UnderTest;
+use galleon_plugin_sdk::{Description, Mesh, Resource};
+use serde_json::Value;
+
+/// A compiled transformer, instantiated in the real sandbox.
+pub struct WasmUnderTest(galleon_plugin_host::harness::WasmUnderTest);
+
+impl WasmUnderTest {
+    /// Compiles the component at `path`, with the default limits.
+    pub fn load(path: &Path) -> Result<Self, PluginError> {
+        galleon_plugin_host::harness::WasmUnderTest::load(path).map(Self)
+    }
+
+    /// Compiles the component at `path`, with `limits`.
+    pub fn load_with(path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        galleon_plugin_host::harness::WasmUnderTest::load_with(path, limits).map(Self)
+    }
+}
+
+impl UnderTest for WasmUnderTest {
+    fn describe(&mut self) -> Result<Description, String> {
+        let d = self.0.description();
+        Ok(Description {
+            inputs: d.inputs.iter().map(ToString::to_string).collect(),
+            outputs: d.outputs.iter().map(ToString::to_string).collect(),
+            summary: d.summary.clone(),
+        })
+    }
+
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        let mesh = MeshSettings {
+            config: Arc::new(mesh.config.clone()),
+            domain_suffix: mesh.domain_suffix.clone(),
+        };
+        self.0.configure(settings, &mesh).map_err(|e| e.to_string())
+    }
+
+    fn handle(
+        &mut self,
+        event: &galleon_plugin_sdk::Event,
+    ) -> Result<Vec<galleon_plugin_sdk::Event>, String> {
+        match self.0.handle(&to_host(event)).map_err(|e| e.to_string())? {
+            Handled::Outputs(events) => Ok(events.iter().map(to_sdk).collect()),
+            Handled::Rejected(reason) => Err(reason),
+        }
+    }
+}
+
+/// The SDK's event as the pipeline's.
+fn to_host(event: &galleon_plugin_sdk::Event) -> Event {
+    use galleon_plugin_sdk::Event as Sdk;
+    let entry = |r: &Resource| Entry {
+        name: r.name.clone(),
+        labels: r.labels.clone(),
+        annotations: r.annotations.clone(),
+        create_time: r.create_time.clone(),
+        version: r.version.clone(),
+        body: Arc::new(r.body.clone()),
+        origin: None,
+    };
+    match event {
+        Sdk::Added(r) => Event::Added(r.collection.as_str().into(), entry(r)),
+        Sdk::Updated(r) => Event::Updated(r.collection.as_str().into(), entry(r)),
+        Sdk::Deleted { collection, name } => {
+            Event::Deleted(collection.as_str().into(), name.clone())
+        }
+        Sdk::FullSync(collection) => Event::FullSync(collection.as_str().into()),
+        Sdk::Reset => Event::Reset,
+    }
+}
+
+/// The pipeline's event as the SDK's.
+fn to_sdk(event: &Event) -> galleon_plugin_sdk::Event {
+    use galleon_plugin_sdk::Event as Sdk;
+    let resource = |collection: &str, e: &Entry| Resource {
+        collection: collection.into(),
+        name: e.name.clone(),
+        version: e.version.clone(),
+        labels: e.labels.clone(),
+        annotations: e.annotations.clone(),
+        create_time: e.create_time.clone(),
+        body: (*e.body).clone(),
+    };
+    match event {
+        Event::Added(c, e) => Sdk::Added(resource(c, e)),
+        Event::Updated(c, e) => Sdk::Updated(resource(c, e)),
+        Event::Deleted(c, name) => Sdk::Deleted {
+            collection: c.to_string(),
+            name: name.clone(),
+        },
+        Event::FullSync(c) => Sdk::FullSync(c.to_string()),
+        Event::Reset => Sdk::Reset,
+    }
+}
