@@ -57,6 +57,14 @@ fn weigh(event: &Event) -> Weight {
     }
 }
 
+/// A watcher over `roots`, or `None` with a warning naming `what` is not
+/// watched (the rescan signals still reload it).
+pub fn watch_or_warn(roots: &[PathBuf], what: &str) -> Option<PathWatcher> {
+    PathWatcher::new(roots)
+        .inspect_err(|e| warn!("not watching {what} (SIGHUP still reloads it): {e}"))
+        .ok()
+}
+
 /// The next batch of `watcher`, or never when there is no watcher (watching
 /// failed to start; rescan signals still work). Cancel-safe.
 pub async fn next_change(watcher: &mut Option<PathWatcher>) -> Vec<PathBuf> {

@@ -225,13 +225,25 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The content is not a valid configuration.
-    #[error("{path}: {message}")]
+    #[error("{path}: {reason}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// What is wrong and where.
-        message: String,
+        reason: InvalidConfig,
     },
+}
+
+/// What is wrong with configuration YAML.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidConfig {
+    /// Not YAML, or not the configuration's shape (an unknown key, a wrong
+    /// type), with line and column.
+    #[error("{0}")]
+    Yaml(String),
+    /// `maxDelay` or `quiesce` on an immediate group.
+    #[error("group {0:?}: maxDelay and quiesce apply to the debounce strategy only")]
+    DebounceOnly(String),
 }
 
 impl HubConfig {
@@ -242,26 +254,23 @@ impl HubConfig {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = Self::parse(&text).map_err(|message| ConfigError::Invalid {
+        let mut config = Self::parse(&text).map_err(|reason| ConfigError::Invalid {
             path: path.to_owned(),
-            message,
+            reason,
         })?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(config)
     }
 
     /// Parses configuration YAML.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let config: Self =
-            serde_saphyr::from_str(text).map_err(|e| crate::mesh::first_line(&e.to_string()))?;
+    pub fn parse(text: &str) -> Result<Self, InvalidConfig> {
+        let config: Self = serde_saphyr::from_str(text)
+            .map_err(|e| InvalidConfig::Yaml(crate::mesh::first_line(&e.to_string())))?;
         for group in &config.groups {
             if group.strategy == StrategyKind::Immediate
                 && (group.max_delay.is_some() || group.quiesce.is_some())
             {
-                return Err(format!(
-                    "group {:?}: maxDelay and quiesce apply to the debounce strategy only",
-                    group.name
-                ));
+                return Err(InvalidConfig::DebounceOnly(group.name.clone()));
             }
         }
         Ok(config)
@@ -409,10 +418,11 @@ groups:
 
     #[test]
     fn typos_and_misplaced_settings_are_errors() {
-        let typo = HubConfig::parse("domian: x\n").unwrap_err();
+        let typo = HubConfig::parse("domian: x\n").unwrap_err().to_string();
         assert!(typo.contains("domian"), "{typo}");
         let misplaced = HubConfig::parse("groups: [{name: g, strategy: immediate, quiesce: 1s}]\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(misplaced.contains("debounce strategy only"), "{misplaced}");
     }
 

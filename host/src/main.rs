@@ -1,4 +1,7 @@
-//! The `galleon` command.
+//! The `galleon` command: its command line ([`cli`]) over the hub library.
+//! Errors are `anyhow` here, at the edge, and typed everywhere below.
+
+mod cli;
 
 use std::process::ExitCode;
 
@@ -8,5 +11,5 @@ use std::process::ExitCode;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    galleon::cli::main()
+    cli::main()
 }

@@ -26,13 +26,24 @@ pub enum MeshConfigError {
         source: std::io::Error,
     },
     /// The content is not a YAML mapping.
-    #[error("{path}: {message}")]
+    #[error("{path}: {reason}")]
     Parse {
         /// The file.
         path: String,
-        /// What is wrong, with line and column where known.
-        message: String,
+        /// What is wrong.
+        reason: InvalidMeshConfig,
     },
+}
+
+/// What is wrong with mesh configuration YAML.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidMeshConfig {
+    /// Not YAML, with line and column.
+    #[error("{0}")]
+    Yaml(String),
+    /// YAML, but not a mapping.
+    #[error("expected a mapping of MeshConfig fields, found {0}")]
+    NotMapping(&'static str),
 }
 
 /// Reads a mesh configuration file and lays it over the defaults (top-level
@@ -55,25 +66,21 @@ pub fn load(path: &Path) -> Result<Value, MeshConfigError> {
             });
         }
     };
-    parse(&text).map_err(|message| MeshConfigError::Parse {
+    parse(&text).map_err(|reason| MeshConfigError::Parse {
         path: path.display().to_string(),
-        message,
+        reason,
     })
 }
 
 /// Parses mesh configuration YAML over the defaults.
-pub fn parse(text: &str) -> Result<Value, String> {
-    let parsed: Value = serde_saphyr::from_str(text).map_err(|e| first_line(&e.to_string()))?;
+pub fn parse(text: &str) -> Result<Value, InvalidMeshConfig> {
+    let parsed: Value = serde_saphyr::from_str(text)
+        .map_err(|e| InvalidMeshConfig::Yaml(first_line(&e.to_string())))?;
     let mut config = defaults();
     match parsed {
         Value::Object(fields) => config.extend(fields),
         Value::Null => {}
-        other => {
-            return Err(format!(
-                "expected a mapping of MeshConfig fields, found {}",
-                kind_of(&other)
-            ));
-        }
+        other => return Err(InvalidMeshConfig::NotMapping(kind_of(&other))),
     }
     Ok(Value::Object(config))
 }
@@ -106,7 +113,9 @@ mod tests {
             matches!(missing, MeshConfigError::Missing { .. }),
             "{missing}"
         );
-        assert!(parse("- a\n- b\n").unwrap_err().contains("mapping"));
-        assert!(parse("a: [1\n").unwrap_err().contains("line 1"));
+        let not_mapping = parse("- a\n- b\n").unwrap_err().to_string();
+        assert!(not_mapping.contains("mapping"), "{not_mapping}");
+        let bad_yaml = parse("a: [1\n").unwrap_err().to_string();
+        assert!(bad_yaml.contains("line 1"), "{bad_yaml}");
     }
 }

@@ -6,10 +6,27 @@ use std::sync::Arc;
 
 use galleon_proto::mcp::{Metadata, Resource};
 
-use crate::codec::BodyCodec;
+use crate::codec::{BodyCodec, CodecError};
 use crate::diagnostics::Problem;
 use crate::event::{Collection, Entry, Event};
 use galleon_mcp::cache::{CachedResource, CollectionSnapshot};
+
+/// Why a resource cannot be served.
+#[derive(Debug, thiserror::Error)]
+enum EncodeError {
+    #[error("cannot serve {name} as {collection}: {error}")]
+    Body {
+        name: String,
+        collection: Collection,
+        error: CodecError,
+    },
+    #[error("{name}: creationTimestamp {text:?} is not RFC 3339: {error}")]
+    CreateTime {
+        name: String,
+        text: String,
+        error: prost_types::TimestampError,
+    },
+}
 
 /// One output collection's state.
 pub(crate) struct Accumulator {
@@ -79,7 +96,8 @@ impl Accumulator {
     fn set(&mut self, entry: &Entry) -> Applied {
         let resource = match self.encode(entry) {
             Ok(resource) => resource,
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 let location = entry.origin.as_ref().map_or_else(
                     || format!("{} {}", self.collection, entry.name),
                     |o| o.to_string(),
@@ -96,17 +114,22 @@ impl Accumulator {
         }
     }
 
-    fn encode(&self, entry: &Entry) -> Result<CachedResource, String> {
+    fn encode(&self, entry: &Entry) -> Result<CachedResource, EncodeError> {
         let body = self
             .codec
             .encode(&entry.body)
-            .map_err(|e| format!("cannot serve {} as {}: {e}", entry.name, self.collection))?;
+            .map_err(|error| EncodeError::Body {
+                name: entry.name.clone(),
+                collection: self.collection.clone(),
+                error,
+            })?;
         let create_time = match &entry.create_time {
-            Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|e| {
-                format!(
-                    "{}: creationTimestamp {text:?} is not RFC 3339: {e}",
-                    entry.name
-                )
+            Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|error| {
+                EncodeError::CreateTime {
+                    name: entry.name.clone(),
+                    text: text.clone(),
+                    error,
+                }
             })?),
             None => None,
         };

@@ -185,8 +185,9 @@ impl Processor {
     }
 
     /// Lets every transformer react to something outside the event stream
-    /// (a replaced plugin). `Err` asks for a rebuild.
-    pub(super) fn refresh(&mut self, now: Instant) -> Result<(), String> {
+    /// (a replaced plugin). Returns why the pipeline must be rebuilt, if a
+    /// transformer asked for that.
+    pub(super) fn refresh(&mut self, now: Instant) -> Option<String> {
         for index in 0..self.transformers.len() {
             match self.transformers[index].refresh() {
                 Refresh::Events(events) => {
@@ -194,10 +195,10 @@ impl Processor {
                         self.accumulate(&event, now);
                     }
                 }
-                Refresh::Rebuild(reason) => return Err(reason),
+                Refresh::Rebuild(reason) => return Some(reason),
             }
         }
-        Ok(())
+        None
     }
 
     fn accumulate(&mut self, event: &Event, now: Instant) {

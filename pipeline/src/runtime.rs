@@ -97,7 +97,7 @@ impl Runtime {
             let event = tokio::select! {
                 () = stop.cancelled() => return Outcome::Stopped,
                 () = self.refresh.notified() => {
-                    if let Some(Err(reason)) = processor.as_mut().map(|p| p.refresh(Instant::now())) {
+                    if let Some(reason) = processor.as_mut().and_then(|p| p.refresh(Instant::now())) {
                         info!(session = id, "rebuilding the pipeline: {reason}");
                         return Outcome::Rebuild("a transformer asked for it");
                     }

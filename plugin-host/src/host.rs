@@ -20,7 +20,7 @@ use super::sandbox::{Limits, Sandbox};
 use super::slot::{Digest, Slot};
 use super::transformer::WasmTransformerFactory;
 use super::validator::WasmValidatorFactory;
-use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_fs_watch::{RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::diagnostics::{Diagnostics, PluginScope, Problem, Scope};
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry};
@@ -158,9 +158,7 @@ impl PluginHost {
         if files.is_empty() {
             return;
         }
-        let mut watcher = PathWatcher::new(&files)
-            .inspect_err(|e| warn!("not watching plugin files (SIGHUP still reloads them): {e}"))
-            .ok();
+        let mut watcher = watch_or_warn(&files, "plugin files");
         let mut signals = RescanSignals::new();
         // Failed plugins retry on their backoff even when no events arrive.
         let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -27,7 +27,7 @@ enum Command {
 }
 
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

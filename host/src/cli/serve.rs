@@ -13,9 +13,9 @@ use include_dir::{Dir, include_dir};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
-use crate::config::{FilesConfig, HubConfig, SourceConfig};
-use crate::hub::Hub;
-use crate::source::FileSource;
+use galleon::config::{FilesConfig, HubConfig, SourceConfig};
+use galleon::hub::Hub;
+use galleon::source::FileSource;
 
 /// The bundled example, as built into the binary.
 static QUICKSTART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../examples/quickstart");
@@ -46,7 +46,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     raise_open_file_limit();
     // Handle the rescan signals from the start: by default SIGHUP ends a
     // process, and one sent while the hub starts must not.
-    crate::source::install_rescan_signals();
+    galleon::source::install_rescan_signals();
     let mut config = match &args.config {
         Some(path) => HubConfig::load(path)?,
         None => HubConfig::default(),

@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::{EventSender, Source, SourceRun};
 use crate::mesh::{self, MESH_CONFIG_NAME, MeshConfigError};
-use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_fs_watch::{RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::registry::MESH_CONFIG;
@@ -32,6 +32,16 @@ impl MeshSource {
             diagnostics,
             last_good: Mutex::new(None),
         }
+    }
+
+    /// [`MeshSource::current`], read on a blocking thread (the file may sit
+    /// on a slow volume); `None` if that thread failed.
+    async fn read(self: &Arc<Self>) -> Option<Value> {
+        let source = self.clone();
+        tokio::task::spawn_blocking(move || source.current())
+            .await
+            .inspect_err(|e| tracing::warn!("reading the mesh config failed: {e}"))
+            .ok()
     }
 
     /// The file's content, or the last good content if it cannot be used.
@@ -101,14 +111,14 @@ impl Source for MeshSource {
         Box::pin(async move {
             let collection: Collection = MESH_CONFIG.into();
             // Watch before reading, so a change between the two is not missed.
-            let mut watcher = self.path.as_ref().and_then(|path| {
-                PathWatcher::new(std::slice::from_ref(path))
-                    .inspect_err(|e| {
-                        tracing::warn!(path = %path.display(), "not watching the mesh config (SIGHUP still reloads it): {e}")
-                    })
-                    .ok()
-            });
-            let mut served = self.current();
+            let mut watcher = self
+                .path
+                .as_ref()
+                .and_then(|path| watch_or_warn(std::slice::from_ref(path), "the mesh config"));
+            let mut served = self
+                .read()
+                .await
+                .unwrap_or_else(|| Value::Object(mesh::defaults()));
             let initial = [
                 Event::Added(collection.clone(), entry(served.clone())),
                 Event::FullSync(collection.clone()),
@@ -133,7 +143,9 @@ impl Source for MeshSource {
                         }
                     }
                 }
-                let config = self.current();
+                let Some(config) = self.read().await else {
+                    continue;
+                };
                 if config != served {
                     info!(path = %path.display(), "mesh config changed");
                     served = config.clone();

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::parse::is_config_file;
 use super::{FileSource, ROOT_POLL, Tree};
 use crate::source::{EventSender, Source};
-use galleon_fs_watch::{PathWatcher, RescanSignals, next_change};
+use galleon_fs_watch::{PathWatcher, RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::event::Event;
 
 impl FileSource {
@@ -22,9 +22,7 @@ impl FileSource {
         match &self.tree {
             Tree::Disk(roots) if self.watch => {
                 let present: Vec<PathBuf> = roots.iter().filter(|r| r.exists()).cloned().collect();
-                PathWatcher::new(&present)
-                    .inspect_err(|e| warn!("not watching files (SIGHUP still rescans): {e}"))
-                    .ok()
+                watch_or_warn(&present, "files")
             }
             Tree::Disk(_) | Tree::Embedded(_) => None,
         }

@@ -3,6 +3,7 @@
 //! or SIGUSR1. Each document becomes a resource; only documents whose content
 //! hash changed become events.
 
+mod invalid;
 mod listing;
 mod live;
 mod names;
@@ -209,13 +210,13 @@ impl FileSource {
                 self.diagnostics.clear(&scope);
                 return set.remove(path);
             }
-            Err(message) => {
+            Err(error) => {
                 // Unreadable: keep everything it contributed before.
                 self.diagnostics.set(
                     &scope,
                     vec![Problem {
                         location: path.display().to_string(),
-                        message,
+                        message: error.to_string(),
                     }],
                 );
                 return set.update(path, ParsedFile::default(), false);
@@ -232,7 +233,7 @@ impl FileSource {
     }
 
     /// The file's bytes; `None` if it no longer exists.
-    fn read(&self, path: &Path) -> Result<Option<Bytes>, String> {
+    fn read(&self, path: &Path) -> Result<Option<Bytes>, ReadError> {
         match &self.tree {
             Tree::Embedded(files) => Ok(files
                 .iter()
@@ -242,19 +243,18 @@ impl FileSource {
                 let metadata = match std::fs::metadata(path) {
                     Ok(m) => m,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(format!("cannot read: {e}")),
+                    Err(e) => return Err(ReadError::Io(e)),
                 };
                 if metadata.len() > self.max_file_size {
-                    return Err(format!(
-                        "file is {} bytes, over the {}-byte limit (maxFileSize); its previous content stays served",
-                        metadata.len(),
-                        self.max_file_size
-                    ));
+                    return Err(ReadError::TooLarge {
+                        size: metadata.len(),
+                        limit: self.max_file_size,
+                    });
                 }
                 match std::fs::read(path) {
                     Ok(bytes) => Ok(Some(Bytes::Disk(bytes))),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(format!("cannot read: {e}")),
+                    Err(e) => Err(ReadError::Io(e)),
                 }
             }
         }
@@ -288,6 +288,17 @@ pub fn fuzz_parse(bytes: &[u8]) -> usize {
             parsed.documents.len() + parsed.problems.len()
         })
         .sum()
+}
+
+/// Why a file could not be read (what it contributed stays served).
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
+    #[error(
+        "file is {size} bytes, over the {limit}-byte limit (maxFileSize); its previous content stays served"
+    )]
+    TooLarge { size: u64, limit: u64 },
 }
 
 enum Bytes {

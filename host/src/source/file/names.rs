@@ -7,42 +7,63 @@ const LABEL_MAX: usize = 63;
 /// Longest DNS-1123 subdomain.
 const SUBDOMAIN_MAX: usize = 253;
 
+/// Why a name or namespace is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NameError {
+    /// The name is longer than a subdomain may be.
+    #[error("metadata.name is {0} characters long; at most {SUBDOMAIN_MAX} are allowed")]
+    TooLong(usize),
+    /// The name is not a DNS-1123 subdomain.
+    #[error(
+        "metadata.name must be a DNS subdomain: dot-separated parts of 1 to {LABEL_MAX} lower-case letters, digits or '-', each starting and ending with a letter or digit"
+    )]
+    NotSubdomain,
+    /// The namespace is not a DNS-1123 label.
+    #[error("metadata.namespace {0}")]
+    Namespace(LabelError),
+}
+
+/// Why a DNS-1123 label is not one.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum LabelError {
+    /// Empty or too long.
+    #[error("must be 1 to {LABEL_MAX} characters")]
+    Length,
+    /// A character outside the alphabet, or a '-' at either end.
+    #[error(
+        "must consist of lower-case letters, digits and '-', and start and end with a letter or digit"
+    )]
+    Characters,
+}
+
 /// Why `namespace` is not a DNS-1123 label, if it is not.
-pub(super) fn check_namespace(namespace: &str) -> Result<(), String> {
-    check_label(namespace).map_err(|why| format!("metadata.namespace {why}"))
+pub(super) fn check_namespace(namespace: &str) -> Result<(), NameError> {
+    check_label(namespace).map_err(NameError::Namespace)
 }
 
 /// Why `name` is not a DNS-1123 subdomain, if it is not.
-pub(super) fn check_name(name: &str) -> Result<(), String> {
+pub(super) fn check_name(name: &str) -> Result<(), NameError> {
     if name.len() > SUBDOMAIN_MAX {
-        return Err(format!(
-            "metadata.name is {} characters long; at most {SUBDOMAIN_MAX} are allowed",
-            name.len()
-        ));
+        return Err(NameError::TooLong(name.len()));
     }
     if name.split('.').all(|part| check_label(part).is_ok()) {
         return Ok(());
     }
-    Err(format!(
-        "metadata.name must be a DNS subdomain: dot-separated parts of 1 to {LABEL_MAX} lower-case letters, digits or '-', each starting and ending with a letter or digit"
-    ))
+    Err(NameError::NotSubdomain)
 }
 
-fn check_label(label: &str) -> Result<(), String> {
+fn check_label(label: &str) -> Result<(), LabelError> {
     let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     let alphanumeric =
         |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if label.is_empty() || label.len() > LABEL_MAX {
-        return Err(format!("must be 1 to {LABEL_MAX} characters"));
+        return Err(LabelError::Length);
     }
     if !label.chars().all(valid_char)
         || !alphanumeric(label.chars().next())
         || !alphanumeric(label.chars().last())
     {
-        return Err(
-            "must consist of lower-case letters, digits and '-', and start and end with a letter or digit"
-                .into(),
-        );
+        return Err(LabelError::Characters);
     }
     Ok(())
 }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::invalid::Invalid;
 use super::names::{check_name, check_namespace};
 use crate::mesh::kind_of;
-use galleon_pipeline::diagnostics::{Problem, quote};
+use galleon_pipeline::diagnostics::Problem;
 use galleon_pipeline::event::{Collection, Entry, Origin};
 use galleon_pipeline::registry::{BodyShape, Registry};
 
@@ -96,9 +97,9 @@ pub(super) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> Pars
             match document_of(item, &origin, registry) {
                 Ok(Some(doc)) => parsed.documents.push(doc),
                 Ok(None) => {}
-                Err(message) => parsed.problems.push(Problem {
+                Err(invalid) => parsed.problems.push(Problem {
                     location: origin.to_string(),
-                    message,
+                    message: invalid.to_string(),
                 }),
             }
         }
@@ -171,52 +172,50 @@ fn document_of(
     value: Value,
     origin: &Arc<Origin>,
     registry: &Registry,
-) -> Result<Option<Document>, String> {
+) -> Result<Option<Document>, Invalid> {
     let mut object = match value {
         Value::Null => return Ok(None),
         Value::Object(object) => object,
-        other => {
-            return Err(format!(
-                "expected a mapping with apiVersion, kind and metadata, found {}",
-                kind_of(&other)
-            ));
-        }
+        other => return Err(Invalid::NotMapping(kind_of(&other))),
     };
     let hash: [u8; 32] = Sha256::digest(serde_json::to_vec(&object).unwrap_or_default()).into();
     let api_version = string_field(&object, "apiVersion")?;
     let kind = string_field(&object, "kind")?;
-    let schema = registry.lookup(&api_version, &kind).ok_or_else(|| {
-        format!("unknown kind {kind} ({api_version}); declare it under `kinds:` in the hub configuration")
-    })?;
+    let Some(schema) = registry.lookup(&api_version, &kind) else {
+        return Err(Invalid::UnknownKind { kind, api_version });
+    };
     let metadata = match object.remove("metadata") {
         Some(Value::Object(metadata)) => metadata,
         Some(other) => {
-            return Err(format!(
-                "{kind}: metadata must be a mapping, found {}",
-                kind_of(&other)
-            ));
+            let found = kind_of(&other);
+            return Err(Invalid::Metadata { kind, found });
         }
-        None => return Err(format!("{kind} has no metadata.name")),
+        None => return Err(Invalid::NoName { kind }),
     };
     let name = match metadata.get("name") {
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
-        _ => return Err(format!("{kind} has no metadata.name")),
+        _ => return Err(Invalid::NoName { kind }),
     };
-    check_name(&name).map_err(|why| format!("{kind} {}: {why}", quote(&name)))?;
+    if let Err(why) = check_name(&name) {
+        return Err(Invalid::Name { kind, name, why });
+    }
     let name = if schema.cluster_scoped {
         format!("/{name}")
     } else {
         let namespace = match metadata.get("namespace") {
             Some(Value::String(ns)) if !ns.is_empty() => ns.as_str(),
             None | Some(Value::Null) => "default",
-            Some(_) => {
-                return Err(format!(
-                    "{kind} {name}: metadata.namespace must be a string"
-                ));
-            }
+            Some(_) => return Err(Invalid::NamespaceNotString { kind, name }),
         };
-        check_namespace(namespace)
-            .map_err(|why| format!("{kind} {name} in {}: {why}", quote(namespace)))?;
+        if let Err(why) = check_namespace(namespace) {
+            let namespace = namespace.to_owned();
+            return Err(Invalid::Namespace {
+                kind,
+                name,
+                namespace,
+                why,
+            });
+        }
         format!("{namespace}/{name}")
     };
     let body = match schema.body {
@@ -252,38 +251,39 @@ fn document_of(
     }))
 }
 
-fn string_field(object: &Map<String, Value>, field: &str) -> Result<String, String> {
+fn string_field(object: &Map<String, Value>, field: &'static str) -> Result<String, Invalid> {
     match object.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(other) if !other.is_string() => Err(format!(
-            "{field} must be a string, found {}",
-            kind_of(other)
-        )),
-        _ => Err(format!("document has no {field}")),
+        Some(other) if !other.is_string() => Err(Invalid::NotString {
+            field,
+            found: kind_of(other),
+        }),
+        _ => Err(Invalid::MissingField(field)),
     }
 }
 
 fn string_map(
     metadata: &Map<String, Value>,
-    field: &str,
+    field: &'static str,
     name: &str,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, Invalid> {
+    let invalid = |key: Option<&String>, expected, found| Invalid::StringMap {
+        name: name.to_owned(),
+        field,
+        key: key.cloned(),
+        expected,
+        found,
+    };
     match metadata.get(field) {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
         Some(Value::Object(map)) => map
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(format!(
-                    "{name}: metadata.{field}.{k} must be a string, found {}",
-                    kind_of(other)
-                )),
+                other => Err(invalid(Some(k), "a string", kind_of(other))),
             })
             .collect(),
-        Some(other) => Err(format!(
-            "{name}: metadata.{field} must be a mapping, found {}",
-            kind_of(other)
-        )),
+        Some(other) => Err(invalid(None, "a mapping", kind_of(other))),
     }
 }
 

@@ -1,0 +1,79 @@
+//! A hub once started: its address, MCP server, cache and diagnostics, the
+//! pipeline on a thread of its own, and a graceful shutdown.
+
+use std::net::SocketAddr;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use galleon_mcp::cache::SnapshotCache;
+use galleon_mcp::source::McpSource;
+use galleon_pipeline::Runtime;
+use galleon_pipeline::diagnostics::Diagnostics;
+
+/// A hub that is running.
+pub struct RunningHub {
+    pub(super) addr: SocketAddr,
+    pub(super) mcp: McpSource,
+    pub(super) cache: SnapshotCache,
+    pub(super) diagnostics: Diagnostics,
+    pub(super) stop: CancellationToken,
+    pub(super) tasks: Vec<JoinHandle<()>>,
+    pub(super) pipeline: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningHub {
+    /// The address the MCP server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The MCP source (stats, sink status).
+    pub fn mcp(&self) -> &McpSource {
+        &self.mcp
+    }
+
+    /// The snapshot cache.
+    pub fn cache(&self) -> &SnapshotCache {
+        &self.cache
+    }
+
+    /// The ledger of bad input.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    /// Stops gracefully: sink streams end cleanly, sources stop.
+    pub async fn shutdown(mut self) {
+        self.mcp.shutdown();
+        self.stop.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        if let Some(pipeline) = self.pipeline.take() {
+            let _ = tokio::task::spawn_blocking(move || pipeline.join()).await;
+        }
+    }
+}
+
+/// Runs the pipeline on a thread of its own: plugin calls are synchronous
+/// (each bounded by its deadline) and must not hold up the MCP server. The
+/// runtime is multi-threaded (one worker, for the sources' tasks) so plugin
+/// calls can step out of it with `block_in_place`.
+pub(super) fn spawn_pipeline(
+    runtime: Runtime,
+    stop: CancellationToken,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("galleon-sources")
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("galleon-pipeline".into())
+        .spawn(move || {
+            tokio.block_on(runtime.run(stop));
+            // A file still being parsed must not hold up the exit.
+            tokio.shutdown_background();
+        })
+}
