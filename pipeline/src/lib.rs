@@ -14,7 +14,6 @@
 //! them with WebAssembly components.
 
 mod accumulator;
-mod aggregate;
 pub mod codec;
 pub mod diagnostics;
 pub mod event;

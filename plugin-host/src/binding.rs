@@ -4,7 +4,8 @@
 //! assembles them from the configuration.
 
 use super::component::{LoadedTransformer, LoadedValidator};
-use super::sandbox::{Limits, Sandbox};
+use super::limits::Limits;
+use super::sandbox::Sandbox;
 use super::slot::Slot;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;

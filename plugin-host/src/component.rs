@@ -6,12 +6,11 @@ use std::path::Path;
 
 use wasmtime::component::{Component, InstancePre, Linker};
 
-use super::bindings::transformer::TransformerPluginPre;
-use super::bindings::validator::ValidatorPluginPre;
-use super::bindings::{WIT_PACKAGE, WIT_VERSION};
+use super::bindings::{TransformerPluginPre, ValidatorPluginPre, WIT_PACKAGE, WIT_VERSION};
 use super::error::PluginError;
 use super::failure::Failure;
-use super::sandbox::{Limits, Sandbox, StoreState, arm, blocking};
+use super::limits::Limits;
+use super::sandbox::{Sandbox, StoreState, arm, blocking};
 use galleon_pipeline::event::Collection;
 
 /// A transformer's declared inputs and outputs.

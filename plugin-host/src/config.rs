@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::sandbox::Limits;
+use super::limits::Limits;
 use super::to_wit;
 
 /// The `plugins` section of the hub configuration.

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::sandbox::Limits;
+use super::limits::Limits;
 
 /// A failed call, by cause.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,8 @@ use super::component::{LoadedTransformer, load_transformer, load_validator, read
 use super::config::{PluginKind, PluginsConfig};
 use super::engine::{PluginEngine, default_cache_dir};
 use super::error::PluginError;
-use super::sandbox::{Limits, Sandbox};
+use super::limits::Limits;
+use super::sandbox::Sandbox;
 use super::slot::{Digest, Slot};
 use super::transformer::WasmTransformerFactory;
 use super::validator::WasmValidatorFactory;

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-use super::bindings::transformer::TransformerPlugin;
-use super::bindings::transformer::galleon::plugin::types as wit;
+use super::bindings::{TransformerPlugin, wit};
 use super::component::LoadedTransformer;
 use super::error::PluginError;
 use super::failure::Failure;
-use super::sandbox::{Limits, Sandbox, StoreState, arm, blocking};
+use super::limits::Limits;
+use super::sandbox::{Sandbox, StoreState, arm, blocking};
 use super::to_wit;
 use galleon_pipeline::mesh::MeshSettings;
 

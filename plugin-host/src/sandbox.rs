@@ -6,7 +6,6 @@
 //! stdin, discarded stdout/stderr, every socket denied, and sleeping traps.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tracing::{Level, event};
 use wasmtime::component::{HasSelf, Linker, Resource};
@@ -16,33 +15,12 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::transformer::galleon::plugin::host;
-use super::bindings::transformer::galleon::plugin::types;
-use super::bindings::{transformer::TransformerPlugin, validator::ValidatorPlugin};
+use super::bindings::{TransformerPlugin, ValidatorPlugin, host, wit as types};
 use super::engine::PluginEngine;
 use super::epoch::{EPOCH_TICK, during_call};
 use super::error::PluginError;
 use super::failure::{MemoryLimitExceeded, SleepDenied};
-
-/// Resource limits of one plugin instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest a single call may run.
-    pub deadline: Duration,
-    /// Most linear memory an instance may grow to.
-    pub memory: usize,
-}
-
-impl Default for Limits {
-    /// 100 ms per call, 64 MiB of memory (Rust and C plugins need far less;
-    /// Python and JavaScript components need more — see the README).
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_millis(100),
-            memory: 64 << 20,
-        }
-    }
-}
+use super::limits::Limits;
 
 /// What a plugin's store holds.
 pub(crate) struct StoreState {

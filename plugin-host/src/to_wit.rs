@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::bindings::transformer::galleon::plugin::types as wit;
+use super::bindings::wit;
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 use super::binding::ValidatorBinding;
-use super::bindings::transformer::galleon::plugin::types as wit;
-use super::bindings::validator::ValidatorPlugin;
+use super::bindings::ValidatorPlugin;
+use super::bindings::wit;
 use super::error::PluginError;
 use super::failure::Failure;
 use super::instance::start;

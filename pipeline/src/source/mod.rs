@@ -3,6 +3,8 @@
 //! emits its full state, then `FullSync` for each collection it feeds, then
 //! changes as they happen. [`Aggregate`] runs several as one.
 
+mod aggregate;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{Collection, Event};
 
-pub use crate::aggregate::Aggregate;
+pub use aggregate::Aggregate;
 
 /// Where a source sends its events. Bounded: a source waits when the
 /// pipeline is behind.

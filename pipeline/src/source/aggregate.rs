@@ -11,8 +11,8 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
+use super::{EventSender, Source, SourceRun};
 use crate::event::{Collection, Event};
-use crate::source::{EventSender, Source, SourceRun};
 
 /// Sources combined into one.
 pub struct Aggregate {
