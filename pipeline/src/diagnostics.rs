@@ -26,6 +26,16 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem at `location`, described by `message`.
+    pub fn new(location: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Self {
+            location: location.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.location, self.message)

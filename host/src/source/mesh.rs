@@ -68,13 +68,8 @@ impl MeshSource {
             // Gone, unreadable or malformed while serving: an error is never
             // a reset to the defaults.
             Err(error) => {
-                self.diagnostics.set(
-                    &scope,
-                    vec![Problem {
-                        location: path.display().to_string(),
-                        message: error.to_string(),
-                    }],
-                );
+                let problem = Problem::new(path.display(), error);
+                self.diagnostics.set(&scope, vec![problem]);
                 last_good
                     .clone()
                     .unwrap_or_else(|| Value::Object(mesh::defaults()))

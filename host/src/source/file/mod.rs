@@ -212,13 +212,8 @@ impl FileSource {
             }
             Err(error) => {
                 // Unreadable: keep everything it contributed before.
-                self.diagnostics.set(
-                    &scope,
-                    vec![Problem {
-                        location: path.display().to_string(),
-                        message: error.to_string(),
-                    }],
-                );
+                let problem = Problem::new(path.display(), error);
+                self.diagnostics.set(&scope, vec![problem]);
                 return set.update(path, ParsedFile::default(), false);
             }
         };
