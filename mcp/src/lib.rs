@@ -16,6 +16,8 @@ pub mod sink;
 pub mod source;
 
 pub use backoff::BackoffOptions;
+/// The protocol's messages, so a sink needs no other galleon crate.
+pub use galleon_proto as proto;
 
 /// Header carrying the hub's version on every stream galleon serves.
 pub const VERSION_HEADER: &str = "config.source.version";

@@ -1,6 +1,7 @@
 //! Protobuf messages and gRPC services of the Mesh Configuration Protocol
-//! (`istio.mcp.v1alpha1`) and `google.rpc.Status`, generated at build time from
-//! galleon's own `.proto` files in `proto/proto/`.
+//! (`istio.mcp.v1alpha1`) and `google.rpc.Status`, generated from galleon's own
+//! `.proto` files in `proto/proto/` into `src/generated/` (checked in, so
+//! users compile no protobuf compiler; `tests/generated.rs` keeps it current).
 //!
 //! One message is written by hand: [`mcp::Resources`] keeps its resources as
 //! already-encoded bytes (see [`encoded`]), which is wire-identical to the
@@ -13,14 +14,14 @@ pub mod json;
 /// `istio.mcp.v1alpha1`: metadata, resources, requests and the two services.
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod mcp {
-    include!(concat!(env!("OUT_DIR"), "/istio.mcp.v1alpha1.rs"));
+    include!("generated/istio.mcp.v1alpha1.rs");
     pub use crate::encoded::Resources;
 }
 
 /// `google.rpc`: the error model carried in NACKs.
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod rpc {
-    include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
+    include!("generated/google.rpc.rs");
 }
 
 /// Type URL of a `google.protobuf.Struct` body.

@@ -17,6 +17,10 @@ use galleon_proto::mcp::{Resource, SinkNode};
 
 pub use client::SinkClient;
 pub use server::SinkServer;
+/// What [`SinkClient::run`] stops on.
+pub use tokio_util::sync::CancellationToken;
+/// Where a [`SinkClient`] dials.
+pub use tonic::transport::Endpoint;
 
 /// One push, as handed to the [`Updater`].
 #[derive(Clone, Debug)]

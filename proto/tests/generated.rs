@@ -1,0 +1,50 @@
+//! The generated code in `src/generated/` is what protox and
+//! tonic-prost-build make of `proto/**/*.proto` today. It is checked in so
+//! that users of the protocol crates compile no protobuf compiler; this test
+//! regenerates it and fails on any difference. `BLESS=1` rewrites it.
+
+use std::path::Path;
+
+fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let mcp = protox::compile(["istio/mcp/v1alpha1/mcp.proto"], [&root])?;
+    tonic_prost_build::configure()
+        .out_dir(out)
+        // Ordered maps encode deterministically, so equal content gives equal bytes.
+        .btree_map(".")
+        // Flatten the package tree: `crate::mcp` and `crate::rpc`.
+        .extern_path(".google.rpc", "crate::rpc")
+        // Pushes carry resources that the cache encoded once; see `encoded.rs`.
+        .extern_path(".istio.mcp.v1alpha1.Resources", "crate::encoded::Resources")
+        .compile_fds(mcp)?;
+    // After the MCP pass, which leaves an empty file for the extern package.
+    let rpc = protox::compile(["google/rpc/status.proto"], [&root])?;
+    tonic_prost_build::configure()
+        .out_dir(out)
+        .build_client(false)
+        .build_server(false)
+        .compile_fds(rpc)?;
+    Ok(())
+}
+
+#[test]
+fn generated_code_matches_the_protos() {
+    let fresh = tempfile::tempdir().unwrap();
+    generate(fresh.path()).expect("the protos compile");
+    let checked_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/generated");
+    let bless = std::env::var_os("BLESS").is_some();
+    for file in ["istio.mcp.v1alpha1.rs", "google.rpc.rs"] {
+        let generated = std::fs::read_to_string(fresh.path().join(file)).unwrap();
+        let path = checked_in.join(file);
+        if bless {
+            std::fs::write(&path, &generated).unwrap();
+            continue;
+        }
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            current == generated,
+            "{} is out of date with the protos; regenerate it with `BLESS=1 cargo test -p galleon-proto --test generated`",
+            path.display()
+        );
+    }
+}
