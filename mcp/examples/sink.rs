@@ -6,9 +6,7 @@
 
 #![allow(clippy::print_stdout, reason = "printing pushes is this example's job")]
 
-use galleon_mcp::sink::{
-    ApplyError, CancellationToken, Change, Endpoint, SinkClient, SinkOptions,
-};
+use galleon_mcp::sink::{ApplyError, CancellationToken, Change, Endpoint, SinkClient, SinkOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .filter_map(|r| r.metadata.as_ref().map(|m| m.name.as_str()))
             .collect();
-        println!("{}: {names:?}, removed {:?}", change.collection, change.removed);
+        println!(
+            "{}: {names:?}, removed {:?}",
+            change.collection, change.removed
+        );
         Ok(()) // an Err here NACKs the push with its message
     };
     // Reconnects with backoff; returns on a refusal retrying cannot fix.
