@@ -1,9 +1,9 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not
-//! part of the API): the document parser, the JSON → body codec and the MCP
-//! stream engine, each fed arbitrary bytes.
+//! part of the API): the document parser and the JSON → body codec, each
+//! fed arbitrary bytes. The MCP stream engine's is `galleon-mcp`'s own
+//! (`source::fuzz_requests`, its feature `fuzzing`).
 
 pub use crate::source::file::fuzz_parse;
-pub use galleon_mcp::source::fuzz_requests;
 
 use galleon_pipeline::{BodyCodec, StructCodec};
 
