@@ -194,6 +194,35 @@ async fn duplicate_names_are_reported_and_the_first_path_wins() {
 }
 
 #[tokio::test]
+async fn the_api_versions_of_a_kind_are_one_resource() {
+    let v1 = |name: &str, host: &str| {
+        vs(name, host).replace("networking.istio.io/v1alpha3", "networking.istio.io/v1")
+    };
+    let hub = Hub::start(&[
+        ("1-v1alpha3.yaml", &vs("a", "a-v1alpha3")),
+        (
+            "2-v1.yaml",
+            &format!("{}---\n{}", v1("b", "b-v1"), v1("a", "a-v1")),
+        ),
+    ])
+    .await;
+    let mut sink = hub.sink(&[VS]).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    assert_eq!(host(&push, "default/a"), "a-v1alpha3");
+    assert_eq!(host(&push, "default/b"), "b-v1");
+    hub.galleon
+        .wait_for_log(&[
+            "2-v1.yaml:",
+            "(document 1)",
+            "duplicate",
+            "default/a",
+            "1-v1alpha3.yaml",
+        ])
+        .await;
+}
+
+#[tokio::test]
 async fn unreadable_unknown_nameless_and_oversized_files_are_reported_and_lose_nothing() {
     let (good, big) = (vs("a", "a1"), vs("big", "big1"));
     let files = [("good.yaml", good.as_str()), ("big.yaml", big.as_str())];

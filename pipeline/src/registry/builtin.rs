@@ -1,5 +1,8 @@
-//! Istio 1.5's kinds (Galley's `metadata.yaml`): source collections and the
-//! direct mapping to output collections.
+//! Istio's kinds: Istio 1.5's set (Galley's `metadata.yaml`) and the kinds
+//! and API versions of current Istio, with their source collections and the
+//! direct mapping to output collections. A kind's later API versions are the
+//! same resource (as in Kubernetes): they land in its first version's
+//! collection.
 
 use super::{BodyShape, Schema};
 
@@ -48,6 +51,37 @@ const NAMESPACED_SPEC: &[Row] = &[
         "Sidecar",
         "sidecars",
         Some("istio/networking/v1alpha3/sidecars"),
+    ),
+    (
+        "networking.istio.io/v1alpha3",
+        "WorkloadEntry",
+        "workloadentries",
+        Some("istio/networking/v1alpha3/workloadentries"),
+    ),
+    (
+        "networking.istio.io/v1alpha3",
+        "WorkloadGroup",
+        "workloadgroups",
+        Some("istio/networking/v1alpha3/workloadgroups"),
+    ),
+    (
+        "networking.istio.io/v1beta1",
+        "ProxyConfig",
+        "proxyconfigs",
+        Some("istio/networking/v1beta1/proxyconfigs"),
+    ),
+    // telemetry and extensions
+    (
+        "telemetry.istio.io/v1alpha1",
+        "Telemetry",
+        "telemetries",
+        Some("istio/telemetry/v1alpha1/telemetries"),
+    ),
+    (
+        "extensions.istio.io/v1alpha1",
+        "WasmPlugin",
+        "wasmplugins",
+        Some("istio/extensions/v1alpha1/wasmplugins"),
     ),
     // security
     (
@@ -190,6 +224,35 @@ const NAMESPACED_OBJECT: &[Row] = &[
     ("apps/v1", "Deployment", "deployments", None),
 ];
 
+/// The later API versions of Istio's kinds, by group: each kind of the
+/// group registered above also accepts these (VirtualService written as
+/// `networking.istio.io/v1` is the same resource as one written as
+/// `v1alpha3`).
+const LATER_VERSIONS: &[(&str, &[&str])] = &[
+    (
+        "networking.istio.io",
+        &["networking.istio.io/v1beta1", "networking.istio.io/v1"],
+    ),
+    ("security.istio.io", &["security.istio.io/v1"]),
+    ("telemetry.istio.io", &["telemetry.istio.io/v1"]),
+];
+
+/// Kinds that exist in their first API version only.
+const SINGLE_VERSION: &[&str] = &["EnvoyFilter", "ProxyConfig"];
+
+fn later_versions(api_version: &str, kind: &str) -> Vec<String> {
+    let group = api_version.split_once('/').map_or("", |(group, _)| group);
+    let later = LATER_VERSIONS
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map_or(&[][..], |(_, versions)| versions);
+    later
+        .iter()
+        .filter(|v| **v != api_version && !SINGLE_VERSION.contains(&kind))
+        .map(|v| (*v).to_owned())
+        .collect()
+}
+
 pub(super) fn schemas() -> impl Iterator<Item = Schema> {
     let rows = |rows: &'static [Row], cluster_scoped, body| {
         rows.iter()
@@ -197,6 +260,7 @@ pub(super) fn schemas() -> impl Iterator<Item = Schema> {
                 cluster_scoped,
                 body,
                 output: output.map(Into::into),
+                later_versions: later_versions(api_version, kind),
                 ..Schema::new(api_version, kind, plural)
             })
     };

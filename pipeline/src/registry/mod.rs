@@ -1,7 +1,8 @@
 //! The collection registry: which document kinds galleon understands, the
 //! source collection each kind lands in, and the output collection the direct
-//! mapping serves it as. Ships Istio 1.5's set ([`builtin`]); users add their
-//! own kinds (their CRDs) in the hub configuration.
+//! mapping serves it as. Ships Istio's kinds, 1.5's and today's
+//! ([`builtin`]); users add their own kinds (their CRDs) in the hub
+//! configuration.
 
 mod builtin;
 
@@ -30,8 +31,13 @@ pub enum BodyShape {
 /// One known kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schema {
-    /// `group/version`, or `v1` for the core group.
+    /// `group/version`, or `v1` for the core group: the version that names
+    /// the source collection.
     pub api_version: String,
+    /// Other API versions of the same kind. Documents in any of them are the
+    /// same resource and land in the same collection (a name defined in two
+    /// versions is a duplicate).
+    pub later_versions: Vec<String>,
     /// The kind, e.g. `VirtualService`.
     pub kind: String,
     /// The source collection, `k8s/<group|core>/<version>/<plural>`.
@@ -50,12 +56,19 @@ impl Schema {
         let (group, version) = api_version.split_once('/').unwrap_or(("core", api_version));
         Self {
             api_version: api_version.to_owned(),
+            later_versions: Vec::new(),
             kind: kind.to_owned(),
             collection: format!("k8s/{group}/{version}/{plural}").into(),
             cluster_scoped: false,
             body: BodyShape::Spec,
             output: None,
         }
+    }
+
+    /// Every API version the kind is written in, the collection's first.
+    pub fn api_versions(&self) -> impl Iterator<Item = &str> {
+        let later = self.later_versions.iter().map(String::as_str);
+        std::iter::once(self.api_version.as_str()).chain(later)
     }
 }
 
@@ -99,7 +112,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Istio 1.5's kinds.
+    /// Istio's kinds.
     pub fn builtin() -> Self {
         let mut registry = Self::default();
         for schema in builtin::schemas() {
@@ -108,12 +121,21 @@ impl Registry {
         registry
     }
 
-    /// Adds a kind, replacing any with the same (apiVersion, kind).
+    /// Adds a kind, replacing any with the same (apiVersion, kind) in any of
+    /// its API versions.
     pub fn add(&mut self, schema: Schema) {
         let schema = Arc::new(schema);
-        let key = (schema.api_version.clone(), schema.kind.clone());
-        if let Some(old) = self.by_kind.insert(key, schema.clone()) {
+        let key = |api_version: &str| (api_version.to_owned(), schema.kind.clone());
+        let replaced: Vec<Arc<Schema>> = schema
+            .api_versions()
+            .filter_map(|api_version| self.by_kind.get(&key(api_version)).cloned())
+            .collect();
+        for old in replaced {
             self.by_collection.remove(&old.collection);
+            self.by_kind.retain(|_, s| !Arc::ptr_eq(s, &old));
+        }
+        for api_version in schema.api_versions() {
+            self.by_kind.insert(key(api_version), schema.clone());
         }
         self.by_collection.insert(schema.collection.clone(), schema);
     }
@@ -171,6 +193,60 @@ mod tests {
         for api in ["extensions/v1beta1", "networking.k8s.io/v1"] {
             assert!(registry.lookup(api, "Ingress").is_some(), "{api} Ingress");
         }
+    }
+
+    #[test]
+    fn the_api_versions_of_a_kind_are_one_collection() {
+        let registry = Registry::builtin();
+        let collection = |api: &str, kind: &str| {
+            let schema = registry.lookup(api, kind);
+            schema.map(|s| s.collection.to_string())
+        };
+        for kind in [
+            "VirtualService",
+            "DestinationRule",
+            "Gateway",
+            "ServiceEntry",
+            "Sidecar",
+            "WorkloadEntry",
+            "WorkloadGroup",
+        ] {
+            let first = collection("networking.istio.io/v1alpha3", kind);
+            assert!(first.is_some(), "{kind}");
+            for later in ["networking.istio.io/v1beta1", "networking.istio.io/v1"] {
+                assert_eq!(collection(later, kind), first, "{later} {kind}");
+            }
+        }
+        for kind in [
+            "AuthorizationPolicy",
+            "PeerAuthentication",
+            "RequestAuthentication",
+        ] {
+            let first = collection("security.istio.io/v1beta1", kind);
+            assert!(first.is_some(), "{kind}");
+            assert_eq!(collection("security.istio.io/v1", kind), first, "{kind}");
+        }
+        assert_eq!(
+            collection("telemetry.istio.io/v1", "Telemetry"),
+            collection("telemetry.istio.io/v1alpha1", "Telemetry"),
+        );
+        assert!(collection("networking.istio.io/v1beta1", "ProxyConfig").is_some());
+        assert!(collection("extensions.istio.io/v1alpha1", "WasmPlugin").is_some());
+        // EnvoyFilter has only ever been v1alpha3, ProxyConfig v1beta1.
+        assert!(collection("networking.istio.io/v1", "EnvoyFilter").is_none());
+        assert!(collection("networking.istio.io/v1", "ProxyConfig").is_none());
+        // Replacing a kind replaces it in every version.
+        let mut registry = Registry::builtin();
+        let mut custom = Schema::new("networking.istio.io/v1alpha3", "Sidecar", "mysidecars");
+        custom.later_versions = vec!["networking.istio.io/v1".into()];
+        registry.add(custom);
+        let sidecar = registry
+            .lookup("networking.istio.io/v1", "Sidecar")
+            .unwrap();
+        assert_eq!(
+            &*sidecar.collection,
+            "k8s/networking.istio.io/v1alpha3/mysidecars"
+        );
     }
 
     #[test]
