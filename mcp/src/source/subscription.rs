@@ -147,6 +147,21 @@ mod tests {
         ))
     }
 
+    /// `state` went out under `nonce` and the sink answered: ACK or NACK.
+    fn sent_and_answered(
+        sub: &mut Subscription,
+        nonce: &str,
+        state: &Arc<CollectionSnapshot>,
+        ack: bool,
+    ) {
+        sub.pending = Some(Pending {
+            nonce: nonce.into(),
+            state: state.clone(),
+            sent: tokio::time::Instant::now(),
+        });
+        sub.answer(ack);
+    }
+
     fn names(push: Push) -> Vec<String> {
         push.into_message()
             .decode_resources()
@@ -164,12 +179,7 @@ mod tests {
         assert!(!first.header.incremental);
         assert_eq!(names(first), ["ns/a", "ns/b"]);
 
-        sub.pending = Some(Pending {
-            nonce: "1".into(),
-            state: v1,
-            sent: tokio::time::Instant::now(),
-        });
-        sub.answer(true);
+        sent_and_answered(&mut sub, "1", &v1, true);
         let v2 = state(&[("ns/a", "2"), ("ns/c", "1")]);
         let delta = sub.push(&v2, "2".into());
         assert!(delta.header.incremental);
@@ -181,19 +191,9 @@ mod tests {
     fn nack_keeps_the_acked_base() {
         let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
         let v1 = state(&[("ns/a", "1")]);
-        sub.pending = Some(Pending {
-            nonce: "1".into(),
-            state: v1.clone(),
-            sent: tokio::time::Instant::now(),
-        });
-        sub.answer(true);
+        sent_and_answered(&mut sub, "1", &v1, true);
         let v2 = state(&[("ns/a", "2")]);
-        sub.pending = Some(Pending {
-            nonce: "2".into(),
-            state: v2.clone(),
-            sent: tokio::time::Instant::now(),
-        });
-        sub.answer(false);
+        sent_and_answered(&mut sub, "2", &v2, false);
         assert_eq!(sub.answered.as_ref(), Some(v2.version()));
         let v3 = state(&[("ns/a", "1"), ("ns/b", "1")]);
         // Computed against v1 (acked), not v2 (nacked): ns/a is unchanged.
@@ -219,12 +219,7 @@ mod tests {
     fn without_incremental_every_push_is_full() {
         let mut sub = Subscription::new("default".into(), false, BTreeMap::new());
         let v1 = state(&[("ns/a", "1")]);
-        sub.pending = Some(Pending {
-            nonce: "1".into(),
-            state: v1.clone(),
-            sent: tokio::time::Instant::now(),
-        });
-        sub.answer(true);
+        sent_and_answered(&mut sub, "1", &v1, true);
         let push = sub.push(&state(&[("ns/b", "1")]), "2".into());
         assert!(!push.header.incremental);
         assert_eq!(names(push), ["ns/b"]);
