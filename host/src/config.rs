@@ -15,6 +15,7 @@ use galleon_mcp::cache::DEFAULT_GROUP;
 use galleon_pipeline::Strategy;
 use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
 use galleon_plugin_host::PluginsConfig;
+use galleon_schemas::UnknownFields;
 
 /// The whole hub configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -41,6 +42,27 @@ pub struct HubConfig {
     /// WebAssembly transformers and validators.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// Your `.proto` schemas, for typed bodies.
+    #[serde(default)]
+    pub schemas: SchemasConfig,
+}
+
+/// Where bodies' protobuf messages come from. Collections whose message is
+/// not found are served as `google.protobuf.Struct`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SchemasConfig {
+    /// Include roots of `.proto` files, e.g. an istio/api checkout and its
+    /// `common-protos`.
+    #[serde(default)]
+    pub proto_paths: Vec<PathBuf>,
+    /// `FileDescriptorSet` files (`protoc --include_imports -o`, `buf build`).
+    #[serde(default)]
+    pub descriptor_sets: Vec<PathBuf>,
+    /// What a field the message does not have does: `warn` (dropped, with a
+    /// warning) or `reject` (the resource is refused).
+    #[serde(default)]
+    pub unknown_fields: UnknownFields,
 }
 
 impl Default for HubConfig {
@@ -53,6 +75,7 @@ impl Default for HubConfig {
             kinds: Vec::new(),
             groups: default_groups(),
             plugins: PluginsConfig::default(),
+            schemas: SchemasConfig::default(),
         }
     }
 }
@@ -300,6 +323,9 @@ impl HubConfig {
         for binding in &mut self.plugins.bindings {
             resolve(&mut binding.file);
         }
+        let schemas = &mut self.schemas;
+        schemas.proto_paths.iter_mut().for_each(resolve);
+        schemas.descriptor_sets.iter_mut().for_each(resolve);
     }
 }
 

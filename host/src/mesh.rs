@@ -47,7 +47,8 @@ pub enum InvalidMeshConfig {
 }
 
 /// Reads a mesh configuration file and lays it over the defaults (top-level
-/// fields replace defaults). A missing file is [`MeshConfigError::Missing`]:
+/// fields replace defaults; `defaultConfig` is merged field by field, as
+/// Istio does). A missing file is [`MeshConfigError::Missing`]:
 /// the caller decides whether the defaults apply (Galley's behaviour at
 /// start) or the last good configuration stays (while serving).
 pub fn load(path: &Path) -> Result<Value, MeshConfigError> {
@@ -78,12 +79,25 @@ pub fn parse(text: &str) -> Result<Value, InvalidMeshConfig> {
         .map_err(|e| InvalidMeshConfig::Yaml(first_line(&e.to_string())))?;
     let mut config = defaults();
     match parsed {
-        Value::Object(fields) => config.extend(fields),
+        Value::Object(mut fields) => {
+            if let (Some(Value::Object(proxy)), Some(Value::Object(defaults))) = (
+                fields.get_mut(DEFAULT_PROXY_CONFIG),
+                config.get(DEFAULT_PROXY_CONFIG),
+            ) {
+                let mut merged = defaults.clone();
+                merged.extend(std::mem::take(proxy));
+                *proxy = merged;
+            }
+            config.extend(fields)
+        }
         Value::Null => {}
         other => return Err(InvalidMeshConfig::NotMapping(kind_of(&other))),
     }
     Ok(Value::Object(config))
 }
+
+/// The proxy defaults inside `MeshConfig`, merged rather than replaced.
+const DEFAULT_PROXY_CONFIG: &str = "defaultConfig";
 
 /// A JSON value's type, for messages.
 pub(crate) use galleon_proto::json::json_kind as kind_of;
@@ -104,6 +118,15 @@ mod tests {
         assert_eq!(config["ingressClass"], "nginx");
         assert_eq!(config["ingressControllerMode"], "STRICT");
         assert_eq!(config["enableTracing"], true);
+    }
+
+    #[test]
+    fn proxy_defaults_are_merged_field_by_field() {
+        let config = parse("defaultConfig:\n  concurrency: 4\nconnectTimeout: 1s\n").unwrap();
+        assert_eq!(config["defaultConfig"]["concurrency"], 4);
+        assert_eq!(config["defaultConfig"]["proxyAdminPort"], 15000);
+        assert_eq!(config["connectTimeout"], "1s");
+        assert_eq!(config["accessLogEncoding"], "TEXT");
     }
 
     #[test]

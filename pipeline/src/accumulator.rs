@@ -7,7 +7,6 @@ use std::sync::Arc;
 use galleon_proto::mcp::{Metadata, Resource};
 
 use crate::codec::{BodyCodec, CodecError};
-use crate::diagnostics::Problem;
 use crate::event::{Collection, Entry, Event};
 use galleon_mcp::cache::{CachedResource, CollectionSnapshot};
 
@@ -40,12 +39,13 @@ pub(crate) struct Accumulator {
 
 /// What applying an event did.
 pub(crate) enum Applied {
-    /// The collection's content or sync state changed.
-    Changed,
+    /// The collection's content or sync state changed; the codec's warnings
+    /// about the resource, if any.
+    Changed(Vec<String>),
     /// Nothing changed (e.g. identical content).
-    Unchanged,
-    /// The event was rejected; the previous state stands.
-    Rejected(Problem),
+    Unchanged(Vec<String>),
+    /// The event was rejected, for this reason; the previous state stands.
+    Rejected(String),
 }
 
 impl Accumulator {
@@ -70,52 +70,47 @@ impl Accumulator {
         let applied = match event {
             Event::Added(_, entry) | Event::Updated(_, entry) => self.set(entry),
             Event::Deleted(_, name) => match self.resources.remove(name) {
-                Some(_) => Applied::Changed,
-                None => Applied::Unchanged,
+                Some(_) => Applied::Changed(Vec::new()),
+                None => Applied::Unchanged(Vec::new()),
             },
             Event::FullSync(_) => {
                 self.synced_feeders += 1;
                 if self.synced_feeders == self.feeders {
-                    Applied::Changed
+                    Applied::Changed(Vec::new())
                 } else {
-                    Applied::Unchanged
+                    Applied::Unchanged(Vec::new())
                 }
             }
             Event::Reset => {
                 self.resources.clear();
                 self.synced_feeders = 0;
-                Applied::Changed
+                Applied::Changed(Vec::new())
             }
         };
-        if matches!(applied, Applied::Changed) {
+        if matches!(applied, Applied::Changed(_)) {
             self.snapshot = None;
         }
         applied
     }
 
     fn set(&mut self, entry: &Entry) -> Applied {
-        let resource = match self.encode(entry) {
-            Ok(resource) => resource,
-            Err(error) => {
-                let message = error.to_string();
-                let location = entry.origin.as_ref().map_or_else(
-                    || format!("{} {}", self.collection, entry.name),
-                    |o| o.to_string(),
-                );
-                return Applied::Rejected(Problem { location, message });
-            }
+        let (resource, warnings) = match self.encode(entry) {
+            Ok(encoded) => encoded,
+            Err(error) => return Applied::Rejected(error.to_string()),
         };
         match self.resources.get(&entry.name) {
-            Some(existing) if existing.version() == resource.version() => Applied::Unchanged,
+            Some(existing) if existing.version() == resource.version() => {
+                Applied::Unchanged(warnings)
+            }
             _ => {
                 self.resources.insert(entry.name.clone(), resource);
-                Applied::Changed
+                Applied::Changed(warnings)
             }
         }
     }
 
-    fn encode(&self, entry: &Entry) -> Result<CachedResource, EncodeError> {
-        let body = self
+    fn encode(&self, entry: &Entry) -> Result<(CachedResource, Vec<String>), EncodeError> {
+        let encoded = self
             .codec
             .encode(&entry.body)
             .map_err(|error| EncodeError::Body {
@@ -133,7 +128,7 @@ impl Accumulator {
             })?),
             None => None,
         };
-        Ok(CachedResource::new(Resource {
+        let resource = CachedResource::new(Resource {
             metadata: Some(Metadata {
                 name: entry.name.clone(),
                 create_time,
@@ -141,8 +136,9 @@ impl Accumulator {
                 labels: entry.labels.clone(),
                 annotations: entry.annotations.clone(),
             }),
-            body: Some(body),
-        }))
+            body: Some(encoded.body),
+        });
+        Ok((resource, encoded.warnings))
     }
 
     /// The collection's current state; unchanged since the last call, the

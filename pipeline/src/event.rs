@@ -39,7 +39,8 @@ impl fmt::Display for Origin {
 /// One resource as the pipeline sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
-    /// `namespace/name`, or `/name` for cluster-scoped kinds.
+    /// `namespace/name`, or `name` for cluster-scoped kinds (Galley's
+    /// convention, which sinks rely on).
     pub name: String,
     /// Labels from the resource's metadata.
     pub labels: BTreeMap<String, String>,

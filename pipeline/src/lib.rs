@@ -29,7 +29,7 @@ pub mod validator;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{BodyCodec, CodecError, StructCodec};
+pub use codec::{BodyCodec, CodecError, Encoded, StructCodec};
 pub use group::Strategy;
 pub use processor::{GroupSpec, PipelineSpec};
 pub use runtime::Runtime;

@@ -9,11 +9,11 @@ use tracing::{debug, warn};
 
 use crate::accumulator::{Accumulator, Applied};
 use crate::codec::{BodyCodec, StructCodec};
-use crate::diagnostics::{Diagnostics, Scope};
-use crate::event::{Collection, Event};
+use crate::diagnostics::{Diagnostics, Problem, Scope};
+use crate::event::{Collection, Entry, Event};
 use crate::group::{SnapshotGroup, Strategy};
 use crate::mesh::MeshSettings;
-use crate::transformer::{Refresh, Transformer, TransformerFactory};
+use crate::transformer::{DIRECT, Refresh, Transformer, TransformerFactory};
 use crate::validator::{Validator, ValidatorFactory};
 use galleon_mcp::cache::{Snapshot, SnapshotCache};
 
@@ -65,7 +65,8 @@ pub(super) struct Processor {
     groups_of: HashMap<Collection, Vec<usize>>,
     cache: SnapshotCache,
     diagnostics: Diagnostics,
-    rejected: HashSet<(Collection, String)>,
+    /// Accumulated resources the ledger lists problems for.
+    flagged: HashSet<(Collection, String)>,
 }
 
 impl Processor {
@@ -125,7 +126,7 @@ impl Processor {
             groups_of,
             cache,
             diagnostics,
-            rejected: HashSet::new(),
+            flagged: HashSet::new(),
         };
         // Groups that nothing feeds are complete (and empty) from the start.
         for index in 0..processor.groups.len() {
@@ -149,12 +150,15 @@ impl Processor {
             return;
         };
         let transformers = &mut self.transformers;
-        let outputs: Vec<Event> = route
+        let outputs: Vec<(usize, Event)> = route
             .iter()
-            .flat_map(|&index| transformers[index].handle(event))
+            .flat_map(|&index| {
+                let outputs = transformers[index].handle(event);
+                outputs.into_iter().map(move |output| (index, output))
+            })
             .collect();
-        for output in outputs {
-            self.accumulate(&output, now);
+        for (producer, output) in outputs {
+            self.accumulate(&output, producer, now);
         }
     }
 
@@ -192,7 +196,7 @@ impl Processor {
             match self.transformers[index].refresh() {
                 Refresh::Events(events) => {
                     for event in events {
-                        self.accumulate(&event, now);
+                        self.accumulate(&event, index, now);
                     }
                 }
                 Refresh::Rebuild(reason) => return Some(reason),
@@ -201,7 +205,9 @@ impl Processor {
         None
     }
 
-    fn accumulate(&mut self, event: &Event, now: Instant) {
+    /// Applies a transformer's output (from `producer`) to its collection's
+    /// accumulator, reporting what the codec refused or dropped.
+    fn accumulate(&mut self, event: &Event, producer: usize, now: Instant) {
         let Some(collection) = event.collection().cloned() else {
             return;
         };
@@ -209,23 +215,25 @@ impl Processor {
             warn!(%collection, "dropping output for a collection no snapshot group serves");
             return;
         };
-        match accumulator.apply(event) {
-            Applied::Changed => {}
-            Applied::Unchanged => return,
-            Applied::Rejected(problem) => {
-                if let Event::Added(_, entry) | Event::Updated(_, entry) = event {
-                    let key = (collection.clone(), entry.name.clone());
-                    self.diagnostics.set(&scope(&key), vec![problem]);
-                    self.rejected.insert(key);
+        let applied = accumulator.apply(event);
+        match event {
+            Event::Added(_, entry) | Event::Updated(_, entry) => {
+                let problems = match &applied {
+                    Applied::Changed(warnings) | Applied::Unchanged(warnings) => warnings.clone(),
+                    Applied::Rejected(reason) => vec![reason.clone()],
+                };
+                self.report(&collection, entry, producer, problems);
+            }
+            Event::Deleted(_, name) => {
+                let key = (collection.clone(), name.clone());
+                if self.flagged.remove(&key) {
+                    self.diagnostics.clear(&scope(&key));
                 }
-                return;
             }
+            Event::FullSync(_) | Event::Reset => {}
         }
-        if let Some(name) = event.name() {
-            let key = (collection.clone(), name.to_owned());
-            if self.rejected.remove(&key) {
-                self.diagnostics.clear(&scope(&key));
-            }
+        if !matches!(applied, Applied::Changed(_)) {
+            return;
         }
         let groups = self.groups_of.get(&collection).map_or(0, Vec::len);
         for i in 0..groups {
@@ -234,6 +242,36 @@ impl Processor {
                 self.publish(index);
             }
         }
+    }
+
+    /// Replaces what the ledger says about one accumulated resource.
+    fn report(
+        &mut self,
+        collection: &Collection,
+        entry: &Entry,
+        producer: usize,
+        problems: Vec<String>,
+    ) {
+        let key = (collection.clone(), entry.name.clone());
+        if problems.is_empty() {
+            if self.flagged.remove(&key) {
+                self.diagnostics.clear(&scope(&key));
+            }
+            return;
+        }
+        let location = entry.origin.as_ref().map_or_else(
+            || format!("{collection} {}", entry.name),
+            |origin| origin.to_string(),
+        );
+        let problems = problems
+            .into_iter()
+            .map(|message| match self.transformers[producer].name() {
+                DIRECT => Problem::new(&location, message),
+                plugin => Problem::new(&location, format!("output of plugin {plugin}: {message}")),
+            })
+            .collect();
+        self.diagnostics.set(&scope(&key), problems);
+        self.flagged.insert(key);
     }
 
     fn group_synced(&self, index: usize) -> bool {

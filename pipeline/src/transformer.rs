@@ -53,6 +53,9 @@ pub trait TransformerFactory: Send + Sync + 'static {
     fn build(&self, mesh: &MeshSettings) -> Box<dyn Transformer>;
 }
 
+/// The direct mapping's name.
+pub const DIRECT: &str = "direct";
+
 /// Serves input collections as output collections unchanged (Galley's
 /// `direct` transform): only the collection name changes.
 #[derive(Clone, Debug, Default)]
@@ -79,7 +82,7 @@ impl DirectMapping {
 
 impl Transformer for DirectMapping {
     fn name(&self) -> &str {
-        "direct"
+        DIRECT
     }
 
     fn inputs(&self) -> Vec<Collection> {

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub struct Resource {
     /// Its collection.
     pub collection: String,
-    /// `namespace/name`, or `/name` if cluster-scoped.
+    /// `namespace/name`, or `name` if cluster-scoped.
     pub name: String,
     /// The host's version of it (opaque).
     pub version: String,

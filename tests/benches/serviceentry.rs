@@ -30,7 +30,7 @@ fn ip(n: usize) -> String {
 }
 
 fn node(n: usize, zone: usize) -> Event {
-    let mut r = Resource::new(NODES, format!("/node-{n}"), json!({}));
+    let mut r = Resource::new(NODES, format!("node-{n}"), json!({}));
     r.labels.insert(
         "topology.kubernetes.io/region".into(),
         format!("region-{}", n % 3),

@@ -2,12 +2,13 @@
 //! pipeline, snapshot cache, MCP server and callouts — and starts it, one
 //! named step at a time ([`Hub::start`]).
 
+mod codecs;
 mod groups;
 mod running;
 
 pub use running::RunningHub;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
 use galleon_pipeline::{
-    DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
+    BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
 use galleon_plugin_host::PluginHost;
 use groups::{group_index, resolve_groups};
@@ -47,6 +48,9 @@ pub enum HubError {
         .0.display()
     )]
     MissingPath(std::path::PathBuf),
+    /// The configured schemas could not be loaded.
+    #[error("schemas: {0}")]
+    Schemas(#[from] galleon_schemas::LoadError),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -65,6 +69,7 @@ pub struct Hub {
     sources: Vec<Arc<dyn Source>>,
     transformers: Vec<Arc<dyn TransformerFactory>>,
     validators: Vec<Arc<dyn ValidatorFactory>>,
+    codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
 }
 
 impl Hub {
@@ -95,6 +100,7 @@ impl Hub {
             sources,
             transformers: Vec::new(),
             validators: Vec::new(),
+            codecs: HashMap::new(),
         }
     }
 
@@ -159,7 +165,7 @@ impl Hub {
         PipelineSpec {
             groups: resolve_groups(&self.config, &outputs),
             transformers,
-            codecs: Default::default(),
+            codecs: self.codecs.clone(),
             validators: self.validators.clone(),
         }
     }
@@ -170,6 +176,7 @@ impl Hub {
     /// callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
         self.check_paths()?;
+        self.codecs = codecs::load(&self.config.schemas, &self.registry)?;
         let stop = CancellationToken::new();
         let refresh = Arc::new(Notify::new());
         let mut tasks = Vec::new();

@@ -54,7 +54,7 @@ impl CachedResource {
         }
     }
 
-    /// The resource's name (`namespace/name`, or `/name` if cluster-scoped).
+    /// The resource's name (`namespace/name`, or `name` if cluster-scoped).
     pub fn name(&self) -> &Arc<str> {
         &self.name
     }

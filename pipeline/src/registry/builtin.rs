@@ -253,6 +253,33 @@ fn later_versions(api_version: &str, kind: &str) -> Vec<String> {
         .collect()
 }
 
+/// Kinds whose message is not named after the kind.
+const MESSAGE_NAMES: &[(&str, &str)] = &[
+    ("MeshPolicy", "Policy"),
+    ("ClusterRbacConfig", "RbacConfig"),
+    ("attributemanifest", "AttributeManifest"),
+];
+
+/// The Istio message an output collection's bodies are: the collection's
+/// path as the package (`istio/networking/v1alpha3/…` →
+/// `istio.networking.v1alpha3`), the kind as the message.
+fn message(output: &str, kind: &str) -> Option<String> {
+    let package = output.strip_prefix("istio/")?.rsplit_once('/')?.0;
+    let name = MESSAGE_NAMES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or_else(|| capitalized(kind), |(_, message)| (*message).to_owned());
+    Some(format!("istio.{}.{name}", package.replace('/', ".")))
+}
+
+fn capitalized(kind: &str) -> String {
+    let mut chars = kind.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 pub(super) fn schemas() -> impl Iterator<Item = Schema> {
     let rows = |rows: &'static [Row], cluster_scoped, body| {
         rows.iter()
@@ -260,6 +287,7 @@ pub(super) fn schemas() -> impl Iterator<Item = Schema> {
                 cluster_scoped,
                 body,
                 output: output.map(Into::into),
+                message: output.and_then(|output| message(output, kind)),
                 later_versions: later_versions(api_version, kind),
                 ..Schema::new(api_version, kind, plural)
             })

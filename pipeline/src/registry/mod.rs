@@ -42,12 +42,15 @@ pub struct Schema {
     pub kind: String,
     /// The source collection, `k8s/<group|core>/<version>/<plural>`.
     pub collection: Collection,
-    /// Cluster-scoped kinds have no namespace; their names are `/<name>`.
+    /// Cluster-scoped kinds have no namespace; their names are `<name>`.
     pub cluster_scoped: bool,
     /// What the body is.
     pub body: BodyShape,
     /// Output collection of the direct mapping, if the kind is served as is.
     pub output: Option<Collection>,
+    /// The protobuf message its bodies are served as, when the user's
+    /// schemas define it (`istio.networking.v1alpha3.VirtualService`).
+    pub message: Option<String>,
 }
 
 impl Schema {
@@ -62,6 +65,7 @@ impl Schema {
             cluster_scoped: false,
             body: BodyShape::Spec,
             output: None,
+            message: None,
         }
     }
 
@@ -91,6 +95,10 @@ pub struct KindConfig {
     /// Output collection to serve it as (direct mapping); none: input only.
     #[serde(default)]
     pub output: Option<String>,
+    /// The protobuf message (full name) bodies are typed as, when the
+    /// configured schemas define it; `Struct` otherwise.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 impl From<&KindConfig> for Schema {
@@ -99,6 +107,7 @@ impl From<&KindConfig> for Schema {
             cluster_scoped: config.cluster_scoped,
             body: config.body,
             output: config.output.as_deref().map(Into::into),
+            message: config.message.clone(),
             ..Schema::new(&config.api_version, &config.kind, &config.plural)
         }
     }
@@ -193,6 +202,48 @@ mod tests {
         for api in ["extensions/v1beta1", "networking.k8s.io/v1"] {
             assert!(registry.lookup(api, "Ingress").is_some(), "{api} Ingress");
         }
+    }
+
+    #[test]
+    fn istio_kinds_name_their_messages() {
+        let registry = Registry::builtin();
+        let message = |api: &str, kind: &str| registry.lookup(api, kind).unwrap().message.clone();
+        for (api, kind, expected) in [
+            (
+                "networking.istio.io/v1",
+                "VirtualService",
+                "istio.networking.v1alpha3.VirtualService",
+            ),
+            (
+                "security.istio.io/v1",
+                "AuthorizationPolicy",
+                "istio.security.v1beta1.AuthorizationPolicy",
+            ),
+            (
+                "networking.istio.io/v1beta1",
+                "ProxyConfig",
+                "istio.networking.v1beta1.ProxyConfig",
+            ),
+            (
+                "telemetry.istio.io/v1",
+                "Telemetry",
+                "istio.telemetry.v1alpha1.Telemetry",
+            ),
+            (
+                "authentication.istio.io/v1alpha1",
+                "MeshPolicy",
+                "istio.authentication.v1alpha1.Policy",
+            ),
+            (
+                "config.istio.io/v1alpha2",
+                "QuotaSpec",
+                "istio.mixer.v1.config.client.QuotaSpec",
+            ),
+        ] {
+            assert_eq!(message(api, kind).as_deref(), Some(expected), "{kind}");
+        }
+        assert_eq!(message("v1", "Pod"), None);
+        assert_eq!(message("v1", "Service"), None);
     }
 
     #[test]

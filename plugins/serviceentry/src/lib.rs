@@ -120,10 +120,9 @@ impl ServiceEntries {
                 self.services_at(&ips)
             }
             NODES => {
-                let node = resource.as_ref().map_or_else(
-                    || name.trim_start_matches('/').to_owned(),
-                    |r| r.short_name().to_owned(),
-                );
+                let node = resource
+                    .as_ref()
+                    .map_or_else(|| name.clone(), |r| r.short_name().to_owned());
                 let ips = self
                     .pods
                     .node_changed(&node, resource.as_ref().map(|r| &r.labels));
@@ -232,16 +231,16 @@ mod tests {
             object(PODS, "a/p", pod("10.0.0.2", "n1")),
         );
         assert_eq!(moved, set(&["a/both", "a/one", "a/two"]));
-        let mut node = Resource::new(NODES, "/n1", json!({}));
+        let mut node = Resource::new(NODES, "n1", json!({}));
         node.labels
             .insert("topology.kubernetes.io/zone".into(), "z".into());
         assert_eq!(
-            entries.apply(NODES, "/n1".into(), Some(node)),
+            entries.apply(NODES, "n1".into(), Some(node)),
             set(&["a/two"])
         );
         assert!(
             entries
-                .apply(NODES, "/n2".into(), object(NODES, "/n2", json!({})))
+                .apply(NODES, "n2".into(), object(NODES, "n2", json!({})))
                 .is_empty()
         );
         assert_eq!(entries.apply(PODS, "a/p".into(), None), set(&["a/two"]));

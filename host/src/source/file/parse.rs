@@ -200,7 +200,7 @@ fn document_of(
         return Err(Invalid::Name { kind, name, why });
     }
     let name = if schema.cluster_scoped {
-        format!("/{name}")
+        name
     } else {
         let namespace = match metadata.get("namespace") {
             Some(Value::String(ns)) if !ns.is_empty() => ns.as_str(),
@@ -313,7 +313,7 @@ mod tests {
             .iter()
             .map(|d| d.entry.name.as_str())
             .collect();
-        assert_eq!(names, ["prod/a", "default/b", "/n1"]);
+        assert_eq!(names, ["prod/a", "default/b", "n1"]);
         let a = &parsed.documents[0];
         assert_eq!(a.entry.labels["app"], "web");
         assert_eq!(a.entry.create_time.as_deref(), Some("2020-01-01T00:00:00Z"));

@@ -1,0 +1,99 @@
+//! The hub's body codecs: each output collection's protobuf message (from
+//! the registry, the mesh config and the built-in transforms' outputs),
+//! looked up in the user's schemas; a collection whose message is found is
+//! served typed, every other one as `Struct`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::config::{SYNTHETIC_SERVICE_ENTRIES, SchemasConfig};
+use galleon_pipeline::BodyCodec;
+use galleon_pipeline::event::Collection;
+use galleon_pipeline::registry::{BodyShape, MESH_CONFIG, Registry};
+use galleon_schemas::{LoadError, SchemaSources, TypedCodec};
+
+/// The message of the mesh configuration.
+const MESH_CONFIG_MESSAGE: &str = "istio.mesh.v1alpha1.MeshConfig";
+
+/// The message of synthetic ServiceEntries.
+const SERVICE_ENTRY_MESSAGE: &str = "istio.networking.v1alpha3.ServiceEntry";
+
+/// An output collection's message and where its body sits in a document.
+struct Typing {
+    message: String,
+    root: &'static str,
+}
+
+/// Codecs by output collection, for the collections the schemas type.
+pub(super) fn load(
+    config: &SchemasConfig,
+    registry: &Registry,
+) -> Result<HashMap<Collection, Arc<dyn BodyCodec>>, LoadError> {
+    let sources = SchemaSources {
+        proto_paths: config.proto_paths.clone(),
+        descriptor_sets: config.descriptor_sets.clone(),
+    };
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted = typings(registry);
+    let packages: BTreeSet<String> = wanted
+        .values()
+        .filter_map(|t| t.message.rsplit_once('.').map(|(p, _)| p.to_owned()))
+        .collect();
+    let loaded = galleon_schemas::load(&sources, &packages)?;
+    for skipped in &loaded.skipped {
+        warn!(file = %skipped.path.display(), reason = %skipped.reason, "schema file left out: its messages are served as Struct");
+    }
+    let mut codecs: HashMap<Collection, Arc<dyn BodyCodec>> = HashMap::new();
+    for (collection, typing) in &wanted {
+        if let Some(message) = loaded.pool.get_message_by_name(&typing.message) {
+            let codec = TypedCodec::new(message, typing.root, config.unknown_fields);
+            codecs.insert(collection.clone(), Arc::new(codec));
+        }
+    }
+    let mut typed: Vec<&str> = codecs.keys().map(|c| &**c).collect();
+    typed.sort_unstable();
+    info!(
+        typed = %typed.join(", "),
+        as_struct = wanted.len() - typed.len(),
+        "typed bodies from the configured schemas"
+    );
+    Ok(codecs)
+}
+
+/// Every output collection that has a message, with it.
+fn typings(registry: &Registry) -> BTreeMap<Collection, Typing> {
+    let root = |body| match body {
+        BodyShape::Spec => "spec",
+        BodyShape::Object => "",
+    };
+    registry
+        .schemas()
+        .into_iter()
+        .filter_map(|schema| {
+            let output = schema.output.clone()?;
+            let message = schema.message.clone()?;
+            let root = root(schema.body);
+            Some((output, Typing { message, root }))
+        })
+        .chain([
+            (
+                MESH_CONFIG.into(),
+                Typing {
+                    message: MESH_CONFIG_MESSAGE.to_owned(),
+                    root: "",
+                },
+            ),
+            (
+                SYNTHETIC_SERVICE_ENTRIES.into(),
+                Typing {
+                    message: SERVICE_ENTRY_MESSAGE.to_owned(),
+                    root: "spec",
+                },
+            ),
+        ])
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! [`TypedCodec`]: a collection's JSON bodies as its protobuf message, the
+//! `Any` sinks unpack into Istio's types. Problems are reported with the
+//! field path; an unknown field is dropped with a warning (Kubernetes' rule)
+//! or, in strict mode, refused.
+
+use prost::Message;
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::normalize::{self, Findings};
+use crate::path::FieldPath;
+use galleon_pipeline::codec::{BodyCodec, CodecError, Encoded, json_depth_error};
+
+/// What happens to a field the message does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UnknownFields {
+    /// Dropped, with a warning naming its path (Kubernetes' rule).
+    #[default]
+    Warn,
+    /// The resource is refused (strict mode).
+    Reject,
+}
+
+/// Encodes bodies of one collection as `message`.
+#[derive(Clone, Debug)]
+pub struct TypedCodec {
+    message: MessageDescriptor,
+    root: String,
+    type_url: String,
+    unknown_fields: UnknownFields,
+}
+
+impl TypedCodec {
+    /// A codec for `message`, whose bodies sit at `root` in a document
+    /// (`spec`; empty for bodies that are whole objects), for paths in
+    /// messages.
+    pub fn new(message: MessageDescriptor, root: &str, unknown_fields: UnknownFields) -> Self {
+        Self {
+            type_url: format!("type.googleapis.com/{}", message.full_name()),
+            message,
+            root: root.to_owned(),
+            unknown_fields,
+        }
+    }
+
+    /// The message bodies are encoded as.
+    pub fn message(&self) -> &MessageDescriptor {
+        &self.message
+    }
+
+    /// The body as a dynamic message, or every problem with its path.
+    pub fn transcode(&self, body: &Value) -> Result<(DynamicMessage, Vec<String>), Vec<String>> {
+        let root = FieldPath::root(&self.root);
+        let mut object = match body {
+            Value::Object(object) => object.clone(),
+            Value::Null => Map::new(),
+            other => {
+                let kind = galleon_proto::json::json_kind(other);
+                return Err(vec![format!("{root}: expected a mapping, found {kind}")]);
+            }
+        };
+        if let Some(error) = json_depth_error(body) {
+            return Err(vec![error]);
+        }
+        let mut findings = Findings::default();
+        normalize::message(&mut object, &self.message, &root, &mut findings);
+        let mut errors: Vec<String> = findings
+            .errors
+            .iter()
+            .map(|(path, error)| format!("{path}: {error}"))
+            .collect();
+        let unknown = findings
+            .unknown
+            .iter()
+            .map(|path| match self.unknown_fields {
+                UnknownFields::Warn => format!("{path}: unknown field, dropped"),
+                UnknownFields::Reject => format!("{path}: unknown field"),
+            });
+        let warnings = match self.unknown_fields {
+            UnknownFields::Warn => unknown.collect(),
+            UnknownFields::Reject => {
+                errors.extend(unknown);
+                Vec::new()
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut track = serde_path_to_error::Track::new();
+        let deserializer =
+            serde_path_to_error::Deserializer::new(Value::Object(object), &mut track);
+        let options = DeserializeOptions::new();
+        match DynamicMessage::deserialize_with_options(self.message.clone(), deserializer, &options)
+        {
+            Ok(message) => Ok((message, warnings)),
+            Err(error) => {
+                let path = root.join(&track.path());
+                Err(vec![format!("{path}: {}", tidy(&error.to_string()))])
+            }
+        }
+    }
+}
+
+/// serde's wording, shortened to what a YAML author needs.
+fn tidy(message: &str) -> String {
+    message
+        .strip_prefix("invalid type: ")
+        .map_or_else(|| message.to_owned(), |rest| format!("wrong type: {rest}"))
+}
+
+impl BodyCodec for TypedCodec {
+    fn encode(&self, body: &Value) -> Result<Encoded, CodecError> {
+        let (message, warnings) = self
+            .transcode(body)
+            .map_err(|errors| CodecError(errors.join("; ")))?;
+        Ok(Encoded {
+            body: prost_types::Any {
+                type_url: self.type_url.clone(),
+                value: message.encode_to_vec(),
+            },
+            warnings,
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.message.full_name().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SCHEMA: &str = r#"
+syntax = "proto3";
+package demo.v1;
+import "google/protobuf/duration.proto";
+import "google/protobuf/wrappers.proto";
+import "google/protobuf/struct.proto";
+message Route {
+  repeated Destination route = 1;
+  google.protobuf.Duration timeout = 2;
+  map<string, Destination> named = 3;
+  google.protobuf.BoolValue enabled = 4;
+  Mode mode = 5;
+  int64 big = 6;
+  google.protobuf.Struct extra = 7;
+  repeated string export_to = 8;
+}
+message Destination { string host = 1; int32 weight = 2; }
+enum Mode { MODE_UNSPECIFIED = 0; STRICT = 1; PERMISSIVE = 2; }
+"#;
+
+    fn codec(unknown: UnknownFields) -> TypedCodec {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("demo.proto"), SCHEMA).unwrap();
+        let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+        compiler.open_file("demo.proto").unwrap();
+        let message = compiler
+            .descriptor_pool()
+            .get_message_by_name("demo.v1.Route")
+            .unwrap();
+        TypedCodec::new(message, "spec", unknown)
+    }
+
+    fn decoded(codec: &TypedCodec, body: serde_json::Value) -> serde_json::Value {
+        let encoded = codec.encode(&body).unwrap();
+        assert_eq!(encoded.body.type_url, "type.googleapis.com/demo.v1.Route");
+        let message =
+            DynamicMessage::decode(codec.message().clone(), encoded.body.value.as_slice()).unwrap();
+        serde_json::to_value(&message).unwrap()
+    }
+
+    fn error(codec: &TypedCodec, body: serde_json::Value) -> String {
+        codec.encode(&body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn istio_yaml_transcodes_into_the_message() {
+        let codec = codec(UnknownFields::Warn);
+        let body = json!({
+            "route": [{"host": "a", "weight": 80}, {"host": "b", "weight": "20"}],
+            "timeout": "30ms",
+            "named": {"x": {"host": "c"}},
+            "enabled": true,
+            "mode": "PERMISSIVE",
+            "big": "9007199254740993",
+            "extra": {"any": ["thing", 1]},
+            "export_to": ["."],
+        });
+        assert_eq!(
+            decoded(&codec, body),
+            json!({
+                "route": [{"host": "a", "weight": 80}, {"host": "b", "weight": 20}],
+                "timeout": "0.030s",
+                "named": {"x": {"host": "c"}},
+                "enabled": true,
+                "mode": "PERMISSIVE",
+                "big": "9007199254740993",
+                "extra": {"any": ["thing", 1.0]},
+                "exportTo": ["."],
+            })
+        );
+        for (written, canonical) in [("1.5s", "1.500s"), ("2m", "120s"), ("1h", "3600s")] {
+            let body = decoded(&codec, json!({ "timeout": written }));
+            assert_eq!(body["timeout"], canonical, "{written}");
+        }
+    }
+
+    #[test]
+    fn wrong_values_are_errors_with_their_field_path() {
+        let codec = codec(UnknownFields::Warn);
+        let weight = error(&codec, json!({"route": [{"host": "a", "weight": "heavy"}]}));
+        assert!(weight.starts_with("spec.route[0].weight: "), "{weight}");
+        let mode = error(&codec, json!({"mode": "LOOSE"}));
+        assert!(mode.starts_with("spec.mode: "), "{mode}");
+        assert!(mode.contains("LOOSE"), "{mode}");
+        let timeout = error(
+            &codec,
+            json!({"named": {"x": {"host": 1}}, "timeout": "soon"}),
+        );
+        assert!(
+            timeout.starts_with("spec.timeout: invalid duration \"soon\""),
+            "{timeout}"
+        );
+        let shape = error(&codec, json!(["not", "a", "mapping"]));
+        assert!(
+            shape.contains("expected a mapping, found a list"),
+            "{shape}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_dropped_with_a_warning_or_refused_in_strict_mode() {
+        let body = json!({"route": [{"host": "a", "weigth": 5}], "colour": "blue"});
+        let lenient = codec(UnknownFields::Warn).encode(&body).unwrap();
+        assert_eq!(
+            lenient.warnings,
+            vec![
+                "spec.colour: unknown field, dropped",
+                "spec.route[0].weigth: unknown field, dropped"
+            ]
+        );
+        let strict = error(&codec(UnknownFields::Reject), body);
+        assert!(
+            strict.contains("spec.route[0].weigth: unknown field"),
+            "{strict}"
+        );
+    }
+}
