@@ -32,6 +32,20 @@ pub fn encode_entry(resource: &Resource) -> (Bytes, usize) {
     (entry.into(), prefix)
 }
 
+/// Encodes `message` as one entry of a repeated message field numbered
+/// `field`: key, length, then the message, ready to be sent after a
+/// response's other fields.
+pub fn encode_field_entry(field: u32, message: &impl Message) -> Bytes {
+    let len = message.encoded_len();
+    let mut entry = Vec::with_capacity(key_len(field) + encoded_len_varint(len as u64) + len);
+    encode_key(field, WireType::LengthDelimited, &mut entry);
+    encode_varint(len as u64, &mut entry);
+    message
+        .encode(&mut entry)
+        .expect("the buffer was sized for the message");
+    entry.into()
+}
+
 /// `istio.mcp.v1alpha1.Resources`: the state of one collection, full or
 /// incremental, pushed from a source to a sink.
 #[derive(Clone, PartialEq, Message)]

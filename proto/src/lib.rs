@@ -1,5 +1,6 @@
 //! Protobuf messages and gRPC services of the Mesh Configuration Protocol
-//! (`istio.mcp.v1alpha1`) and `google.rpc.Status`, generated from galleon's own
+//! (`istio.mcp.v1alpha1`), of Envoy's aggregated discovery service as MCP
+//! over xDS uses it (`envoy.service.discovery.v3`) and `google.rpc.Status`, generated from galleon's own
 //! `.proto` files in `proto/proto/` into `src/generated/` (checked in, so
 //! users compile no protobuf compiler; `tests/generated.rs` keeps it current).
 //!
@@ -16,6 +17,13 @@ pub mod json;
 pub mod mcp {
     include!("generated/istio.mcp.v1alpha1.rs");
     pub use crate::encoded::Resources;
+}
+
+/// `envoy.service.discovery.v3`: Envoy's aggregated discovery service, as
+/// MCP over xDS uses it (requests, responses and the client).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod xds {
+    include!("generated/envoy.service.discovery.v3.rs");
 }
 
 /// `google.rpc`: the error model carried in NACKs.

@@ -17,6 +17,15 @@ fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         // Pushes carry resources that the cache encoded once; see `encoded.rs`.
         .extern_path(".istio.mcp.v1alpha1.Resources", "crate::encoded::Resources")
         .compile_fds(mcp)?;
+    // MCP over xDS: the client half only (galleon serves it by hand, to
+    // send the cache's shared bytes).
+    let ads = protox::compile(["envoy/service/discovery/v3/ads.proto"], [&root])?;
+    tonic_prost_build::configure()
+        .out_dir(out)
+        .btree_map(".")
+        .build_server(false)
+        .extern_path(".google.rpc", "crate::rpc")
+        .compile_fds(ads)?;
     // After the MCP pass, which leaves an empty file for the extern package.
     let rpc = protox::compile(["google/rpc/status.proto"], [&root])?;
     tonic_prost_build::configure()
@@ -33,7 +42,11 @@ fn generated_code_matches_the_protos() {
     generate(fresh.path()).expect("the protos compile");
     let checked_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/generated");
     let bless = std::env::var_os("BLESS").is_some();
-    for file in ["istio.mcp.v1alpha1.rs", "google.rpc.rs"] {
+    for file in [
+        "istio.mcp.v1alpha1.rs",
+        "envoy.service.discovery.v3.rs",
+        "google.rpc.rs",
+    ] {
         let generated = std::fs::read_to_string(fresh.path().join(file)).unwrap();
         let path = checked_in.join(file);
         if bless {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::normalize::{self, Findings};
 use crate::path::FieldPath;
 use galleon_pipeline::codec::{BodyCodec, CodecError, Encoded, json_depth_error};
+use galleon_pipeline::diagnostics::quote;
 
 /// What happens to a field the message does not have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -88,26 +89,60 @@ impl TypedCodec {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let body = Value::Object(object);
         let mut track = serde_path_to_error::Track::new();
-        let deserializer =
-            serde_path_to_error::Deserializer::new(Value::Object(object), &mut track);
+        let deserializer = serde_path_to_error::Deserializer::new(&body, &mut track);
         let options = DeserializeOptions::new();
         match DynamicMessage::deserialize_with_options(self.message.clone(), deserializer, &options)
         {
             Ok(message) => Ok((message, warnings)),
             Err(error) => {
-                let path = root.join(&track.path());
-                Err(vec![format!("{path}: {}", tidy(&error.to_string()))])
+                let tracked = track.path();
+                let found = value_at(&body, &tracked);
+                let path = root.join(&tracked);
+                Err(vec![format!(
+                    "{path}: {}",
+                    explain(&error.to_string(), found)
+                )])
             }
         }
     }
 }
 
-/// serde's wording, shortened to what a YAML author needs.
-fn tidy(message: &str) -> String {
-    message
-        .strip_prefix("invalid type: ")
-        .map_or_else(|| message.to_owned(), |rest| format!("wrong type: {rest}"))
+/// The value at `path` in `body`, if there is one.
+fn value_at<'a>(body: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(body, |value, segment| match segment {
+        Segment::Seq { index } => value.get(index),
+        Segment::Map { key } => value.get(key),
+        Segment::Enum { .. } | Segment::Unknown => Some(value),
+    })
+}
+
+/// The transcoder's message in words a YAML author acts on, with the
+/// offending value.
+fn explain(message: &str, found: Option<&Value>) -> String {
+    let found = found.map(|value| match value {
+        Value::String(text) => format!(", found {}", quote(text)),
+        other => format!(", found {}", quote(&other.to_string()).trim_matches('"')),
+    });
+    let found = found.unwrap_or_default();
+    let integer_errors = [
+        "invalid digit found in string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "cannot parse integer from empty string",
+    ];
+    if integer_errors.contains(&message) {
+        return format!("expected an integer{found}");
+    }
+    if message == "invalid float literal" {
+        return format!("expected a number{found}");
+    }
+    match message.strip_prefix("invalid type: ") {
+        Some(rest) => format!("wrong type: {rest}"),
+        None => format!("{message}{found}"),
+    }
 }
 
 impl BodyCodec for TypedCodec {
@@ -214,7 +249,15 @@ enum Mode { MODE_UNSPECIFIED = 0; STRICT = 1; PERMISSIVE = 2; }
     fn wrong_values_are_errors_with_their_field_path() {
         let codec = codec(UnknownFields::Warn);
         let weight = error(&codec, json!({"route": [{"host": "a", "weight": "heavy"}]}));
-        assert!(weight.starts_with("spec.route[0].weight: "), "{weight}");
+        assert_eq!(
+            weight,
+            r#"spec.route[0].weight: expected an integer, found "heavy""#
+        );
+        let list = error(&codec, json!({"route": [{"weight": [1]}]}));
+        assert!(
+            list.starts_with("spec.route[0].weight: wrong type: "),
+            "{list}"
+        );
         let mode = error(&codec, json!({"mode": "LOOSE"}));
         assert!(mode.starts_with("spec.mode: "), "{mode}");
         assert!(mode.contains("LOOSE"), "{mode}");

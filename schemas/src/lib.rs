@@ -7,6 +7,7 @@
 //! reported with its field [`path`]. Plugins keep seeing JSON: typing happens
 //! in the accumulator's per-collection codec.
 
+pub mod decode;
 pub mod duration;
 pub mod load;
 pub mod path;
@@ -15,5 +16,6 @@ mod codec;
 mod normalize;
 
 pub use codec::{TypedCodec, UnknownFields};
+pub use decode::any_to_json;
 pub use load::{LoadError, Loaded, SchemaSources, SkippedFile, load};
 pub use prost_reflect::{DescriptorPool, MessageDescriptor};

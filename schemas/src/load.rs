@@ -78,9 +78,9 @@ pub struct Loaded {
     pub skipped: Vec<SkippedFile>,
 }
 
-/// Loads `sources`, compiling the `.proto` files whose package is in
-/// `packages`.
-pub fn load(sources: &SchemaSources, packages: &BTreeSet<String>) -> Result<Loaded, LoadError> {
+/// Loads `sources`, compiling the `.proto` files whose package is
+/// `wanted`.
+pub fn load(sources: &SchemaSources, wanted: impl Fn(&str) -> bool) -> Result<Loaded, LoadError> {
     let mut pool = DescriptorPool::new();
     for path in &sources.descriptor_sets {
         let bytes = std::fs::read(path).map_err(|source| LoadError::ReadDescriptorSet {
@@ -97,7 +97,7 @@ pub fn load(sources: &SchemaSources, packages: &BTreeSet<String>) -> Result<Load
     if !sources.proto_paths.is_empty() {
         let mut compiler = compiler(&sources.proto_paths)?;
         for file in proto_files(&sources.proto_paths) {
-            if !package_of(&file).is_some_and(|package| packages.contains(&package)) {
+            if !package_of(&file).is_some_and(|package| wanted(&package)) {
                 continue;
             }
             debug!(file = %file.display(), "compiling");
@@ -157,8 +157,8 @@ mod tests {
 
     const WANTED: &str = "syntax = \"proto3\";\npackage demo.v1;\nimport \"google/protobuf/duration.proto\";\nmessage Thing { google.protobuf.Duration timeout = 1; }\n";
 
-    fn packages(names: &[&str]) -> BTreeSet<String> {
-        names.iter().map(|n| (*n).to_owned()).collect()
+    fn packages<'a>(names: &'a [&'a str]) -> impl Fn(&str) -> bool + 'a {
+        |package| names.contains(&package)
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(super) fn load(
         .values()
         .filter_map(|t| t.message.rsplit_once('.').map(|(p, _)| p.to_owned()))
         .collect();
-    let loaded = galleon_schemas::load(&sources, &packages)?;
+    let loaded = galleon_schemas::load(&sources, |package| packages.contains(package))?;
     for skipped in &loaded.skipped {
         warn!(file = %skipped.path.display(), reason = %skipped.reason, "schema file left out: its messages are served as Struct");
     }

@@ -22,7 +22,7 @@ use crate::config::{HubConfig, SourceConfig};
 use crate::source::{Aggregate, FileSource, MeshSource, Source};
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions};
+use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions, XdsType};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
@@ -32,6 +32,9 @@ use galleon_pipeline::{
 use galleon_plugin_host::PluginHost;
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
+
+/// The type URL istiod asks MCP over xDS for its mesh configuration.
+pub const MESH_CONFIG_GVK: &str = "core/v1alpha1/MeshConfig";
 
 /// Why a hub could not start.
 #[derive(Debug, thiserror::Error)]
@@ -266,7 +269,30 @@ impl Hub {
             max_request_size: mcp.max_request_size,
             max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
             handshake_timeout: mcp.handshake_timeout,
+            xds_types: self.xds_types(spec),
         }
+    }
+
+    /// MCP over xDS: every GVK of every served kind (each of its API
+    /// versions), and the mesh config as istiod asks for it.
+    fn xds_types(&self, spec: &PipelineSpec) -> BTreeMap<String, XdsType> {
+        let served = spec.served_collections();
+        let kinds = self.registry.schemas().into_iter().filter_map(|schema| {
+            let output = schema.output.as_ref().filter(|o| served.contains(o))?;
+            let target = XdsType {
+                collection: output.to_string(),
+                bare: false,
+            };
+            Some(schema.gvks().map(move |gvk| (gvk, target.clone())))
+        });
+        let mesh = XdsType {
+            collection: MESH_CONFIG.to_owned(),
+            bare: true,
+        };
+        kinds
+            .flatten()
+            .chain([(MESH_CONFIG_GVK.to_owned(), mesh)])
+            .collect()
     }
 
     /// Binds the MCP address.

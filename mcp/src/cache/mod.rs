@@ -22,7 +22,7 @@ use galleon_proto::mcp::SinkNode;
 use tokio::sync::watch as channel;
 
 pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex};
-pub use resource::{CachedResource, resources_encoded};
+pub use resource::{CachedResource, RESOURCE_TYPE_URL, REVISION_LABEL, resources_encoded};
 pub use snapshot::{CollectionSnapshot, Delta, Snapshot, SnapshotBuilder};
 pub use status::{CollectionStatus, Nack, SinkStatus};
 pub(crate) use status::{StatusBoard, StatusHandle};

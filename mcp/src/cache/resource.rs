@@ -1,10 +1,11 @@
 //! A resource as the cache holds it: encoded once, versioned by content.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use galleon_proto::encoded::encode_entry;
+
+use galleon_proto::encoded::{encode_entry, encode_field_entry};
 use galleon_proto::mcp::Resource;
 use prost::Message;
 
@@ -25,7 +26,7 @@ pub fn resources_encoded() -> u64 {
 /// Cloning is cheap (reference counts), so a snapshot, every connection's
 /// pending push and every sink's acknowledged state share the same bytes,
 /// and a push writes them to the wire as they are.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct CachedResource {
     name: Arc<str>,
     version: Arc<str>,
@@ -33,7 +34,38 @@ pub struct CachedResource {
     entry: Bytes,
     /// The message alone (a view into `entry`).
     encoded: Bytes,
+    /// The `istio.io/rev` label, if any: MCP over xDS serves the resource
+    /// only to sinks of that revision.
+    revision: Option<Arc<str>>,
+    /// Its MCP-over-xDS encodings, made on first use and shared by clones.
+    xds: Arc<XdsEntries>,
 }
+
+/// A resource as the entries of xDS responses.
+#[derive(Debug, Default)]
+struct XdsEntries {
+    wrapped: OnceLock<Bytes>,
+    bare: OnceLock<Bytes>,
+    delta: OnceLock<Bytes>,
+}
+
+impl PartialEq for CachedResource {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.version, &self.encoded) == (&other.name, &other.version, &other.encoded)
+    }
+}
+
+impl Eq for CachedResource {}
+
+/// The label that ties a resource to one Istio revision.
+pub const REVISION_LABEL: &str = "istio.io/rev";
+
+/// Type URL of a resource wrapped for MCP over xDS.
+pub const RESOURCE_TYPE_URL: &str = "type.googleapis.com/istio.mcp.v1alpha1.Resource";
+
+/// Field number of `resources` in both `DiscoveryResponse` and
+/// `DeltaDiscoveryResponse`.
+const XDS_RESOURCES_FIELD: u32 = 2;
 
 impl CachedResource {
     /// Versions and encodes `resource`. Its `metadata.version` is replaced by
@@ -44,6 +76,10 @@ impl CachedResource {
         let metadata = resource.metadata.as_mut().expect("inserted above");
         metadata.version = version.clone();
         let name: Arc<str> = metadata.name.as_str().into();
+        let revision = metadata
+            .labels
+            .get(REVISION_LABEL)
+            .map(|r| r.as_str().into());
         ENCODED.fetch_add(1, Ordering::Relaxed);
         let (entry, offset) = encode_entry(&resource);
         Self {
@@ -51,6 +87,61 @@ impl CachedResource {
             version: version.into(),
             encoded: entry.slice(offset..),
             entry,
+            revision,
+            xds: Arc::default(),
+        }
+    }
+
+    /// The `istio.io/rev` label, if the resource has one.
+    pub fn revision(&self) -> Option<&str> {
+        self.revision.as_deref()
+    }
+
+    /// The resource as an entry of `DiscoveryResponse.resources`: an `Any`
+    /// of the `istio.mcp.v1alpha1.Resource`. Encoded on first use, then
+    /// shared by every stream.
+    pub fn xds_entry(&self) -> &Bytes {
+        self.xds.wrapped.get_or_init(|| {
+            let any = prost_types::Any {
+                type_url: RESOURCE_TYPE_URL.to_owned(),
+                value: self.encoded.to_vec(),
+            };
+            encode_field_entry(XDS_RESOURCES_FIELD, &any)
+        })
+    }
+
+    /// The body alone as an entry of `DiscoveryResponse.resources` (how
+    /// istiod reads its MeshConfig).
+    pub fn xds_bare_entry(&self) -> &Bytes {
+        self.xds.bare.get_or_init(|| {
+            let body = self.decode().body.unwrap_or_default();
+            encode_field_entry(XDS_RESOURCES_FIELD, &body)
+        })
+    }
+
+    /// The resource as an entry of `DeltaDiscoveryResponse.resources`: name,
+    /// version and the wrapped `Any` (the body alone when `bare`).
+    pub fn xds_delta_entry(&self, bare: bool) -> Bytes {
+        let build = || {
+            let resource = if bare {
+                self.decode().body
+            } else {
+                Some(prost_types::Any {
+                    type_url: RESOURCE_TYPE_URL.to_owned(),
+                    value: self.encoded.to_vec(),
+                })
+            };
+            let resource = galleon_proto::xds::Resource {
+                version: self.version.to_string(),
+                resource,
+                name: self.name.to_string(),
+            };
+            encode_field_entry(XDS_RESOURCES_FIELD, &resource)
+        };
+        if bare {
+            build()
+        } else {
+            self.xds.delta.get_or_init(build).clone()
         }
     }
 

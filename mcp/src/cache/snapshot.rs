@@ -18,6 +18,11 @@ pub struct CollectionSnapshot {
     /// Every resource's entry, concatenated: the body of a full-state push,
     /// built on first use and shared by every stream that gets one.
     entries: OnceLock<Bytes>,
+    /// The same for MCP over xDS: every resource as a `DiscoveryResponse`
+    /// entry.
+    xds_entries: OnceLock<Bytes>,
+    /// Whether any resource is tied to an Istio revision.
+    revisioned: bool,
     /// The last delta computed from an older version: the sinks that all
     /// held that version share it.
     delta: Mutex<Option<Arc<Delta>>>,
@@ -32,6 +37,19 @@ pub struct Delta {
     pub changed: Vec<CachedResource>,
     /// Names removed since `base`.
     pub removed: Vec<Arc<str>>,
+}
+
+/// `parts` in one buffer; a single part is used as it is.
+fn concatenated<'a>(parts: impl Iterator<Item = &'a Bytes> + Clone) -> Bytes {
+    let mut all = parts.clone();
+    if let (Some(only), None) = (all.next(), all.next()) {
+        return only.clone();
+    }
+    let mut buffer = BytesMut::with_capacity(parts.clone().map(Bytes::len).sum());
+    for part in parts {
+        buffer.extend_from_slice(part);
+    }
+    buffer.freeze()
 }
 
 impl PartialEq for CollectionSnapshot {
@@ -60,8 +78,10 @@ impl CollectionSnapshot {
         Self {
             collection: collection.into(),
             version: hasher.finish().into(),
+            revisioned: resources.values().any(|r| r.revision().is_some()),
             resources,
             entries: OnceLock::new(),
+            xds_entries: OnceLock::new(),
             delta: Mutex::default(),
         }
     }
@@ -97,18 +117,20 @@ impl CollectionSnapshot {
     /// in one buffer: assembled once per snapshot (a single resource's own
     /// bytes are used as they are), then shared by every full-state push.
     pub fn entries(&self) -> &Bytes {
-        self.entries.get_or_init(|| {
-            let mut resources = self.resources.values();
-            if let (Some(only), None) = (resources.next(), resources.next()) {
-                return only.entry().clone();
-            }
-            let size = self.resources.values().map(|r| r.entry().len()).sum();
-            let mut entries = BytesMut::with_capacity(size);
-            for resource in self.resources.values() {
-                entries.extend_from_slice(resource.entry());
-            }
-            entries.freeze()
-        })
+        self.entries
+            .get_or_init(|| concatenated(self.resources.values().map(CachedResource::entry)))
+    }
+
+    /// Every resource as an entry of an xDS `DiscoveryResponse`, in one
+    /// buffer, like [`entries`](Self::entries).
+    pub fn xds_entries(&self) -> &Bytes {
+        self.xds_entries
+            .get_or_init(|| concatenated(self.resources.values().map(CachedResource::xds_entry)))
+    }
+
+    /// Whether any resource carries an `istio.io/rev` label.
+    pub fn is_revisioned(&self) -> bool {
+        self.revisioned
     }
 
     /// What changed since `base`: computed once per (base, this) pair in a

@@ -63,6 +63,11 @@ impl http_body::Body for PushBody {
                 let first = self.chunks.pop_front().expect("a frame has a header");
                 Frame::data(first)
             }
+            Some(Outgoing::Frame(chunks)) => {
+                self.chunks.extend(chunks);
+                let first = self.chunks.pop_front().expect("a frame has a header");
+                Frame::data(first)
+            }
             Some(Outgoing::End(status)) => self.trailers(&status),
             Some(Outgoing::Abort(status)) => {
                 // An error resets the HTTP/2 stream, dropping what it still

@@ -84,7 +84,9 @@ impl McpSource {
         // just ends. tonic encodes each push itself (callouts are few).
         let outgoing = ReceiverStream::new(pushes).map_while(|outgoing| match outgoing {
             stream::Outgoing::Push(push) => Some(push.into_message()),
-            stream::Outgoing::End(_) | stream::Outgoing::Abort(_) => None,
+            stream::Outgoing::Frame(_) | stream::Outgoing::End(_) | stream::Outgoing::Abort(_) => {
+                None
+            }
         });
         let mut request = tonic::Request::new(outgoing);
         *request.metadata_mut() = metadata.clone();

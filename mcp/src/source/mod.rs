@@ -13,8 +13,9 @@ mod server;
 mod stats;
 mod stream;
 mod subscription;
+mod xds;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use callout::{CalloutError, CalloutOptions};
 pub use fuzzing::fuzz_requests;
 pub use stats::SourceStats;
 use stats::Stats;
+pub use xds::XdsType;
 
 use crate::cache::SnapshotCache;
 
@@ -51,6 +53,9 @@ pub struct SourceOptions {
     pub max_connections: usize,
     /// How long a new connection may take to send its first bytes.
     pub handshake_timeout: Duration,
+    /// MCP over xDS: what each type URL serves. A type not listed is
+    /// answered with an empty response.
+    pub xds_types: BTreeMap<String, XdsType>,
 }
 
 /// Default [`SourceOptions::max_connections`].
@@ -77,6 +82,7 @@ impl SourceOptions {
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            xds_types: BTreeMap::new(),
         }
     }
 }

@@ -48,18 +48,7 @@ impl Push {
             Carried::All(state) => vec![state.entries().clone()],
             Carried::Some(resources) => resources.iter().map(|r| r.entry().clone()).collect(),
         };
-        let header_len = self.header.encoded_len();
-        let len = header_len + entries.iter().map(Bytes::len).sum::<usize>();
-        let mut head = BytesMut::with_capacity(5 + header_len);
-        head.put_u8(0); // not compressed
-        head.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
-        self.header
-            .encode(&mut head)
-            .expect("the buffer was sized for the header");
-        let mut chunks = Vec::with_capacity(1 + entries.len());
-        chunks.push(head.freeze());
-        chunks.extend(entries);
-        chunks
+        grpc_frame(&self.header, entries)
     }
 
     /// The push as a message, for transports that encode it themselves.
@@ -75,6 +64,24 @@ impl Push {
             ..self.header
         }
     }
+}
+
+/// A gRPC message as chunks for an HTTP/2 body: the length prefix and
+/// `header` (the message's own fields, written for one stream), then
+/// `entries`, shared bytes that encode its repeated message field.
+pub(crate) fn grpc_frame(header: &impl Message, entries: Vec<Bytes>) -> Vec<Bytes> {
+    let header_len = header.encoded_len();
+    let len = header_len + entries.iter().map(Bytes::len).sum::<usize>();
+    let mut head = BytesMut::with_capacity(5 + header_len);
+    head.put_u8(0); // not compressed
+    head.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
+    header
+        .encode(&mut head)
+        .expect("the buffer was sized for the header");
+    let mut chunks = Vec::with_capacity(1 + entries.len());
+    chunks.push(head.freeze());
+    chunks.extend(entries);
+    chunks
 }
 
 #[cfg(test)]

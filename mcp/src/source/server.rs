@@ -6,7 +6,9 @@
 //! the per-stream encode buffer a generated service would copy them into.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::future::{Ready, ready};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -23,7 +25,9 @@ use tower_service::Service;
 use tracing::warn;
 
 use super::body::PushBody;
-use super::{McpSource, listener, stream};
+use super::stream::Outbox;
+use super::xds::AdsService;
+use super::{McpSource, Shared, listener, stream};
 use crate::VERSION_HEADER;
 
 /// The service's gRPC name.
@@ -41,6 +45,7 @@ impl McpSource {
             .add_service(ResourceSourceService {
                 source: self.clone(),
             })
+            .add_service(AdsService::new(self.clone()))
             .serve_with_incoming_shutdown(
                 listener::incoming(
                     listener,
@@ -102,22 +107,48 @@ impl Service<http::Request<Body>> for ResourceSourceService {
 }
 
 impl ResourceSourceService {
-    /// Starts the engine on one stream and answers with its pushes.
     fn establish(&self, request: http::Request<Body>) -> http::Response<Body> {
-        let shared = &self.source.shared;
+        self.source
+            .open_stream::<Resources, RequestResources, _, _>(
+                request,
+                |shared, id, peer, requests, outbox| {
+                    stream::serve(shared, id, peer, requests, outbox)
+                },
+            )
+    }
+}
+
+impl McpSource {
+    /// Answers a bidirectional streaming call: decodes the caller's
+    /// requests (of `Q`, within the request size limit), hands them to the
+    /// engine `serve` makes, and streams what the engine sends as the
+    /// response body. `R` is the response type (for the codec only: the
+    /// engine frames responses itself).
+    pub(super) fn open_stream<R, Q, F, Fut>(
+        &self,
+        request: http::Request<Body>,
+        serve: F,
+    ) -> http::Response<Body>
+    where
+        R: prost::Message + Send + 'static,
+        Q: prost::Message + Default + Send + 'static,
+        F: FnOnce(Arc<Shared>, u64, Option<String>, Streaming<Q>, Outbox) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let shared = &self.shared;
         let peer = request
             .extensions()
             .get::<TcpConnectInfo>()
             .and_then(TcpConnectInfo::remote_addr)
             .map(|a| a.to_string());
-        let decoder = tonic_prost::ProstCodec::<Resources, RequestResources>::default().decoder();
+        let decoder = tonic_prost::ProstCodec::<R, Q>::default().decoder();
         let limit = Some(shared.options.max_request_size);
         let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
-        // Room for one push per collection: the engine never has more in flight.
-        let (outbox, pushes) = mpsc::channel(shared.options.collections.len().max(1));
-        tokio::spawn(stream::serve(
+        let slots = (shared.options.collections.len() + shared.options.xds_types.len()).max(1);
+        let (outbox, pushes) = mpsc::channel(slots);
+        tokio::spawn(serve(
             shared.clone(),
-            self.source.next_stream_id(),
+            self.next_stream_id(),
             peer,
             requests,
             outbox,
@@ -125,7 +156,7 @@ impl ResourceSourceService {
         let mut response = http::Response::new(Body::new(PushBody::new(pushes)));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        self.source.response_headers(headers);
+        self.response_headers(headers);
         response
     }
 }

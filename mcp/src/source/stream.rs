@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::Stream;
 use galleon_proto::mcp::{RequestResources, SinkNode};
 use tokio::sync::mpsc;
@@ -27,6 +28,8 @@ type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
 pub(crate) enum Outgoing {
     /// A push to write (boxed: the channel's slots stay small).
     Push(Box<Push>),
+    /// A framed gRPC message to write as it is (MCP over xDS).
+    Frame(Vec<Bytes>),
     /// End the stream with this status (a protocol error).
     End(Status),
     /// Reset the stream, discarding whatever is still queued for it (a sink
@@ -308,7 +311,7 @@ impl SourceStream {
 
 /// The status to end the stream with when reading a request failed because
 /// of the request itself; `None` when the sink just went away.
-fn refusal(status: &Status) -> Option<Status> {
+pub(super) fn refusal(status: &Status) -> Option<Status> {
     match status.code() {
         // tonic's limit on a decoded message's length.
         tonic::Code::OutOfRange => Some(Status::resource_exhausted(format!(

@@ -69,6 +69,16 @@ impl Schema {
         }
     }
 
+    /// The kind's group/version/kind in every API version, with the core
+    /// group named `core`: `networking.istio.io/v1/VirtualService`,
+    /// `core/v1/Service` (the type URLs istiod asks MCP over xDS for).
+    pub fn gvks(&self) -> impl Iterator<Item = String> + '_ {
+        self.api_versions().map(|api_version| {
+            let (group, version) = api_version.split_once('/').unwrap_or(("core", api_version));
+            format!("{group}/{version}/{}", self.kind)
+        })
+    }
+
     /// Every API version the kind is written in, the collection's first.
     pub fn api_versions(&self) -> impl Iterator<Item = &str> {
         let later = self.later_versions.iter().map(String::as_str);
@@ -243,6 +253,20 @@ mod tests {
             assert_eq!(message(api, kind).as_deref(), Some(expected), "{kind}");
         }
         assert_eq!(message("v1", "Pod"), None);
+        let vs = registry
+            .lookup("networking.istio.io/v1", "VirtualService")
+            .unwrap();
+        let gvks: Vec<String> = vs.gvks().collect();
+        assert_eq!(
+            gvks,
+            [
+                "networking.istio.io/v1alpha3/VirtualService",
+                "networking.istio.io/v1beta1/VirtualService",
+                "networking.istio.io/v1/VirtualService"
+            ]
+        );
+        let service = registry.lookup("v1", "Service").unwrap();
+        assert_eq!(service.gvks().collect::<Vec<_>>(), ["core/v1/Service"]);
         assert_eq!(message("v1", "Service"), None);
     }
 

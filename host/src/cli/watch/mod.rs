@@ -1,0 +1,155 @@
+//! `galleon watch`: a sink on the command line, over MCP ([`mcp`]) or MCP
+//! over xDS ([`xds`], `--xds`: what istiod receives). Prints one JSON object
+//! per push on stdout, then ACKs it. With `--proto-path` typed bodies are
+//! shown as their fields.
+
+mod mcp;
+mod xds;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use clap::Args;
+use galleon_proto::STRUCT_TYPE_URL;
+use galleon_proto::json::struct_to_json;
+use galleon_proto::mcp::Resource;
+use galleon_schemas::{DescriptorPool, SchemaSources, any_to_json};
+use prost::Message;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
+
+#[derive(Debug, Args)]
+pub(super) struct WatchArgs {
+    /// Address of the MCP source, e.g. http://127.0.0.1:9901.
+    #[arg(long, default_value = "http://127.0.0.1:9901")]
+    addr: String,
+    /// Collection to subscribe to over MCP (repeatable).
+    #[arg(long = "collection", short = 'c', required_unless_present = "xds")]
+    collections: Vec<String>,
+    /// Speak MCP over xDS (Envoy's ADS) as istiod does, instead of MCP.
+    #[arg(long, requires = "types")]
+    xds: bool,
+    /// xDS type URL to subscribe to, e.g.
+    /// networking.istio.io/v1/VirtualService (repeatable; with --xds).
+    #[arg(long = "type", short = 't', value_name = "TYPE_URL")]
+    types: Vec<String>,
+    /// Istio revision to present (xDS node metadata `ISTIO_REVISION`).
+    #[arg(long)]
+    revision: Option<String>,
+    /// Ask for incremental pushes (MCP incremental, or xDS delta).
+    #[arg(long)]
+    incremental: bool,
+    /// Exit after this many pushes.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Node id to present to the source.
+    #[arg(long, default_value = "galleon-watch")]
+    node_id: String,
+    /// Largest push accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
+    /// An include root of `.proto` files, to show typed bodies' fields
+    /// (repeatable).
+    #[arg(long = "proto-path", value_name = "DIR")]
+    proto_paths: Vec<PathBuf>,
+}
+
+pub(super) async fn run(args: WatchArgs) -> anyhow::Result<()> {
+    let schemas = SchemaSources {
+        proto_paths: args.proto_paths.clone(),
+        descriptor_sets: Vec::new(),
+    };
+    let pool = galleon_schemas::load(&schemas, |package| package.starts_with("istio."))
+        .context("loading --proto-path")?
+        .pool;
+    let done = CancellationToken::new();
+    let printer = Printer {
+        out: Mutex::new(std::io::stdout()),
+        printed: AtomicU64::new(0),
+        limit: args.count,
+        done: done.clone(),
+        pool,
+    };
+    let watching = async {
+        if args.xds {
+            xds::run(&args, &printer).await
+        } else {
+            mcp::run(&args, printer, done.clone()).await
+        }
+    };
+    tokio::select! {
+        result = watching => result?,
+        () = done.cancelled() => {}
+        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+    }
+    Ok(())
+}
+
+/// Writes pushes to stdout, one JSON line each, until the limit.
+struct Printer {
+    out: Mutex<std::io::Stdout>,
+    printed: AtomicU64,
+    limit: Option<u64>,
+    done: CancellationToken,
+    pool: DescriptorPool,
+}
+
+impl Printer {
+    /// Prints one push; `Err` when stdout is gone.
+    fn print(&self, push: &Value) -> Result<(), String> {
+        if self.done.is_cancelled() {
+            return Err("watch is exiting".into());
+        }
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writeln!(out, "{push}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+        let printed = self.printed.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.limit.is_some_and(|limit| printed >= limit) {
+            self.done.cancel();
+        }
+        Ok(())
+    }
+
+    /// A resource as JSON: metadata, and the body as its fields when its
+    /// message is known.
+    fn resource(&self, resource: &Resource) -> Value {
+        let metadata = resource.metadata.clone().unwrap_or_default();
+        json!({
+            "name": metadata.name,
+            "version": metadata.version,
+            "createTime": metadata.create_time.map(|t| t.to_string()),
+            "labels": metadata.labels,
+            "annotations": metadata.annotations,
+            "body": resource.body.as_ref().map(|any| self.body(any)),
+        })
+    }
+
+    /// A body as JSON: `Struct` and known messages as their fields, others
+    /// as their type and size.
+    fn body(&self, any: &prost_types::Any) -> Value {
+        if any.type_url == STRUCT_TYPE_URL {
+            return match prost_types::Struct::decode(any.value.as_slice()) {
+                Ok(body) => Value::Object(struct_to_json(&body)),
+                Err(e) => json!({ "@type": any.type_url, "error": e.to_string() }),
+            };
+        }
+        match any_to_json(&self.pool, any) {
+            Some(Ok(Value::Object(mut fields))) => {
+                fields.insert("@type".into(), any.type_url.clone().into());
+                Value::Object(fields)
+            }
+            Some(Ok(other)) => json!({ "@type": any.type_url, "value": other }),
+            Some(Err(e)) => json!({ "@type": any.type_url, "error": e }),
+            None => json!({ "@type": any.type_url, "bytes": any.value.len() }),
+        }
+    }
+}
