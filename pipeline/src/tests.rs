@@ -260,3 +260,75 @@ async fn a_body_the_codec_rejects_keeps_the_last_good_version() {
     );
     stop.cancel();
 }
+
+/// The direct mapping under a plugin's name, as a wasm transformer would
+/// produce the same output.
+struct Plugin(DirectMapping);
+
+impl Transformer for Plugin {
+    fn name(&self) -> &str {
+        "bad-plugin"
+    }
+    fn inputs(&self) -> Vec<Collection> {
+        Transformer::inputs(&self.0)
+    }
+    fn outputs(&self) -> Vec<Collection> {
+        Transformer::outputs(&self.0)
+    }
+    fn handle(&mut self, event: &Event) -> Vec<Event> {
+        self.0.handle(event)
+    }
+}
+
+impl TransformerFactory for Plugin {
+    fn inputs(&self) -> Vec<Collection> {
+        Transformer::inputs(self)
+    }
+    fn outputs(&self) -> Vec<Collection> {
+        Transformer::outputs(self)
+    }
+    fn build(&self, _: &crate::mesh::MeshSettings) -> Box<dyn Transformer> {
+        Box::new(Plugin(self.0.clone()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn output_a_codec_refuses_names_the_plugin_that_made_it() {
+    let (source, script) = scripted(&[INPUT, MESH_CONFIG]);
+    let cache = SnapshotCache::new(DefaultGroup);
+    let diagnostics = Diagnostics::default();
+    let mut spec = spec(Strategy::Immediate);
+    let plugin = Plugin(DirectMapping::new([(
+        Collection::from(INPUT),
+        Collection::from(OUTPUT),
+    )]));
+    let mesh_only =
+        DirectMapping::new([(Collection::from(MESH_CONFIG), Collection::from(MESH_CONFIG))]);
+    spec.transformers = vec![Arc::new(plugin), Arc::new(mesh_only)];
+    let runtime = Runtime::new(source, spec, cache.clone(), diagnostics.clone(), "x".into());
+    let stop = CancellationToken::new();
+    tokio::spawn(runtime.run(stop.clone()));
+    mesh_synced(&script).await;
+    let mut bad = entry("ns/a", 1);
+    bad.body = Arc::new(json!("not a mapping"));
+    script.send(Event::Added(INPUT.into(), bad)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let problems = diagnostics.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .message
+            .starts_with("output of plugin bad-plugin: cannot serve ns/a"),
+        "{problems:?}"
+    );
+    script
+        .send(Event::Deleted(INPUT.into(), "ns/a".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(
+        diagnostics.problems().is_empty(),
+        "deleting it clears the problem"
+    );
+    stop.cancel();
+}

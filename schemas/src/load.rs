@@ -180,7 +180,7 @@ mod tests {
             proto_paths: vec![dir.path().to_owned()],
             descriptor_sets: Vec::new(),
         };
-        let loaded = load(&sources, &packages(&["demo.v1"])).unwrap();
+        let loaded = load(&sources, packages(&["demo.v1"])).unwrap();
         assert!(loaded.pool.get_message_by_name("demo.v1.Thing").is_some());
         assert_eq!(loaded.skipped.len(), 1, "{:?}", loaded.skipped);
         assert!(loaded.skipped[0].path.ends_with("broken.proto"));
@@ -199,14 +199,14 @@ mod tests {
             proto_paths: Vec::new(),
             descriptor_sets: vec![set],
         };
-        let loaded = load(&sources, &packages(&[])).unwrap();
+        let loaded = load(&sources, packages(&[])).unwrap();
         assert!(loaded.pool.get_message_by_name("demo.v1.Thing").is_some());
 
         let missing = SchemaSources {
             descriptor_sets: vec![dir.path().join("nope.pb")],
             ..SchemaSources::default()
         };
-        let error = load(&missing, &packages(&[])).unwrap_err().to_string();
+        let error = load(&missing, packages(&[])).unwrap_err().to_string();
         assert!(error.contains("nope.pb"), "{error}");
     }
 }

@@ -33,9 +33,19 @@ impl Hub {
     /// Serves resource files with extra configuration (`extra`, appended)
     /// and file-source options (`files_options`, e.g. `, watch: false`).
     pub async fn start_with(files: &[(&str, &str)], extra: &str, files_options: &str) -> Self {
+        Self::start_meshed(files, "ingressClass: istio\n", extra, files_options).await
+    }
+
+    /// Serves resource files with `mesh` as the mesh configuration file.
+    pub async fn start_meshed(
+        files: &[(&str, &str)],
+        mesh: &str,
+        extra: &str,
+        files_options: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("resources")).unwrap();
-        std::fs::write(dir.path().join("mesh.yaml"), "ingressClass: istio\n").unwrap();
+        std::fs::write(dir.path().join("mesh.yaml"), mesh).unwrap();
         for (name, content) in files {
             std::fs::write(dir.path().join("resources").join(name), content).unwrap();
         }
@@ -45,6 +55,16 @@ impl Hub {
         let config_path = dir.path().join("galleon.yaml");
         std::fs::write(&config_path, config).unwrap();
         let galleon = Galleon::serve(&["--config", config_path.to_str().unwrap()]).await;
+        Self { dir, galleon }
+    }
+
+    /// Stops it (SIGTERM) and serves the same configuration again, on a new
+    /// port.
+    pub async fn restart(self) -> Self {
+        let Self { dir, galleon } = self;
+        assert!(galleon.stop().await, "exits cleanly");
+        let config = dir.path().join("galleon.yaml");
+        let galleon = Galleon::serve(&["--config", config.to_str().unwrap()]).await;
         Self { dir, galleon }
     }
 
