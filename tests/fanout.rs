@@ -1,11 +1,21 @@
 //! Fan-out: one snapshot pushed to 1,000 concurrent streams encodes each
-//! resource once. Its own test binary, so the process-wide encode counter
-//! sees no other test's work.
+//! resource once, over MCP and over xDS. Its own test binary, so the
+//! process-wide encode counter sees no other test's work (and the two tests
+//! take turns).
 
-use galleon_mcp::cache::{CachedResource, Snapshot, resources_encoded};
+use galleon_mcp::cache::{
+    CachedResource, DefaultGroup, Snapshot, SnapshotCache, resources_encoded,
+};
+use galleon_mcp::source::{SourceOptions, XdsType};
 use galleon_proto::mcp::SinkNode;
+use galleon_proto::xds::DiscoveryRequest;
+use galleon_proto::xds::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use galleon_tests::*;
+use tokio::sync::Mutex;
 use tonic::transport::Endpoint;
+
+/// One test at a time reads the encode counter.
+static COUNTER: Mutex<()> = Mutex::const_new(());
 
 const STREAMS: usize = 1_000;
 const CONNECTIONS: usize = 10;
@@ -13,6 +23,7 @@ const RESOURCES: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_snapshot_to_a_thousand_streams_encodes_each_resource_once() {
+    let _turn = COUNTER.lock().await;
     let source = TestSource::start(&[VS]).await;
     let endpoint = Endpoint::from_shared(source.url()).unwrap();
     let mut channels = Vec::new();
@@ -68,6 +79,64 @@ async fn one_snapshot_to_a_thousand_streams_encodes_each_resource_once() {
     assert_eq!(
         source.source.stats().resources_sent,
         (STREAMS * RESOURCES) as u64
+    );
+}
+
+const GVK: &str = "networking.istio.io/v1/VirtualService";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xds_streams_share_one_encoding_of_each_resource() {
+    let _turn = COUNTER.lock().await;
+    let mut options = SourceOptions::new([VS]);
+    let target = XdsType {
+        collection: VS.into(),
+        bare: false,
+    };
+    options.xds_types.insert(GVK.into(), target);
+    let source = TestSource::start_with(SnapshotCache::new(DefaultGroup), options).await;
+    let before = resources_encoded();
+    let snapshot = Snapshot::builder()
+        .collection(
+            VS,
+            (0..RESOURCES)
+                .map(|i| CachedResource::new(resource(&format!("ns/r{i}"), r#"{"hosts":["x"]}"#))),
+        )
+        .build();
+    source.cache().set_snapshot("default", snapshot);
+    let channel = Endpoint::from_shared(source.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let streams = (0..STREAMS / 5).map(|_| {
+        let mut client = AggregatedDiscoveryServiceClient::new(channel.clone());
+        tokio::spawn(async move {
+            let request = DiscoveryRequest {
+                type_url: GVK.into(),
+                ..Default::default()
+            };
+            let mut responses = client
+                .stream_aggregated_resources(
+                    // Keep the request side open, as istiod does.
+                    tokio_stream::StreamExt::chain(
+                        tokio_stream::iter([request]),
+                        tokio_stream::pending(),
+                    ),
+                )
+                .await
+                .expect("stream opens")
+                .into_inner();
+            let response = responses.message().await.unwrap().expect("a response");
+            assert_eq!(response.resources.len(), RESOURCES);
+            response.version_info
+        })
+    });
+    let versions = futures_join(streams).await;
+    assert!(versions.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(
+        resources_encoded() - before,
+        2 * RESOURCES as u64,
+        "each resource encoded once for the snapshot and once for xDS, whatever the streams"
     );
 }
 

@@ -90,22 +90,27 @@ impl TypedCodec {
             return Err(errors);
         }
         let body = Value::Object(object);
+        let options = DeserializeOptions::new();
+        let message = self.message.clone();
+        if let Ok(message) = DynamicMessage::deserialize_with_options(message, &body, &options) {
+            return Ok((message, warnings));
+        }
+        // Only a body that fails pays for tracking where it failed.
         let mut track = serde_path_to_error::Track::new();
         let deserializer = serde_path_to_error::Deserializer::new(&body, &mut track);
-        let options = DeserializeOptions::new();
-        match DynamicMessage::deserialize_with_options(self.message.clone(), deserializer, &options)
+        let message = self.message.clone();
+        let error = match DynamicMessage::deserialize_with_options(message, deserializer, &options)
         {
-            Ok(message) => Ok((message, warnings)),
-            Err(error) => {
-                let tracked = track.path();
-                let found = value_at(&body, &tracked);
-                let path = root.join(&tracked);
-                Err(vec![format!(
-                    "{path}: {}",
-                    explain(&error.to_string(), found)
-                )])
-            }
-        }
+            Ok(message) => return Ok((message, warnings)),
+            Err(error) => error,
+        };
+        let tracked = track.path();
+        let found = value_at(&body, &tracked);
+        let path = root.join(&tracked);
+        Err(vec![format!(
+            "{path}: {}",
+            explain(&error.to_string(), found)
+        )])
     }
 }
 

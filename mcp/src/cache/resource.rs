@@ -11,8 +11,9 @@ use prost::Message;
 
 use super::version::VersionHasher;
 
-/// Resources encoded since the process started (exported as a metric; a
-/// fan-out of one snapshot to many sinks must not move it).
+/// Resources encoded since the process started, MCP over xDS's own
+/// encodings included (exported as a metric; a fan-out of one snapshot to
+/// many sinks must not move it past the first sink of each protocol).
 static ENCODED: AtomicU64 = AtomicU64::new(0);
 
 /// Number of resources encoded to protobuf by this process so far.
@@ -102,6 +103,7 @@ impl CachedResource {
     /// shared by every stream.
     pub fn xds_entry(&self) -> &Bytes {
         self.xds.wrapped.get_or_init(|| {
+            ENCODED.fetch_add(1, Ordering::Relaxed);
             let any = prost_types::Any {
                 type_url: RESOURCE_TYPE_URL.to_owned(),
                 value: self.encoded.to_vec(),
@@ -114,6 +116,7 @@ impl CachedResource {
     /// istiod reads its MeshConfig).
     pub fn xds_bare_entry(&self) -> &Bytes {
         self.xds.bare.get_or_init(|| {
+            ENCODED.fetch_add(1, Ordering::Relaxed);
             let body = self.decode().body.unwrap_or_default();
             encode_field_entry(XDS_RESOURCES_FIELD, &body)
         })
@@ -123,6 +126,7 @@ impl CachedResource {
     /// version and the wrapped `Any` (the body alone when `bare`).
     pub fn xds_delta_entry(&self, bare: bool) -> Bytes {
         let build = || {
+            ENCODED.fetch_add(1, Ordering::Relaxed);
             let resource = if bare {
                 self.decode().body
             } else {
