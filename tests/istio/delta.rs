@@ -95,6 +95,14 @@ async fn wildcard_and_named_subscriptions_get_only_what_changed() {
     let gone = ads.recv().await;
     assert_eq!(gone.removed_resources, ["default/reviews"]);
     ads.ack(&gone);
+
+    // Unsubscribed, a resource's changes are no longer sent.
+    ads.send(DeltaDiscoveryRequest {
+        type_url: DR.into(),
+        resource_names_unsubscribe: vec!["default/reviews".into()],
+        ..Default::default()
+    });
+    hub.write("dr.yaml", REVIEWS_DR);
     ads.expect_silence().await;
 }
 

@@ -127,6 +127,12 @@ async fn edits_deletes_and_nacks_on_one_stream() {
         70
     );
 
+    // An answer with a nonce that is not the pending one is ignored.
+    let mut stale = edited.clone();
+    stale.nonce = first.nonce.clone();
+    ads.ack(&stale);
+    ads.expect_silence().await;
+
     // A NACKed version is never sent again; the next one is.
     ads.nack(&edited, "rejected by the test");
     ads.expect_silence().await;
