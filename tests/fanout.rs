@@ -42,13 +42,7 @@ async fn one_snapshot_to_a_thousand_streams_encodes_each_resource_once() {
     }
 
     let before = resources_encoded();
-    let snapshot = Snapshot::builder()
-        .collection(
-            VS,
-            (0..RESOURCES)
-                .map(|i| CachedResource::new(resource(&format!("ns/r{i}"), r#"{"hosts":["x"]}"#))),
-        )
-        .build();
+    let snapshot = snapshot_of_resources();
     let built = resources_encoded();
     assert_eq!(
         built - before,
@@ -95,13 +89,7 @@ async fn xds_streams_share_one_encoding_of_each_resource() {
     options.xds_types.insert(GVK.into(), target);
     let source = TestSource::start_with(SnapshotCache::new(DefaultGroup), options).await;
     let before = resources_encoded();
-    let snapshot = Snapshot::builder()
-        .collection(
-            VS,
-            (0..RESOURCES)
-                .map(|i| CachedResource::new(resource(&format!("ns/r{i}"), r#"{"hosts":["x"]}"#))),
-        )
-        .build();
+    let snapshot = snapshot_of_resources();
     source.cache().set_snapshot("default", snapshot);
     let channel = Endpoint::from_shared(source.url())
         .unwrap()
@@ -138,6 +126,17 @@ async fn xds_streams_share_one_encoding_of_each_resource() {
         2 * RESOURCES as u64,
         "each resource encoded once for the snapshot and once for xDS, whatever the streams"
     );
+}
+
+/// `RESOURCES` small VirtualServices, encoded once each.
+fn snapshot_of_resources() -> Snapshot {
+    Snapshot::builder()
+        .collection(
+            VS,
+            (0..RESOURCES)
+                .map(|i| CachedResource::new(resource(&format!("ns/r{i}"), r#"{"hosts":["x"]}"#))),
+        )
+        .build()
 }
 
 async fn futures_join<T: Send + 'static>(

@@ -13,8 +13,7 @@ use galleon_proto::xds::{DeltaDiscoveryRequest, DeltaDiscoveryResponse, Node};
 use tokio::time::Instant;
 use tonic::Status;
 
-use super::XdsType;
-use super::session::{Pending, Protocol, Session};
+use super::session::{Pending, Protocol, Route, Session, oldest};
 use crate::cache::CollectionSnapshot;
 use crate::source::push::grpc_frame;
 
@@ -25,9 +24,7 @@ type Held = BTreeMap<String, String>;
 
 /// One type URL on one stream.
 struct Subscription {
-    /// What it serves; `None`: nothing (answered empty).
-    target: Option<XdsType>,
-    group: String,
+    route: Route,
     wildcard: bool,
     names: BTreeSet<String>,
     /// What the sink holds, as far as its ACKs say.
@@ -131,7 +128,8 @@ impl Protocol for Delta {
             rearm = true;
         }
         if rearm && subscription.pending.is_none() {
-            arm(&type_url, subscription, session);
+            let known = subscription.answered.clone();
+            session.arm(&type_url, &subscription.route, known);
         }
         Ok(())
     }
@@ -143,7 +141,7 @@ impl Protocol for Delta {
         session: &mut Session,
     ) -> Option<Vec<Bytes>> {
         let subscription = self.subscriptions.get_mut(type_url)?;
-        let target = subscription.target.clone()?;
+        let bare = subscription.route.target.as_ref()?.bare;
         let shown: Vec<_> = state
             .resources()
             .filter(|r| session.visible(r) && subscription.wants(r.name()))
@@ -165,7 +163,8 @@ impl Protocol for Delta {
         if changed.is_empty() && removed.is_empty() && subscription.responded {
             // Nothing this sink sees changed: wait for the next version.
             subscription.answered = Some(state.version().clone());
-            arm(type_url, subscription, session);
+            let known = subscription.answered.clone();
+            session.arm(type_url, &subscription.route, known);
             return None;
         }
         let mut after = subscription.held.clone();
@@ -175,10 +174,7 @@ impl Protocol for Delta {
         for resource in &changed {
             after.insert(resource.name().to_string(), resource.version().to_string());
         }
-        let entries: Vec<Bytes> = changed
-            .iter()
-            .map(|r| r.xds_delta_entry(target.bare))
-            .collect();
+        let entries: Vec<Bytes> = changed.iter().map(|r| r.xds_delta_entry(bare)).collect();
         let nonce = session.nonce();
         let header = DeltaDiscoveryResponse {
             system_version_info: state.version().to_string(),
@@ -199,10 +195,7 @@ impl Protocol for Delta {
     }
 
     fn oldest_pending(&self) -> Option<Instant> {
-        self.subscriptions
-            .values()
-            .filter_map(|s| s.pending.as_ref().map(|p| p.sent))
-            .min()
+        oldest(self.subscriptions.values().map(|s| s.pending.as_ref()))
     }
 }
 
@@ -214,15 +207,8 @@ impl Delta {
         held: Held,
         session: &mut Session,
     ) {
-        let target = session.target(&type_url);
-        let group = target
-            .as_ref()
-            .map(|t| session.group_for(&t.collection))
-            .unwrap_or_default();
-        session.subscribed(&type_url, &group, true);
         let mut subscription = Subscription {
-            target,
-            group,
+            route: session.route(&type_url, true),
             wildcard: false,
             names: BTreeSet::new(),
             held,
@@ -231,18 +217,16 @@ impl Delta {
             responded: false,
         };
         subscription.change(subscribe, Vec::new());
-        if subscription.target.is_some() {
-            arm(&type_url, &subscription, session);
+        if subscription.route.target.is_some() {
+            session.arm(&type_url, &subscription.route, None);
         } else {
-            // Answer at once, empty: the sink is waiting for every type.
             let nonce = session.nonce();
-            let header = DeltaDiscoveryResponse {
+            let response = DeltaDiscoveryResponse {
                 type_url: type_url.clone(),
                 nonce: nonce.clone(),
                 ..Default::default()
             };
-            session.sent(&type_url, "", 0);
-            session.send_now(grpc_frame(&header, Vec::new()));
+            session.answer_empty(&type_url, "", &response);
             subscription.pending = Some(Pending {
                 nonce,
                 state: None,
@@ -254,9 +238,44 @@ impl Delta {
     }
 }
 
-fn arm(type_url: &str, subscription: &Subscription, session: &mut Session) {
-    if let Some(target) = &subscription.target {
-        let known = subscription.answered.clone();
-        session.arm(type_url, &subscription.group, target, known);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription() -> Subscription {
+        Subscription {
+            route: Route {
+                target: None,
+                group: String::new(),
+            },
+            wildcard: false,
+            names: BTreeSet::new(),
+            held: Held::from([("ns/a".to_owned(), "1".to_owned())]),
+            pending: None,
+            answered: None,
+            responded: false,
+        }
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn subscriptions_change_by_name_and_wildcard() {
+        let mut s = subscription();
+        assert!(s.change(names(&["ns/a"]), Vec::new()), "a new name");
+        assert!(!s.change(names(&["ns/a"]), Vec::new()), "nothing new");
+        assert!(s.wants("ns/a") && !s.wants("ns/b"));
+        assert!(s.change(names(&["*"]), Vec::new()), "the wildcard is new");
+        assert!(s.wants("ns/b"));
+        assert!(
+            !s.change(Vec::new(), names(&["*"])),
+            "unsubscribing is never new"
+        );
+        assert!(!s.wants("ns/b") && s.wants("ns/a"));
+        s.change(Vec::new(), names(&["ns/a"]));
+        assert!(!s.wants("ns/a"));
+        assert!(s.held.is_empty(), "an unsubscribed resource is forgotten");
     }
 }

@@ -10,6 +10,7 @@ use futures_util::Stream;
 use galleon_proto::mcp::SinkNode;
 use galleon_proto::rpc;
 use galleon_proto::xds::Node;
+use prost::Message;
 use tokio::time::Instant;
 use tokio_stream::{StreamExt, StreamMap};
 use tonic::Status;
@@ -18,7 +19,8 @@ use tracing::{debug, info, warn};
 use super::XdsType;
 use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle};
 use crate::quote::quote;
-use crate::source::stream::{Outbox, Outgoing, refusal};
+use crate::source::push::grpc_frame;
+use crate::source::stream::{Outbox, Outgoing, refusal, sleep_until};
 use crate::source::{Shared, Stats};
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
@@ -60,6 +62,21 @@ pub(super) struct Pending<T> {
     pub(super) sent: Instant,
     /// What the flavour remembers about it.
     pub(super) extra: T,
+}
+
+/// Where a subscribed type URL comes from.
+pub(super) struct Route {
+    /// What it serves; `None`: nothing (answered empty at once).
+    pub(super) target: Option<XdsType>,
+    /// The snapshot group of its collection, for this sink.
+    pub(super) group: String,
+}
+
+/// When the oldest of `pending` responses was sent.
+pub(super) fn oldest<'a, T: 'a>(
+    pending: impl Iterator<Item = Option<&'a Pending<T>>>,
+) -> Option<Instant> {
+    pending.flatten().map(|p| p.sent).min()
 }
 
 /// The stream-wide state both flavours use.
@@ -173,19 +190,26 @@ where
 }
 
 impl Session {
-    /// What `type_url` serves, if this hub serves it.
-    pub(super) fn target(&self, type_url: &str) -> Option<XdsType> {
-        self.shared.options.xds_types.get(type_url).cloned()
+    /// Routes a new subscription to `type_url` and records it.
+    pub(super) fn route(&self, type_url: &str, incremental: bool) -> Route {
+        let target = self.shared.options.xds_types.get(type_url).cloned();
+        let group = target
+            .as_ref()
+            .map(|t| self.shared.cache.group_for(&self.node, &t.collection))
+            .unwrap_or_default();
+        debug!(stream = self.id, type_url, %group, incremental, served = target.is_some(), "xDS subscribe");
+        self.update_status(type_url, |c| {
+            c.group.clone_from(&group);
+            c.incremental = incremental;
+        });
+        Route { target, group }
     }
 
-    /// The snapshot group `collection` comes from for this sink.
-    pub(super) fn group_for(&self, collection: &str) -> String {
-        self.shared.cache.group_for(&self.node, collection)
-    }
-
-    /// Sends `frame` as soon as the current request is handled.
-    pub(super) fn send_now(&mut self, frame: Vec<Bytes>) {
-        self.queued.push(frame);
+    /// Answers a type the hub does not serve with `empty` at once: the sink
+    /// is waiting for every type it asked for.
+    pub(super) fn answer_empty(&mut self, type_url: &str, version: &str, empty: &impl Message) {
+        self.sent(type_url, version, 0);
+        self.queued.push(grpc_frame(empty, Vec::new()));
     }
 
     /// A fresh nonce.
@@ -194,19 +218,19 @@ impl Session {
         self.next_nonce.to_string()
     }
 
-    /// Watches `target`'s collection for a state other than `known`.
-    pub(super) fn arm(
-        &mut self,
-        type_url: &str,
-        group: &str,
-        target: &XdsType,
-        known: Option<Arc<str>>,
-    ) {
-        let watch = self.shared.cache.watch(group, &target.collection, known);
-        self.watches.insert(
-            type_url.to_owned(),
-            Box::pin(futures_util::stream::once(watch)),
-        );
+    /// Watches the routed collection, if the hub serves it, for a state
+    /// other than `known`.
+    pub(super) fn arm(&mut self, type_url: &str, route: &Route, known: Option<Arc<str>>) {
+        if let Some(target) = &route.target {
+            let watch = self
+                .shared
+                .cache
+                .watch(&route.group, &target.collection, known);
+            self.watches.insert(
+                type_url.to_owned(),
+                Box::pin(futures_util::stream::once(watch)),
+            );
+        }
     }
 
     /// Whether this sink may see `resource`: Istio's revision rule, with
@@ -225,18 +249,6 @@ impl Session {
             type_url, version, resources, "xDS response"
         );
         self.update_status(type_url, |c| c.pending_version = Some(version.to_owned()));
-    }
-
-    /// Records that `type_url` was subscribed, from `group`.
-    pub(super) fn subscribed(&self, type_url: &str, group: &str, incremental: bool) {
-        debug!(
-            stream = self.id,
-            type_url, group, incremental, "xDS subscribe"
-        );
-        self.update_status(type_url, |c| {
-            c.group = group.to_owned();
-            c.incremental = incremental;
-        });
     }
 
     /// A repeated request that changes nothing.
@@ -323,9 +335,34 @@ fn revision_of(node: &Node) -> Option<String> {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(metadata: &[(&str, &str)]) -> Node {
+        let fields = metadata
+            .iter()
+            .map(|(k, v)| {
+                let value = prost_types::Value {
+                    kind: Some(prost_types::value::Kind::StringValue((*v).to_owned())),
+                };
+                ((*k).to_owned(), value)
+            })
+            .collect();
+        Node {
+            metadata: Some(prost_types::Struct { fields }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_revision_comes_from_istiods_node_metadata() {
+        assert_eq!(
+            revision_of(&node(&[("ISTIO_REVISION", "canary")])).as_deref(),
+            Some("canary")
+        );
+        assert_eq!(revision_of(&node(&[("ISTIO_REVISION", "")])), None);
+        assert_eq!(revision_of(&node(&[("GENERATOR", "api")])), None);
+        assert_eq!(revision_of(&Node::default()), None);
     }
 }

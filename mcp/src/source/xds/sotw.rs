@@ -13,15 +13,13 @@ use tokio::time::Instant;
 use tonic::Status;
 
 use super::XdsType;
-use super::session::{Pending, Protocol, Session};
+use super::session::{Pending, Protocol, Route, Session, oldest};
 use crate::cache::CollectionSnapshot;
 use crate::source::push::grpc_frame;
 
 /// One type URL on one stream.
 struct Subscription {
-    /// What it serves; `None`: nothing (answered empty).
-    target: Option<XdsType>,
-    group: String,
+    route: Route,
     /// Requested names; empty: every resource.
     names: BTreeSet<String>,
     pending: Option<Pending<()>>,
@@ -68,7 +66,7 @@ impl Protocol for Sotw {
                 subscription.names = names;
                 subscription.answered = None;
                 if subscription.pending.is_none() {
-                    arm(&type_url, subscription, session);
+                    session.arm(&type_url, &subscription.route, None);
                 }
             }
             return Ok(());
@@ -88,7 +86,8 @@ impl Protocol for Sotw {
             subscription.names = names;
             subscription.answered = None;
         }
-        arm(&type_url, subscription, session);
+        let known = subscription.answered.clone();
+        session.arm(&type_url, &subscription.route, known);
         Ok(())
     }
 
@@ -99,7 +98,7 @@ impl Protocol for Sotw {
         session: &mut Session,
     ) -> Option<Vec<Bytes>> {
         let subscription = self.subscriptions.get_mut(type_url)?;
-        let target = subscription.target.as_ref()?;
+        let target = subscription.route.target.as_ref()?;
         let entries = entries(&state, target, &subscription.names, session);
         let resources = entries.len();
         let nonce = session.nonce();
@@ -120,42 +119,30 @@ impl Protocol for Sotw {
     }
 
     fn oldest_pending(&self) -> Option<Instant> {
-        self.subscriptions
-            .values()
-            .filter_map(|s| s.pending.as_ref().map(|p| p.sent))
-            .min()
+        oldest(self.subscriptions.values().map(|s| s.pending.as_ref()))
     }
 }
 
 impl Sotw {
     fn subscribe(&mut self, type_url: String, names: BTreeSet<String>, session: &mut Session) {
-        let target = session.target(&type_url);
-        let group = target
-            .as_ref()
-            .map(|t| session.group_for(&t.collection))
-            .unwrap_or_default();
-        session.subscribed(&type_url, &group, false);
         let mut subscription = Subscription {
-            target,
-            group,
+            route: session.route(&type_url, false),
             names,
             pending: None,
             answered: None,
         };
-        if subscription.target.is_some() {
-            arm(&type_url, &subscription, session);
+        if subscription.route.target.is_some() {
+            session.arm(&type_url, &subscription.route, None);
         } else {
-            // Answer at once, empty: the sink is waiting for every type.
             let nonce = session.nonce();
             let empty = Arc::new(CollectionSnapshot::empty(""));
-            let header = DiscoveryResponse {
+            let response = DiscoveryResponse {
                 version_info: empty.version().to_string(),
                 resources: Vec::new(),
                 type_url: type_url.clone(),
                 nonce: nonce.clone(),
             };
-            session.sent(&type_url, empty.version(), 0);
-            session.send_now(grpc_frame(&header, Vec::new()));
+            session.answer_empty(&type_url, empty.version(), &response);
             subscription.pending = Some(Pending {
                 nonce,
                 state: Some(empty),
@@ -164,13 +151,6 @@ impl Sotw {
             });
         }
         self.subscriptions.insert(type_url, subscription);
-    }
-}
-
-fn arm(type_url: &str, subscription: &Subscription, session: &mut Session) {
-    if let Some(target) = &subscription.target {
-        let known = subscription.answered.clone();
-        session.arm(type_url, &subscription.group, target, known);
     }
 }
 
