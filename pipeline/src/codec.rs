@@ -6,7 +6,7 @@
 use galleon_proto::STRUCT_TYPE_URL;
 use galleon_proto::json::{DECODE_DEPTH_LIMIT, struct_depth, struct_from_json};
 use prost::Message;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use galleon_proto::json::json_kind as kind_of;
 
@@ -34,20 +34,15 @@ pub trait BodyCodec: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
-/// Why a JSON value nested deeper than sinks' protobuf decoders accept
-/// cannot be served, if it is.
-pub fn json_depth_error(value: &Value) -> Option<String> {
-    fn depth(value: &Value) -> usize {
-        match value {
-            Value::Object(object) => 1 + object.values().map(depth).max().unwrap_or(0),
-            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-            _ => 0,
-        }
-    }
-    let depth = depth(value);
+/// Why a body nested deeper than sinks' protobuf decoders accept cannot be
+/// served, if it is. Counted as a `Struct` nests (each mapping 3 messages,
+/// each list 2): exact for `Struct` bodies and for `Struct` fields of typed
+/// ones, and an upper bound for typed messages.
+pub fn depth_error(body: &Map<String, Value>) -> Option<String> {
+    let depth = struct_depth(body);
     (depth > DECODE_DEPTH_LIMIT).then(|| {
         format!(
-            "body nested {depth} levels deep; sinks' protobuf decoders stop at {DECODE_DEPTH_LIMIT}"
+            "body nested {depth} protobuf messages deep (each mapping counts 3, each list 2); sinks' decoders stop at {DECODE_DEPTH_LIMIT}"
         )
     })
 }
@@ -70,11 +65,8 @@ impl BodyCodec for StructCodec {
                 )));
             }
         };
-        let depth = struct_depth(&object);
-        if depth > DECODE_DEPTH_LIMIT {
-            return Err(CodecError(format!(
-                "body nested {depth} protobuf messages deep (each mapping counts 3, each list 2); sinks' decoders stop at {DECODE_DEPTH_LIMIT}"
-            )));
+        if let Some(error) = depth_error(&object) {
+            return Err(CodecError(error));
         }
         Ok(Encoded {
             body: prost_types::Any {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::normalize::{self, Findings};
 use crate::path::FieldPath;
-use galleon_pipeline::codec::{BodyCodec, CodecError, Encoded, json_depth_error};
+use galleon_pipeline::codec::{BodyCodec, CodecError, Encoded, depth_error};
 use galleon_pipeline::diagnostics::quote;
 
 /// What happens to a field the message does not have.
@@ -62,7 +62,7 @@ impl TypedCodec {
                 return Err(vec![format!("{root}: expected a mapping, found {kind}")]);
             }
         };
-        if let Some(error) = json_depth_error(body) {
+        if let Some(error) = depth_error(&object) {
             return Err(vec![error]);
         }
         let mut findings = Findings::default();
@@ -273,6 +273,15 @@ enum Mode { MODE_UNSPECIFIED = 0; STRICT = 1; PERMISSIVE = 2; }
         assert!(
             timeout.starts_with("spec.timeout: invalid duration \"soon\""),
             "{timeout}"
+        );
+        let mut deep = json!(1);
+        for _ in 0..40 {
+            deep = json!({ "a": deep });
+        }
+        let too_deep = error(&codec, json!({ "extra": deep }));
+        assert!(
+            too_deep.contains("sinks' decoders stop at 100"),
+            "{too_deep}"
         );
         let shape = error(&codec, json!(["not", "a", "mapping"]));
         assert!(

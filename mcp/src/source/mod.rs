@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
-pub use fuzzing::fuzz_requests;
+pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
 pub use stats::SourceStats;
 use stats::Stats;
 pub use xds::XdsType;

@@ -11,7 +11,16 @@ mod service;
 mod session;
 mod sotw;
 
+use std::sync::Arc;
+
+use futures_util::Stream;
+use galleon_proto::xds::{DeltaDiscoveryRequest, DiscoveryRequest};
+use tonic::Status;
+
 pub(super) use service::AdsService;
+
+use super::Shared;
+use super::stream::Outbox;
 
 /// What one xDS type URL serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,4 +30,30 @@ pub struct XdsType {
     /// Each resource is its body alone rather than wrapped in
     /// `istio.mcp.v1alpha1.Resource` (how istiod reads its MeshConfig).
     pub bare: bool,
+}
+
+/// Serves one state-of-the-world stream until it ends.
+pub(super) async fn serve_sotw<S>(
+    shared: Arc<Shared>,
+    id: u64,
+    peer: Option<String>,
+    requests: S,
+    outbox: Outbox,
+) where
+    S: Stream<Item = Result<DiscoveryRequest, Status>> + Unpin,
+{
+    session::serve(shared, id, peer, requests, outbox, sotw::Sotw::default()).await;
+}
+
+/// Serves one incremental stream until it ends.
+pub(super) async fn serve_delta<S>(
+    shared: Arc<Shared>,
+    id: u64,
+    peer: Option<String>,
+    requests: S,
+    outbox: Outbox,
+) where
+    S: Stream<Item = Result<DeltaDiscoveryRequest, Status>> + Unpin,
+{
+    session::serve(shared, id, peer, requests, outbox, delta::Delta::default()).await;
 }

@@ -13,9 +13,7 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tower_service::Service;
 
-use super::delta::Delta;
-use super::session;
-use super::sotw::Sotw;
+use super::{serve_delta, serve_sotw};
 use crate::source::McpSource;
 
 const SERVICE: &str = "envoy.service.discovery.v3.AggregatedDiscoveryService";
@@ -53,19 +51,12 @@ impl Service<http::Request<Body>> for AdsService {
         let response = match request.uri().path() {
             STREAM => self
                 .source
-                .open_stream::<DiscoveryResponse, DiscoveryRequest, _, _>(
-                    request,
-                    |shared, id, peer, requests, outbox| {
-                        session::serve(shared, id, peer, requests, outbox, Sotw::default())
-                    },
-                ),
+                .open_stream::<DiscoveryResponse, DiscoveryRequest, _, _>(request, serve_sotw),
             DELTA => self
                 .source
                 .open_stream::<DeltaDiscoveryResponse, DeltaDiscoveryRequest, _, _>(
                     request,
-                    |shared, id, peer, requests, outbox| {
-                        session::serve(shared, id, peer, requests, outbox, Delta::default())
-                    },
+                    serve_delta,
                 ),
             _ => Status::unimplemented(format!("{SERVICE} has no such method")).into_http(),
         };
