@@ -24,6 +24,9 @@ pub struct HubConfig {
     /// The MCP server.
     #[serde(default)]
     pub mcp: McpConfig,
+    /// The admin HTTP server (probes, metrics, introspection).
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// Where configuration comes from.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -69,6 +72,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         Self {
             mcp: McpConfig::default(),
+            admin: AdminConfig::default(),
             sources: Vec::new(),
             mesh_config: None,
             domain: default_domain(),
@@ -78,6 +82,27 @@ impl Default for HubConfig {
             schemas: SchemasConfig::default(),
         }
     }
+}
+
+/// The admin HTTP server's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Listen address (`127.0.0.1:0` picks a free port).
+    #[serde(default = "default_admin_address")]
+    pub address: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            address: default_admin_address(),
+        }
+    }
+}
+
+fn default_admin_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9902))
 }
 
 /// The MCP server's settings.

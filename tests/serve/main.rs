@@ -1,6 +1,7 @@
 //! End-to-end tests of `galleon serve`, the real binary, with a real sink:
 //! files on disk → pipeline → MCP.
 
+mod admin;
 mod files;
 mod hostile;
 mod limits;

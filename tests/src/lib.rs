@@ -3,11 +3,13 @@
 //! resource builders, and the real binary as a child process. Everything
 //! goes over real gRPC; nothing is mocked.
 
+mod http;
 pub mod hub;
 mod process;
 pub mod procstat;
 pub mod wasm;
 
+pub use http::http_get;
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
 
 use std::net::SocketAddr;

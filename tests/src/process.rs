@@ -28,13 +28,25 @@ pub fn galleon_binary() -> PathBuf {
     binary
 }
 
-/// A running `galleon serve`, its address read from its ready log line.
+/// `--admin-addr 127.0.0.1:0` unless `args` name an admin address: tests
+/// run side by side, so none takes the default port.
+fn ephemeral_admin(args: &[&str]) -> Vec<&'static str> {
+    if args.contains(&"--admin-addr") {
+        Vec::new()
+    } else {
+        vec!["--admin-addr", "127.0.0.1:0"]
+    }
+}
+
+/// A running `galleon serve`, its addresses read from its ready log line.
 pub struct Galleon {
     child: Child,
     /// A copy of the binary it runs from, if any (removed with it).
     _copy: Option<tempfile::TempDir>,
     /// Where it serves MCP.
     pub addr: SocketAddr,
+    /// Where it serves its admin endpoints.
+    pub admin: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -52,7 +64,7 @@ impl Galleon {
     /// Runs `galleon serve ARGS` in `dir` with `RUST_LOG=rust_log`.
     pub async fn serve_logged(dir: &Path, args: &[&str], rust_log: &str) -> Self {
         let mut command = Command::new(galleon_binary());
-        command.arg("serve").args(args);
+        command.arg("serve").args(args).args(ephemeral_admin(args));
         Self::spawn(command, dir, rust_log, args).await
     }
 
@@ -64,7 +76,8 @@ impl Galleon {
             .arg("-c")
             .arg(format!("ulimit -n {files} && exec \"$0\" serve \"$@\""))
             .arg(galleon_binary())
-            .args(args);
+            .args(args)
+            .args(ephemeral_admin(args));
         Self::spawn(command, dir, "info", args).await
     }
 
@@ -86,7 +99,8 @@ impl Galleon {
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&galleon)
             .arg("serve")
-            .args(args);
+            .args(args)
+            .args(ephemeral_admin(args));
         let mut served = Self::spawn(command, dir, "info", args).await;
         served._copy = Some(bin);
         served
@@ -109,16 +123,18 @@ impl Galleon {
             let mut ready = Some(ready_tx);
             while let Ok(Some(line)) = lines.next_line().await {
                 if line.contains("galleon is serving MCP") {
-                    let addr = field(&line, "address").and_then(|a| a.parse::<SocketAddr>().ok());
-                    if let (Some(tx), Some(addr)) = (ready.take(), addr) {
-                        let _ = tx.send(addr);
+                    let addr = |name| field(&line, name).and_then(|a| a.parse::<SocketAddr>().ok());
+                    if let (Some(tx), Some(mcp), Some(admin)) =
+                        (ready.take(), addr("address"), addr("admin"))
+                    {
+                        let _ = tx.send((mcp, admin));
                     }
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = match tokio::time::timeout(PATIENCE, ready_rx).await {
-            Ok(Ok(addr)) => addr,
+        let (addr, admin) = match tokio::time::timeout(PATIENCE, ready_rx).await {
+            Ok(Ok(addrs)) => addrs,
             _ => panic!(
                 "galleon serve {args:?} did not become ready; log:\n{}",
                 log.lock().unwrap().join("\n")
@@ -128,6 +144,7 @@ impl Galleon {
             child,
             _copy: None,
             addr,
+            admin,
             log,
         }
     }
@@ -135,6 +152,11 @@ impl Galleon {
     /// `http://` URL of its MCP server.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `GET path` on its admin server: the status code and the body.
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        crate::http_get(self.admin, path).await
     }
 
     /// Everything it logged so far.

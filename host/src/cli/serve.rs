@@ -40,6 +40,10 @@ pub(super) struct ServeArgs {
     /// Address of the MCP server [default: 127.0.0.1:9901].
     #[arg(long)]
     mcp_addr: Option<SocketAddr>,
+    /// Address of the admin HTTP server (probes, metrics, introspection)
+    /// [default: 127.0.0.1:9902].
+    #[arg(long)]
+    admin_addr: Option<SocketAddr>,
     /// An include root of `.proto` files for typed bodies (an istio/api
     /// checkout, then its `common-protos`); repeatable.
     #[arg(long = "proto-path", value_name = "DIR")]
@@ -69,6 +73,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(addr) = args.mcp_addr {
         config.mcp.address = addr;
+    }
+    if let Some(addr) = args.admin_addr {
+        config.admin.address = addr;
     }
     config.schemas.proto_paths.extend(args.proto_paths);
     if bundled {

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::admin::{self, AdminState};
 use crate::config::{HubConfig, SourceConfig};
 use crate::source::{Aggregate, FileSource, MeshSource, Source};
 use galleon_mcp::BackoffOptions;
@@ -187,23 +188,37 @@ impl Hub {
             tasks.push(tokio::spawn(plugins.watch(refresh.clone(), stop.clone())));
         }
         let spec = self.pipeline_spec();
+        let groups: Vec<String> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
         let options = self.source_options(&spec);
         let served = options.collections.len();
         let mcp = McpSource::new(cache.clone(), options);
         let (listener, addr) = self.bind().await?;
+        let (admin_listener, admin_addr) = self.bind_admin().await?;
         let callouts = self.callouts();
         let diagnostics = self.diagnostics.clone();
         let pipeline = self.start_pipeline(spec, cache.clone(), refresh, stop.clone())?;
         tasks.push(serve(mcp.clone(), listener));
+        let admin = AdminState {
+            cache: cache.clone(),
+            mcp: mcp.clone(),
+            diagnostics: diagnostics.clone(),
+            groups: groups.into(),
+        };
+        tasks.push(tokio::spawn(admin::serve(
+            admin_listener,
+            admin,
+            stop.clone(),
+        )));
         tasks.extend(
             callouts
                 .into_iter()
                 .map(|options| call_out(mcp.clone(), options)),
         );
-        info!(address = %addr, collections = served, "galleon is serving MCP");
+        info!(address = %addr, admin = %admin_addr, collections = served, "galleon is serving MCP");
         Ok(RunningHub {
             addr,
+            admin_addr,
             mcp,
             cache,
             diagnostics,
@@ -298,6 +313,15 @@ impl Hub {
     /// Binds the MCP address.
     async fn bind(&self) -> Result<(TcpListener, SocketAddr), HubError> {
         let address = self.config.mcp.address;
+        let bind_error = |source| HubError::Bind { address, source };
+        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        Ok((listener, addr))
+    }
+
+    /// Binds the admin address.
+    async fn bind_admin(&self) -> Result<(TcpListener, SocketAddr), HubError> {
+        let address = self.config.admin.address;
         let bind_error = |source| HubError::Bind { address, source };
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;

@@ -14,6 +14,7 @@ use galleon_pipeline::diagnostics::Diagnostics;
 /// A hub that is running.
 pub struct RunningHub {
     pub(super) addr: SocketAddr,
+    pub(super) admin_addr: SocketAddr,
     pub(super) mcp: McpSource,
     pub(super) cache: SnapshotCache,
     pub(super) diagnostics: Diagnostics,
@@ -26,6 +27,11 @@ impl RunningHub {
     /// The address the MCP server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the admin HTTP server listens on.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
 
     /// The MCP source (stats, sink status).

@@ -24,6 +24,9 @@ pub struct SinkStatus {
 pub struct CollectionStatus {
     /// Snapshot group the collection is served from.
     pub group: String,
+    /// For an xDS type URL (the key), the collection behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
     /// Whether the sink asked for incremental pushes.
     pub incremental: bool,
     /// Version of the push in flight, if any.

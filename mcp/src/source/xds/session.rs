@@ -200,6 +200,7 @@ impl Session {
         debug!(stream = self.id, type_url, %group, incremental, served = target.is_some(), "xDS subscribe");
         self.update_status(type_url, |c| {
             c.group.clone_from(&group);
+            c.collection = target.as_ref().map(|t| t.collection.clone());
             c.incremental = incremental;
         });
         Route { target, group }

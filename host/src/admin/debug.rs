@@ -1,0 +1,72 @@
+//! JSON introspection: the published snapshots, the connected sinks and
+//! their sync state (`istioctl proxy-status` for galleon), and every
+//! current problem with the input.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::AdminState;
+use galleon_mcp::cache::SinkStatus;
+use galleon_pipeline::diagnostics::Problem;
+
+/// One collection of a published snapshot.
+#[derive(Serialize)]
+pub(super) struct CollectionView {
+    group: String,
+    collection: String,
+    version: String,
+    resources: usize,
+}
+
+/// `/debug/snapshots`: every published collection, by group.
+pub(super) async fn snapshots(State(state): State<AdminState>) -> Json<Vec<CollectionView>> {
+    let mut views = Vec::new();
+    for group in state.cache.groups() {
+        let Some(snapshot) = state.cache.snapshot(&group) else {
+            continue;
+        };
+        for collection in snapshot.collections() {
+            views.push(CollectionView {
+                group: group.clone(),
+                collection: collection.collection().to_owned(),
+                version: collection.version().to_string(),
+                resources: collection.len(),
+            });
+        }
+    }
+    Json(views)
+}
+
+/// `/debug/sinks`: every connected sink, and per collection (or xDS type)
+/// the version it ACKed, the one pending, and its last NACK.
+pub(super) async fn sinks(State(state): State<AdminState>) -> Json<Vec<SinkStatus>> {
+    let mut sinks = state.cache.sinks();
+    sinks.sort_by_key(|s| s.stream);
+    Json(sinks)
+}
+
+/// One current problem and what it belongs to.
+#[derive(Serialize)]
+pub(super) struct ProblemView {
+    scope: String,
+    #[serde(flatten)]
+    problem: Problem,
+}
+
+/// `/debug/diagnostics`: every current problem with the input.
+pub(super) async fn diagnostics(State(state): State<AdminState>) -> Json<Vec<ProblemView>> {
+    let problems = state
+        .diagnostics
+        .current()
+        .into_iter()
+        .flat_map(|(scope, problems)| {
+            let scope = scope.to_string();
+            problems.into_iter().map(move |problem| ProblemView {
+                scope: scope.clone(),
+                problem,
+            })
+        })
+        .collect();
+    Json(problems)
+}

@@ -1,0 +1,88 @@
+//! The admin HTTP server, on an address of its own (`--admin-addr`,
+//! default `127.0.0.1:9902`): liveness and readiness probes, Prometheus
+//! metrics ([`metrics`]) and JSON introspection of what the hub serves and
+//! what is wrong with its input ([`debug`]).
+
+mod debug;
+mod metrics;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use galleon_mcp::cache::SnapshotCache;
+use galleon_mcp::source::McpSource;
+use galleon_pipeline::diagnostics::Diagnostics;
+
+/// What the admin endpoints read: the hub's live state, shared.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The snapshot cache (groups, snapshots, sinks).
+    pub cache: SnapshotCache,
+    /// The MCP and xDS server (its counters).
+    pub mcp: McpSource,
+    /// The ledger of bad input.
+    pub diagnostics: Diagnostics,
+    /// Every snapshot group the hub publishes.
+    pub groups: Arc<[String]>,
+}
+
+impl AdminState {
+    /// The groups that have not published their first snapshot yet.
+    fn unpublished(&self) -> Vec<&str> {
+        let published = self.cache.groups();
+        self.groups
+            .iter()
+            .filter(|g| !published.contains(g))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Serves the admin endpoints on `listener` until `stop`.
+pub async fn serve(listener: TcpListener, state: AdminState, stop: CancellationToken) {
+    let router = router(state);
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::warn!("admin server stopped: {error}");
+    }
+}
+
+fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/debug/snapshots", get(debug::snapshots))
+        .route("/debug/sinks", get(debug::sinks))
+        .route("/debug/diagnostics", get(debug::diagnostics))
+        .with_state(state)
+}
+
+/// The process is alive and answering.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// 200 once every source has synced and every group published its first
+/// snapshot (a group publishes only once all its collections synced); 503
+/// with the groups still waiting before.
+async fn readyz(State(state): State<AdminState>) -> (StatusCode, String) {
+    let waiting = state.unpublished();
+    if waiting.is_empty() {
+        (StatusCode::OK, "ready\n".into())
+    } else {
+        let reason = format!(
+            "not ready: waiting for the first snapshot of group {}\n",
+            waiting.join(", ")
+        );
+        (StatusCode::SERVICE_UNAVAILABLE, reason)
+    }
+}

@@ -1,0 +1,122 @@
+//! The admin server: readiness, metrics and introspection, read over
+//! plain HTTP from the real binary (and, for readiness's waiting state, from
+//! the admin server run in-process on a cache whose groups are published
+//! one by one).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use galleon::admin::{self, AdminState};
+use galleon_mcp::cache::{DefaultGroup, Snapshot, SnapshotCache};
+use galleon_mcp::source::{McpSource, SourceOptions};
+use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_tests::hub::{Hub, vs};
+use galleon_tests::{Galleon, PATIENCE, http_get};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const VS: &str = "istio/networking/v1alpha3/virtualservices";
+
+#[tokio::test]
+async fn readiness_waits_for_every_group_s_first_snapshot() {
+    let cache = SnapshotCache::new(DefaultGroup);
+    let state = AdminState {
+        cache: cache.clone(),
+        mcp: McpSource::new(cache.clone(), SourceOptions::new([VS])),
+        diagnostics: Diagnostics::default(),
+        groups: Arc::from(vec!["default".to_owned(), "synthetic".to_owned()]),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(admin::serve(listener, state, stop.clone()));
+
+    assert_eq!(http_get(addr, "/healthz").await.0, 200);
+    let (status, body) = http_get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("default, synthetic"), "{body}");
+    cache.set_snapshot("default", Snapshot::default());
+    let (status, body) = http_get(addr, "/readyz").await;
+    assert_eq!(
+        (status, body.trim()),
+        (
+            503,
+            "not ready: waiting for the first snapshot of group synthetic"
+        )
+    );
+    cache.set_snapshot("synthetic", Snapshot::default());
+    assert_eq!(http_get(addr, "/readyz").await.0, 200);
+    stop.cancel();
+}
+
+/// Waits until `GET path` returns a body containing every one of `needles`.
+async fn wait_for(galleon: &Galleon, path: &str, needles: &[&str]) -> String {
+    let found = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let (status, body) = galleon.admin_get(path).await;
+            if status == 200 && needles.iter().all(|n| body.contains(n)) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    match found {
+        Ok(body) => body,
+        Err(_) => panic!(
+            "{path} never showed {needles:?}: {}",
+            galleon.admin_get(path).await.1
+        ),
+    }
+}
+
+#[tokio::test]
+async fn metrics_and_introspection_follow_sinks_and_bad_input() {
+    let hub = Hub::start(&[("vs.yaml", &vs("reviews", "reviews"))]).await;
+    let galleon = &hub.galleon;
+    wait_for(galleon, "/readyz", &["ready"]).await;
+
+    let mut sink = hub.sink(&[VS]).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    wait_for(
+        galleon,
+        "/metrics",
+        &[
+            "istio_mcp_clients_total 1",
+            "istio_mcp_request_acks_total 1",
+            &format!(
+                "galleon_sink_synced{{node=\"test-sink\",stream=\"1\",collection=\"{VS}\"}} 1"
+            ),
+            &format!("galleon_collection_resources{{group=\"default\",collection=\"{VS}\"}} 1"),
+        ],
+    )
+    .await;
+
+    hub.write("vs.yaml", &vs("reviews", "reviews.v2"));
+    let second = sink.recv().await;
+    sink.nack(&second, "no route to reviews.v2").await;
+    wait_for(galleon, "/metrics", &["istio_mcp_request_nacks_total 1"]).await;
+    let sinks = wait_for(galleon, "/debug/sinks", &["no route to reviews.v2"]).await;
+    let sinks: serde_json::Value = serde_json::from_str(&sinks).unwrap();
+    let status = &sinks[0]["collections"][VS];
+    assert_eq!(status["acked_version"], push.system_version_info);
+    assert_eq!(status["nack"]["version"], second.system_version_info);
+
+    hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
+    let problems = wait_for(galleon, "/debug/diagnostics", &["broken.yaml"]).await;
+    let problems: serde_json::Value = serde_json::from_str(&problems).unwrap();
+    assert!(
+        problems[0]["location"]
+            .as_str()
+            .unwrap()
+            .contains("broken.yaml:"),
+        "{problems}"
+    );
+    wait_for(galleon, "/metrics", &["galleon_input_problems 1"]).await;
+    let snapshots = wait_for(galleon, "/debug/snapshots", &[VS]).await;
+    assert!(
+        snapshots.contains(&second.system_version_info),
+        "{snapshots}"
+    );
+}

@@ -1,0 +1,31 @@
+//! A plain HTTP/1.0 GET for the admin endpoints: one request per
+//! connection, the whole response read until the server closes it.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::PATIENCE;
+
+/// `GET path` on `addr`: the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect to admin");
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response
+    };
+    let response = tokio::time::timeout(PATIENCE, exchange)
+        .await
+        .expect("admin answers in time");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a header");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
