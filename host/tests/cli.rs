@@ -36,3 +36,53 @@ fn watch_rejects_a_malformed_address() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("invalid --addr"), "{stderr}");
 }
+
+#[test]
+fn version_names_the_plugin_contract_and_the_commit() {
+    let out = galleon(&["version"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("galleon {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(lines[1], "plugin contract galleon:plugin@0.1.0");
+    let commit = lines[2].strip_prefix("git commit ").unwrap();
+    assert!(
+        commit == "unknown" || commit.chars().all(|c| c.is_ascii_hexdigit()),
+        "{commit}"
+    );
+}
+
+#[test]
+fn completions_are_printed_for_a_shell() {
+    let out = galleon(&["completions", "bash"]);
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("_galleon()"), "{script}");
+    assert!(
+        script.contains("--admin-addr"),
+        "serve's flags are completed"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let out = galleon(&[
+        "--log-format",
+        "json",
+        "serve",
+        "--files",
+        "/nonexistent/galleon",
+        "--mcp-addr",
+        "127.0.0.1:0",
+        "--admin-addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success(), "a missing path stops the hub");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for line in stderr.lines() {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(record["level"].is_string(), "{line}");
+    }
+    assert!(stderr.contains("/nonexistent/galleon"), "{stderr}");
+}

@@ -2,40 +2,76 @@
 //! subcommands. This is the edge of the program, so errors are `anyhow`.
 
 mod serve;
+mod version;
 mod watch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use tracing_subscriber::EnvFilter;
 
-/// galleon: a WebAssembly-extensible configuration hub (MCP source).
+/// galleon: a WebAssembly-extensible configuration hub (MCP and MCP over
+/// xDS source).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// How logs are written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Log line formats.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the hub: read sources, run the pipeline, serve MCP.
+    /// Run the hub: read sources, run the pipeline, serve MCP and MCP over xDS.
     Serve(serve::ServeArgs),
-    /// Subscribe to collections as an MCP sink and print every push as JSON.
+    /// Subscribe as a sink (MCP, or xDS with --xds) and print every push as JSON.
     Watch(watch::WatchArgs),
+    /// Print the version, the plugin contract version and the git commit.
+    Version,
+    /// Print a shell completion script for SHELL.
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
 }
 
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match cli.command {
+        Command::Version => return version::print(),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "galleon",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Serve(_) | Command::Watch(_) => {}
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -47,6 +83,7 @@ pub(crate) fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Watch(args) => watch::run(args).await,
+            Command::Version | Command::Completions { .. } => Ok(()),
         }
     });
     // Blocking work still running (a file being parsed, a plugin being
