@@ -120,3 +120,74 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
         "{snapshots}"
     );
 }
+
+#[tokio::test]
+async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
+    let hub = Hub::start(&[("vs.yaml", &vs("reviews", "reviews"))]).await;
+    let url = hub.galleon.url();
+    let mut sinks = Vec::new();
+    for id in ["pilot-a", "pilot-b", "pilot-nack"] {
+        let sink = galleon_tests::RawSink::connect(&url, id).await;
+        sink.subscribe(VS).await;
+        sinks.push(sink);
+    }
+    for sink in &mut sinks {
+        let push = sink.recv().await;
+        sink.ack(&push).await;
+    }
+    hub.write("vs.yaml", &vs("reviews", "reviews.v2"));
+    for (i, sink) in sinks.iter_mut().enumerate() {
+        let push = sink.recv().await;
+        if i == 2 {
+            sink.nack(&push, "host reviews.v2 unknown").await;
+        } else {
+            sink.ack(&push).await;
+        }
+    }
+    hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
+    wait_for(
+        &hub.galleon,
+        "/metrics",
+        &[
+            "istio_mcp_request_nacks_total 1",
+            "galleon_input_problems 1",
+        ],
+    )
+    .await;
+
+    let admin = hub.galleon.admin.to_string();
+    let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+        .args(["status", "--admin-addr", &admin])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = |node: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_else(|| panic!("no row for {node}:\n{table}"))
+            .to_owned()
+    };
+    assert!(table.starts_with("NODE"), "{table}");
+    for node in ["pilot-a", "pilot-b"] {
+        assert!(
+            row(node).contains(VS) && row(node).ends_with("SYNCED"),
+            "{table}"
+        );
+    }
+    assert!(
+        row("pilot-nack").contains("NACKED")
+            && row("pilot-nack").ends_with("host reviews.v2 unknown"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1 problems with the input:") && table.contains("broken.yaml:"),
+        "{table}"
+    );
+}

@@ -2,6 +2,7 @@
 //! subcommands. This is the edge of the program, so errors are `anyhow`.
 
 mod serve;
+mod status;
 mod version;
 mod watch;
 
@@ -39,6 +40,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Subscribe as a sink (MCP, or xDS with --xds) and print every push as JSON.
     Watch(watch::WatchArgs),
+    /// Print every sink's sync state and the current input problems (from
+    /// a running hub's admin server).
+    Status(status::StatusArgs),
     /// Print the version, the plugin contract version and the git commit.
     Version,
     /// Print a shell completion script for SHELL.
@@ -70,7 +74,7 @@ pub(crate) fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
-        Command::Serve(_) | Command::Watch(_) => {}
+        Command::Serve(_) | Command::Watch(_) | Command::Status(_) => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -83,6 +87,7 @@ pub(crate) fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Watch(args) => watch::run(args).await,
+            Command::Status(args) => status::run(args).await,
             Command::Version | Command::Completions { .. } => Ok(()),
         }
     });

@@ -1,0 +1,169 @@
+//! `galleon status`: what `istioctl proxy-status` prints, for galleon. Reads
+//! the admin server's `/debug/sinks`, `/debug/snapshots` and
+//! `/debug/diagnostics` and prints every sink's sync state per collection
+//! (or xDS type), then the current problems with the input.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+
+#[derive(Debug, Args)]
+pub(super) struct StatusArgs {
+    /// Address of the hub's admin server.
+    #[arg(long, default_value = "127.0.0.1:9902")]
+    admin_addr: SocketAddr,
+}
+
+#[derive(Deserialize)]
+struct Sink {
+    stream: u64,
+    node_id: String,
+    peer: Option<String>,
+    collections: HashMap<String, CollectionStatus>,
+}
+
+#[derive(Deserialize)]
+struct CollectionStatus {
+    group: String,
+    collection: Option<String>,
+    pending_version: Option<String>,
+    acked_version: Option<String>,
+    nack: Option<Nack>,
+}
+
+#[derive(Deserialize)]
+struct Nack {
+    version: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct Published {
+    group: String,
+    collection: String,
+    version: String,
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    location: String,
+    message: String,
+}
+
+pub(super) async fn run(args: StatusArgs) -> anyhow::Result<()> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let get = |path: &'static str| {
+        let client = client.clone();
+        let uri = format!("http://{}{path}", args.admin_addr);
+        async move {
+            let response = client
+                .get(uri.parse()?)
+                .await
+                .with_context(|| format!("cannot reach the admin server at {uri}"))?;
+            if !response.status().is_success() {
+                bail!("{uri}: {}", response.status());
+            }
+            let body = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok(body)
+        }
+    };
+    let sinks: Vec<Sink> = serde_json::from_slice(&get("/debug/sinks").await?)?;
+    let published: Vec<Published> = serde_json::from_slice(&get("/debug/snapshots").await?)?;
+    let problems: Vec<Problem> = serde_json::from_slice(&get("/debug/diagnostics").await?)?;
+    let text = render(&sinks, &published, &problems);
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// The sync table, then the problems.
+fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> String {
+    let latest: HashMap<(&str, &str), &str> = published
+        .iter()
+        .map(|p| {
+            (
+                (p.group.as_str(), p.collection.as_str()),
+                p.version.as_str(),
+            )
+        })
+        .collect();
+    let mut rows = vec![[
+        "NODE".to_owned(),
+        "STREAM".into(),
+        "PEER".into(),
+        "COLLECTION".into(),
+        "ACKED".into(),
+        "LATEST".into(),
+        "STATUS".into(),
+    ]];
+    for sink in sinks {
+        let mut collections: Vec<_> = sink.collections.iter().collect();
+        collections.sort_by_key(|(name, _)| name.as_str());
+        for (name, status) in collections {
+            let served = status.collection.as_deref().unwrap_or(name);
+            let latest = latest.get(&(status.group.as_str(), served)).copied();
+            rows.push([
+                sink.node_id.clone(),
+                sink.stream.to_string(),
+                sink.peer.clone().unwrap_or_else(|| "-".into()),
+                name.clone(),
+                short(status.acked_version.as_deref()),
+                short(latest),
+                state(status, latest),
+            ]);
+        }
+    }
+    let mut widths = [0; 7];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if sinks.is_empty() {
+        out.push_str("(no sinks connected)\n");
+    }
+    if problems.is_empty() {
+        out.push_str("\nno problems with the input\n");
+    } else {
+        let _ = writeln!(out, "\n{} problems with the input:", problems.len());
+        for problem in problems {
+            let _ = writeln!(out, "  {}: {}", problem.location, problem.message);
+        }
+    }
+    out
+}
+
+fn short(version: Option<&str>) -> String {
+    version.map_or_else(|| "-".into(), |v| v.chars().take(8).collect())
+}
+
+fn state(status: &CollectionStatus, latest: Option<&str>) -> String {
+    if let Some(nack) = &status.nack {
+        return format!("NACKED {}: {}", short(Some(&nack.version)), nack.message);
+    }
+    if status.pending_version.is_some() {
+        return "SENT".into();
+    }
+    match (status.acked_version.as_deref(), latest) {
+        (Some(acked), Some(latest)) if acked == latest => "SYNCED".into(),
+        (Some(_), _) => "STALE".into(),
+        (None, _) => "NOT SENT".into(),
+    }
+}
