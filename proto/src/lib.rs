@@ -32,5 +32,9 @@ pub mod rpc {
     include!("generated/google.rpc.rs");
 }
 
+/// The encoded `FileDescriptorSet` of galleon's services and everything they
+/// import (for gRPC server reflection).
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("generated/descriptors.bin");
+
 /// Type URL of a `google.protobuf.Struct` body.
 pub const STRUCT_TYPE_URL: &str = "type.googleapis.com/google.protobuf.Struct";

@@ -5,6 +5,9 @@
 
 use std::path::Path;
 
+/// The encoded `FileDescriptorSet` of every service.
+const DESCRIPTORS: &str = "descriptors.bin";
+
 fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
     let mcp = protox::compile(["istio/mcp/v1alpha1/mcp.proto"], [&root])?;
@@ -26,6 +29,13 @@ fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         .build_server(false)
         .extern_path(".google.rpc", "crate::rpc")
         .compile_fds(ads)?;
+    // Every service's descriptors, imports included, for server reflection.
+    let mut all = protox::Compiler::new([&root])?;
+    all.include_imports(true).open_files([
+        "istio/mcp/v1alpha1/mcp.proto",
+        "envoy/service/discovery/v3/ads.proto",
+    ])?;
+    std::fs::write(out.join(DESCRIPTORS), all.encode_file_descriptor_set())?;
     // After the MCP pass, which leaves an empty file for the extern package.
     let rpc = protox::compile(["google/rpc/status.proto"], [&root])?;
     tonic_prost_build::configure()
@@ -46,14 +56,15 @@ fn generated_code_matches_the_protos() {
         "istio.mcp.v1alpha1.rs",
         "envoy.service.discovery.v3.rs",
         "google.rpc.rs",
+        DESCRIPTORS,
     ] {
-        let generated = std::fs::read_to_string(fresh.path().join(file)).unwrap();
+        let generated = std::fs::read(fresh.path().join(file)).unwrap();
         let path = checked_in.join(file);
         if bless {
             std::fs::write(&path, &generated).unwrap();
             continue;
         }
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        let current = std::fs::read(&path).unwrap_or_default();
         assert!(
             current == generated,
             "{} is out of date with the protos; regenerate it with `BLESS=1 cargo test -p galleon-proto --test generated`",

@@ -122,3 +122,33 @@ async fn repeated_subscriptions_are_counted_not_answered() {
     assert_eq!(source.source.stats().repeated_subscriptions, 100);
     assert_eq!(source.source.stats().pushes, 1);
 }
+
+#[tokio::test]
+async fn grpc_health_is_not_serving_until_the_source_is_ready() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let source = TestSource::start(&[VS]).await;
+    let channel = tonic::transport::Endpoint::from_shared(source.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let mut check = async || {
+        let request = HealthCheckRequest {
+            service: "istio.mcp.v1alpha1.ResourceSource".into(),
+        };
+        health.check(request).await.unwrap().into_inner().status
+    };
+    assert_eq!(check().await, ServingStatus::NotServing as i32);
+    source.source.set_ready();
+    let serving = tokio::time::timeout(PATIENCE, async {
+        while check().await != ServingStatus::Serving as i32 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(serving.is_ok(), "SERVING once ready");
+}

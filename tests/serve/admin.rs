@@ -191,3 +191,65 @@ async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn grpc_health_serves_once_ready_and_reflection_lists_the_services() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let hub = Hub::start(&[("vs.yaml", &vs("reviews", "reviews"))]).await;
+    let channel = tonic::transport::Endpoint::from_shared(hub.galleon.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    for service in [
+        "",
+        "istio.mcp.v1alpha1.ResourceSource",
+        "envoy.service.discovery.v3.AggregatedDiscoveryService",
+    ] {
+        let status = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let request = HealthCheckRequest {
+                    service: service.into(),
+                };
+                let status = health.check(request).await.unwrap().into_inner().status;
+                if status == ServingStatus::Serving as i32 {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(status.is_ok(), "{service:?} never SERVING");
+    }
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("{response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in [
+        "istio.mcp.v1alpha1.ResourceSource",
+        "envoy.service.discovery.v3.AggregatedDiscoveryService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
+    }
+}

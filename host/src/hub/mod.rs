@@ -9,6 +9,7 @@ mod running;
 pub use running::RunningHub;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -33,6 +34,28 @@ use galleon_pipeline::{
 use galleon_plugin_host::PluginHost;
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
+
+/// Waits for every group's first snapshot, then marks the MCP server ready
+/// (gRPC health `SERVING`).
+async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpSource) {
+    for group in groups.iter() {
+        // Fires once the group has a snapshot (any collection will do).
+        cache.watch(group, "", None).await;
+    }
+    info!(
+        groups = groups.len(),
+        "ready: every snapshot group has published"
+    );
+    mcp.set_ready();
+}
+
+/// Runs `task` until `stop`.
+async fn until(stop: CancellationToken, task: impl Future<Output = ()>) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = task => {}
+    }
+}
 
 /// The type URL istiod asks MCP over xDS for its mesh configuration.
 pub const MESH_CONFIG_GVK: &str = "core/v1alpha1/MeshConfig";
@@ -175,9 +198,9 @@ impl Hub {
     }
 
     /// Starts the hub, one step after another: checks the sources' paths,
-    /// loads the plugins, builds the pipeline and the snapshot cache, binds
-    /// the MCP address, then starts the pipeline, the server and the
-    /// callouts.
+    /// loads the schemas and the plugins, builds the pipeline and the
+    /// snapshot cache, binds the MCP and admin addresses, then starts the
+    /// pipeline, the servers, the readiness watch and the callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
         self.check_paths()?;
         self.codecs = codecs::load(&self.config.schemas, &self.registry)?;
@@ -188,7 +211,7 @@ impl Hub {
             tasks.push(tokio::spawn(plugins.watch(refresh.clone(), stop.clone())));
         }
         let spec = self.pipeline_spec();
-        let groups: Vec<String> = spec.groups.iter().map(|g| g.name.clone()).collect();
+        let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
         let options = self.source_options(&spec);
         let served = options.collections.len();
@@ -203,13 +226,15 @@ impl Hub {
             cache: cache.clone(),
             mcp: mcp.clone(),
             diagnostics: diagnostics.clone(),
-            groups: groups.into(),
+            groups: groups.clone(),
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
             admin,
             stop.clone(),
         )));
+        let ready = mark_ready(cache.clone(), groups, mcp.clone());
+        tasks.push(tokio::spawn(until(stop.clone(), ready)));
         tasks.extend(
             callouts
                 .into_iter()

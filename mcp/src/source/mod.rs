@@ -99,6 +99,8 @@ struct Shared {
     stats: Stats,
     shutdown: CancellationToken,
     next_stream: AtomicU64,
+    /// Whether the hub has published everything once (gRPC health).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl McpSource {
@@ -111,6 +113,7 @@ impl McpSource {
                 stats: Stats::default(),
                 shutdown: CancellationToken::new(),
                 next_stream: AtomicU64::new(1),
+                ready: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -129,6 +132,12 @@ impl McpSource {
     /// and [`McpSource::callout`].
     pub fn shutdown(&self) {
         self.shared.shutdown.cancel();
+    }
+
+    /// Marks the source ready (every group published its first snapshot):
+    /// gRPC health reports `SERVING` from then on, `NOT_SERVING` before.
+    pub fn set_ready(&self) {
+        self.shared.ready.send_replace(true);
     }
 
     /// Resolves once [`McpSource::shutdown`] was called.

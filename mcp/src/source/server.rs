@@ -38,6 +38,17 @@ const ESTABLISH: &str = "/istio.mcp.v1alpha1.ResourceSource/EstablishResourceStr
 impl McpSource {
     /// Serves `ResourceSource` on `listener` until [`McpSource::shutdown`].
     pub async fn serve(&self, listener: TcpListener) -> Result<(), tonic::transport::Error> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let ready = self.shared.ready.subscribe();
+        // Every service has a status before the first connection.
+        let now = *ready.borrow();
+        set_health(&health, now).await;
+        tokio::spawn(report_health(health, ready));
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(galleon_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .expect("galleon's own descriptors are valid");
         tonic::transport::Server::builder()
             .max_concurrent_streams(self.shared.options.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -46,6 +57,8 @@ impl McpSource {
                 source: self.clone(),
             })
             .add_service(AdsService::new(self.clone()))
+            .add_service(health_service)
+            .add_service(reflection)
             .serve_with_incoming_shutdown(
                 listener::incoming(
                     listener,
@@ -58,7 +71,6 @@ impl McpSource {
             .await
     }
 
-    /// `config.source.version` and the configured response headers.
     fn response_headers(&self, headers: &mut http::HeaderMap) {
         headers.insert(
             HeaderName::from_static(VERSION_HEADER),
@@ -79,6 +91,36 @@ impl McpSource {
 }
 
 /// The `ResourceSource` service on tonic's server.
+/// The services gRPC health reports on, beside the server as a whole ("").
+const HEALTH_SERVICES: [&str; 3] = [
+    "",
+    SERVICE,
+    "envoy.service.discovery.v3.AggregatedDiscoveryService",
+];
+
+/// Mirrors readiness into gRPC health: `NOT_SERVING` until ready.
+async fn report_health(
+    health: tonic_health::server::HealthReporter,
+    mut ready: tokio::sync::watch::Receiver<bool>,
+) {
+    while ready.changed().await.is_ok() {
+        let now = *ready.borrow_and_update();
+        set_health(&health, now).await;
+    }
+}
+
+async fn set_health(health: &tonic_health::server::HealthReporter, ready: bool) {
+    use tonic_health::ServingStatus;
+    let status = if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    for service in HEALTH_SERVICES {
+        health.set_service_status(service, status).await;
+    }
+}
+
 #[derive(Clone)]
 struct ResourceSourceService {
     source: McpSource,
