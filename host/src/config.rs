@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::source::file::DEFAULT_MAX_FILE_SIZE;
 use galleon_mcp::cache::DEFAULT_GROUP;
+use galleon_mcp::source::{DEFAULT_STREAM_RATE, StreamRate};
 use galleon_pipeline::Strategy;
 use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
 use galleon_plugin_host::PluginsConfig;
@@ -136,6 +138,27 @@ pub struct McpConfig {
     /// (default 10s).
     #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
     pub handshake_timeout: Duration,
+    /// How fast one peer address may open streams (default: 1,000 at once,
+    /// then 100 a second).
+    #[serde(default)]
+    pub stream_rate: StreamRateConfig,
+}
+
+/// A per-peer rate of new streams.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamRateConfig {
+    /// Streams a peer may open at once.
+    pub burst: NonZeroU32,
+    /// Streams a second after that.
+    pub per_second: NonZeroU32,
+}
+
+impl Default for StreamRateConfig {
+    fn default() -> Self {
+        let StreamRate { burst, per_second } = DEFAULT_STREAM_RATE;
+        Self { burst, per_second }
+    }
 }
 
 impl Default for McpConfig {
@@ -149,6 +172,7 @@ impl Default for McpConfig {
             max_request_size: default_max_request_size(),
             max_connections: None,
             handshake_timeout: default_handshake_timeout(),
+            stream_rate: StreamRateConfig::default(),
         }
     }
 }

@@ -106,3 +106,48 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_handshake_deadline(
     sink.subscribe(VS).await;
     assert_eq!(names(&sink.recv().await), ["default/a"]);
 }
+
+#[tokio::test]
+async fn a_burst_of_new_streams_past_the_rate_is_refused_and_counted() {
+    use galleon_proto::mcp::RequestResources;
+    use galleon_proto::mcp::resource_source_client::ResourceSourceClient;
+
+    let (_dir, galleon) = serve_with_mcp("streamRate: {burst: 3, perSecond: 1}").await;
+    let channel = tonic::transport::Endpoint::from_shared(galleon.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    for _ in 0..6 {
+        let (requests, outgoing) = tokio::sync::mpsc::channel(4);
+        let mut client = ResourceSourceClient::new(channel.clone());
+        let stream = tokio_stream::wrappers::ReceiverStream::new(outgoing);
+        match client.establish_resource_stream(stream).await {
+            Ok(pushes) => admitted.push((requests, pushes.into_inner())),
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+                assert!(status.message().contains("stream rate"), "{status}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((admitted.len(), refused), (3, 3));
+    let (_, metrics) = galleon.admin_get("/metrics").await;
+    assert!(
+        metrics.contains("galleon_refused_streams_total 3"),
+        "{metrics}"
+    );
+    // The admitted streams keep working.
+    for (requests, pushes) in &mut admitted {
+        let subscribe = RequestResources {
+            collection: VS.into(),
+            ..Default::default()
+        };
+        requests.send(subscribe).await.unwrap();
+        let push = tokio::time::timeout(PATIENCE, pushes.message()).await;
+        let push = push.expect("a push in time").unwrap().expect("a push");
+        assert_eq!(push.collection, VS);
+    }
+}

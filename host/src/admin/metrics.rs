@@ -109,6 +109,12 @@ impl Collector for HubCollector {
         )?;
         counter(
             e,
+            "galleon_refused_streams",
+            "New streams refused for being over their peer's stream rate.",
+            stats.refused_streams,
+        )?;
+        counter(
+            e,
             "galleon_refused_connections",
             "Connections closed over the connection limit or the handshake deadline.",
             stats.refused_connections,

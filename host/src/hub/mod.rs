@@ -24,7 +24,7 @@ use crate::config::{HubConfig, SourceConfig};
 use crate::source::{Aggregate, FileSource, MeshSource, Source};
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions, XdsType};
+use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions, StreamRate, XdsType};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
@@ -310,6 +310,10 @@ impl Hub {
             max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
             handshake_timeout: mcp.handshake_timeout,
             xds_types: self.xds_types(spec),
+            stream_rate: StreamRate {
+                burst: mcp.stream_rate.burst,
+                per_second: mcp.stream_rate.per_second,
+            },
         }
     }
 

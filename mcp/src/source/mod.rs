@@ -3,6 +3,7 @@
 //! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
 //! protocol engine.
 
+mod admission;
 mod body;
 mod callout;
 #[cfg(feature = "fuzzing")]
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use admission::{DEFAULT_STREAM_RATE, StreamRate};
 pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
 pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
@@ -56,6 +58,9 @@ pub struct SourceOptions {
     /// MCP over xDS: what each type URL serves. A type not listed is
     /// answered with an empty response.
     pub xds_types: BTreeMap<String, XdsType>,
+    /// How fast one peer address may open streams; one more is refused
+    /// with `ResourceExhausted`.
+    pub stream_rate: StreamRate,
 }
 
 /// Default [`SourceOptions::max_connections`].
@@ -83,6 +88,7 @@ impl SourceOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             xds_types: BTreeMap::new(),
+            stream_rate: DEFAULT_STREAM_RATE,
         }
     }
 }
@@ -101,6 +107,7 @@ struct Shared {
     next_stream: AtomicU64,
     /// Whether the hub has published everything once (gRPC health).
     ready: tokio::sync::watch::Sender<bool>,
+    admission: admission::Admission,
 }
 
 impl McpSource {
@@ -108,6 +115,7 @@ impl McpSource {
     pub fn new(cache: SnapshotCache, options: SourceOptions) -> Self {
         Self {
             shared: Arc::new(Shared {
+                admission: admission::Admission::new(options.stream_rate),
                 cache,
                 options,
                 stats: Stats::default(),

@@ -27,7 +27,7 @@ use tracing::warn;
 use super::body::PushBody;
 use super::stream::Outbox;
 use super::xds::AdsService;
-use super::{McpSource, Shared, listener, stream};
+use super::{McpSource, Shared, Stats, listener, stream};
 use crate::VERSION_HEADER;
 
 /// The service's gRPC name.
@@ -178,11 +178,21 @@ impl McpSource {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let shared = &self.shared;
-        let peer = request
+        let remote = request
             .extensions()
             .get::<TcpConnectInfo>()
-            .and_then(TcpConnectInfo::remote_addr)
-            .map(|a| a.to_string());
+            .and_then(TcpConnectInfo::remote_addr);
+        if let Some(remote) = remote
+            && !shared.admission.admit(remote.ip())
+        {
+            Stats::inc(&shared.stats.refused_streams);
+            let refusal = format!(
+                "too many new streams from {}: over its stream rate",
+                remote.ip()
+            );
+            return Status::resource_exhausted(refusal).into_http();
+        }
+        let peer = remote.map(|a| a.to_string());
         let decoder = tonic_prost::ProstCodec::<R, Q>::default().decoder();
         let limit = Some(shared.options.max_request_size);
         let requests = Streaming::new_request(decoder, request.into_body(), None, limit);

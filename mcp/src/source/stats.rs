@@ -17,6 +17,7 @@ pub(super) struct Stats {
     pub(super) stale_requests: AtomicU64,
     pub(super) stalled_sinks: AtomicU64,
     pub(super) repeated_subscriptions: AtomicU64,
+    pub(super) refused_streams: AtomicU64,
     /// Shared with the listener.
     pub(super) refused_connections: Arc<AtomicU64>,
 }
@@ -42,6 +43,7 @@ impl Stats {
             stale_requests: read(&self.stale_requests),
             stalled_sinks: read(&self.stalled_sinks),
             repeated_subscriptions: read(&self.repeated_subscriptions),
+            refused_streams: read(&self.refused_streams),
             refused_connections: read(&self.refused_connections),
         }
     }
@@ -69,6 +71,8 @@ pub struct SourceStats {
     /// Subscriptions repeated on a stream already subscribed (answered with
     /// nothing until the collection changes).
     pub repeated_subscriptions: u64,
+    /// New streams refused for being over their peer's stream rate.
+    pub refused_streams: u64,
     /// Connections closed at once for being over the connection limit.
     pub refused_connections: u64,
 }
