@@ -126,6 +126,11 @@ async fn xds_streams_share_one_encoding_of_each_resource() {
         2 * RESOURCES as u64,
         "each resource encoded once for the snapshot and once for xDS, whatever the streams"
     );
+    assert_eq!(
+        source.source.stats().resources_sent,
+        (STREAMS / 5 * RESOURCES) as u64,
+        "resources are counted, not buffers"
+    );
 }
 
 /// `RESOURCES` small VirtualServices, encoded once each.

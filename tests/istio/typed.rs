@@ -115,3 +115,47 @@ async fn strict_mode_refuses_an_unknown_field() {
     ads.subscribe(VS, &istiod(None));
     assert!(ads.recv().await.resources.is_empty());
 }
+
+#[tokio::test]
+async fn a_plugin_s_output_that_does_not_fit_is_refused_naming_the_plugin() {
+    let binding = format!(
+        "plugins:\n  bindings:\n  - {{name: hostile, file: \"{}\", kind: transformer, settings: {{mode: bad-field}}}}\n",
+        galleon_plugin_artifacts::HOSTILE
+    );
+    let config = format!("{binding}{}", crate::config(""));
+    let files = [
+        ("ok.yaml", REVIEWS_VS.replace("name: reviews,", "name: ok,")),
+        (
+            "trigger.yaml",
+            REVIEWS_VS.replace("name: reviews,", "name: trigger,"),
+        ),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let hub = Hub::start_with(&files, &config, "").await;
+    let line = hub
+        .galleon
+        .wait_for_log(&[
+            "output of plugin hostile:",
+            "default/trigger",
+            "spec.hosts: wrong type",
+        ])
+        .await;
+    // A plugin's output has no file: the location is its collection and name.
+    assert!(
+        line.contains("location=istio/networking/v1alpha3/virtualservices default/trigger"),
+        "{line}"
+    );
+    let mut ads = Sotw::connect(&hub.galleon.url()).await;
+    ads.subscribe(VS, &istiod(None));
+    let served = ads.recv().await;
+    let names: Vec<String> = served
+        .resources
+        .iter()
+        .map(|a| unwrap(a).metadata.unwrap().name)
+        .collect();
+    assert_eq!(
+        names,
+        ["default/ok"],
+        "the plugin's good output is served, the bad one refused"
+    );
+}

@@ -99,8 +99,7 @@ impl Protocol for Sotw {
     ) -> Option<Vec<Bytes>> {
         let subscription = self.subscriptions.get_mut(type_url)?;
         let target = subscription.route.target.as_ref()?;
-        let entries = entries(&state, target, &subscription.names, session);
-        let resources = entries.len();
+        let (entries, resources) = entries(&state, target, &subscription.names, session);
         let nonce = session.nonce();
         let header = DiscoveryResponse {
             version_info: state.version().to_string(),
@@ -154,22 +153,24 @@ impl Sotw {
     }
 }
 
-/// The entries of a full-state response: the snapshot's shared buffer
-/// when the sink sees everything, else each visible resource's own bytes.
+/// The entries of a full-state response and the number of resources they
+/// hold: the snapshot's shared buffer when the sink sees everything, else
+/// each visible resource's own bytes.
 fn entries(
     state: &CollectionSnapshot,
     target: &XdsType,
     names: &BTreeSet<String>,
     session: &Session,
-) -> Vec<Bytes> {
+) -> (Vec<Bytes>, usize) {
     if !target.bare && names.is_empty() && !state.is_revisioned() {
-        return if state.is_empty() {
+        let entries = if state.is_empty() {
             Vec::new()
         } else {
             vec![state.xds_entries().clone()]
         };
+        return (entries, state.len());
     }
-    state
+    let entries: Vec<Bytes> = state
         .resources()
         .filter(|r| session.visible(r) && (names.is_empty() || names.contains(&**r.name())))
         .map(|r| {
@@ -179,5 +180,7 @@ fn entries(
                 r.xds_entry().clone()
             }
         })
-        .collect()
+        .collect();
+    let count = entries.len();
+    (entries, count)
 }

@@ -1,7 +1,8 @@
 //! A hostile transformer for the containment tests. It serves VirtualServices
 //! unchanged, except for a resource whose name ends in `trigger`: then it
 //! misbehaves as its settings' `mode` says — `loop`, `memory`, `trap`,
-//! `wrong-collection`, `bad-json`, `open-file` or `sleep`.
+//! `wrong-collection`, `bad-json`, `bad-field` (JSON that does not fit a
+//! VirtualService), `open-file` or `sleep`.
 //!
 //! It implements the WIT export directly (not through the SDK's typed
 //! helpers), so it can return output the SDK would never produce. Built
@@ -80,6 +81,11 @@ mod component {
             }
             "bad-json" => {
                 r.body = "{this is not json".into();
+                Ok(vec![Event::Updated(r)])
+            }
+            "bad-field" => {
+                // Valid JSON that does not fit a VirtualService.
+                r.body = r#"{"hosts": {"not": "a list"}}"#.into();
                 Ok(vec![Event::Updated(r)])
             }
             "open-file" => match std::fs::read_to_string("/etc/passwd") {
