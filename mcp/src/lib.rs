@@ -5,7 +5,8 @@
 //!   seam between whoever produces snapshots and the streams that serve them;
 //! - [`source`]: the `ResourceSource` server that serves the cache to sinks,
 //!   and the callouts that dial sinks (`ResourceSink`);
-//! - [`sink`]: the sink library a Rust control plane uses to consume MCP.
+//! - [`sink`]: the sink library a Rust control plane uses to consume MCP;
+//! - [`tls`]: TLS for the listener (reloadable, mutual) and the callouts.
 //!
 //! [`Watch`]: cache::Watch
 
@@ -14,6 +15,7 @@ pub mod cache;
 pub mod quote;
 pub mod sink;
 pub mod source;
+pub mod tls;
 
 pub use backoff::BackoffOptions;
 /// The protocol's messages, so a sink needs no other galleon crate.

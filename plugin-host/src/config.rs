@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::limits::Limits;
 use super::to_wit;
 
 /// The `plugins` section of the hub configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PluginsConfig {
     /// Where precompiled plugins are cached (default
@@ -34,7 +34,7 @@ pub struct PluginsConfig {
 }
 
 /// What a plugin is.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum PluginKind {
     /// Turns input collections into output collections.
@@ -44,7 +44,7 @@ pub enum PluginKind {
 }
 
 /// One plugin binding.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BindingConfig {
     /// Name in logs and status (default: the file's stem).
@@ -101,7 +101,7 @@ impl BindingConfig {
 }
 
 /// How one built-in plugin is bound (`plugins.builtins.<name>`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuiltinConfig {
     /// Whether it runs (default true).

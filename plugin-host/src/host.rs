@@ -19,6 +19,7 @@ use super::error::PluginError;
 use super::limits::Limits;
 use super::sandbox::Sandbox;
 use super::slot::{Digest, Slot};
+use super::stats::PluginStatus;
 use super::transformer::WasmTransformerFactory;
 use super::validator::WasmValidatorFactory;
 use galleon_fs_watch::{RescanSignals, next_change, watch_or_warn};
@@ -131,6 +132,22 @@ impl PluginHost {
                 "unknown input collections {unknown:?}: declare their kinds under `kinds:`"
             ),
         })
+    }
+
+    /// Every binding: what runs, its limits and what it did since start.
+    pub fn status(&self) -> Vec<PluginStatus> {
+        let transformers = self.transformers.iter().map(|b| {
+            status(&b.slot, "transformer", !b.watched, b.limits, |loaded| {
+                let description = &loaded.description;
+                (names(&description.inputs), names(&description.outputs))
+            })
+        });
+        let validators = self.validators.iter().map(|b| {
+            status(&b.slot, "validator", false, b.limits, |_| {
+                (names(&b.collections), Vec::new())
+            })
+        });
+        transformers.chain(validators).collect()
     }
 
     /// The transformers, for the pipeline.
@@ -253,6 +270,36 @@ impl PluginHost {
             }
         }
     }
+}
+
+/// A slot's status; `collections` gives the inputs and outputs of what it
+/// runs.
+fn status<L: Digest>(
+    slot: &Slot<L>,
+    kind: &'static str,
+    builtin: bool,
+    limits: Limits,
+    collections: impl FnOnce(&L) -> (Vec<String>, Vec<String>),
+) -> PluginStatus {
+    let (generation, loaded) = slot.current();
+    let (inputs, outputs) = collections(&loaded);
+    PluginStatus {
+        name: slot.name.clone(),
+        kind,
+        path: slot.path.display().to_string(),
+        builtin,
+        digest: loaded.digest().to_owned(),
+        generation,
+        deadline_ms: limits.deadline.as_millis(),
+        memory_limit: limits.memory,
+        inputs,
+        outputs,
+        counts: slot.stats.snapshot(),
+    }
+}
+
+fn names(collections: &[Collection]) -> Vec<String> {
+    collections.iter().map(|c| c.to_string()).collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

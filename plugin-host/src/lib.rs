@@ -12,7 +12,7 @@
 //! checks a file, `engine` compiles it once (with an on-disk cache of
 //! precompiled artifacts) and drives epoch deadlines (`epoch`), `sandbox`
 //! and `instance` run it under its limits, `failure` names why a call
-//! failed, and `to_wit` / `from_wit` convert each direction of the
+//! failed, `stats` counts calls, failures and swaps per binding, and `to_wit` / `from_wit` convert each direction of the
 //! contract. [`harness`] runs one compiled transformer on its own.
 //!
 //! A transformer instance is long-lived and stateful, called one event at a
@@ -38,6 +38,7 @@ mod private_dir;
 mod retry;
 mod sandbox;
 mod slot;
+mod stats;
 mod to_wit;
 mod transformer;
 mod validator;
@@ -54,5 +55,6 @@ pub use from_wit::OutputError;
 pub use host::PluginHost;
 pub use limits::Limits;
 pub use private_dir::{PrivateDirError, ensure_private};
+pub use stats::{CallCounts, PluginStatus};
 pub use transformer::{WasmTransformer, WasmTransformerFactory};
 pub use validator::{WasmValidator, WasmValidatorFactory};

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::component::{LoadedTransformer, LoadedValidator};
+use super::stats::CallStats;
 
 /// The current plugin of one binding.
 pub(crate) struct Slot<L> {
@@ -14,6 +15,8 @@ pub(crate) struct Slot<L> {
     pub(crate) path: PathBuf,
     current: Mutex<(u64, Arc<L>)>,
     generation: AtomicU64,
+    /// What the binding's instances did, across versions.
+    pub(crate) stats: CallStats,
 }
 
 impl<L> Slot<L> {
@@ -23,6 +26,7 @@ impl<L> Slot<L> {
             path,
             current: Mutex::new((1, Arc::new(loaded))),
             generation: AtomicU64::new(1),
+            stats: CallStats::default(),
         }
     }
 
@@ -43,6 +47,7 @@ impl<L> Slot<L> {
         let generation = current.0 + 1;
         *current = (generation, Arc::new(loaded));
         self.generation.store(generation, Ordering::Release);
+        self.stats.swapped();
         generation
     }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tracing::{info, warn};
 
@@ -142,7 +143,10 @@ impl WasmTransformer {
         instance: &mut Instance,
         event: &Event,
     ) -> Result<Option<Vec<Event>>, PluginError> {
-        let outputs = match instance.handle(&to_wit::event(event))? {
+        let started = Instant::now();
+        let answer = instance.handle(&to_wit::event(event));
+        self.binding.slot.stats.called(started.elapsed());
+        let outputs = match answer? {
             Answer::Outputs(outputs) => outputs,
             Answer::Rejected(message) => {
                 self.report_rejection(event, message);
@@ -188,6 +192,7 @@ impl WasmTransformer {
     /// reports it. Discards the instance after `error`.
     fn failed(&mut self, error: &PluginError, at_once: bool) {
         self.instance = None;
+        self.binding.slot.stats.failed(error);
         let delay = self.retry.failed(at_once);
         let failures = self.retry.failures();
         let state = if failures >= FAILED_AFTER {

@@ -3,6 +3,7 @@
 //! fail-closed (the change is rejected) unless the binding says fail-open.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::Store;
 
@@ -64,13 +65,15 @@ impl WasmValidator {
         };
         arm(&mut instance.store, self.binding.limits);
         let resource = to_wit::resource(collection, entry);
+        let started = Instant::now();
         let diagnostics = blocking(|| {
             instance
                 .plugin
                 .galleon_plugin_validator()
                 .call_validate(&mut instance.store, &resource)
-        })
-        .map_err(|e| PluginError::Call {
+        });
+        self.binding.slot.stats.called(started.elapsed());
+        let diagnostics = diagnostics.map_err(|e| PluginError::Call {
             name: self.binding.slot.name.clone(),
             call: "validate",
             failure: Failure::of(&e, self.binding.limits),
@@ -120,6 +123,7 @@ impl Validator for WasmValidator {
                 verdict
             }
             Err(error) => {
+                self.binding.slot.stats.failed(&error);
                 let fail_open = self.binding.fail_open;
                 let outcome = if fail_open {
                     "accepted (fail-open)"

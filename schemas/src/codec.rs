@@ -5,7 +5,7 @@
 
 use prost::Message;
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::normalize::{self, Findings};
@@ -14,7 +14,7 @@ use galleon_pipeline::codec::{BodyCodec, CodecError, Encoded, depth_error};
 use galleon_pipeline::diagnostics::quote;
 
 /// What happens to a field the message does not have.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UnknownFields {
     /// Dropped, with a warning naming its path (Kubernetes' rule).

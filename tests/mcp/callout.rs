@@ -6,6 +6,7 @@ use std::time::Duration;
 use galleon_mcp::cache::{DefaultGroup, SnapshotCache};
 use galleon_mcp::sink::{SinkOptions, SinkServer};
 use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions};
+use galleon_mcp::tls::ClientTls;
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 use tokio::net::TcpListener;
@@ -18,6 +19,15 @@ async fn start_sink_server(
     listener: TcpListener,
     recorder: &Recorder,
 ) -> tokio::task::JoinHandle<()> {
+    start_sink_server_with(listener, recorder, None).await
+}
+
+/// A sink server, over `tls` when given.
+async fn start_sink_server_with(
+    listener: TcpListener,
+    recorder: &Recorder,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> tokio::task::JoinHandle<()> {
     let options = SinkOptions {
         node: SinkNode {
             id: "remote-pilot".into(),
@@ -27,8 +37,12 @@ async fn start_sink_server(
         ..SinkOptions::default()
     };
     let service = SinkServer::new(options, recorder.clone()).into_service();
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls).expect("sink TLS");
+    }
     tokio::spawn(async move {
-        tonic::transport::Server::builder()
+        server
             .add_service(service)
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await
@@ -37,6 +51,10 @@ async fn start_sink_server(
 }
 
 fn start_callout(address: String) -> McpSource {
+    start_callout_with(address, None)
+}
+
+fn start_callout_with(address: String, tls: Option<ClientTls>) -> McpSource {
     let cache = SnapshotCache::new(DefaultGroup);
     cache.set_snapshot("default", snapshot(&[(VS, &[("ns/a", A1)])]));
     let source = McpSource::new(cache, SourceOptions::new([VS]));
@@ -44,6 +62,7 @@ fn start_callout(address: String) -> McpSource {
         address,
         metadata: vec![("x-hub".into(), "east".into())],
         backoff: quick_backoff(),
+        tls,
     };
     let runner = source.clone();
     tokio::spawn(async move { runner.callout(options).await });
@@ -85,6 +104,41 @@ async fn callout_reconnects_with_backoff_until_the_sink_is_up() {
         .wait_for("state after reconnect", |c| c.len() == 1)
         .await;
     assert_eq!(source.stats().streams_opened, 1);
+    source.shutdown();
+    server.abort();
+}
+
+#[tokio::test]
+async fn callout_dials_a_sink_over_mutual_tls() {
+    use galleon_tests::pki::TestCa;
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+    let ca = TestCa::new("mesh CA");
+    let sink_cert = ca.server();
+    let sink_tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(&sink_cert.cert, &sink_cert.key))
+        .client_ca_root(Certificate::from_pem(ca.pem()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("https://{}", listener.local_addr().unwrap());
+    let recorder = Recorder::default();
+    let server = start_sink_server_with(listener, &recorder, Some(sink_tls)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    ca.client("spiffe://cluster.local/ns/istio-system/sa/galleon")
+        .write(dir.path(), "hub");
+    std::fs::write(dir.path().join("ca.crt"), ca.pem()).unwrap();
+    let tls = ClientTls {
+        ca: Some(dir.path().join("ca.crt")),
+        cert: Some(dir.path().join("hub.crt")),
+        key: Some(dir.path().join("hub.key")),
+        server_name: Some("localhost".into()),
+    };
+    let source = start_callout_with(address, Some(tls));
+    recorder
+        .wait_for("initial state over TLS", |c| c.len() == 1)
+        .await;
+    assert_eq!(change_names(&recorder.changes()[0]), ["ns/a"]);
+    wait_for_acks(&source, 1).await;
     source.shutdown();
     server.abort();
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use galleon::admin::{self, AdminState};
+use galleon::config::HubConfig;
 use galleon_mcp::cache::{DefaultGroup, Snapshot, SnapshotCache};
 use galleon_mcp::source::{McpSource, SourceOptions};
 use galleon_pipeline::diagnostics::Diagnostics;
@@ -25,6 +26,8 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         mcp: McpSource::new(cache.clone(), SourceOptions::new([VS])),
         diagnostics: Diagnostics::default(),
         groups: Arc::from(vec!["default".to_owned(), "synthetic".to_owned()]),
+        plugins: None,
+        config: Arc::new(HubConfig::default()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -252,4 +255,55 @@ async fn grpc_health_serves_once_ready_and_reflection_lists_the_services() {
     ] {
         assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
     }
+}
+
+#[tokio::test]
+async fn plugin_metrics_and_debug_endpoints_show_a_plugin_past_its_deadline() {
+    let binding = format!(
+        "plugins:\n  bindings:\n  - {{name: hostile, file: \"{}\", kind: transformer, deadline: 50ms, settings: {{mode: loop}}}}\n",
+        galleon_plugin_artifacts::HOSTILE
+    );
+    let hub = Hub::start_with(
+        &[
+            ("ok.yaml", &vs("ok", "ok")),
+            ("trigger.yaml", &vs("trigger", "trigger")),
+        ],
+        &binding,
+        "",
+    )
+    .await;
+    let galleon = &hub.galleon;
+    wait_for(
+        galleon,
+        "/metrics",
+        &[
+            "galleon_plugin_deadline_traps_total{plugin=\"hostile\"}",
+            "galleon_plugin_call_duration_seconds_count{plugin=\"hostile\"}",
+        ],
+    )
+    .await;
+    let plugins = wait_for(galleon, "/debug/plugins", &["\"name\":\"hostile\""]).await;
+    let plugins: serde_json::Value = serde_json::from_str(&plugins).unwrap();
+    let hostile = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "hostile")
+        .unwrap();
+    assert_eq!(hostile["kind"], "transformer");
+    assert_eq!(hostile["deadlineMs"], 50);
+    assert!(hostile["deadlineTraps"].as_u64().unwrap() >= 1, "{hostile}");
+    assert!(hostile["calls"].as_u64().unwrap() >= 2, "{hostile}");
+    let last_error = hostile["lastError"].as_str().unwrap();
+    assert!(last_error.contains("50 ms deadline"), "{last_error}");
+
+    let (status, config) = galleon.admin_get("/debug/config").await;
+    assert_eq!(status, 200);
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["plugins"]["bindings"][0]["name"], "hostile");
+    assert_eq!(config["mcp"]["address"], "127.0.0.1:0");
+    assert_eq!(
+        config["mcp"]["streamRate"]["burst"], 1000,
+        "defaults filled in"
+    );
 }

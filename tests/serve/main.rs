@@ -8,3 +8,5 @@ mod limits;
 mod mesh;
 mod signals;
 mod sources;
+mod status_page;
+mod tls;

@@ -5,6 +5,7 @@
 
 mod http;
 pub mod hub;
+pub mod pki;
 mod process;
 pub mod procstat;
 pub mod wasm;
@@ -225,20 +226,27 @@ impl RawSink {
 
     /// Opens a stream on an existing connection (HTTP/2 multiplexes many).
     pub async fn open(channel: tonic::transport::Channel, node: SinkNode) -> Self {
+        Self::try_open(channel, node).await.expect("open stream")
+    }
+
+    /// Opens a stream, or the status the source refused it with.
+    pub async fn try_open(
+        channel: tonic::transport::Channel,
+        node: SinkNode,
+    ) -> Result<Self, Status> {
         let mut client = ResourceSourceClient::new(channel).max_decoding_message_size(usize::MAX);
         let (requests, outgoing) = mpsc::channel(16);
         let response = client
             .establish_resource_stream(ReceiverStream::new(outgoing))
-            .await
-            .expect("open stream");
+            .await?;
         let headers = response.metadata().clone();
-        Self {
+        Ok(Self {
             requests,
             pushes: response.into_inner(),
             node,
             headers,
             incremental: Default::default(),
-        }
+        })
     }
 
     /// Subscribes to `collection` for full-state pushes.

@@ -7,8 +7,10 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::AdminState;
+use crate::config::HubConfig;
 use galleon_mcp::cache::SinkStatus;
 use galleon_pipeline::diagnostics::Problem;
+use galleon_plugin_host::PluginStatus;
 
 /// One collection of a published snapshot.
 #[derive(Serialize)]
@@ -17,6 +19,8 @@ pub(super) struct CollectionView {
     collection: String,
     version: String,
     resources: usize,
+    /// When this version was built (RFC 3339).
+    published_at: String,
 }
 
 /// `/debug/snapshots`: every published collection, by group.
@@ -32,6 +36,7 @@ pub(super) async fn snapshots(State(state): State<AdminState>) -> Json<Vec<Colle
                 collection: collection.collection().to_owned(),
                 version: collection.version().to_string(),
                 resources: collection.len(),
+                published_at: humantime::format_rfc3339_seconds(collection.made_at()).to_string(),
             });
         }
     }
@@ -69,4 +74,15 @@ pub(super) async fn diagnostics(State(state): State<AdminState>) -> Json<Vec<Pro
         })
         .collect();
     Json(problems)
+}
+
+/// `/debug/plugins`: every binding, the version it runs, its limits and
+/// what it did since start.
+pub(super) async fn plugins(State(state): State<AdminState>) -> Json<Vec<PluginStatus>> {
+    Json(state.plugins.map(|p| p.status()).unwrap_or_default())
+}
+
+/// `/debug/config`: the configuration in effect, defaults filled in.
+pub(super) async fn config(State(state): State<AdminState>) -> Json<HubConfig> {
+    Json(HubConfig::clone(&state.config))
 }

@@ -2,6 +2,8 @@
 //! hub's own counters at scrape time. Galley's names where Galley had the
 //! metric (`istio_mcp_*`), galleon's own for the rest.
 
+use std::time::SystemTime;
+
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +15,7 @@ use prometheus_client::registry::Registry;
 
 use super::AdminState;
 use galleon_mcp::cache::resources_encoded;
+use galleon_plugin_host::CallCounts;
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -116,8 +119,20 @@ impl Collector for HubCollector {
         counter(
             e,
             "galleon_refused_connections",
-            "Connections closed over the connection limit or the handshake deadline.",
+            "Connections closed at once over the connection limit.",
             stats.refused_connections,
+        )?;
+        counter(
+            e,
+            "galleon_tls_handshake_failures",
+            "Connections whose TLS handshake failed or missed the handshake deadline.",
+            stats.tls_failures,
+        )?;
+        counter(
+            e,
+            "galleon_denied_streams",
+            "Streams refused with PERMISSION_DENIED: the client is not on the access list.",
+            stats.denied_streams,
         )?;
         counter(
             e,
@@ -138,32 +153,143 @@ impl Collector for HubCollector {
             state.diagnostics.reported(),
         )?;
         self.snapshots(e)?;
-        self.sink_sync(e)
+        self.sink_sync(e)?;
+        self.plugins(e)?;
+        process(e)
     }
 }
 
+/// The process's CPU time, memory and descriptors, under the names every
+/// Prometheus client library uses (from procfs; nothing on other systems).
+fn process(e: &mut DescriptorEncoder) -> std::fmt::Result {
+    let Ok(me) = procfs::process::Process::myself() else {
+        return Ok(());
+    };
+    if let Ok(stat) = me.stat() {
+        let ticks = procfs::ticks_per_second() as f64;
+        let cpu = (stat.utime + stat.stime) as f64 / ticks;
+        let metric = ConstCounter::new(cpu);
+        metric.encode(e.encode_descriptor(
+            "process_cpu_seconds",
+            "User and system CPU time spent, in seconds.",
+            None,
+            metric.metric_type(),
+        )?)?;
+        let rss = stat.rss.saturating_mul(procfs::page_size());
+        gauge(
+            e,
+            "process_resident_memory_bytes",
+            "Resident memory, in bytes.",
+            i64::try_from(rss).unwrap_or(i64::MAX),
+        )?;
+    }
+    if let Ok(open) = me.fd_count() {
+        gauge(e, "process_open_fds", "Open file descriptors.", open as i64)?;
+    }
+    Ok(())
+}
+
 impl HubCollector {
-    /// Resources per published collection.
+    /// Resources per published collection, and how old its version is.
     fn snapshots(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
         let cache = &self.0.cache;
-        let resources = ConstGauge::new(0i64);
+        let mut collections = Vec::new();
+        for group in cache.groups() {
+            if let Some(snapshot) = cache.snapshot(&group) {
+                collections.extend(snapshot.collections().map(|c| (group.clone(), c.clone())));
+            }
+        }
+        let gauge = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(
             "galleon_collection_resources",
             "Resources in each published collection.",
             None,
-            resources.metric_type(),
+            gauge.metric_type(),
         )?;
-        for group in cache.groups() {
-            let Some(snapshot) = cache.snapshot(&group) else {
-                continue;
-            };
-            for collection in snapshot.collections() {
-                let labels = [
-                    ("group", group.as_str()),
-                    ("collection", collection.collection()),
-                ];
-                ConstGauge::new(collection.len() as i64).encode(family.encode_family(&labels)?)?;
+        for (group, collection) in &collections {
+            let labels = [
+                ("group", group.as_str()),
+                ("collection", collection.collection()),
+            ];
+            ConstGauge::new(collection.len() as i64).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "galleon_collection_version_age_seconds",
+            "Seconds since each published collection last changed.",
+            None,
+            gauge.metric_type(),
+        )?;
+        let now = SystemTime::now();
+        for (group, collection) in &collections {
+            let age = now.duration_since(collection.made_at()).unwrap_or_default();
+            let labels = [
+                ("group", group.as_str()),
+                ("collection", collection.collection()),
+            ];
+            ConstGauge::new(age.as_secs_f64()).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    /// Per plugin binding: calls, failures by cause, swaps and call
+    /// durations.
+    fn plugins(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let Some(host) = &self.0.plugins else {
+            return Ok(());
+        };
+        let plugins = host.status();
+        let counters: [(&str, &str, fn(&CallCounts) -> u64); 5] = [
+            ("galleon_plugin_calls", "Calls into the plugin.", |c| {
+                c.calls
+            }),
+            (
+                "galleon_plugin_failures",
+                "Failed calls and instance starts, any cause.",
+                |c| c.failures,
+            ),
+            (
+                "galleon_plugin_deadline_traps",
+                "Calls stopped at the deadline.",
+                |c| c.deadline_traps,
+            ),
+            (
+                "galleon_plugin_memory_traps",
+                "Calls stopped at the memory cap.",
+                |c| c.memory_traps,
+            ),
+            (
+                "galleon_plugin_hot_swaps",
+                "New versions swapped in since start.",
+                |c| c.hot_swaps,
+            ),
+        ];
+        for (name, help, read) in counters {
+            let mut family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            for plugin in &plugins {
+                let labels = [("plugin", plugin.name.as_str())];
+                ConstCounter::new(read(&plugin.counts)).encode(family.encode_family(&labels)?)?;
             }
+        }
+        let Some(first) = plugins.first() else {
+            return Ok(());
+        };
+        let mut family = encoder.encode_descriptor(
+            "galleon_plugin_call_duration_seconds",
+            "How long calls into the plugin took.",
+            None,
+            first.counts.durations.metric_type(),
+        )?;
+        for plugin in &plugins {
+            let labels = [("plugin", plugin.name.as_str())];
+            plugin
+                .counts
+                .durations
+                .encode(family.encode_family(&labels)?)?;
         }
         Ok(())
     }

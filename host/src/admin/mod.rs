@@ -1,7 +1,8 @@
 //! The admin HTTP server, on an address of its own (`--admin-addr`,
 //! default `127.0.0.1:9902`): liveness and readiness probes, Prometheus
 //! metrics ([`metrics`]) and JSON introspection of what the hub serves and
-//! what is wrong with its input ([`debug`]).
+//! what is wrong with its input ([`debug`]), and a status page (`/`)
+//! showing the same in a browser.
 
 mod debug;
 mod metrics;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Html;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::source::McpSource;
 use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_plugin_host::PluginHost;
+
+use crate::config::HubConfig;
 
 /// What the admin endpoints read: the hub's live state, shared.
 #[derive(Clone)]
@@ -30,6 +35,10 @@ pub struct AdminState {
     pub diagnostics: Diagnostics,
     /// Every snapshot group the hub publishes.
     pub groups: Arc<[String]>,
+    /// The plugin host, when any plugin is bound.
+    pub plugins: Option<Arc<PluginHost>>,
+    /// The effective configuration (file, flags and defaults).
+    pub config: Arc<HubConfig>,
 }
 
 impl AdminState {
@@ -57,13 +66,22 @@ pub async fn serve(listener: TcpListener, state: AdminState, stop: CancellationT
 
 fn router(state: AdminState) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/debug/snapshots", get(debug::snapshots))
         .route("/debug/sinks", get(debug::sinks))
         .route("/debug/diagnostics", get(debug::diagnostics))
+        .route("/debug/plugins", get(debug::plugins))
+        .route("/debug/config", get(debug::config))
         .with_state(state)
+}
+
+/// The status page: one self-contained HTML page (no external scripts,
+/// styles or fonts) that reads the JSON endpoints and refreshes itself.
+async fn status_page() -> Html<&'static str> {
+    Html(include_str!("status.html"))
 }
 
 /// The process is alive and answering.

@@ -40,6 +40,10 @@ pub(super) struct ServeArgs {
     /// Address of the MCP server [default: 127.0.0.1:9901].
     #[arg(long)]
     mcp_addr: Option<SocketAddr>,
+    /// Serve plaintext MCP on an address other than loopback (refused
+    /// otherwise; set `mcp.tls` in the configuration instead).
+    #[arg(long)]
+    insecure: bool,
     /// Address of the admin HTTP server (probes, metrics, introspection)
     /// [default: 127.0.0.1:9902].
     #[arg(long)]
@@ -74,6 +78,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = args.mcp_addr {
         config.mcp.address = addr;
     }
+    config.mcp.insecure |= args.insecure;
     if let Some(addr) = args.admin_addr {
         config.admin.address = addr;
     }

@@ -5,6 +5,7 @@
 mod codecs;
 mod groups;
 mod running;
+mod security;
 
 pub use running::RunningHub;
 
@@ -34,6 +35,7 @@ use galleon_pipeline::{
 use galleon_plugin_host::PluginHost;
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
+use security::Security;
 
 /// Waits for every group's first snapshot, then marks the MCP server ready
 /// (gRPC health `SERVING`).
@@ -78,6 +80,10 @@ pub enum HubError {
     /// The configured schemas could not be loaded.
     #[error("schemas: {0}")]
     Schemas(#[from] galleon_schemas::LoadError),
+    /// TLS or the access list could not be set up, or plaintext was
+    /// refused.
+    #[error(transparent)]
+    Security(#[from] security::SecurityError),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -207,26 +213,34 @@ impl Hub {
         let stop = CancellationToken::new();
         let refresh = Arc::new(Notify::new());
         let mut tasks = Vec::new();
-        if let Some(plugins) = self.load_plugins().await? {
-            tasks.push(tokio::spawn(plugins.watch(refresh.clone(), stop.clone())));
+        let plugins = self.load_plugins().await?;
+        if let Some(plugins) = &plugins {
+            tasks.push(tokio::spawn(
+                plugins.clone().watch(refresh.clone(), stop.clone()),
+            ));
         }
         let spec = self.pipeline_spec();
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
-        let options = self.source_options(&spec);
+        let security = Security::load(&self.config.mcp)?;
+        let options = self.source_options(&spec, &security);
         let served = options.collections.len();
         let mcp = McpSource::new(cache.clone(), options);
         let (listener, addr) = self.bind().await?;
         let (admin_listener, admin_addr) = self.bind_admin().await?;
-        let callouts = self.callouts();
+        let callouts = self.callouts()?;
+        let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
         let pipeline = self.start_pipeline(spec, cache.clone(), refresh, stop.clone())?;
         tasks.push(serve(mcp.clone(), listener));
+        tasks.push(tokio::spawn(security.watch(stop.clone())));
         let admin = AdminState {
             cache: cache.clone(),
             mcp: mcp.clone(),
             diagnostics: diagnostics.clone(),
             groups: groups.clone(),
+            plugins,
+            config,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
@@ -295,7 +309,7 @@ impl Hub {
 
     /// The MCP server's options: the collections `spec` serves and the
     /// configured limits.
-    fn source_options(&self, spec: &PipelineSpec) -> SourceOptions {
+    fn source_options(&self, spec: &PipelineSpec, security: &Security) -> SourceOptions {
         let mcp = &self.config.mcp;
         SourceOptions {
             collections: spec
@@ -314,6 +328,8 @@ impl Hub {
                 burst: mcp.stream_rate.burst,
                 per_second: mcp.stream_rate.per_second,
             },
+            tls: security.tls.clone(),
+            access: security.access.clone(),
         }
     }
 
@@ -358,14 +374,22 @@ impl Hub {
     }
 
     /// The configured callouts.
-    fn callouts(&self) -> Vec<CalloutOptions> {
+    fn callouts(&self) -> Result<Vec<CalloutOptions>, HubError> {
         let callouts = &self.config.mcp.callouts;
         callouts
             .iter()
-            .map(|callout| CalloutOptions {
-                address: callout.address.clone(),
-                metadata: pairs(&callout.metadata),
-                backoff: BackoffOptions::default(),
+            .map(|callout| {
+                let tls = callout
+                    .tls
+                    .as_ref()
+                    .map(|tls| security::callout_tls(&callout.address, tls))
+                    .transpose()?;
+                Ok(CalloutOptions {
+                    address: callout.address.clone(),
+                    metadata: pairs(&callout.metadata),
+                    backoff: BackoffOptions::default(),
+                    tls,
+                })
             })
             .collect()
     }

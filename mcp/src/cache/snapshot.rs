@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 
@@ -26,6 +27,9 @@ pub struct CollectionSnapshot {
     /// The last delta computed from an older version: the sinks that all
     /// held that version share it.
     delta: Mutex<Option<Arc<Delta>>>,
+    /// When this state was built (an unchanged collection keeps its
+    /// snapshot, so this is when it last changed).
+    made: SystemTime,
 }
 
 /// What changed from one version of a collection to another.
@@ -83,6 +87,7 @@ impl CollectionSnapshot {
             entries: OnceLock::new(),
             xds_entries: OnceLock::new(),
             delta: Mutex::default(),
+            made: SystemTime::now(),
         }
     }
 
@@ -90,6 +95,11 @@ impl CollectionSnapshot {
     /// snapshot does not mention).
     pub fn empty(collection: &str) -> Self {
         Self::new(collection, [])
+    }
+
+    /// When this state was built: when the collection last changed.
+    pub fn made_at(&self) -> SystemTime {
+        self.made
     }
 
     /// The collection's name.

@@ -11,6 +11,7 @@ use tracing::{info, warn};
 
 use super::{McpSource, stream};
 use crate::backoff::Backoff;
+use crate::tls::{ClientTls, TlsError};
 use crate::{BackoffOptions, VERSION_HEADER};
 
 /// Why a callout cannot run at all (a failed stream is retried instead).
@@ -34,6 +35,8 @@ enum StreamError {
     Connect(#[from] tonic::transport::Error),
     #[error("the sink refused the stream: {0}")]
     Refused(#[from] tonic::Status),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Where and how to dial out.
@@ -45,6 +48,9 @@ pub struct CalloutOptions {
     pub metadata: Vec<(String, String)>,
     /// Delays between reconnect attempts.
     pub backoff: BackoffOptions,
+    /// TLS to dial with (its files are read at every dial); plaintext when
+    /// `None`.
+    pub tls: Option<ClientTls>,
 }
 
 impl McpSource {
@@ -55,10 +61,7 @@ impl McpSource {
         let metadata = metadata(&options.metadata)?;
         let mut backoff = Backoff::new(options.backoff);
         while !self.shared.shutdown.is_cancelled() {
-            match self
-                .callout_once(&endpoint, &options.address, &metadata)
-                .await
-            {
+            match self.callout_once(&endpoint, &options, &metadata).await {
                 Ok(()) => backoff.reset(),
                 Err(error) => warn!(address = %options.address, "callout failed: {error}"),
             }
@@ -74,10 +77,16 @@ impl McpSource {
     async fn callout_once(
         &self,
         endpoint: &Endpoint,
-        address: &str,
+        options: &CalloutOptions,
         metadata: &MetadataMap,
     ) -> Result<(), StreamError> {
-        let channel = endpoint.connect().await?;
+        let address = options.address.as_str();
+        let channel = match &options.tls {
+            Some(tls) => endpoint.clone().tls_config(tls.config()?)?,
+            None => endpoint.clone(),
+        }
+        .connect()
+        .await?;
         let mut client = ResourceSinkClient::new(channel);
         let (outbox, pushes) = mpsc::channel(self.shared.options.collections.len().max(1));
         // A final status only matters to a dialled-in sink; here the stream

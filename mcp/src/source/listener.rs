@@ -1,131 +1,114 @@
 //! Accepting sink connections: at most `maxConnections` open at once (one
 //! more is accepted and closed at once, so idle sockets cannot take the
-//! descriptors the sources need), and a connection that sends nothing
-//! within the handshake deadline is closed.
+//! descriptors the sources need), and a connection that has not finished
+//! its handshake within the handshake deadline is closed. With TLS, each
+//! handshake runs on its own task, so a slow client never holds up the
+//! accept loop.
 
 use std::io;
-use std::pin::Pin;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use futures_util::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::Sleep;
-use tonic::transport::server::{Connected, TcpConnectInfo};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, warn};
 
-/// Accepted connections, within the limits.
+use super::connection::{Connection, Limited};
+use super::{Shared, Stats};
+use crate::tls::ServerTls;
+
+/// Connections whose handshake finished, waiting for the HTTP/2 server.
+const READY_QUEUE: usize = 64;
+
+/// Accepted connections, within the limits, as the HTTP/2 server takes
+/// them. Accepting stops when the stream is dropped.
 pub(super) fn incoming(
+    shared: Arc<Shared>,
     listener: TcpListener,
-    max_connections: usize,
-    handshake: Duration,
-    refused: Arc<AtomicU64>,
-) -> impl Stream<Item = io::Result<Limited>> + Send + 'static {
-    let open = Arc::new(Semaphore::new(max_connections));
-    futures_util::stream::unfold(listener, move |listener| {
-        let (open, refused) = (open.clone(), refused.clone());
-        async move {
-            loop {
-                let (stream, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of descriptors, say: wait instead of spinning.
-                        warn!("cannot accept a connection: {error}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
+) -> ReceiverStream<io::Result<Connection>> {
+    let (ready, incoming) = mpsc::channel(READY_QUEUE);
+    tokio::spawn(accept(shared, listener, ready));
+    ReceiverStream::new(incoming)
+}
+
+async fn accept(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    ready: mpsc::Sender<io::Result<Connection>>,
+) {
+    let limit = shared.options.max_connections;
+    let handshake = shared.options.handshake_timeout;
+    let open = Arc::new(Semaphore::new(limit));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = ready.closed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of descriptors, say: wait instead of spinning.
+                warn!("cannot accept a connection: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            let count = Stats::inc(&shared.stats.refused_connections);
+            if count.is_power_of_two() {
+                warn!(%peer, refused = count, limit,
+                    "refusing a connection: the limit of open connections is reached (mcp.maxConnections)");
+            }
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let limited = Limited::new(stream, permit, handshake);
+        match &shared.options.tls {
+            None => {
+                if ready
+                    .send(Ok(Connection::plain(limited, peer)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Some(tls) => {
+                let (tls, shared, ready) = (tls.clone(), shared.clone(), ready.clone());
+                tokio::spawn(async move {
+                    if let Some(connection) = secure(&shared, &tls, limited, peer, handshake).await
+                    {
+                        let _ = ready.send(Ok(connection)).await;
                     }
-                };
-                let Ok(permit) = open.clone().try_acquire_owned() else {
-                    let count = refused.fetch_add(1, Ordering::Relaxed) + 1;
-                    if count.is_power_of_two() {
-                        warn!(%peer, refused = count, limit = max_connections,
-                            "refusing a connection: the limit of open connections is reached (mcp.maxConnections)");
-                    }
-                    drop(stream);
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let limited = Limited {
-                    stream,
-                    _permit: permit,
-                    handshake: Some(Box::pin(tokio::time::sleep(handshake))),
-                };
-                return Some((Ok(limited), listener));
+                });
             }
         }
-    })
-}
-
-/// A connection holding its place under the limit until it closes.
-pub(super) struct Limited {
-    stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
-    /// Until the first byte arrives.
-    handshake: Option<Pin<Box<Sleep>>>,
-}
-
-impl Connected for Limited {
-    type ConnectInfo = TcpConnectInfo;
-
-    fn connect_info(&self) -> TcpConnectInfo {
-        self.stream.connect_info()
     }
 }
 
-impl AsyncRead for Limited {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
-        match (&polled, self.handshake.as_mut()) {
-            (Poll::Ready(_), Some(_)) if buf.filled().len() > before => self.handshake = None,
-            (Poll::Pending, Some(deadline)) => {
-                ready!(deadline.as_mut().poll(cx));
-                debug!("closing a connection that sent nothing within the handshake deadline");
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "no HTTP/2 preface within the handshake deadline",
-                )));
-            }
-            _ => {}
-        }
-        polled
+/// The TLS handshake of one connection, within `deadline`; `None` (logged
+/// and counted) when it fails.
+async fn secure(
+    shared: &Shared,
+    tls: &ServerTls,
+    limited: Limited,
+    peer: SocketAddr,
+    deadline: Duration,
+) -> Option<Connection> {
+    let failure = match tokio::time::timeout(deadline, tls.acceptor().accept(limited)).await {
+        Ok(Ok(stream)) => return Some(Connection::tls(stream, peer)),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => "not finished within the handshake deadline".to_owned(),
+    };
+    // Logged at the first failure and each power of two after, so a
+    // misconfigured client is seen and a flood is not written out.
+    let count = Stats::inc(&shared.stats.tls_failures);
+    if count.is_power_of_two() {
+        warn!(%peer, failures = count, "TLS handshake failed: {failure}");
+    } else {
+        debug!(%peer, "TLS handshake failed: {failure}");
     }
-}
-
-impl AsyncWrite for Limited {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
+    None
 }

@@ -3,9 +3,11 @@
 //! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
 //! protocol engine.
 
+mod access;
 mod admission;
 mod body;
 mod callout;
+mod connection;
 #[cfg(feature = "fuzzing")]
 mod fuzzing;
 mod listener;
@@ -23,6 +25,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use access::AccessList;
 pub use admission::{DEFAULT_STREAM_RATE, StreamRate};
 pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
@@ -32,6 +35,7 @@ use stats::Stats;
 pub use xds::XdsType;
 
 use crate::cache::SnapshotCache;
+use crate::tls::ServerTls;
 
 /// How the source serves its sinks.
 #[derive(Clone, Debug)]
@@ -61,6 +65,10 @@ pub struct SourceOptions {
     /// How fast one peer address may open streams; one more is refused
     /// with `ResourceExhausted`.
     pub stream_rate: StreamRate,
+    /// TLS on the listener; plaintext when `None`.
+    pub tls: Option<ServerTls>,
+    /// The client identities allowed to stream; any client when `None`.
+    pub access: Option<AccessList>,
 }
 
 /// Default [`SourceOptions::max_connections`].
@@ -89,6 +97,8 @@ impl SourceOptions {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             xds_types: BTreeMap::new(),
             stream_rate: DEFAULT_STREAM_RATE,
+            tls: None,
+            access: None,
         }
     }
 }

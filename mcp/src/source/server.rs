@@ -20,14 +20,14 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::codec::{Codec, Streaming};
 use tonic::server::NamedService;
-use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 use tracing::warn;
 
 use super::body::PushBody;
+use super::connection::PeerInfo;
 use super::stream::Outbox;
 use super::xds::AdsService;
-use super::{McpSource, Shared, Stats, listener, stream};
+use super::{McpSource, Shared, Stats, access, listener, stream};
 use crate::VERSION_HEADER;
 
 /// The service's gRPC name.
@@ -60,12 +60,7 @@ impl McpSource {
             .add_service(health_service)
             .add_service(reflection)
             .serve_with_incoming_shutdown(
-                listener::incoming(
-                    listener,
-                    self.shared.options.max_connections,
-                    self.shared.options.handshake_timeout,
-                    self.shared.stats.refused_connections.clone(),
-                ),
+                listener::incoming(self.shared.clone(), listener),
                 self.stopped(),
             )
             .await
@@ -178,10 +173,18 @@ impl McpSource {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let shared = &self.shared;
-        let remote = request
-            .extensions()
-            .get::<TcpConnectInfo>()
-            .and_then(TcpConnectInfo::remote_addr);
+        let peer = request.extensions().get::<PeerInfo>().cloned();
+        if let (Some(list), Some(peer)) = (&shared.options.access, &peer)
+            && !list.allows(&peer.identities)
+        {
+            let count = Stats::inc(&shared.stats.denied_streams);
+            let refusal = access::refusal(&peer.identities);
+            if count.is_power_of_two() {
+                warn!(peer = %peer.remote, denied = count, "refusing a stream: {refusal}");
+            }
+            return Status::permission_denied(refusal).into_http();
+        }
+        let remote = peer.map(|p| p.remote);
         if let Some(remote) = remote
             && !shared.admission.admit(remote.ip())
         {

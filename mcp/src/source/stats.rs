@@ -1,6 +1,5 @@
 //! Protocol counters of the MCP source.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
@@ -18,13 +17,15 @@ pub(super) struct Stats {
     pub(super) stalled_sinks: AtomicU64,
     pub(super) repeated_subscriptions: AtomicU64,
     pub(super) refused_streams: AtomicU64,
-    /// Shared with the listener.
-    pub(super) refused_connections: Arc<AtomicU64>,
+    pub(super) denied_streams: AtomicU64,
+    pub(super) refused_connections: AtomicU64,
+    pub(super) tls_failures: AtomicU64,
 }
 
 impl Stats {
-    pub(super) fn inc(counter: &AtomicU64) {
-        Self::add(counter, 1);
+    /// Counts one; the new count.
+    pub(super) fn inc(counter: &AtomicU64) -> u64 {
+        counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub(super) fn add(counter: &AtomicU64, n: u64) {
@@ -44,7 +45,9 @@ impl Stats {
             stalled_sinks: read(&self.stalled_sinks),
             repeated_subscriptions: read(&self.repeated_subscriptions),
             refused_streams: read(&self.refused_streams),
+            denied_streams: read(&self.denied_streams),
             refused_connections: read(&self.refused_connections),
+            tls_failures: read(&self.tls_failures),
         }
     }
 }
@@ -73,6 +76,11 @@ pub struct SourceStats {
     pub repeated_subscriptions: u64,
     /// New streams refused for being over their peer's stream rate.
     pub refused_streams: u64,
+    /// Streams refused because the client's identity is not on the access
+    /// list.
+    pub denied_streams: u64,
     /// Connections closed at once for being over the connection limit.
     pub refused_connections: u64,
+    /// Connections whose TLS handshake failed or did not finish in time.
+    pub tls_failures: u64,
 }

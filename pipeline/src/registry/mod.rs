@@ -9,7 +9,7 @@ mod builtin;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::Collection;
 
@@ -17,7 +17,7 @@ use crate::event::Collection;
 pub const MESH_CONFIG: &str = "istio/mesh/v1alpha1/MeshConfig";
 
 /// Which part of a document becomes the resource body.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BodyShape {
     /// The document's `spec` (most kinds).
@@ -87,7 +87,7 @@ impl Schema {
 }
 
 /// A kind declared in the hub configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KindConfig {
     /// `group/version` of the kind.

@@ -4,9 +4,6 @@ use galleon_mcp::sink::{ApplyError, Change, SinkClient, SinkOptions};
 use galleon_proto::mcp::SinkNode;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
-
-use anyhow::Context;
 
 use super::{Printer, WatchArgs};
 
@@ -15,8 +12,7 @@ pub(super) async fn run(
     printer: Printer,
     done: CancellationToken,
 ) -> anyhow::Result<()> {
-    let endpoint = Endpoint::from_shared(args.addr.clone())
-        .with_context(|| format!("invalid --addr {:?}", args.addr))?;
+    let endpoint = args.endpoint()?;
     let options = SinkOptions {
         node: SinkNode {
             id: args.node_id.clone(),

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
+use galleon_mcp::tls::ClientTls;
+use tonic::transport::Endpoint;
 
 #[derive(Debug, Args)]
 pub(super) struct WatchArgs {
@@ -57,6 +59,33 @@ pub(super) struct WatchArgs {
     /// (repeatable).
     #[arg(long = "proto-path", value_name = "DIR")]
     proto_paths: Vec<PathBuf>,
+    /// Dial TLS, trusting the CAs in this PEM file (an `https://` --addr).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Present this certificate (PEM), for mutual TLS; with --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+}
+
+impl WatchArgs {
+    /// The source's endpoint, over TLS when --ca or --cert is given.
+    fn endpoint(&self) -> anyhow::Result<Endpoint> {
+        let endpoint = Endpoint::from_shared(self.addr.clone())
+            .with_context(|| format!("invalid --addr {:?}", self.addr))?;
+        if self.ca.is_none() && self.cert.is_none() {
+            return Ok(endpoint);
+        }
+        let tls = ClientTls {
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            server_name: None,
+        };
+        Ok(endpoint.tls_config(tls.config()?)?)
+    }
 }
 
 pub(super) async fn run(args: WatchArgs) -> anyhow::Result<()> {

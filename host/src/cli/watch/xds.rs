@@ -11,7 +11,7 @@ use prost::Message;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{Printer, WatchArgs};
 
@@ -19,9 +19,8 @@ use super::{Printer, WatchArgs};
 const REVISION_KEY: &str = "ISTIO_REVISION";
 
 pub(super) async fn run(args: &WatchArgs, printer: &Printer) -> anyhow::Result<()> {
-    let endpoint = Endpoint::from_shared(args.addr.clone())
-        .with_context(|| format!("invalid --addr {:?}", args.addr))?;
-    let channel = endpoint
+    let channel = args
+        .endpoint()?
         .connect()
         .await
         .with_context(|| format!("cannot connect to {}", args.addr))?;

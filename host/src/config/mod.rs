@@ -3,24 +3,25 @@
 //! and the MCP server's address. Unknown fields are errors, so a typo is
 //! reported instead of silently ignored.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+mod mcp;
+
+pub use mcp::{CalloutConfig, CalloutTlsConfig, McpConfig, McpTlsConfig, StreamRateConfig};
 
 use crate::source::file::DEFAULT_MAX_FILE_SIZE;
 use galleon_mcp::cache::DEFAULT_GROUP;
-use galleon_mcp::source::{DEFAULT_STREAM_RATE, StreamRate};
 use galleon_pipeline::Strategy;
 use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
 use galleon_plugin_host::PluginsConfig;
 use galleon_schemas::UnknownFields;
 
 /// The whole hub configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HubConfig {
     /// The MCP server.
@@ -54,7 +55,7 @@ pub struct HubConfig {
 
 /// Where bodies' protobuf messages come from. Collections whose message is
 /// not found are served as `google.protobuf.Struct`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchemasConfig {
     /// Include roots of `.proto` files, e.g. an istio/api checkout and its
@@ -87,7 +88,7 @@ impl Default for HubConfig {
 }
 
 /// The admin HTTP server's settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdminConfig {
     /// Listen address (`127.0.0.1:0` picks a free port).
@@ -107,101 +108,8 @@ fn default_admin_address() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9902))
 }
 
-/// The MCP server's settings.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct McpConfig {
-    /// Listen address.
-    #[serde(default = "default_address")]
-    pub address: SocketAddr,
-    /// Extra response header key/values on every stream.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-    /// Remote `ResourceSink`s to dial out to.
-    #[serde(default)]
-    pub callouts: Vec<CalloutConfig>,
-    /// Concurrent streams per HTTP/2 connection.
-    #[serde(default = "default_max_streams")]
-    pub max_concurrent_streams: u32,
-    /// How long a sink may leave a push unanswered before its stream is
-    /// dropped (default 5m).
-    #[serde(default = "default_stall_timeout", with = "humantime_serde")]
-    pub stall_timeout: Duration,
-    /// The largest request a sink may send, in bytes (default 16 MiB).
-    #[serde(default = "default_max_request_size")]
-    pub max_request_size: usize,
-    /// Connections open at once (default: 10,000, or half the open-file
-    /// limit if that is lower, so sources always have descriptors left).
-    #[serde(default)]
-    pub max_connections: Option<usize>,
-    /// How long a new connection may take to send its first bytes
-    /// (default 10s).
-    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
-    pub handshake_timeout: Duration,
-    /// How fast one peer address may open streams (default: 1,000 at once,
-    /// then 100 a second).
-    #[serde(default)]
-    pub stream_rate: StreamRateConfig,
-}
-
-/// A per-peer rate of new streams.
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StreamRateConfig {
-    /// Streams a peer may open at once.
-    pub burst: NonZeroU32,
-    /// Streams a second after that.
-    pub per_second: NonZeroU32,
-}
-
-impl Default for StreamRateConfig {
-    fn default() -> Self {
-        let StreamRate { burst, per_second } = DEFAULT_STREAM_RATE;
-        Self { burst, per_second }
-    }
-}
-
-impl Default for McpConfig {
-    fn default() -> Self {
-        Self {
-            address: default_address(),
-            metadata: BTreeMap::new(),
-            callouts: Vec::new(),
-            max_concurrent_streams: default_max_streams(),
-            stall_timeout: default_stall_timeout(),
-            max_request_size: default_max_request_size(),
-            max_connections: None,
-            handshake_timeout: default_handshake_timeout(),
-            stream_rate: StreamRateConfig::default(),
-        }
-    }
-}
-
-fn default_handshake_timeout() -> Duration {
-    galleon_mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
-}
-
-fn default_max_request_size() -> usize {
-    galleon_mcp::source::DEFAULT_MAX_REQUEST_SIZE
-}
-
-fn default_stall_timeout() -> Duration {
-    galleon_mcp::source::DEFAULT_STALL_TIMEOUT
-}
-
-/// A remote sink to dial.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CalloutConfig {
-    /// e.g. `http://pilot.istio-system:15010`.
-    pub address: String,
-    /// Request metadata sent when dialling.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-}
-
 /// A source of configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum SourceConfig {
     /// YAML/JSON files.
@@ -209,7 +117,7 @@ pub enum SourceConfig {
 }
 
 /// A file source.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FilesConfig {
     /// Directories (walked recursively) or single files.
@@ -244,7 +152,7 @@ impl FilesConfig {
 }
 
 /// Publishing strategy of a group, as written in the configuration.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum StrategyKind {
     /// On every change.
@@ -254,7 +162,7 @@ pub enum StrategyKind {
 }
 
 /// A snapshot group.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupConfig {
     /// Its name (what sinks' group index selects).
@@ -382,14 +290,6 @@ fn default_domain() -> String {
     "cluster.local".into()
 }
 
-fn default_address() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 9901))
-}
-
-fn default_max_streams() -> u32 {
-    1024
-}
-
 fn yes() -> bool {
     true
 }
@@ -504,8 +404,26 @@ groups:
     #[test]
     fn defaults_are_galleys() {
         let config = HubConfig::parse("{}").unwrap();
-        assert_eq!(config.mcp.address, default_address());
+        assert_eq!(config.mcp.address, McpConfig::default().address);
         assert_eq!(config.groups[0].strategy(), Strategy::debounce());
         assert_eq!(config.groups[1].collections, [SYNTHETIC_SERVICE_ENTRIES]);
+    }
+
+    #[test]
+    fn the_deployment_configurations_parse() {
+        let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
+        let image = std::fs::read_to_string(format!("{deploy}/galleon.yaml")).unwrap();
+        let config = HubConfig::parse(&image).unwrap();
+        assert!(config.mcp.insecure && !config.mcp.address.ip().is_loopback());
+        let manifests =
+            std::fs::read_to_string(format!("{deploy}/kubernetes/galleon.yaml")).unwrap();
+        let config_map = manifests.split("\n---\n").next().unwrap();
+        let config_map: serde_json::Value = serde_saphyr::from_str(config_map).unwrap();
+        let embedded = config_map["data"]["galleon.yaml"].as_str().unwrap();
+        let config = HubConfig::parse(embedded).unwrap();
+        assert_eq!(
+            config.plugins.cache_dir.as_deref(),
+            Some(Path::new("/var/lib/galleon/cache"))
+        );
     }
 }

@@ -1,0 +1,162 @@
+//! The MCP server's settings (`mcp:`): its address, limits, TLS and
+//! access list, and the sinks it dials out to.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use galleon_mcp::source::{DEFAULT_STREAM_RATE, StreamRate};
+
+/// The MCP server's settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpConfig {
+    /// Listen address.
+    #[serde(default = "default_address")]
+    pub address: SocketAddr,
+    /// Extra response header key/values on every stream.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Remote `ResourceSink`s to dial out to.
+    #[serde(default)]
+    pub callouts: Vec<CalloutConfig>,
+    /// Concurrent streams per HTTP/2 connection.
+    #[serde(default = "default_max_streams")]
+    pub max_concurrent_streams: u32,
+    /// How long a sink may leave a push unanswered before its stream is
+    /// dropped (default 5m).
+    #[serde(default = "default_stall_timeout", with = "humantime_serde")]
+    pub stall_timeout: Duration,
+    /// The largest request a sink may send, in bytes (default 16 MiB).
+    #[serde(default = "default_max_request_size")]
+    pub max_request_size: usize,
+    /// Connections open at once (default: 10,000, or half the open-file
+    /// limit if that is lower, so sources always have descriptors left).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// How long a new connection may take to send its first bytes
+    /// (default 10s).
+    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// How fast one peer address may open streams (default: 1,000 at once,
+    /// then 100 a second).
+    #[serde(default)]
+    pub stream_rate: StreamRateConfig,
+    /// TLS, and with a client CA, mutual TLS and the access list.
+    #[serde(default)]
+    pub tls: Option<McpTlsConfig>,
+    /// Serve plaintext on an address other than loopback (refused at start
+    /// otherwise: anyone who can reach the port reads all configuration).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// The MCP port's TLS (`mcp.tls`). Every file is re-read when it changes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpTlsConfig {
+    /// The server's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// CAs (PEM) client certificates must chain to: mutual TLS.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// A YAML file `allowed: [identity, …]` of the client identities (URI
+    /// SANs such as SPIFFE IDs, or DNS SANs) that may stream (Galley's
+    /// access list); any client the CA verifies when absent.
+    #[serde(default)]
+    pub access_list: Option<PathBuf>,
+}
+
+/// A per-peer rate of new streams.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamRateConfig {
+    /// Streams a peer may open at once.
+    pub burst: NonZeroU32,
+    /// Streams a second after that.
+    pub per_second: NonZeroU32,
+}
+
+impl Default for StreamRateConfig {
+    fn default() -> Self {
+        let StreamRate { burst, per_second } = DEFAULT_STREAM_RATE;
+        Self { burst, per_second }
+    }
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            address: default_address(),
+            metadata: BTreeMap::new(),
+            callouts: Vec::new(),
+            max_concurrent_streams: default_max_streams(),
+            stall_timeout: default_stall_timeout(),
+            max_request_size: default_max_request_size(),
+            max_connections: None,
+            handshake_timeout: default_handshake_timeout(),
+            stream_rate: StreamRateConfig::default(),
+            tls: None,
+            insecure: false,
+        }
+    }
+}
+
+fn default_handshake_timeout() -> Duration {
+    galleon_mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
+}
+
+fn default_max_request_size() -> usize {
+    galleon_mcp::source::DEFAULT_MAX_REQUEST_SIZE
+}
+
+fn default_stall_timeout() -> Duration {
+    galleon_mcp::source::DEFAULT_STALL_TIMEOUT
+}
+
+/// A remote sink to dial.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CalloutConfig {
+    /// e.g. `http://pilot.istio-system:15010`.
+    pub address: String,
+    /// Request metadata sent when dialling.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// TLS to dial with (an `https://` address).
+    #[serde(default)]
+    pub tls: Option<CalloutTlsConfig>,
+}
+
+/// A callout's TLS. The files are read at every dial.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CalloutTlsConfig {
+    /// CAs (PEM) the sink's certificate must chain to.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// The certificate (PEM) the hub presents, for mutual TLS.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The name the sink's certificate must carry, when not the address's
+    /// host.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+fn default_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9901))
+}
+
+fn default_max_streams() -> u32 {
+    1024
+}

@@ -1,0 +1,179 @@
+//! Who may reach the MCP port: TLS and the access list from `mcp.tls`,
+//! the refusal to serve plaintext beyond loopback without `mcp.insecure`,
+//! and the watch that re-reads the certificate, key, CA and access list
+//! when their files change (a bad new file is reported and the one in use
+//! stays).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use galleon_mcp::source::AccessList;
+use galleon_mcp::tls::{ClientTls, ServerTls, ServerTlsFiles, TlsError};
+
+use crate::config::{CalloutTlsConfig, McpConfig, McpTlsConfig};
+
+/// The access-list file: `allowed: [identity, …]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessListFile {
+    allowed: Vec<String>,
+}
+
+/// Why the MCP port's security could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    /// A certificate, key or CA file is unusable.
+    #[error("mcp.tls: {0}")]
+    Tls(#[from] TlsError),
+    /// The access-list file is unusable.
+    #[error("mcp.tls.accessList {}: {reason}", .path.display())]
+    AccessList {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An access list without a client CA would refuse everyone.
+    #[error(
+        "mcp.tls.accessList needs mcp.tls.clientCa: clients without a verified certificate have no identity"
+    )]
+    AccessListWithoutCa,
+    /// Plaintext on an address others can reach.
+    #[error(
+        "refusing to serve plaintext on {0}: anyone who reaches it reads all configuration; \
+         set mcp.tls, or mcp.insecure: true to serve without TLS"
+    )]
+    Plaintext(SocketAddr),
+    /// A callout's certificate without its key, or the other way round.
+    #[error("callout {0}: tls.cert and tls.key go together")]
+    CalloutIdentity(String),
+}
+
+/// The MCP port's TLS and access list, as configured.
+#[derive(Clone, Default)]
+pub(super) struct Security {
+    pub(super) tls: Option<ServerTls>,
+    pub(super) access: Option<AccessList>,
+    access_file: Option<PathBuf>,
+}
+
+impl Security {
+    /// Reads `mcp.tls`, and refuses plaintext beyond loopback unless
+    /// `mcp.insecure`.
+    pub(super) fn load(mcp: &McpConfig) -> Result<Self, SecurityError> {
+        let Some(config) = &mcp.tls else {
+            if !mcp.address.ip().is_loopback() {
+                if !mcp.insecure {
+                    return Err(SecurityError::Plaintext(mcp.address));
+                }
+                warn!(address = %mcp.address, "serving plaintext beyond loopback (mcp.insecure): anyone who reaches this port reads all configuration");
+            }
+            return Ok(Self::default());
+        };
+        Self::load_tls(config)
+    }
+
+    fn load_tls(config: &McpTlsConfig) -> Result<Self, SecurityError> {
+        if config.access_list.is_some() && config.client_ca.is_none() {
+            return Err(SecurityError::AccessListWithoutCa);
+        }
+        let tls = ServerTls::load(ServerTlsFiles {
+            cert: config.cert.clone(),
+            key: config.key.clone(),
+            client_ca: config.client_ca.clone(),
+        })?;
+        let access = match &config.access_list {
+            Some(path) => Some(AccessList::new(read_access_list(path)?)),
+            None => None,
+        };
+        info!(
+            mutual = tls.is_mutual(),
+            access_list = access.is_some(),
+            "MCP port uses TLS"
+        );
+        Ok(Self {
+            tls: Some(tls),
+            access,
+            access_file: config.access_list.clone(),
+        })
+    }
+
+    /// Re-reads the files when their content changes, until `stop`. Their
+    /// directories are watched, not the paths: a Kubernetes Secret volume
+    /// swaps a `..data` link, and the files change under their names.
+    pub(super) async fn watch(self, stop: CancellationToken) {
+        let Some(tls) = self.tls else { return };
+        let paths: Vec<PathBuf> = tls
+            .files()
+            .paths()
+            .chain(&self.access_file)
+            .cloned()
+            .collect();
+        let mut watcher = galleon_fs_watch::watch_or_warn(&paths, "the TLS files");
+        let mut contents = read_all(&paths);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = galleon_fs_watch::next_change(&mut watcher) => {}
+            }
+            let now = read_all(&paths);
+            if now != contents {
+                contents = now;
+                reload(&tls, self.access.as_ref().zip(self.access_file.as_deref()));
+            }
+        }
+    }
+}
+
+/// What `paths` hold now (`None` for one that cannot be read).
+fn read_all(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
+    paths.iter().map(|path| std::fs::read(path).ok()).collect()
+}
+
+/// Re-reads the TLS files and the access list, keeping what is in use for
+/// any that fails.
+fn reload(tls: &ServerTls, access: Option<(&AccessList, &Path)>) {
+    match tls.reload() {
+        Ok(()) => info!("reloaded the MCP port's certificate, key and client CA"),
+        Err(error) => warn!("keeping the TLS set-up in use: {error}"),
+    }
+    if let Some((list, path)) = access {
+        match read_access_list(path) {
+            Ok(allowed) => {
+                info!(identities = allowed.len(), "reloaded the access list");
+                list.replace(allowed);
+            }
+            Err(error) => warn!("keeping the access list in use: {error}"),
+        }
+    }
+}
+
+fn read_access_list(path: &Path) -> Result<Vec<String>, SecurityError> {
+    let bad = |reason: String| SecurityError::AccessList {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let file: AccessListFile = serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    Ok(file.allowed)
+}
+
+/// A callout's TLS, checked.
+pub(super) fn callout_tls(
+    address: &str,
+    config: &CalloutTlsConfig,
+) -> Result<ClientTls, SecurityError> {
+    if config.cert.is_some() != config.key.is_some() {
+        return Err(SecurityError::CalloutIdentity(address.to_owned()));
+    }
+    Ok(ClientTls {
+        ca: config.ca.clone(),
+        cert: config.cert.clone(),
+        key: config.key.clone(),
+        server_name: config.server_name.clone(),
+    })
+}

@@ -1,0 +1,111 @@
+//! The MCP port's TLS: a server certificate, and with a client CA, mutual
+//! TLS. The built configuration is swapped whole on [`ServerTls::reload`],
+//! so a rotated certificate, key or CA applies to the next handshake while
+//! established connections carry on.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+
+use super::{TlsError, pem};
+
+/// Where the server's TLS material lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerTlsFiles {
+    /// The certificate chain (PEM), leaf first.
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// CAs (PEM) client certificates must chain to; set, every client must
+    /// present one (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+impl ServerTlsFiles {
+    /// Every file, for watching.
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        [&self.cert, &self.key].into_iter().chain(&self.client_ca)
+    }
+}
+
+/// The server's current TLS configuration. Cheap to clone; clones share it.
+#[derive(Clone)]
+pub struct ServerTls {
+    files: Arc<ServerTlsFiles>,
+    current: Arc<RwLock<Arc<ServerConfig>>>,
+}
+
+impl ServerTls {
+    /// Reads `files` and builds the configuration.
+    pub fn load(files: ServerTlsFiles) -> Result<Self, TlsError> {
+        let config = build(&files)?;
+        Ok(Self {
+            files: Arc::new(files),
+            current: Arc::new(RwLock::new(Arc::new(config))),
+        })
+    }
+
+    /// Re-reads the files. On error the configuration in use stays.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let config = Arc::new(build(&self.files)?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = config;
+        Ok(())
+    }
+
+    /// The files this configuration is read from.
+    pub fn files(&self) -> &ServerTlsFiles {
+        &self.files
+    }
+
+    /// Whether clients must present a certificate.
+    pub fn is_mutual(&self) -> bool {
+        self.files.client_ca.is_some()
+    }
+
+    /// An acceptor with the configuration of this moment.
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        let config = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        TlsAcceptor::from(config)
+    }
+}
+
+impl fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+fn build(files: &ServerTlsFiles) -> Result<ServerConfig, TlsError> {
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &files.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for certificate in pem::certificates(ca)? {
+                roots.add(certificate)?;
+            }
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(
+        pem::certificates(&files.cert)?,
+        pem::private_key(&files.key)?,
+    )?;
+    // gRPC runs over HTTP/2 only; clients such as grpc-go insist on ALPN.
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}

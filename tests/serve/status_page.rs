@@ -1,0 +1,118 @@
+//! The status page in a real headless browser (Debian's `chromium`): the
+//! page is loaded while a hub serves a synced sink, a file is broken, and
+//! the page, reloaded, shows the problem with its location. A screenshot
+//! of each state goes to the target directory (out of git).
+//!
+//! Without chromium the test says so and passes, unless `CI` is set (CI
+//! installs it, so there its absence is a failure).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use galleon_tests::hub::{Hub, vs};
+use galleon_tests::{PATIENCE, VS};
+
+/// Debian's chromium, or `$CHROMIUM`.
+fn chromium() -> Option<PathBuf> {
+    let path =
+        std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+    path.exists().then_some(path)
+}
+
+/// Loads `url` headless, lets its scripts run, and returns the DOM they
+/// built; writes a screenshot to `screenshot`.
+fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let run = |extra: &[String]| {
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=1500",
+                "--window-size=1280,1100",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("run chromium")
+    };
+    let shot = run(&[format!("--screenshot={}", screenshot.display())]);
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let dom = run(&["--dump-dom".into()]);
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    String::from_utf8(dom.stdout).unwrap()
+}
+
+/// Renders until the DOM contains every one of `needles`.
+async fn render_until(chromium: &Path, url: &str, screenshot: &Path, needles: &[&str]) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let dom = render(chromium, url, screenshot);
+        if needles.iter().all(|n| dom.contains(n)) {
+            return dom;
+        }
+        assert!(
+            started.elapsed() < PATIENCE * 3,
+            "the page never showed {needles:?}:\n{dom}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+#[allow(clippy::print_stderr)] // the skip must be visible in the test output
+async fn the_status_page_shows_sinks_and_a_broken_file() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed (apt-get install chromium)"
+        );
+        eprintln!(
+            "SKIPPED: no /usr/bin/chromium (apt-get install chromium) to test the status page"
+        );
+        return;
+    };
+    let hub = Hub::start(&[("reviews.yaml", &vs("reviews", "reviews"))]).await;
+    let mut sink = hub.sink(&[VS]).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    let url = format!("http://{}/", hub.galleon.admin);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
+
+    let healthy = render_until(
+        &chromium,
+        &url,
+        &shots.join("status-page-healthy.png"),
+        &["SYNCED", "test-sink", VS, "healthy"],
+    )
+    .await;
+    assert!(
+        healthy.contains(&push.system_version_info[..8]),
+        "{healthy}"
+    );
+
+    hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
+    let broken = render_until(
+        &chromium,
+        &url,
+        &shots.join("status-page-broken.png"),
+        &["broken.yaml:", "1 problem(s)"],
+    )
+    .await;
+    assert!(broken.contains("SYNCED"), "the sink still shows: {broken}");
+}
