@@ -273,16 +273,26 @@ async fn plugin_metrics_and_debug_endpoints_show_a_plugin_past_its_deadline() {
     )
     .await;
     let galleon = &hub.galleon;
-    wait_for(
-        galleon,
-        "/metrics",
-        &[
-            "galleon_plugin_deadline_traps_total{plugin=\"hostile\"}",
-            "galleon_plugin_call_duration_seconds_count{plugin=\"hostile\"}",
-        ],
-    )
-    .await;
-    let plugins = wait_for(galleon, "/debug/plugins", &["\"name\":\"hostile\""]).await;
+    let traps = "galleon_plugin_deadline_traps_total{plugin=\"hostile\"} ";
+    let metrics = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let (_, metrics) = galleon.admin_get("/metrics").await;
+            let counted = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(traps)?.parse::<u64>().ok());
+            if counted.is_some_and(|n| n >= 1) {
+                return metrics;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a deadline trap counted");
+    assert!(
+        metrics.contains("galleon_plugin_call_duration_seconds_count{plugin=\"hostile\"}"),
+        "{metrics}"
+    );
+    let (_, plugins) = galleon.admin_get("/debug/plugins").await;
     let plugins: serde_json::Value = serde_json::from_str(&plugins).unwrap();
     let hostile = plugins
         .as_array()

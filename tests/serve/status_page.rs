@@ -7,7 +7,8 @@
 //! installs it, so there its absence is a failure).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use tokio::process::Command;
 
 use galleon_tests::hub::{Hub, vs};
 use galleon_tests::{PATIENCE, VS};
@@ -19,11 +20,14 @@ fn chromium() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// Loads `url` headless, lets its scripts run, and returns the DOM they
-/// built; writes a screenshot to `screenshot`.
-fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
+/// Loads `url` headless, lets its scripts run, and returns the text of the
+/// page they built (the scripts themselves left out, so their string
+/// literals cannot match); writes a screenshot to `screenshot`. Chromium
+/// runs as a child the test's runtime awaits, so the sink's streams keep
+/// being driven meanwhile.
+async fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let run = |extra: &[String]| {
+    let run = |extra: Vec<String>| {
         Command::new(chromium)
             .args([
                 "--headless",
@@ -41,28 +45,33 @@ fn render(chromium: &Path, url: &str, screenshot: &Path) -> String {
             .args(extra)
             .arg(url)
             .output()
-            .expect("run chromium")
     };
-    let shot = run(&[format!("--screenshot={}", screenshot.display())]);
+    let shot = run(vec![format!("--screenshot={}", screenshot.display())])
+        .await
+        .expect("run chromium");
     assert!(
         shot.status.success(),
         "{}",
         String::from_utf8_lossy(&shot.stderr)
     );
-    let dom = run(&["--dump-dom".into()]);
+    let dom = run(vec!["--dump-dom".into()]).await.expect("run chromium");
     assert!(
         dom.status.success(),
         "{}",
         String::from_utf8_lossy(&dom.stderr)
     );
-    String::from_utf8(dom.stdout).unwrap()
+    let dom = String::from_utf8(dom.stdout).unwrap();
+    match dom.split_once("<script>") {
+        Some((page, _)) => page.to_owned(),
+        None => dom,
+    }
 }
 
 /// Renders until the DOM contains every one of `needles`.
 async fn render_until(chromium: &Path, url: &str, screenshot: &Path, needles: &[&str]) -> String {
     let started = std::time::Instant::now();
     loop {
-        let dom = render(chromium, url, screenshot);
+        let dom = render(chromium, url, screenshot).await;
         if needles.iter().all(|n| dom.contains(n)) {
             return dom;
         }

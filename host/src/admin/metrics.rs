@@ -159,6 +159,9 @@ impl Collector for HubCollector {
     }
 }
 
+/// A per-plugin counter: name, help, and how to read it.
+type PluginCounter = (&'static str, &'static str, fn(&CallCounts) -> u64);
+
 /// The process's CPU time, memory and descriptors, under the names every
 /// Prometheus client library uses (from procfs; nothing on other systems).
 fn process(e: &mut DescriptorEncoder) -> std::fmt::Result {
@@ -238,7 +241,7 @@ impl HubCollector {
             return Ok(());
         };
         let plugins = host.status();
-        let counters: [(&str, &str, fn(&CallCounts) -> u64); 5] = [
+        let counters: [PluginCounter; 5] = [
             ("galleon_plugin_calls", "Calls into the plugin.", |c| {
                 c.calls
             }),

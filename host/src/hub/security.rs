@@ -11,16 +11,20 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use galleon_mcp::source::AccessList;
+use galleon_mcp::source::{AccessList, AccessRule};
 use galleon_mcp::tls::{ClientTls, ServerTls, ServerTlsFiles, TlsError};
 
 use crate::config::{CalloutTlsConfig, McpConfig, McpTlsConfig};
 
-/// The access-list file: `allowed: [identity, …]`.
+/// The access-list file, as Galley read it: `allowed: [identity, …]`, and
+/// with `isblacklist: true` the listed are denied instead.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessListFile {
+    #[serde(default)]
     allowed: Vec<String>,
+    #[serde(default)]
+    isblacklist: bool,
 }
 
 /// Why the MCP port's security could not be set up.
@@ -143,23 +147,30 @@ fn reload(tls: &ServerTls, access: Option<(&AccessList, &Path)>) {
     }
     if let Some((list, path)) = access {
         match read_access_list(path) {
-            Ok(allowed) => {
-                info!(identities = allowed.len(), "reloaded the access list");
-                list.replace(allowed);
+            Ok(rule) => {
+                info!(
+                    identities = rule.identities.len(),
+                    deny = rule.deny,
+                    "reloaded the access list"
+                );
+                list.replace(rule);
             }
             Err(error) => warn!("keeping the access list in use: {error}"),
         }
     }
 }
 
-fn read_access_list(path: &Path) -> Result<Vec<String>, SecurityError> {
+fn read_access_list(path: &Path) -> Result<AccessRule, SecurityError> {
     let bad = |reason: String| SecurityError::AccessList {
         path: path.to_owned(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let file: AccessListFile = serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    Ok(file.allowed)
+    Ok(AccessRule {
+        identities: file.allowed.into_iter().collect(),
+        deny: file.isblacklist,
+    })
 }
 
 /// A callout's TLS, checked.

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-pub use access::AccessList;
+pub use access::{AccessList, AccessRule};
 pub use admission::{DEFAULT_STREAM_RATE, StreamRate};
 pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
