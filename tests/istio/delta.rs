@@ -56,6 +56,8 @@ async fn wildcard_and_named_subscriptions_get_only_what_changed() {
     subscribe(&ads, VS, &[], BTreeMap::new());
     let first = ads.recv().await;
     assert_eq!(first.type_url, VS);
+    let (_, sinks) = hub.galleon.admin_get("/debug/sinks").await;
+    assert!(sinks.contains("\"protocol\":\"xds-delta\""), "{sinks}");
     let before = versions(&first);
     assert_eq!(
         before.keys().collect::<Vec<_>>(),

@@ -146,6 +146,8 @@ async fn edits_deletes_and_nacks_on_one_stream() {
     assert!(deleted.resources.is_empty());
     ads.ack(&deleted);
     ads.expect_silence().await;
+    let (_, sinks) = hub.galleon.admin_get("/debug/sinks").await;
+    assert!(sinks.contains("\"protocol\":\"xds-sotw\""), "{sinks}");
 }
 
 #[tokio::test]

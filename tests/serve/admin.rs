@@ -102,6 +102,8 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
     wait_for(galleon, "/metrics", &["istio_mcp_request_nacks_total 1"]).await;
     let sinks = wait_for(galleon, "/debug/sinks", &["no route to reviews.v2"]).await;
     let sinks: serde_json::Value = serde_json::from_str(&sinks).unwrap();
+    assert_eq!(sinks[0]["protocol"], "mcp");
+    assert!(sinks[0]["connected_since"].as_u64().unwrap() > 1_700_000_000);
     let status = &sinks[0]["collections"][VS];
     assert_eq!(status["acked_version"], push.system_version_info);
     assert_eq!(status["nack"]["version"], second.system_version_info);

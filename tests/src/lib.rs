@@ -62,9 +62,8 @@ impl TestSource {
 
     /// Serves `cache` with `options` on a fresh port.
     pub async fn start_with(cache: SnapshotCache, options: SourceOptions) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let listener = galleon_mcp::source::bind(loopback).expect("bind loopback");
         Self::serve_on(listener, cache, options)
     }
 

@@ -18,6 +18,7 @@ pub struct TestCa {
 }
 
 /// A certificate and its key, in PEM.
+#[derive(Clone)]
 pub struct Issued {
     /// The certificate.
     pub cert: String,

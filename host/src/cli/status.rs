@@ -28,6 +28,7 @@ struct Sink {
     stream: u64,
     node_id: String,
     peer: Option<String>,
+    protocol: String,
     collections: HashMap<String, CollectionStatus>,
 }
 
@@ -99,6 +100,7 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
         "NODE".to_owned(),
         "STREAM".into(),
         "PEER".into(),
+        "PROTOCOL".into(),
         "COLLECTION".into(),
         "ACKED".into(),
         "LATEST".into(),
@@ -114,6 +116,7 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
                 sink.node_id.clone(),
                 sink.stream.to_string(),
                 sink.peer.clone().unwrap_or_else(|| "-".into()),
+                sink.protocol.clone(),
                 name.clone(),
                 short(status.acked_version.as_deref()),
                 short(latest),
@@ -121,7 +124,7 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
             ]);
         }
     }
-    let mut widths = [0; 7];
+    let mut widths = [0; 8];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());

@@ -355,11 +355,11 @@ impl Hub {
             .collect()
     }
 
-    /// Binds the MCP address.
+    /// Binds the MCP address (with a backlog for a fleet reconnecting).
     async fn bind(&self) -> Result<(TcpListener, SocketAddr), HubError> {
         let address = self.config.mcp.address;
         let bind_error = |source| HubError::Bind { address, source };
-        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let listener = galleon_mcp::source::bind(address).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         Ok((listener, addr))
     }

@@ -111,23 +111,27 @@ impl Security {
     /// swaps a `..data` link, and the files change under their names.
     pub(super) async fn watch(self, stop: CancellationToken) {
         let Some(tls) = self.tls else { return };
-        let paths: Vec<PathBuf> = tls
-            .files()
-            .paths()
-            .chain(&self.access_file)
-            .cloned()
-            .collect();
-        let mut watcher = galleon_fs_watch::watch_or_warn(&paths, "the TLS files");
-        let mut contents = read_all(&paths);
+        let tls_files: Vec<PathBuf> = tls.files().paths().cloned().collect();
+        let access_file: Vec<PathBuf> = self.access_file.iter().cloned().collect();
+        let watched: Vec<PathBuf> = tls_files.iter().chain(&access_file).cloned().collect();
+        let mut watcher = galleon_fs_watch::watch_or_warn(&watched, "the TLS files");
+        let (mut tls_now, mut access_now) = (read_all(&tls_files), read_all(&access_file));
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = galleon_fs_watch::next_change(&mut watcher) => {}
             }
-            let now = read_all(&paths);
-            if now != contents {
-                contents = now;
-                reload(&tls, self.access.as_ref().zip(self.access_file.as_deref()));
+            let tls_read = read_all(&tls_files);
+            if tls_read != tls_now {
+                tls_now = tls_read;
+                reload_tls(&tls);
+            }
+            let access_read = read_all(&access_file);
+            if access_read != access_now {
+                access_now = access_read;
+                if let (Some(list), Some(path)) = (&self.access, &self.access_file) {
+                    reload_access_list(list, path);
+                }
             }
         }
     }
@@ -138,25 +142,27 @@ fn read_all(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
     paths.iter().map(|path| std::fs::read(path).ok()).collect()
 }
 
-/// Re-reads the TLS files and the access list, keeping what is in use for
-/// any that fails.
-fn reload(tls: &ServerTls, access: Option<(&AccessList, &Path)>) {
+/// Re-reads the certificate, key and CA, keeping what is in use if they
+/// do not load.
+fn reload_tls(tls: &ServerTls) {
     match tls.reload() {
         Ok(()) => info!("reloaded the MCP port's certificate, key and client CA"),
         Err(error) => warn!("keeping the TLS set-up in use: {error}"),
     }
-    if let Some((list, path)) = access {
-        match read_access_list(path) {
-            Ok(rule) => {
-                info!(
-                    identities = rule.identities.len(),
-                    deny = rule.deny,
-                    "reloaded the access list"
-                );
-                list.replace(rule);
-            }
-            Err(error) => warn!("keeping the access list in use: {error}"),
+}
+
+/// Re-reads the access list, keeping the one in use if it does not load.
+fn reload_access_list(list: &AccessList, path: &Path) {
+    match read_access_list(path) {
+        Ok(rule) => {
+            info!(
+                identities = rule.identities.len(),
+                deny = rule.deny,
+                "reloaded the access list"
+            );
+            list.replace(rule);
         }
+        Err(error) => warn!("keeping the access list in use: {error}"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -15,6 +16,10 @@ pub struct SinkStatus {
     pub node_id: String,
     /// The sink's address, where known.
     pub peer: Option<String>,
+    /// How it speaks: `mcp`, `xds-sotw` or `xds-delta`.
+    pub protocol: &'static str,
+    /// When the stream opened, in seconds since the Unix epoch.
+    pub connected_since: u64,
     /// Per subscribed collection.
     pub collections: BTreeMap<String, CollectionStatus>,
 }
@@ -44,6 +49,13 @@ pub struct Nack {
     pub version: String,
     /// The sink's error message.
     pub message: String,
+}
+
+/// Now, in seconds since the Unix epoch (what `connected_since` holds).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The status of every connected sink.

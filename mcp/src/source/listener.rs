@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, warn};
@@ -21,6 +21,23 @@ use crate::tls::ServerTls;
 
 /// Connections whose handshake finished, waiting for the HTTP/2 server.
 const READY_QUEUE: usize = 64;
+
+/// Connections the kernel holds for the accept loop: Linux's default
+/// `somaxconn`, so a fleet of sinks reconnecting at once is queued rather
+/// than answered with SYN cookies and resets (tokio's default is 1,024).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `address` for [`McpSource::serve`](super::McpSource::serve), with
+/// [`LISTEN_BACKLOG`].
+pub fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Accepted connections, within the limits, as the HTTP/2 server takes
 /// them. Accepting stops when the stream is dropped.

@@ -30,6 +30,7 @@ pub use admission::{DEFAULT_STREAM_RATE, StreamRate};
 pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
 pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
+pub use listener::{LISTEN_BACKLOG, bind};
 pub use stats::SourceStats;
 use stats::Stats;
 pub use xds::XdsType;

@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 use super::push::Push;
 use super::subscription::{Pending, Subscription};
 use super::{Shared, Stats};
-use crate::cache::{CollectionSnapshot, SinkStatus, StatusHandle};
+use crate::cache::{CollectionSnapshot, SinkStatus, StatusHandle, unix_now};
 use crate::quote::quote;
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
@@ -294,6 +294,8 @@ impl SourceStream {
             stream: self.id,
             node_id: node.id.clone(),
             peer: self.peer.clone(),
+            protocol: "mcp",
+            connected_since: unix_now(),
             collections: Default::default(),
         }));
     }

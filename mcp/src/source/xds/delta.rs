@@ -75,7 +75,7 @@ pub(super) struct Delta {
 impl Protocol for Delta {
     type Request = DeltaDiscoveryRequest;
 
-    const NAME: &'static str = "delta";
+    const NAME: &'static str = "xds-delta";
 
     fn node(request: &DeltaDiscoveryRequest) -> Option<&Node> {
         request.node.as_ref()

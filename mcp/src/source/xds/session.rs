@@ -17,7 +17,7 @@ use tonic::Status;
 use tracing::{debug, info, warn};
 
 use super::XdsType;
-use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle};
+use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle, unix_now};
 use crate::quote::quote;
 use crate::source::push::grpc_frame;
 use crate::source::stream::{Outbox, Outgoing, refusal, sleep_until};
@@ -160,7 +160,7 @@ where
             () = session.shared.shutdown.cancelled() => return Ok(()),
             request = requests.next() => match request {
                 Some(Ok(request)) => {
-                    session.register(P::node(&request));
+                    session.register(P::node(&request), P::NAME);
                     protocol.on_request(request, session).map_err(Some)?;
                     for frame in std::mem::take(&mut session.queued) {
                         outbox.send(Outgoing::Frame(frame)).await.map_err(|_| None)?;
@@ -295,7 +295,7 @@ impl Session {
         }
     }
 
-    fn register(&mut self, node: Option<&Node>) {
+    fn register(&mut self, node: Option<&Node>, protocol: &'static str) {
         if self.status.is_some() {
             return;
         }
@@ -311,6 +311,8 @@ impl Session {
             stream: self.id,
             node_id: node.id,
             peer: self.peer.clone(),
+            protocol,
+            connected_since: unix_now(),
             collections: Default::default(),
         }));
     }

@@ -36,7 +36,7 @@ pub(super) struct Sotw {
 impl Protocol for Sotw {
     type Request = DiscoveryRequest;
 
-    const NAME: &'static str = "sotw";
+    const NAME: &'static str = "xds-sotw";
 
     fn node(request: &DiscoveryRequest) -> Option<&Node> {
         request.node.as_ref()
