@@ -7,6 +7,7 @@
 //! their streams and see a push only where outputs really changed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
@@ -33,6 +34,8 @@ pub struct Runtime {
     cache: SnapshotCache,
     diagnostics: Diagnostics,
     domain_suffix: String,
+    /// Events the sources delivered, every session together.
+    events: Arc<AtomicU64>,
 }
 
 /// Why a session ended.
@@ -57,7 +60,15 @@ impl Runtime {
             cache,
             diagnostics,
             domain_suffix,
+            events: Arc::default(),
         }
+    }
+
+    /// Counts the events the sources deliver into `events` (read by the
+    /// hub's metrics).
+    pub fn with_event_counter(mut self, events: Arc<AtomicU64>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Uses `refresh` to learn that transformers have something to say
@@ -110,7 +121,10 @@ impl Runtime {
                     continue;
                 }
                 event = events.recv() => match event {
-                    Some(event) => event,
+                    Some(event) => {
+                        self.events.fetch_add(1, Ordering::Relaxed);
+                        event
+                    }
                     None => return Outcome::Stopped,
                 },
             };

@@ -28,6 +28,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         groups: Arc::from(vec!["default".to_owned(), "synthetic".to_owned()]),
         plugins: None,
         config: Arc::new(HubConfig::default()),
+        source_events: Arc::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -53,6 +54,14 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
 }
 
 /// Waits until `GET path` returns a body containing every one of `needles`.
+/// The value of the unlabelled metric `name` in `metrics`.
+fn value(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+}
+
 async fn wait_for(galleon: &Galleon, path: &str, needles: &[&str]) -> String {
     let found = tokio::time::timeout(PATIENCE, async {
         loop {
@@ -96,8 +105,17 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
     )
     .await;
 
+    let (_, before) = galleon.admin_get("/metrics").await;
     hub.write("vs.yaml", &vs("reviews", "reviews.v2"));
     let second = sink.recv().await;
+    let (_, after) = galleon.admin_get("/metrics").await;
+    for counter in [
+        "galleon_source_events_total",
+        "galleon_snapshots_published_total",
+    ] {
+        let (was, now) = (value(&before, counter), value(&after, counter));
+        assert!(was > 0 && now > was, "{counter}: {was} then {now}");
+    }
     sink.nack(&second, "no route to reviews.v2").await;
     wait_for(galleon, "/metrics", &["istio_mcp_request_nacks_total 1"]).await;
     let sinks = wait_for(galleon, "/debug/sinks", &["no route to reviews.v2"]).await;

@@ -2,6 +2,7 @@
 //! hub's own counters at scrape time. Galley's names where Galley had the
 //! metric (`istio_mcp_*`), galleon's own for the rest.
 
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use axum::extract::State;
@@ -133,6 +134,18 @@ impl Collector for HubCollector {
             "galleon_denied_streams",
             "Streams refused with PERMISSION_DENIED: the client is not on the access list.",
             stats.denied_streams,
+        )?;
+        counter(
+            e,
+            "galleon_source_events",
+            "Events the sources delivered to the pipeline.",
+            state.source_events.load(Ordering::Relaxed),
+        )?;
+        counter(
+            e,
+            "galleon_snapshots_published",
+            "Snapshots published to the cache, every group together.",
+            state.cache.published(),
         )?;
         counter(
             e,

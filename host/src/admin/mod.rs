@@ -8,6 +8,7 @@ mod debug;
 mod metrics;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use axum::extract::State;
@@ -39,6 +40,8 @@ pub struct AdminState {
     pub plugins: Option<Arc<PluginHost>>,
     /// The effective configuration (file, flags and defaults).
     pub config: Arc<HubConfig>,
+    /// Events the sources delivered to the pipeline.
+    pub source_events: Arc<AtomicU64>,
 }
 
 impl AdminState {

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -231,7 +232,14 @@ impl Hub {
         let callouts = self.callouts()?;
         let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
-        let pipeline = self.start_pipeline(spec, cache.clone(), refresh, stop.clone())?;
+        let source_events = Arc::new(AtomicU64::new(0));
+        let pipeline = self.start_pipeline(
+            spec,
+            cache.clone(),
+            refresh,
+            source_events.clone(),
+            stop.clone(),
+        )?;
         tasks.push(serve(mcp.clone(), listener));
         tasks.push(tokio::spawn(security.watch(stop.clone())));
         let admin = AdminState {
@@ -241,6 +249,7 @@ impl Hub {
             groups: groups.clone(),
             plugins,
             config,
+            source_events,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
@@ -400,12 +409,14 @@ impl Hub {
         spec: PipelineSpec,
         cache: SnapshotCache,
         refresh: Arc<Notify>,
+        source_events: Arc<AtomicU64>,
         stop: CancellationToken,
     ) -> Result<std::thread::JoinHandle<()>, HubError> {
         let source: Arc<dyn Source> = Arc::new(Aggregate::new(self.sources));
         info!(sources = %source.name(), "starting the pipeline");
         let runtime = Runtime::new(source, spec, cache, self.diagnostics, self.config.domain)
-            .with_refresh(refresh);
+            .with_refresh(refresh)
+            .with_event_counter(source_events);
         spawn_pipeline(runtime, stop).map_err(HubError::Thread)
     }
 }

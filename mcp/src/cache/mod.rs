@@ -16,6 +16,7 @@ mod version;
 mod watch;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use galleon_proto::mcp::SinkNode;
@@ -41,6 +42,8 @@ struct Inner {
     groups: Mutex<HashMap<String, GroupSender>>,
     index: Box<dyn GroupIndex>,
     status: Arc<StatusBoard>,
+    /// Snapshots set since start.
+    published: AtomicU64,
 }
 
 impl SnapshotCache {
@@ -51,6 +54,7 @@ impl SnapshotCache {
                 groups: Mutex::default(),
                 index: Box::new(index),
                 status: Arc::default(),
+                published: AtomicU64::new(0),
             }),
         }
     }
@@ -59,6 +63,12 @@ impl SnapshotCache {
     /// collection version changed.
     pub fn set_snapshot(&self, group: &str, snapshot: Snapshot) {
         self.sender(group).send_replace(Some(Arc::new(snapshot)));
+        self.inner.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Snapshots published since start, every group together.
+    pub fn published(&self) -> u64 {
+        self.inner.published.load(Ordering::Relaxed)
     }
 
     /// Withdraws `group`'s snapshot; its watches park until a new one is set.
