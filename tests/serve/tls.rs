@@ -2,7 +2,8 @@
 //! certificates made in the test: an allowed identity streams, an unknown
 //! one is refused with PERMISSION_DENIED, an expired or foreign
 //! certificate fails the handshake, and rotated files (access list, server
-//! certificate) apply to new streams while established ones carry on.
+//! certificate) apply to new streams while established ones carry on
+//! (those of a client dropped from the list are ended).
 
 use std::path::Path;
 
@@ -89,7 +90,9 @@ async fn an_allowed_identity_streams_and_an_unknown_one_is_denied() {
     admitted.subscribe(VS).await;
     assert_eq!(names(&admitted.recv().await), ["default/a"]);
     std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
-    assert_eq!(names(&istiod.recv().await), ["default/a", "default/b"]);
+    let push = istiod.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    istiod.ack(&push).await;
 
     // A list that does not parse is reported and the one in use stays.
     write_atomically(&dir.path().join("tls"), "access.yaml", "allowed: {");
@@ -97,6 +100,25 @@ async fn an_allowed_identity_streams_and_an_unknown_one_is_denied() {
         .wait_for_log(&["keeping the access list in use", "access.yaml"])
         .await;
     assert!(stream_as(&galleon, &ca, &intruder).await.is_ok());
+
+    // Dropped from the list, the intruder's open stream is ended; istiod's
+    // carries on.
+    write_access_list(dir.path(), &[ISTIOD]);
+    let ended = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match admitted.next().await {
+                Ok(Some(_push)) => continue,
+                ended => return ended,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends in time");
+    let status = ended.expect_err("ended with a status");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status}");
+    std::fs::write(dir.path().join("resources/c.yaml"), vs("c", "c")).unwrap();
+    let push = istiod.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b", "default/c"]);
 }
 
 #[tokio::test]

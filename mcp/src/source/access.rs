@@ -2,11 +2,14 @@
 //! `--accessListFile`: the listed identities are allowed, or with
 //! `isblacklist` denied). Checked when a stream opens, against the URI and
 //! DNS SANs of the client's certificate; replaced whole when its file
-//! changes, so established streams of clients it still allows carry on.
+//! changes: established streams of clients it still allows carry on, and
+//! those of clients it no longer allows are ended ([`AccessList::revoked`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 /// Who the list names, and what naming means.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,22 +37,22 @@ impl AccessRule {
 }
 
 /// The rule streams are checked against. Cheap to clone; clones share it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AccessList {
-    rule: Arc<RwLock<Arc<AccessRule>>>,
+    rule: watch::Sender<Arc<AccessRule>>,
 }
 
 impl AccessList {
     /// A list applying `rule`.
     pub fn new(rule: AccessRule) -> Self {
-        let list = Self::default();
-        list.replace(rule);
-        list
+        Self {
+            rule: watch::Sender::new(Arc::new(rule)),
+        }
     }
 
     /// Applies `rule` from now on.
     pub fn replace(&self, rule: AccessRule) {
-        *self.rule.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rule);
+        self.rule.send_replace(Arc::new(rule));
     }
 
     /// Whether a client with `identities` may stream.
@@ -59,10 +62,24 @@ impl AccessList {
 
     /// The rule in force.
     pub fn rule(&self) -> Arc<AccessRule> {
-        self.rule
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.rule.borrow().clone()
+    }
+
+    /// Resolves once the rule in force no longer allows `identities`
+    /// (watching from this call on, so no replacement is missed).
+    pub fn revoked(&self, identities: Arc<[String]>) -> impl Future<Output = ()> + Send + 'static {
+        let mut changes = self.rule.subscribe();
+        async move {
+            loop {
+                if !changes.borrow_and_update().allows(&identities) {
+                    return;
+                }
+                if changes.changed().await.is_err() {
+                    // The list is gone with the server: never.
+                    return std::future::pending().await;
+                }
+            }
+        }
     }
 }
 
@@ -101,6 +118,24 @@ mod tests {
         assert!(!list.allows(&[]));
         list.replace(AccessRule::allowing(["istiod.istio-system.svc".into()]));
         assert!(list.allows(&client[..1]));
+    }
+
+    #[tokio::test]
+    async fn revoked_resolves_only_when_the_client_is_no_longer_allowed() {
+        let client = ["spiffe://cluster.local/ns/istio-system/sa/istiod".to_owned()];
+        let list = AccessList::new(AccessRule::allowing(client.clone()));
+        let revoked = list.revoked(Arc::from(client.clone()));
+        tokio::pin!(revoked);
+        let other = "spiffe://cluster.local/ns/default/sa/other".to_owned();
+        list.replace(AccessRule::allowing([client[0].clone(), other.clone()]));
+        tokio::select! {
+            () = &mut revoked => panic!("still allowed"),
+            () = tokio::task::yield_now() => {}
+        }
+        list.replace(AccessRule::allowing([other]));
+        tokio::time::timeout(std::time::Duration::from_secs(5), revoked)
+            .await
+            .expect("revoked once the list drops the client");
     }
 
     #[test]

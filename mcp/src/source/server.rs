@@ -25,7 +25,7 @@ use tracing::warn;
 
 use super::body::PushBody;
 use super::connection::PeerInfo;
-use super::stream::Outbox;
+use super::stream::{Outbox, Outgoing};
 use super::xds::AdsService;
 use super::{McpSource, Shared, Stats, access, listener, stream};
 use crate::VERSION_HEADER;
@@ -85,7 +85,18 @@ impl McpSource {
     }
 }
 
-/// The `ResourceSource` service on tonic's server.
+/// Ends a stream (its engine already dropped) whose client the access list
+/// no longer allows.
+async fn end_revoked(shared: &Shared, identities: &[String], outbox: &Outbox) {
+    Stats::inc(&shared.stats.denied_streams);
+    Stats::inc(&shared.stats.streams_closed);
+    let refusal = access::refusal(identities);
+    warn!("ending a stream: {refusal}");
+    let _ = outbox
+        .send(Outgoing::End(Status::permission_denied(refusal)))
+        .await;
+}
+
 /// The services gRPC health reports on, beside the server as a whole ("").
 const HEALTH_SERVICES: [&str; 3] = [
     "",
@@ -184,6 +195,7 @@ impl McpSource {
             }
             return Status::permission_denied(refusal).into_http();
         }
+        let identities = peer.as_ref().map(|p| p.identities.clone());
         let remote = peer.map(|p| p.remote);
         if let Some(remote) = remote
             && !shared.admission.admit(remote.ip())
@@ -201,13 +213,28 @@ impl McpSource {
         let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
         let slots = (shared.options.collections.len() + shared.options.xds_types.len()).max(1);
         let (outbox, pushes) = mpsc::channel(slots);
-        tokio::spawn(serve(
+        let engine = serve(
             shared.clone(),
             self.next_stream_id(),
             peer,
             requests,
-            outbox,
-        ));
+            outbox.clone(),
+        );
+        match (&shared.options.access, identities) {
+            (Some(list), Some(identities)) => {
+                let revoked = list.revoked(identities.clone());
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        () = engine => {}
+                        () = revoked => end_revoked(&shared, &identities, &outbox).await,
+                    }
+                });
+            }
+            _ => {
+                tokio::spawn(engine);
+            }
+        }
         let mut response = http::Response::new(Body::new(PushBody::new(pushes)));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
