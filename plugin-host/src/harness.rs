@@ -1,5 +1,7 @@
-//! A compiled transformer run on its own, in the real sandbox, one event at
-//! a time: what a plugin's golden fixtures and the plugin benchmarks drive.
+//! A compiled plugin run on its own, in the real sandbox: a transformer one
+//! event at a time, a validator one resource at a time. This is what a
+//! plugin's golden fixtures, `galleon plugin test` and the plugin benchmarks
+//! drive.
 //! Unlike a binding in the pipeline it hands back exactly what the plugin
 //! answered (additions stay additions, `FullSync` and `Reset` included), so
 //! a transcript can be compared with the plugin's native build.
@@ -7,14 +9,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::component::{Description, LoadedTransformer, load_transformer, read};
+use wasmtime::Store;
+
+use super::bindings::{ValidatorPlugin, wit};
+use super::component::{
+    Description, LoadedTransformer, LoadedValidator, load_transformer, load_validator, read,
+};
 use super::engine::PluginEngine;
 use super::error::PluginError;
-use super::instance::{Answer, Instance};
+use super::failure::Failure;
+use super::instance::{Answer, Instance, start};
 use super::limits::Limits;
-use super::sandbox::Sandbox;
+use super::sandbox::{Sandbox, StoreState, arm, blocking};
 use super::{from_wit, to_wit};
-use galleon_pipeline::event::Event;
+use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 
 /// Binding name of the component under test, in logs and errors.
@@ -45,7 +53,12 @@ impl WasmUnderTest {
 
     /// Compiles the component at `path` (no cache), with `limits`.
     pub fn load_with(path: &Path, limits: Limits) -> Result<Self, PluginError> {
-        let sandbox = Sandbox::new(PluginEngine::new(None)?)?;
+        Self::load_in(PluginEngine::new(None)?, path, limits)
+    }
+
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        let sandbox = Sandbox::new(engine)?;
         let loaded = load_transformer(&sandbox, NAME, path, &read(path)?, limits)?;
         Ok(Self {
             sandbox,
@@ -102,5 +115,107 @@ impl WasmUnderTest {
                 error,
             })?;
         Ok(Handled::Outputs(events))
+    }
+}
+
+/// How serious a validator's finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// Rejects the resource.
+    Error,
+    /// Reported; the resource is accepted.
+    Warning,
+    /// Reported; the resource is accepted.
+    Info,
+}
+
+/// One finding of a validator under test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// The offending field.
+    pub field: Option<String>,
+}
+
+/// A compiled validator, instantiated in the real sandbox.
+pub struct WasmValidatorUnderTest {
+    sandbox: Sandbox,
+    loaded: LoadedValidator,
+    limits: Limits,
+    instance: Option<(Store<StoreState>, ValidatorPlugin)>,
+}
+
+impl WasmValidatorUnderTest {
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        let sandbox = Sandbox::new(engine)?;
+        let loaded = load_validator(&sandbox, NAME, path, &read(path)?)?;
+        Ok(Self {
+            sandbox,
+            loaded,
+            limits,
+            instance: None,
+        })
+    }
+
+    /// Starts a fresh instance configured with `settings`.
+    pub fn configure(&mut self, settings: &serde_json::Value) -> Result<(), PluginError> {
+        self.instance = None;
+        let settings = to_wit::settings(settings);
+        let pre = &self.loaded.pre;
+        self.instance = Some(start(
+            &self.sandbox,
+            NAME,
+            self.limits,
+            |store| pre.instantiate(store),
+            |plugin: &ValidatorPlugin, store| {
+                plugin
+                    .galleon_plugin_validator()
+                    .call_configure(store, &settings)
+            },
+        )?);
+        Ok(())
+    }
+
+    /// The validator's findings on one resource.
+    pub fn validate(
+        &mut self,
+        collection: &Collection,
+        entry: &Entry,
+    ) -> Result<Vec<Finding>, PluginError> {
+        let Some((store, plugin)) = self.instance.as_mut() else {
+            return Err(PluginError::Binding {
+                name: NAME.into(),
+                message: "not configured".into(),
+            });
+        };
+        arm(store, self.limits);
+        let resource = to_wit::resource(collection, entry);
+        let diagnostics = blocking(|| {
+            plugin
+                .galleon_plugin_validator()
+                .call_validate(&mut *store, &resource)
+        })
+        .map_err(|e| PluginError::Call {
+            name: NAME.into(),
+            call: "validate",
+            failure: Failure::of(&e, self.limits),
+        });
+        let diagnostics = diagnostics.inspect_err(|_| self.instance = None)?;
+        Ok(diagnostics
+            .into_iter()
+            .map(|d| Finding {
+                severity: match d.severity {
+                    wit::Severity::Error => Severity::Error,
+                    wit::Severity::Warning => Severity::Warning,
+                    wit::Severity::Info => Severity::Info,
+                },
+                message: d.message,
+                field: d.field,
+            })
+            .collect())
     }
 }

@@ -44,11 +44,11 @@ pub(crate) fn mesh(mesh: &MeshSettings) -> wit::Mesh {
     }
 }
 
-/// A binding's settings as `configure` receives them: the JSON document, or
-/// the empty string when none are configured.
+/// A binding's settings as `configure` receives them: always a JSON
+/// document, `{}` when none are configured.
 pub(crate) fn settings(settings: &serde_json::Value) -> String {
     if settings.is_null() {
-        String::new()
+        "{}".into()
     } else {
         settings.to_string()
     }

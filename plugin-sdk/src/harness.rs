@@ -1,7 +1,8 @@
-//! The test harness (native builds): runs a transformer — the native build of
-//! a plugin, or through the host, its compiled component — over a fixture of
-//! input events and compares the transcript of its outputs with a golden
-//! file. `BLESS=1` rewrites the golden files.
+//! The test harness (native builds): runs a transformer or a validator — the
+//! native build of a plugin, or through the host, its compiled component —
+//! over a fixture of input events and compares the transcript of its outputs
+//! (a validator's: its findings on each added or updated resource) with a
+//! golden file. `BLESS=1` rewrites the golden files.
 //!
 //! A fixture is YAML:
 //!
@@ -28,7 +29,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::{Description, Event, Level, Mesh, Resource, Transformer};
+use crate::{
+    Description, Diagnostic, Event, Level, Mesh, Resource, Severity, Transformer, Validator,
+};
 
 thread_local! {
     static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
@@ -68,6 +71,28 @@ impl<T: Transformer> UnderTest for Native<T> {
 
     fn handle(&mut self, event: &Event) -> Result<Vec<Event>, String> {
         self.0.handle(event.clone())
+    }
+}
+
+/// A validator under test, native or compiled.
+pub trait ValidatorUnderTest {
+    /// Configures it.
+    fn configure(&mut self, settings: &Value) -> Result<(), String>;
+    /// Its findings on one resource (an `Err` if the call itself failed).
+    fn validate(&mut self, resource: &Resource) -> Result<Vec<Diagnostic>, String>;
+}
+
+/// A natively built validator.
+#[derive(Default)]
+pub struct NativeValidator<T>(pub T);
+
+impl<T: Validator> ValidatorUnderTest for NativeValidator<T> {
+    fn configure(&mut self, settings: &Value) -> Result<(), String> {
+        self.0.configure(settings)
+    }
+
+    fn validate(&mut self, resource: &Resource) -> Result<Vec<Diagnostic>, String> {
+        Ok(self.0.validate(resource))
     }
 }
 
@@ -232,6 +257,43 @@ pub fn run(plugin: &mut dyn UnderTest, fixture: &Fixture) -> Value {
     Value::Array(steps)
 }
 
+/// Runs `validator` over the added and updated resources of `fixture`; the
+/// transcript has one entry per judged resource with its findings.
+pub fn run_validator(validator: &mut dyn ValidatorUnderTest, fixture: &Fixture) -> Value {
+    if let Err(error) = validator.configure(&fixture.settings) {
+        return json!({ "configureError": error });
+    }
+    let steps = fixture
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Added(r) | Event::Updated(r) => Some((event, r)),
+            _ => None,
+        })
+        .map(|(event, resource)| match validator.validate(resource) {
+            Ok(diagnostics) => json!({
+                "input": summary(event),
+                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            }),
+            Err(error) => json!({ "input": summary(event), "error": error }),
+        })
+        .collect();
+    Value::Array(steps)
+}
+
+fn diagnostic_json(diagnostic: &Diagnostic) -> Value {
+    let severity = match diagnostic.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    json!({
+        "severity": severity,
+        "field": diagnostic.field,
+        "message": diagnostic.message,
+    })
+}
+
 fn summary(event: &Event) -> String {
     match event {
         Event::Added(r) => format!("added {} {}", r.collection, r.name),
@@ -267,8 +329,15 @@ pub fn event_json(event: &Event) -> Value {
 /// Compares `transcript` with the golden file at `golden`, or with
 /// `BLESS=1` writes it there.
 pub fn check_golden(transcript: &Value, golden: &Path) -> Result<(), String> {
+    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    compare_golden(transcript, golden, bless)
+}
+
+/// Compares `transcript` with the golden file at `golden`, or if `bless`
+/// writes it there.
+pub fn compare_golden(transcript: &Value, golden: &Path, bless: bool) -> Result<(), String> {
     let rendered = serde_json::to_string_pretty(transcript).expect("JSON renders") + "\n";
-    if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
+    if bless {
         return std::fs::write(golden, &rendered).map_err(|e| format!("{}: {e}", golden.display()));
     }
     let expected = std::fs::read_to_string(golden)
@@ -282,7 +351,7 @@ pub fn check_golden(transcript: &Value, golden: &Path) -> Result<(), String> {
         .position(|(a, b)| a != b)
         .unwrap_or_else(|| expected.lines().count().min(rendered.lines().count()));
     Err(format!(
-        "{} differs from the golden file from line {} on:\n  golden: {}\n  actual: {}\n(rerun with BLESS=1 to accept)",
+        "{} differs from the golden file from line {} on:\n  golden: {}\n  actual: {}\n(to accept it: `galleon plugin test --bless`, or BLESS=1 for cargo test)",
         golden.display(),
         first_difference + 1,
         expected.lines().nth(first_difference).unwrap_or("<end>"),
@@ -293,8 +362,13 @@ pub fn check_golden(transcript: &Value, golden: &Path) -> Result<(), String> {
 /// Fixture files (`*.yaml`) in `dir`, each with its golden file
 /// (`*.golden.json`) beside it.
 pub fn fixtures(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    list_fixtures(dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`fixtures`], with an unreadable directory an error.
+pub fn list_fixtures(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, String> {
     let mut found: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .map(|p| {
@@ -303,7 +377,7 @@ pub fn fixtures(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
         })
         .collect();
     found.sort();
-    found
+    Ok(found)
 }
 
 /// Runs every fixture in `dir` against a fresh plugin from `make`; panics

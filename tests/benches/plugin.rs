@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use add_label::{AddLabel, INPUT};
+use galleon_plugin_dev::under_test::WasmUnderTest;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
 use galleon_plugin_sdk::{Event, Mesh, Resource};
-use galleon_tests::wasm::WasmUnderTest;
 
 const EVENTS: usize = 20_000;
 const INSTANCES: usize = 200;

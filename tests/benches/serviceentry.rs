@@ -13,11 +13,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use galleon_plugin_dev::under_test::WasmUnderTest;
 use galleon_plugin_host::Limits;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::{Value, json};
 use galleon_plugin_sdk::{Event, Mesh, Resource};
-use galleon_tests::wasm::WasmUnderTest;
 use serviceentry::{ENDPOINTS, NODES, PODS, SERVICES, ServiceEntries};
 
 const SERVICES_COUNT: usize = 10_000;

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use galleon_plugin_dev::under_test::WasmUnderTest;
 use galleon_plugin_sdk::Transformer;
 use galleon_plugin_sdk::harness::{Fixture, Native, UnderTest, check_fixtures, fixtures, run};
-use galleon_tests::wasm::WasmUnderTest;
 
 /// (component, fixture directory relative to the workspace root).
 const PLUGINS: &[(&str, &str)] = &[

@@ -10,9 +10,9 @@ use crate::support::{dr, settled_sink, start};
 
 const BINDING: &str = "  - {name: hostile, file: \"{dir}/hostile.wasm\", kind: transformer, settings: {mode: MODE}}\n";
 
-/// A hub serving `ok.yaml` through the hostile plugin in `mode`.
-async fn hostile_hub(mode: &str) -> galleon_tests::hub::Hub {
-    let components = [(galleon_plugin_artifacts::HOSTILE, "hostile.wasm")];
+/// A hub serving `ok.yaml` through the hostile plugin `component` in `mode`.
+async fn hostile_hub(component: &str, mode: &str) -> galleon_tests::hub::Hub {
+    let components = [(component, "hostile.wasm")];
     start(
         &[("ok.yaml", vs("ok", "ok.example.com").as_str())],
         &components,
@@ -22,7 +22,13 @@ async fn hostile_hub(mode: &str) -> galleon_tests::hub::Hub {
 }
 
 async fn contained(mode: &str, expected: &[&str]) {
-    let hub = hostile_hub(mode).await;
+    contained_in(galleon_plugin_artifacts::HOSTILE, mode, expected).await;
+}
+
+/// The hostile plugin `component` (in any language) misbehaves in `mode`:
+/// the hub logs `expected`, keeps serving, and recovers.
+pub(crate) async fn contained_in(component: &str, mode: &str, expected: &[&str]) {
+    let hub = hostile_hub(component, mode).await;
     let mut sink = hub.sink(&[VS, DR]).await;
     for _ in 0..2 {
         let push = sink.recv().await;
@@ -92,7 +98,7 @@ async fn sleeping_traps() {
 
 #[tokio::test]
 async fn a_plugin_cannot_open_files() {
-    let hub = hostile_hub("open-file").await;
+    let hub = hostile_hub(galleon_plugin_artifacts::HOSTILE, "open-file").await;
     let mut sink = settled_sink(&hub, &[VS]).await;
     hub.write("trigger.yaml", &vs("trigger", "t"));
     // The plugin got an error from WASI (no preopened directories) and said

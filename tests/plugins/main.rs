@@ -7,6 +7,8 @@ mod builtins;
 mod golden;
 mod hostile;
 mod hot_reload;
+mod languages;
 mod loading;
 mod support;
 mod validator;
+mod workflow;

@@ -8,7 +8,6 @@ pub mod hub;
 pub mod pki;
 mod process;
 pub mod procstat;
-pub mod wasm;
 
 pub use http::http_get;
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};

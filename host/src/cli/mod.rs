@@ -1,6 +1,7 @@
 //! The `galleon` command line: argument parsing, logging set-up and the
 //! subcommands. This is the edge of the program, so errors are `anyhow`.
 
+mod plugin;
 mod serve;
 mod status;
 mod version;
@@ -43,6 +44,8 @@ enum Command {
     /// Print every sink's sync state and the current input problems (from
     /// a running hub's admin server).
     Status(status::StatusArgs),
+    /// Write plugins: scaffold, build, test against golden fixtures, inspect.
+    Plugin(plugin::PluginArgs),
     /// Print the version, the plugin contract version and the git commit.
     Version,
     /// Print a shell completion script for SHELL.
@@ -74,6 +77,16 @@ pub(crate) fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
+        Command::Plugin(args) => {
+            // Plugin calls run outside any async runtime.
+            return match plugin::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Serve(_) | Command::Watch(_) | Command::Status(_) => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -88,7 +101,7 @@ pub(crate) fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Watch(args) => watch::run(args).await,
             Command::Status(args) => status::run(args).await,
-            Command::Version | Command::Completions { .. } => Ok(()),
+            Command::Version | Command::Completions { .. } | Command::Plugin(_) => Ok(()),
         }
     });
     // Blocking work still running (a file being parsed, a plugin being

@@ -69,6 +69,20 @@ mod tests {
     use galleon_plugin_sdk::serde_json::Value;
 
     #[test]
+    fn golden_fixtures() {
+        use galleon_plugin_sdk::harness::{
+            Fixture, NativeValidator, check_golden, fixtures, run_validator,
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for (fixture, golden) in fixtures(&dir) {
+            let fixture = Fixture::load(&fixture).unwrap();
+            let transcript =
+                run_validator(&mut NativeValidator::<RequireHosts>::default(), &fixture);
+            check_golden(&transcript, &golden).unwrap();
+        }
+    }
+
+    #[test]
     fn judges_hosts() {
         assert!(check(json!({"hosts": ["a"]})).is_empty());
         assert_eq!(

@@ -1,18 +1,18 @@
-//! A compiled transformer under the SDK's test harness: the plugin host's
+//! A compiled plugin under the SDK's test harness: the plugin host's
 //! [`harness`](galleon_plugin_host::harness) runs the component in the real
-//! sandbox, and this adapter speaks the SDK's fixture types to it, so a
-//! plugin's golden fixtures check the component exactly as they check the
-//! native build.
+//! sandbox, and these adapters speak the SDK's fixture types to it, so a
+//! plugin's golden fixtures check the component — whatever language it was
+//! written in — exactly as they check a native build.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use galleon_pipeline::event::{Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
-use galleon_plugin_host::harness::Handled;
-use galleon_plugin_host::{Limits, PluginError};
-use galleon_plugin_sdk::harness::UnderTest;
-use galleon_plugin_sdk::{Description, Mesh, Resource};
+use galleon_plugin_host::harness::{Handled, Severity as Found, WasmValidatorUnderTest};
+use galleon_plugin_host::{Limits, PluginEngine, PluginError};
+use galleon_plugin_sdk::harness::{UnderTest, ValidatorUnderTest};
+use galleon_plugin_sdk::{Description, Diagnostic, Mesh, Resource, Severity};
 use serde_json::Value;
 
 /// A compiled transformer, instantiated in the real sandbox.
@@ -27,6 +27,16 @@ impl WasmUnderTest {
     /// Compiles the component at `path`, with `limits`.
     pub fn load_with(path: &Path, limits: Limits) -> Result<Self, PluginError> {
         galleon_plugin_host::harness::WasmUnderTest::load_with(path, limits).map(Self)
+    }
+
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        galleon_plugin_host::harness::WasmUnderTest::load_in(engine, path, limits).map(Self)
+    }
+
+    /// What the component declared.
+    pub fn description(&self) -> &galleon_plugin_host::Description {
+        self.0.description()
     }
 }
 
@@ -59,10 +69,49 @@ impl UnderTest for WasmUnderTest {
     }
 }
 
-/// The SDK's event as the pipeline's.
-fn to_host(event: &galleon_plugin_sdk::Event) -> Event {
-    use galleon_plugin_sdk::Event as Sdk;
-    let entry = |r: &Resource| Entry {
+/// A compiled validator, instantiated in the real sandbox.
+pub struct WasmValidator(WasmValidatorUnderTest);
+
+impl WasmValidator {
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        WasmValidatorUnderTest::load_in(engine, path, limits).map(Self)
+    }
+
+    /// Instantiates it (configured with `{}`), as a binding would.
+    pub fn instantiate(&mut self) -> Result<(), PluginError> {
+        self.0.configure(&serde_json::json!({}))
+    }
+}
+
+impl ValidatorUnderTest for WasmValidator {
+    fn configure(&mut self, settings: &Value) -> Result<(), String> {
+        self.0.configure(settings).map_err(|e| e.to_string())
+    }
+
+    fn validate(&mut self, resource: &Resource) -> Result<Vec<Diagnostic>, String> {
+        let findings = self
+            .0
+            .validate(&resource.collection.as_str().into(), &entry(resource))
+            .map_err(|e| e.to_string())?;
+        Ok(findings
+            .into_iter()
+            .map(|f| Diagnostic {
+                severity: match f.severity {
+                    Found::Error => Severity::Error,
+                    Found::Warning => Severity::Warning,
+                    Found::Info => Severity::Info,
+                },
+                message: f.message,
+                field: f.field,
+            })
+            .collect())
+    }
+}
+
+/// The SDK's resource as the pipeline's entry.
+fn entry(r: &Resource) -> Entry {
+    Entry {
         name: r.name.clone(),
         labels: r.labels.clone(),
         annotations: r.annotations.clone(),
@@ -70,7 +119,12 @@ fn to_host(event: &galleon_plugin_sdk::Event) -> Event {
         version: r.version.clone(),
         body: Arc::new(r.body.clone()),
         origin: None,
-    };
+    }
+}
+
+/// The SDK's event as the pipeline's.
+fn to_host(event: &galleon_plugin_sdk::Event) -> Event {
+    use galleon_plugin_sdk::Event as Sdk;
     match event {
         Sdk::Added(r) => Event::Added(r.collection.as_str().into(), entry(r)),
         Sdk::Updated(r) => Event::Updated(r.collection.as_str().into(), entry(r)),

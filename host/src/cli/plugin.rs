@@ -1,0 +1,261 @@
+//! `galleon plugin`: the plugin author's commands — `new`, `build`, `test`
+//! and `inspect` — over [`galleon_plugin_dev`]. They run without the async
+//! runtime and print their results to stdout.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use galleon_plugin_dev::manifest::Project;
+use galleon_plugin_dev::{Kind, Language, build, fixtures, inspect, scaffold};
+use galleon_plugin_host::{Limits, PluginEngine, default_cache_dir};
+
+#[derive(Debug, Args)]
+pub(super) struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Create a plugin project: sources, the WIT contract, a build manifest,
+    /// golden fixtures and a README.
+    New {
+        /// The plugin's name (and the directory created, unless --dir).
+        name: String,
+        /// The language to write it in.
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// What it does.
+        #[arg(long, value_enum, default_value_t = PluginKind::Transformer)]
+        kind: PluginKind,
+        /// Where to create it (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a project into a component with its language's toolchain.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component (default: target/NAME.wasm in the project).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Run a project's golden fixtures against its compiled component.
+    Test {
+        /// A project directory (its built component and fixtures), or a
+        /// component file (with --fixtures).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// The fixture directory (default: the project's).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// Rewrite the golden files with the current outputs.
+        #[arg(long)]
+        bless: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Show a compiled plugin's contract, declaration, imports and size,
+    /// and whether it loads under the given limits.
+    Inspect {
+        /// The component file.
+        file: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+/// A plugin's limits, as a binding sets them.
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// Longest one call may run (a binding's `deadline`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    deadline: Option<Duration>,
+    /// Most memory an instance may grow to, in MiB (a binding's `memoryMib`).
+    #[arg(long)]
+    memory_mib: Option<usize>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            deadline: self.deadline.unwrap_or(defaults.deadline),
+            memory: self.memory_mib.map_or(defaults.memory, |mib| mib << 20),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Lang {
+    Rust,
+    C,
+    Js,
+    Python,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PluginKind {
+    Transformer,
+    Validator,
+}
+
+/// Runs a `galleon plugin` command.
+pub(super) fn run(args: PluginArgs) -> anyhow::Result<()> {
+    match args.command {
+        PluginCommand::New {
+            name,
+            lang,
+            kind,
+            dir,
+        } => new(&name, lang, kind, dir),
+        PluginCommand::Build { dir, out } => {
+            let built = build::build(&dir, out.as_deref())?;
+            println_out(format_args!(
+                "built {} ({} bytes) in {:.1?}",
+                built.component.display(),
+                built.size,
+                built.took
+            ))
+        }
+        PluginCommand::Test {
+            path,
+            fixtures,
+            bless,
+            limits,
+        } => test(&path, fixtures, bless, limits.limits()),
+        PluginCommand::Inspect { file, limits } => print_inspection(&file, limits.limits()),
+    }
+}
+
+fn new(name: &str, lang: Lang, kind: PluginKind, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let language = match lang {
+        Lang::Rust => Language::Rust,
+        Lang::C => Language::C,
+        Lang::Js => Language::Js,
+        Lang::Python => Language::Python,
+    };
+    let kind = match kind {
+        PluginKind::Transformer => Kind::Transformer,
+        PluginKind::Validator => Kind::Validator,
+    };
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    scaffold::new(&dir, name, language, kind)?;
+    println_out(format_args!(
+        "created the {language} {kind} {name} in {}; next:\n  cd {} && galleon plugin build && galleon plugin test",
+        dir.display(),
+        dir.display()
+    ))
+}
+
+fn test(
+    path: &Path,
+    fixtures_dir: Option<PathBuf>,
+    bless: bool,
+    limits: Limits,
+) -> anyhow::Result<()> {
+    let (component, fixtures_dir) = if path.is_dir() {
+        let project = Project::open(path)?;
+        let component = project.default_output();
+        if !component.exists() {
+            bail!(
+                "{} is not built yet: run `galleon plugin build` first",
+                component.display()
+            );
+        }
+        (
+            component,
+            fixtures_dir.unwrap_or_else(|| project.fixtures_dir()),
+        )
+    } else {
+        let fixtures_dir = fixtures_dir.context("testing a component file needs --fixtures DIR")?;
+        (path.to_owned(), fixtures_dir)
+    };
+    let engine = PluginEngine::new(default_cache_dir())?;
+    let outcomes = fixtures::test(&engine, &component, &fixtures_dir, limits, bless)?;
+    let mut failed = 0;
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(()) if bless => println_out(format_args!("blessed {}", outcome.fixture.display()))?,
+            Ok(()) => println_out(format_args!("ok      {}", outcome.fixture.display()))?,
+            Err(difference) => {
+                failed += 1;
+                println_out(format_args!(
+                    "FAILED  {}\n{difference}",
+                    outcome.fixture.display()
+                ))?;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} fixtures failed", outcomes.len());
+    }
+    println_out(format_args!("{} fixtures passed", outcomes.len()))
+}
+
+fn print_inspection(file: &Path, limits: Limits) -> anyhow::Result<()> {
+    let report = inspect::inspect(file, limits)?;
+    let mut text = format!(
+        "file:      {}\nsize:      {} bytes\ncompiled:  in {:.1?}\n",
+        report.path.display(),
+        report.size,
+        report.compile
+    );
+    match &report.contract {
+        Some(contract) => text.push_str(&format!(
+            "contract:  galleon:plugin/{}@{} ({})\n",
+            contract.interface,
+            contract.version,
+            if contract.served() {
+                "served by this galleon"
+            } else {
+                "NOT served by this galleon"
+            }
+        )),
+        None => text.push_str("contract:  none (not a galleon plugin)\n"),
+    }
+    if let Some(description) = &report.description {
+        let list = |collections: &[galleon_pipeline::event::Collection]| {
+            collections
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        text.push_str(&format!(
+            "summary:   {}\ninputs:    {}\noutputs:   {}\n",
+            description.summary,
+            list(&description.inputs),
+            list(&description.outputs)
+        ));
+    }
+    text.push_str(&format!(
+        "exports:   {}\nimports:\n",
+        report.exports.join(", ")
+    ));
+    for import in &report.imports {
+        text.push_str(&format!("  {import}\n"));
+    }
+    let limits = format!(
+        "deadline {:?}, memory {} MiB",
+        report.limits.deadline,
+        report.limits.memory >> 20
+    );
+    match &report.load {
+        Ok(took) => text.push_str(&format!("loads:     yes, under {limits} ({took:.1?})")),
+        Err(why) => text.push_str(&format!("loads:     NO, under {limits}: {why}")),
+    }
+    println_out(format_args!("{text}"))?;
+    if report.load.is_err() {
+        bail!("{} would not load", file.display());
+    }
+    Ok(())
+}
+
+fn println_out(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    writeln!(std::io::stdout(), "{line}").context("writing to stdout")
+}
