@@ -72,6 +72,8 @@ pub enum PluginScope {
     Upgrade,
     /// The plugin rejected one input resource.
     Rejection(Collection, String),
+    /// Warnings and errors the plugin logged (the latest few).
+    Log,
 }
 
 impl fmt::Display for Scope {
@@ -86,6 +88,7 @@ impl fmt::Display for Scope {
                 PluginScope::Load => write!(f, "plugin {plugin} load"),
                 PluginScope::Run => write!(f, "plugin {plugin}"),
                 PluginScope::Upgrade => write!(f, "plugin {plugin} upgrade"),
+                PluginScope::Log => write!(f, "plugin {plugin} log"),
                 PluginScope::Rejection(collection, name) => {
                     write!(f, "plugin {plugin} {collection} {name}")
                 }
@@ -142,6 +145,21 @@ impl Diagnostics {
         if !problems.is_empty() {
             scopes.insert(scope.clone(), problems);
         }
+    }
+
+    /// Adds `problem` to `scope`, keeping only the latest `keep`. It is not
+    /// logged again: it comes from a line already logged.
+    pub fn push(&self, scope: &Scope, problem: Problem, keep: usize) {
+        let mut scopes = self
+            .inner
+            .scopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let problems = scopes.entry(scope.clone()).or_default();
+        problems.push(problem);
+        let excess = problems.len().saturating_sub(keep);
+        problems.drain(..excess);
+        self.inner.reported.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Clears `scope`.

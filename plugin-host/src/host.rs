@@ -48,7 +48,7 @@ impl PluginHost {
         diagnostics: Diagnostics,
     ) -> Result<Self, PluginError> {
         let engine = PluginEngine::new(config.cache_dir.clone().or_else(default_cache_dir))?;
-        let sandbox = Sandbox::new(engine)?;
+        let sandbox = Sandbox::new(engine)?.with_ledger(diagnostics.clone());
         let mut host = Self {
             sandbox,
             registry,
@@ -255,6 +255,9 @@ impl PluginHost {
             Ok(Some(loaded)) => {
                 let generation = slot.install(loaded);
                 self.diagnostics.clear(&scope);
+                // What the previous version logged is its own.
+                self.diagnostics
+                    .clear(&Scope::Plugin(slot.name.clone(), PluginScope::Log));
                 info!(plugin = %slot.name, generation, "new plugin version loaded");
                 true
             }

@@ -15,6 +15,8 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use galleon_pipeline::diagnostics::{Diagnostics, PluginScope, Problem, Scope};
+
 use super::bindings::{TransformerPlugin, ValidatorPlugin, host, wit as types};
 use super::engine::PluginEngine;
 use super::epoch::{EPOCH_TICK, during_call};
@@ -22,9 +24,13 @@ use super::error::PluginError;
 use super::failure::{MemoryLimitExceeded, SleepDenied};
 use super::limits::Limits;
 
+/// How many of a plugin's logged warnings and errors the ledger keeps.
+const LOGGED_PROBLEMS_KEPT: usize = 5;
+
 /// What a plugin's store holds.
 pub(crate) struct StoreState {
     plugin: Arc<str>,
+    ledger: Option<Diagnostics>,
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,
@@ -78,6 +84,21 @@ impl host::Host for StoreState {
             host::Level::Warn => event!(Level::WARN, plugin, "{message}"),
             host::Level::Error => event!(Level::ERROR, plugin, "{message}"),
         }
+        if matches!(level, host::Level::Warn | host::Level::Error)
+            && let Some(ledger) = &self.ledger
+        {
+            let scope = Scope::Plugin(plugin.to_owned(), PluginScope::Log);
+            let severity = if matches!(level, host::Level::Warn) {
+                "warning"
+            } else {
+                "error"
+            };
+            let problem = Problem::new(
+                format!("plugin {plugin}"),
+                format!("logged {severity}: {message}"),
+            );
+            ledger.push(&scope, problem, LOGGED_PROBLEMS_KEPT);
+        }
     }
 }
 
@@ -114,6 +135,8 @@ impl monotonic_clock::Host for StoreState {
 #[derive(Clone)]
 pub(crate) struct Sandbox {
     pub(crate) engine: PluginEngine,
+    /// Where plugins' logged warnings and errors go (none in harnesses).
+    ledger: Option<Diagnostics>,
     pub(crate) transformers: Arc<Linker<StoreState>>,
     pub(crate) validators: Arc<Linker<StoreState>>,
 }
@@ -132,13 +155,22 @@ impl Sandbox {
             transformers: link(|l| TransformerPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
             validators: link(|l| ValidatorPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
             engine,
+            ledger: None,
         })
+    }
+
+    /// This sandbox, with plugins' logged warnings and errors recorded in
+    /// `ledger`.
+    pub(crate) fn with_ledger(mut self, ledger: Diagnostics) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// A fresh store for one instance of plugin `name`.
     pub(crate) fn store(&self, name: &str, limits: Limits) -> Store<StoreState> {
         let state = StoreState {
             plugin: name.into(),
+            ledger: self.ledger.clone(),
             wasi: WasiCtxBuilder::new().build(),
             table: ResourceTable::new(),
             memory: MemoryCap {

@@ -234,3 +234,24 @@ async fn a_python_memory_bomb_hits_the_memory_cap() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_warning_a_plugin_logs_reaches_the_diagnostics_ledger() {
+    let component = built("tests/plugins/hostile-js");
+    let trigger = vs("trigger", "t");
+    let (hub, _staged) = start_staged(
+        &[("trigger.yaml", trigger.as_str())],
+        &[(component.to_str().unwrap(), "hostile.wasm")],
+        "  - {name: hostile, file: \"{dir}/hostile.wasm\", kind: transformer, settings: {mode: warn}}\n",
+    )
+    .await;
+    hub.galleon
+        .wait_for_admin(
+            "/debug/diagnostics",
+            &[
+                "plugin hostile",
+                "logged warning: suspicious resource default/trigger",
+            ],
+        )
+        .await;
+}

@@ -63,23 +63,7 @@ fn value(metrics: &str, name: &str) -> u64 {
 }
 
 async fn wait_for(galleon: &Galleon, path: &str, needles: &[&str]) -> String {
-    let found = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let (status, body) = galleon.admin_get(path).await;
-            if status == 200 && needles.iter().all(|n| body.contains(n)) {
-                return body;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    match found {
-        Ok(body) => body,
-        Err(_) => panic!(
-            "{path} never showed {needles:?}: {}",
-            galleon.admin_get(path).await.1
-        ),
-    }
+    galleon.wait_for_admin(path, needles).await
 }
 
 #[tokio::test]

@@ -159,6 +159,28 @@ impl Galleon {
         crate::http_get(self.admin, path).await
     }
 
+    /// Polls `GET path` on its admin server until the body holds every one
+    /// of `needles`; returns that body (panics after [`PATIENCE`]).
+    pub async fn wait_for_admin(&self, path: &str, needles: &[&str]) -> String {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let (status, body) = self.admin_get(path).await;
+                if status == 200 && needles.iter().all(|n| body.contains(n)) {
+                    return body;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        match found {
+            Ok(body) => body,
+            Err(_) => panic!(
+                "{path} never showed {needles:?}: {}",
+                self.admin_get(path).await.1
+            ),
+        }
+    }
+
     /// Everything it logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")

@@ -1,11 +1,18 @@
-// Misbehaves on purpose: see ../galleon-plugin.yaml.
+// Misbehaves on purpose: see ../galleon-plugin.yaml. In mode `warn` it
+// only logs a warning about the trigger.
+
+import { log } from 'galleon:plugin/host';
 
 const INPUT = 'k8s/networking.istio.io/v1alpha3/virtualservices';
 const OUTPUT = 'istio/networking/v1alpha3/virtualservices';
 
 let mode = '';
 
-function misbehave() {
+function misbehave(name) {
+  if (mode === 'warn') {
+    log('warn', `suspicious resource ${name}`);
+    return;
+  }
   if (mode === 'loop') {
     for (;;) {}
   }
@@ -27,7 +34,7 @@ export const transformer = {
     switch (event.tag) {
       case 'added':
       case 'updated':
-        if (event.val.name.endsWith('trigger')) misbehave();
+        if (event.val.name.endsWith('trigger')) misbehave(event.val.name);
         return [{ tag: 'updated', val: { ...event.val, collection: OUTPUT } }];
       case 'deleted':
         return [{ tag: 'deleted', val: { collection: OUTPUT, name: event.val.name } }];
