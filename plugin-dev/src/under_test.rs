@@ -34,6 +34,11 @@ impl WasmUnderTest {
         galleon_plugin_host::harness::WasmUnderTest::load_in(engine, path, limits).map(Self)
     }
 
+    /// The most linear memory the current instance has grown to, in bytes.
+    pub fn peak_memory(&self) -> Option<usize> {
+        self.0.peak_memory()
+    }
+
     /// What the component declared.
     pub fn description(&self) -> &galleon_plugin_host::Description {
         self.0.description()

@@ -93,6 +93,11 @@ impl WasmUnderTest {
         Ok(())
     }
 
+    /// The most linear memory the current instance has grown to, in bytes.
+    pub fn peak_memory(&self) -> Option<usize> {
+        self.instance.as_ref().map(Instance::peak_memory)
+    }
+
     /// Hands `event` to the configured instance.
     pub fn handle(&mut self, event: &Event) -> Result<Handled, PluginError> {
         let Some(instance) = self.instance.as_mut() else {

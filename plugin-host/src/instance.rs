@@ -95,6 +95,11 @@ impl Instance {
         })
     }
 
+    /// The most linear memory this instance has grown to, in bytes.
+    pub(crate) fn peak_memory(&self) -> usize {
+        self.store.data().peak_memory()
+    }
+
     /// One `handle` call; `Err(_)` is a failure (trap, deadline, memory)
     /// that ends the instance.
     pub(crate) fn handle(&mut self, event: &wit::Event) -> Result<Answer, PluginError> {

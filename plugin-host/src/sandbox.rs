@@ -40,6 +40,8 @@ pub(crate) struct StoreState {
 /// [`MemoryLimitExceeded`], which names the cause as a type (not a message).
 struct MemoryCap {
     bytes: usize,
+    /// The most linear memory the instance has grown to.
+    peak: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -52,6 +54,7 @@ impl ResourceLimiter for MemoryCap {
         if desired > self.bytes {
             return Err(MemoryLimitExceeded { desired }.into());
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -62,6 +65,13 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(true)
+    }
+}
+
+impl StoreState {
+    /// The most linear memory this instance has grown to, in bytes.
+    pub(crate) fn peak_memory(&self) -> usize {
+        self.memory.peak
     }
 }
 
@@ -175,6 +185,7 @@ impl Sandbox {
             table: ResourceTable::new(),
             memory: MemoryCap {
                 bytes: limits.memory,
+                peak: 0,
             },
         };
         let mut store = Store::new(self.engine.engine(), state);
