@@ -12,34 +12,19 @@
 
 use std::time::{Duration, Instant};
 
-use add_label::{AddLabel, INPUT};
+use add_label::AddLabel;
 use galleon_plugin_dev::under_test::WasmUnderTest;
 use galleon_plugin_dev::{Kind, Language, build, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine};
+use galleon_plugin_sdk::Mesh;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
-use galleon_plugin_sdk::{Event, Mesh, Resource};
 
 const EVENTS: usize = 5_000;
 const INSTANCES: usize = 20;
 
-fn event(i: usize) -> Event {
-    let body = json!({"hosts": [format!("svc-{i}.example.com")], "http": [{"route": [{"destination": {"host": format!("svc-{i}"), "port": {"number": 9080}}}]}]});
-    Event::Updated(Resource::new(INPUT, format!("ns/svc-{i}"), body))
-}
-
 fn per_event(plugin: &mut dyn UnderTest) -> Duration {
-    plugin.configure(&json!({}), &Mesh::default()).unwrap();
-    let events: Vec<Event> = (0..EVENTS).map(event).collect();
-    // Warm up (first calls of interpreted languages fill their caches).
-    for e in events.iter().take(100) {
-        plugin.handle(e).unwrap();
-    }
-    let start = Instant::now();
-    for e in &events {
-        std::hint::black_box(plugin.handle(e).unwrap());
-    }
-    start.elapsed() / EVENTS as u32
+    galleon_tests::plugin_load::per_event(plugin, EVENTS)
 }
 
 struct Figures {
@@ -108,11 +93,24 @@ fn main() {
     );
     println!(
         "{:<8} {:>11} {:>9} {:>9} {:>9} {:>12} {:>10} {:>8} {:>9}",
-        "language", "component", "build", "compile", "load", "instantiate", "per event", "×native", "memory"
+        "language",
+        "component",
+        "build",
+        "compile",
+        "load",
+        "instantiate",
+        "per event",
+        "×native",
+        "memory"
     );
     let mut rows: Vec<(String, Figures)> = Language::ALL
         .iter()
-        .map(|&language| (language.name().to_owned(), measure(language, scratch.path())))
+        .map(|&language| {
+            (
+                language.name().to_owned(),
+                measure(language, scratch.path()),
+            )
+        })
         .collect();
     // The JavaScript engine not chosen, for comparison: a component built
     // from the same source by componentize-js (SpiderMonkey), if given.
@@ -121,11 +119,14 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .map_or(Duration::ZERO, Duration::from_secs_f64);
-        rows.push(("js (sm)".into(), measure_component(component.as_ref(), build)));
+        rows.push((
+            "js (sm)".into(),
+            measure_component(component.as_ref(), build),
+        ));
     }
     for (language, f) in rows {
         println!(
-            "{:<8} {:>9} KB {:>9.2?} {:>9.2?} {:>9.2?} {:>12.2?} {:>10.2?} {:>8.1} {:>6} MiB",
+            "{:<8} {:>9} KB {:>9.2?} {:>9.2?} {:>9.2?} {:>12.2?} {:>10.2?} {:>8.1} {:>6} KB",
             language,
             f.size / 1024,
             f.build,
@@ -134,7 +135,7 @@ fn main() {
             f.instantiate,
             f.per_event,
             f.per_event.as_secs_f64() / native.as_secs_f64(),
-            f.memory >> 20,
+            f.memory >> 10,
         );
     }
 }

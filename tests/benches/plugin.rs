@@ -7,29 +7,19 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use add_label::{AddLabel, INPUT};
+use add_label::AddLabel;
 use galleon_plugin_dev::under_test::WasmUnderTest;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
-use galleon_plugin_sdk::{Event, Mesh, Resource};
+use galleon_plugin_sdk::{Event, Mesh};
+use galleon_tests::plugin_load::event;
 
 const EVENTS: usize = 20_000;
 const INSTANCES: usize = 200;
 const REPLAY: usize = 1_000;
 
-fn event(i: usize) -> Event {
-    let body = json!({"hosts": [format!("svc-{i}.example.com")], "http": [{"route": [{"destination": {"host": format!("svc-{i}"), "port": {"number": 9080}}}]}]});
-    Event::Updated(Resource::new(INPUT, format!("ns/svc-{i}"), body))
-}
-
 fn per_event(plugin: &mut dyn UnderTest) -> Duration {
-    plugin.configure(&json!({}), &Mesh::default()).unwrap();
-    let events: Vec<Event> = (0..EVENTS).map(event).collect();
-    let start = Instant::now();
-    for e in &events {
-        std::hint::black_box(plugin.handle(e).unwrap());
-    }
-    start.elapsed() / EVENTS as u32
+    galleon_tests::plugin_load::per_event(plugin, EVENTS)
 }
 
 #[allow(clippy::print_stdout)]

@@ -6,6 +6,7 @@
 mod http;
 pub mod hub;
 pub mod pki;
+pub mod plugin_load;
 mod process;
 pub mod procstat;
 
