@@ -1,6 +1,8 @@
 //! Plugin tests: the compiled example plugins against their golden fixtures,
 //! hostile plugins contained, hot loading, validators and load errors — all
-//! through the real host (and, end to end, the real `galleon serve`).
+//! through the real host (and, end to end, the real `galleon serve`); the
+//! same for plugins in C, JavaScript and Python; and the `galleon plugin`
+//! workflow with the real binary.
 
 mod backoff;
 mod builtins;

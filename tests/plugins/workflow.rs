@@ -15,10 +15,11 @@ fn galleon(dir: &Path, args: &[&str]) -> Output {
     command.args(args).current_dir(dir);
     // Rust projects share one target directory across runs (the SDK's
     // dependencies build once).
-    command.env(
-        "CARGO_TARGET_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffolded-rust"),
-    );
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    command.env("CARGO_TARGET_DIR", scratch.join("scaffolded-rust"));
+    // The precompile cache of `plugin test` and `inspect` too, not the
+    // user's.
+    command.env("XDG_CACHE_HOME", scratch.join("xdg-cache"));
     command.output().expect("run galleon")
 }
 
