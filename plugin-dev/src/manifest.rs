@@ -161,3 +161,27 @@ impl Project {
             .join(format!("{}.wasm", self.manifest.name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(text: &str) -> Result<Project, DevError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST), text).unwrap();
+        Project::open(dir.path())
+    }
+
+    #[test]
+    fn defaults_fill_the_paths_and_mistakes_are_named() {
+        let project = open("name: a\nlanguage: python\nkind: transformer\n").unwrap();
+        assert!(project.wit_dir().ends_with("wit"));
+        assert!(project.default_output().ends_with("target/a.wasm"));
+        let error = open("name: a\nlanguage: go\nkind: transformer\n").unwrap_err();
+        assert!(error.to_string().contains("go"), "{error}");
+        let error = open("name: a\nlanguage: c\nkind: transformer\nextra: 1\n").unwrap_err();
+        assert!(error.to_string().contains("extra"), "{error}");
+        let error = open("name: a/b\nlanguage: c\nkind: transformer\n").unwrap_err();
+        assert!(error.to_string().contains("file name"), "{error}");
+    }
+}

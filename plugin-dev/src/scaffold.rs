@@ -174,3 +174,58 @@ impl Writer<'_> {
         Ok(main)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Project;
+
+    #[test]
+    fn a_new_project_has_its_manifest_contract_and_fixtures() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        new(&project, "p", Language::Js, Kind::Validator).unwrap();
+        let opened = Project::open(&project).unwrap();
+        assert_eq!(opened.manifest.language, Language::Js);
+        assert_eq!(opened.manifest.kind, Kind::Validator);
+        assert!(opened.wit_dir().join("plugin.wit").exists());
+        assert!(opened.fixtures_dir().join("basic.golden.json").exists());
+        let source = std::fs::read_to_string(project.join("src/plugin.js")).unwrap();
+        assert!(source.contains("export const validator"), "{source}");
+        let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+        assert!(
+            !readme.contains("{{"),
+            "every placeholder is filled: {readme}"
+        );
+    }
+
+    #[test]
+    fn a_rust_project_vendors_the_sdk_without_workspace_inheritance() {
+        let dir = tempfile::tempdir().unwrap();
+        new(dir.path(), "r", Language::Rust, Kind::Transformer).unwrap();
+        let sdk = std::fs::read_to_string(dir.path().join("sdk/Cargo.toml")).unwrap();
+        assert!(!sdk.contains(".workspace"), "{sdk}");
+        let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"r\"") && manifest.contains("[workspace]"));
+    }
+
+    #[test]
+    fn a_non_empty_directory_or_a_bad_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep"), "mine").unwrap();
+        let error = new(dir.path(), "p", Language::C, Kind::Transformer).unwrap_err();
+        assert!(error.to_string().contains("not empty"), "{error}");
+        let error = new(
+            &dir.path().join("q"),
+            "../q",
+            Language::C,
+            Kind::Transformer,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("use letters"), "{error}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("keep")).unwrap(),
+            "mine"
+        );
+    }
+}
