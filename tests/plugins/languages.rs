@@ -142,9 +142,13 @@ fn scaffold_add_label(language: Language, changed: bool) -> (tempfile::TempDir, 
     (dir, component)
 }
 
-async fn hot_loads(language: &str) {
+async fn hot_loads(language: Language) {
     let component = built(&format!("examples/plugins/{language}/add-label"));
     let component = component.to_str().unwrap();
+    // The changed build is made before any stream opens: a build takes
+    // long enough (Python, on a busy machine) that a test runtime blocked
+    // in it would miss the server's keepalive pings and lose the stream.
+    let (_project, changed) = scaffold_add_label(language, true);
     let reviews = vs("reviews", "reviews");
     let (hub, staged) = start_staged(
         &[("reviews.yaml", reviews.as_str())],
@@ -157,12 +161,6 @@ async fn hot_loads(language: &str) {
     assert_eq!(label(&first), "true");
     sink.ack(&first).await;
 
-    let language = match language {
-        "c" => Language::C,
-        "js" => Language::Js,
-        _ => Language::Python,
-    };
-    let (_project, changed) = scaffold_add_label(language, true);
     write_atomically(
         staged.path(),
         "plugin.wasm",
@@ -178,17 +176,17 @@ async fn hot_loads(language: &str) {
 
 #[tokio::test]
 async fn a_changed_c_build_is_hot_loaded() {
-    hot_loads("c").await;
+    hot_loads(Language::C).await;
 }
 
 #[tokio::test]
 async fn a_changed_js_build_is_hot_loaded() {
-    hot_loads("js").await;
+    hot_loads(Language::Js).await;
 }
 
 #[tokio::test]
 async fn a_changed_python_build_is_hot_loaded() {
-    hot_loads("python").await;
+    hot_loads(Language::Python).await;
 }
 
 #[tokio::test]
