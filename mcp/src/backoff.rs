@@ -1,4 +1,5 @@
-//! Reconnect delays shared by every dialling side (sink client, callout).
+//! Reconnect delays shared by every dialling side (sink client, callout,
+//! the hub's sources that dial).
 
 use std::time::Duration;
 
@@ -23,24 +24,27 @@ impl Default for BackoffOptions {
 }
 
 /// The delays of one run of failures; [`Backoff::reset`] after a success.
-pub(crate) struct Backoff {
+pub struct Backoff {
     options: BackoffOptions,
     delays: ExponentialBackoff,
 }
 
 impl Backoff {
-    pub(crate) fn new(options: BackoffOptions) -> Self {
+    /// The delays for `options`, starting at the shortest.
+    pub fn new(options: BackoffOptions) -> Self {
         Self {
             options,
             delays: Self::delays(options),
         }
     }
 
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    /// The wait before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
         self.delays.next().unwrap_or(self.options.max)
     }
 
-    pub(crate) fn reset(&mut self) {
+    /// Back to the shortest delay (after a success).
+    pub fn reset(&mut self) {
         self.delays = Self::delays(self.options);
     }
 

@@ -10,14 +10,14 @@
 //!
 //! [`Watch`]: cache::Watch
 
-pub(crate) mod backoff;
+pub mod backoff;
 pub mod cache;
 pub mod quote;
 pub mod sink;
 pub mod source;
 pub mod tls;
 
-pub use backoff::BackoffOptions;
+pub use backoff::{Backoff, BackoffOptions};
 /// The protocol's messages, so a sink needs no other galleon crate.
 pub use galleon_proto as proto;
 

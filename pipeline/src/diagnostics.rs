@@ -52,6 +52,9 @@ pub enum Scope {
     Listing(String),
     /// Names defined more than once across a file source's files.
     Duplicates(String),
+    /// A source's link to what it reads (an etcd cluster, an upstream hub),
+    /// by source name: set while it is down, cleared once it is back.
+    Source(String),
     /// A validator's verdict on one resource.
     Validation(Collection, String),
     /// A resource the pipeline could not accumulate (a body its collection's
@@ -82,6 +85,7 @@ impl fmt::Display for Scope {
             Self::File(path) => write!(f, "{}", path.display()),
             Self::Listing(source) => write!(f, "listing of {source}"),
             Self::Duplicates(source) => write!(f, "duplicates in {source}"),
+            Self::Source(source) => write!(f, "source {source}"),
             Self::Validation(collection, name) => write!(f, "validation {collection} {name}"),
             Self::Pipeline(collection, name) => write!(f, "pipeline {collection} {name}"),
             Self::Plugin(plugin, aspect) => match aspect {

@@ -170,12 +170,33 @@ impl Runtime {
                     "mesh config synced; pipeline started"
                 );
                 let now = Instant::now();
+                // A collection no source feeds is complete as it is: empty.
+                for collection in self.unfed() {
+                    built.handle(&Event::FullSync(collection), now);
+                }
                 for event in buffer.drain(..) {
                     built.handle(&event, now);
                 }
                 processor = Some(built);
             }
         }
+    }
+}
+
+impl Runtime {
+    /// The transformers' inputs that no source feeds.
+    fn unfed(&self) -> Vec<crate::event::Collection> {
+        let fed: std::collections::HashSet<_> = self.source.collections().into_iter().collect();
+        let mut unfed: Vec<_> = self
+            .spec
+            .transformers
+            .iter()
+            .flat_map(|t| t.inputs())
+            .filter(|c| !fed.contains(c))
+            .collect();
+        unfed.sort();
+        unfed.dedup();
+        unfed
     }
 }
 

@@ -1,6 +1,7 @@
 //! Protobuf messages and gRPC services of the Mesh Configuration Protocol
 //! (`istio.mcp.v1alpha1`), of Envoy's aggregated discovery service as MCP
-//! over xDS uses it (`envoy.service.discovery.v3`) and `google.rpc.Status`, generated from galleon's own
+//! over xDS uses it (`envoy.service.discovery.v3`), `google.rpc.Status` and the
+//! part of etcd's v3 API the etcd source reads (`etcdserverpb`), generated from galleon's own
 //! `.proto` files in `proto/proto/` into `src/generated/` (checked in, so
 //! users compile no protobuf compiler; `tests/generated.rs` keeps it current).
 //!
@@ -30,6 +31,13 @@ pub mod xds {
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod rpc {
     include!("generated/google.rpc.rs");
+}
+
+/// `etcdserverpb`: the part of etcd's v3 API the etcd source speaks (a
+/// ranged read and the watch; clients only).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod etcd {
+    include!("generated/etcdserverpb.rs");
 }
 
 /// The encoded `FileDescriptorSet` of galleon's services and everything they

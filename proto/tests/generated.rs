@@ -29,6 +29,12 @@ fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         .build_server(false)
         .extern_path(".google.rpc", "crate::rpc")
         .compile_fds(ads)?;
+    // etcd's KV range and watch, for the etcd source (client only).
+    let etcd = protox::compile(["etcd/rpc.proto"], [&root])?;
+    tonic_prost_build::configure()
+        .out_dir(out)
+        .build_server(false)
+        .compile_fds(etcd)?;
     // Every service's descriptors, imports included, for server reflection.
     let mut all = protox::Compiler::new([&root])?;
     all.include_imports(true).open_files([
@@ -56,6 +62,7 @@ fn generated_code_matches_the_protos() {
         "istio.mcp.v1alpha1.rs",
         "envoy.service.discovery.v3.rs",
         "google.rpc.rs",
+        "etcdserverpb.rs",
         DESCRIPTORS,
     ] {
         let generated = std::fs::read(fresh.path().join(file)).unwrap();

@@ -3,12 +3,14 @@
 //! resource builders, and the real binary as a child process. Everything
 //! goes over real gRPC; nothing is mocked.
 
+pub mod etcd;
 mod http;
 pub mod hub;
 pub mod pki;
 pub mod plugin_load;
 mod process;
 pub mod procstat;
+pub mod proxy;
 
 pub use http::http_get;
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};

@@ -131,13 +131,14 @@ pub struct CalloutConfig {
     pub metadata: BTreeMap<String, String>,
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
-    pub tls: Option<CalloutTlsConfig>,
+    pub tls: Option<DialTlsConfig>,
 }
 
-/// A callout's TLS. The files are read at every dial.
+/// TLS of a connection the hub dials (a callout, an upstream hub). The files
+/// are read at every dial.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CalloutTlsConfig {
+pub struct DialTlsConfig {
     /// CAs (PEM) the sink's certificate must chain to.
     #[serde(default)]
     pub ca: Option<PathBuf>,

@@ -10,10 +10,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod mcp;
+mod sources;
 
-pub use mcp::{CalloutConfig, CalloutTlsConfig, McpConfig, McpTlsConfig, StreamRateConfig};
+pub use mcp::{CalloutConfig, DialTlsConfig, McpConfig, McpTlsConfig, StreamRateConfig};
+pub use sources::{EtcdConfig, FilesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig};
 
-use crate::source::file::DEFAULT_MAX_FILE_SIZE;
 use galleon_mcp::cache::DEFAULT_GROUP;
 use galleon_pipeline::Strategy;
 use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
@@ -108,49 +109,6 @@ fn default_admin_address() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9902))
 }
 
-/// A source of configuration.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// YAML/JSON files.
-    Files(FilesConfig),
-}
-
-/// A file source.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FilesConfig {
-    /// Directories (walked recursively) or single files.
-    pub paths: Vec<PathBuf>,
-    /// Larger files are refused (their previous content stays served).
-    #[serde(default = "default_max_file_size")]
-    pub max_file_size: u64,
-    /// Reload on file-system notifications (otherwise only on SIGHUP/SIGUSR1).
-    #[serde(default = "yes")]
-    pub watch: bool,
-    /// Whether a path may be missing at start (it is served once it
-    /// appears); otherwise a missing path stops the hub from starting.
-    #[serde(default)]
-    pub optional: bool,
-    /// Follow symbolic links that lead out of the paths (refused and
-    /// reported by default).
-    #[serde(default)]
-    pub follow_external_symlinks: bool,
-}
-
-impl FilesConfig {
-    /// A file source over `paths` with default limits.
-    pub fn new(paths: Vec<PathBuf>) -> Self {
-        Self {
-            paths,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-            watch: true,
-            optional: false,
-            follow_external_symlinks: false,
-        }
-    }
-}
-
 /// Publishing strategy of a group, as written in the configuration.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -221,6 +179,9 @@ pub enum InvalidConfig {
     /// type), with line and column.
     #[error("{0}")]
     Yaml(String),
+    /// A source that cannot work as written.
+    #[error("{0}")]
+    Source(String),
     /// `maxDelay` or `quiesce` on an immediate group.
     #[error("group {0:?}: maxDelay and quiesce apply to the debounce strategy only")]
     DebounceOnly(String),
@@ -246,6 +207,9 @@ impl HubConfig {
     pub fn parse(text: &str) -> Result<Self, InvalidConfig> {
         let config: Self = serde_saphyr::from_str(text)
             .map_err(|e| InvalidConfig::Yaml(crate::mesh::first_line(&e.to_string())))?;
+        for source in &config.sources {
+            source.check().map_err(InvalidConfig::Source)?;
+        }
         for group in &config.groups {
             if group.strategy == StrategyKind::Immediate
                 && (group.max_delay.is_some() || group.quiesce.is_some())
@@ -262,8 +226,8 @@ impl HubConfig {
                 *p = base.join(&*p);
             }
         };
-        for SourceConfig::Files(files) in &mut self.sources {
-            files.paths.iter_mut().for_each(resolve);
+        for source in &mut self.sources {
+            source.resolve_paths(&resolve);
         }
         if let Some(mesh) = &mut self.mesh_config {
             resolve(mesh);
@@ -288,14 +252,6 @@ impl HubConfig {
 
 fn default_domain() -> String {
     "cluster.local".into()
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn default_max_file_size() -> u64 {
-    DEFAULT_MAX_FILE_SIZE
 }
 
 /// The collection of ServiceEntries synthesised from Services, Endpoints,
@@ -387,7 +343,9 @@ groups:
             }
         );
         assert_eq!(config.groups[1].strategy(), Strategy::Immediate);
-        let SourceConfig::Files(files) = &config.sources[0];
+        let SourceConfig::Files(files) = &config.sources[0] else {
+            panic!("a file source: {:?}", config.sources[0]);
+        };
         assert_eq!(files.max_file_size, 1 << 20);
     }
 

@@ -12,7 +12,7 @@ use crate::config::{SYNTHETIC_SERVICE_ENTRIES, SchemasConfig};
 use galleon_pipeline::BodyCodec;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{BodyShape, MESH_CONFIG, Registry};
-use galleon_schemas::{LoadError, SchemaSources, TypedCodec};
+use galleon_schemas::{DescriptorPool, LoadError, SchemaSources, TypedCodec};
 
 /// The message of the mesh configuration.
 const MESH_CONFIG_MESSAGE: &str = "istio.mesh.v1alpha1.MeshConfig";
@@ -20,23 +20,28 @@ const MESH_CONFIG_MESSAGE: &str = "istio.mesh.v1alpha1.MeshConfig";
 /// The message of synthetic ServiceEntries.
 const SERVICE_ENTRY_MESSAGE: &str = "istio.networking.v1alpha3.ServiceEntry";
 
+/// Body codecs by output collection.
+pub(super) type Codecs = HashMap<Collection, Arc<dyn BodyCodec>>;
+
 /// An output collection's message and where its body sits in a document.
 struct Typing {
     message: String,
     root: &'static str,
 }
 
-/// Codecs by output collection, for the collections the schemas type.
+/// Codecs by output collection, for the collections the schemas type, and
+/// the messages they were found in (upstream sources read typed bodies
+/// with them).
 pub(super) fn load(
     config: &SchemasConfig,
     registry: &Registry,
-) -> Result<HashMap<Collection, Arc<dyn BodyCodec>>, LoadError> {
+) -> Result<(Codecs, DescriptorPool), LoadError> {
     let sources = SchemaSources {
         proto_paths: config.proto_paths.clone(),
         descriptor_sets: config.descriptor_sets.clone(),
     };
     if sources.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), DescriptorPool::new()));
     }
     let wanted = typings(registry);
     let packages: BTreeSet<String> = wanted
@@ -47,7 +52,7 @@ pub(super) fn load(
     for skipped in &loaded.skipped {
         warn!(file = %skipped.path.display(), reason = %skipped.reason, "schema file left out: its messages are served as Struct");
     }
-    let mut codecs: HashMap<Collection, Arc<dyn BodyCodec>> = HashMap::new();
+    let mut codecs: Codecs = HashMap::new();
     for (collection, typing) in &wanted {
         if let Some(message) = loaded.pool.get_message_by_name(&typing.message) {
             let codec = TypedCodec::new(message, typing.root, config.unknown_fields);
@@ -61,7 +66,7 @@ pub(super) fn load(
         as_struct = wanted.len() - typed.len(),
         "typed bodies from the configured schemas"
     );
-    Ok(codecs)
+    Ok((codecs, loaded.pool))
 }
 
 /// Every output collection that has a message, with it.

@@ -23,7 +23,9 @@ use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
 use crate::config::{HubConfig, SourceConfig};
-use crate::source::{Aggregate, FileSource, MeshSource, Source};
+use crate::source::{
+    Aggregate, EtcdSource, FileSource, McpUpstream, MeshSource, Source, XdsUpstream,
+};
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions, StreamRate, XdsType};
@@ -34,6 +36,7 @@ use galleon_pipeline::{
     BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
 use galleon_plugin_host::PluginHost;
+use galleon_schemas::DescriptorPool;
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
 use security::Security;
@@ -85,6 +88,9 @@ pub enum HubError {
     /// refused.
     #[error(transparent)]
     Security(#[from] security::SecurityError),
+    /// An upstream source cannot be set up as configured.
+    #[error(transparent)]
+    Upstream(#[from] crate::source::upstream::UpstreamError),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -119,13 +125,25 @@ impl Hub {
             config.mesh_config.clone(),
             diagnostics.clone(),
         ))];
-        for SourceConfig::Files(files) in &config.sources {
-            let source =
-                FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
-                    .with_max_file_size(files.max_file_size)
-                    .with_watch(files.watch)
-                    .with_external_symlinks(files.follow_external_symlinks);
-            sources.push(Arc::new(source));
+        for source in &config.sources {
+            match source {
+                SourceConfig::Files(files) => {
+                    let source =
+                        FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
+                            .with_max_file_size(files.max_file_size)
+                            .with_watch(files.watch)
+                            .with_external_symlinks(files.follow_external_symlinks);
+                    sources.push(Arc::new(source));
+                }
+                SourceConfig::Etcd(etcd) => sources.push(Arc::new(EtcdSource::new(
+                    etcd.endpoints.clone(),
+                    etcd.prefix.clone(),
+                    registry.clone(),
+                    diagnostics.clone(),
+                ))),
+                // Built once the schemas are loaded (they read typed bodies).
+                SourceConfig::Mcp(_) | SourceConfig::Xds(_) => {}
+            }
         }
         Self {
             config,
@@ -210,7 +228,9 @@ impl Hub {
     /// pipeline, the servers, the readiness watch and the callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
         self.check_paths()?;
-        self.codecs = codecs::load(&self.config.schemas, &self.registry)?;
+        let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
+        self.codecs = codecs;
+        self.add_upstreams(pool)?;
         let stop = CancellationToken::new();
         let refresh = Arc::new(Notify::new());
         let mut tasks = Vec::new();
@@ -283,7 +303,7 @@ impl Hub {
     fn check_paths(&self) -> Result<(), HubError> {
         let required = self.config.sources.iter().flat_map(|source| match source {
             SourceConfig::Files(files) if !files.optional => files.paths.as_slice(),
-            SourceConfig::Files(_) => &[],
+            _ => &[],
         });
         for path in required {
             if let Err(error) = std::fs::metadata(path)
@@ -292,6 +312,52 @@ impl Hub {
                 return Err(HubError::MissingPath(path.clone()));
             }
         }
+        Ok(())
+    }
+
+    /// The configured upstream hubs, as sources reading typed bodies with
+    /// `pool`.
+    fn add_upstreams(&mut self, pool: DescriptorPool) -> Result<(), HubError> {
+        let (registry, diagnostics) = (&self.registry, &self.diagnostics);
+        let mut upstreams: Vec<Arc<dyn Source>> = Vec::new();
+        for source in &self.config.sources {
+            match source {
+                SourceConfig::Mcp(mcp) => {
+                    let tls = mcp
+                        .tls
+                        .as_ref()
+                        .map(|tls| security::dial_tls(&mcp.address, tls))
+                        .transpose()?;
+                    let upstream = McpUpstream::new(
+                        &mcp.address,
+                        &mcp.collections,
+                        tls.as_ref(),
+                        registry,
+                        pool.clone(),
+                        diagnostics.clone(),
+                    )?;
+                    upstreams.push(Arc::new(upstream.with_node_id(mcp.node_id.clone())));
+                }
+                SourceConfig::Xds(xds) => {
+                    let tls = xds
+                        .tls
+                        .as_ref()
+                        .map(|tls| security::dial_tls(&xds.address, tls))
+                        .transpose()?;
+                    let upstream = XdsUpstream::new(
+                        &xds.address,
+                        &xds.types,
+                        tls.as_ref(),
+                        registry,
+                        pool.clone(),
+                        diagnostics.clone(),
+                    )?;
+                    upstreams.push(Arc::new(upstream.with_node_id(xds.node_id.clone())));
+                }
+                SourceConfig::Files(_) | SourceConfig::Etcd(_) => {}
+            }
+        }
+        self.sources.extend(upstreams);
         Ok(())
     }
 
@@ -391,7 +457,7 @@ impl Hub {
                 let tls = callout
                     .tls
                     .as_ref()
-                    .map(|tls| security::callout_tls(&callout.address, tls))
+                    .map(|tls| security::dial_tls(&callout.address, tls))
                     .transpose()?;
                 Ok(CalloutOptions {
                     address: callout.address.clone(),

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use galleon_mcp::source::{AccessList, AccessRule};
 use galleon_mcp::tls::{ClientTls, ServerTls, ServerTlsFiles, TlsError};
 
-use crate::config::{CalloutTlsConfig, McpConfig, McpTlsConfig};
+use crate::config::{DialTlsConfig, McpConfig, McpTlsConfig};
 
 /// The access-list file, as Galley read it: `allowed: [identity, …]`, and
 /// with `isblacklist: true` the listed are denied instead.
@@ -52,9 +52,10 @@ pub enum SecurityError {
          set mcp.tls, or mcp.insecure: true to serve without TLS"
     )]
     Plaintext(SocketAddr),
-    /// A callout's certificate without its key, or the other way round.
-    #[error("callout {0}: tls.cert and tls.key go together")]
-    CalloutIdentity(String),
+    /// A dialled connection's certificate without its key, or the other way
+    /// round.
+    #[error("{0}: tls.cert and tls.key go together")]
+    DialIdentity(String),
 }
 
 /// The MCP port's TLS and access list, as configured.
@@ -179,13 +180,10 @@ fn read_access_list(path: &Path) -> Result<AccessRule, SecurityError> {
     })
 }
 
-/// A callout's TLS, checked.
-pub(super) fn callout_tls(
-    address: &str,
-    config: &CalloutTlsConfig,
-) -> Result<ClientTls, SecurityError> {
+/// TLS of a connection the hub dials (a callout, an upstream), checked.
+pub(super) fn dial_tls(address: &str, config: &DialTlsConfig) -> Result<ClientTls, SecurityError> {
     if config.cert.is_some() != config.key.is_some() {
-        return Err(SecurityError::CalloutIdentity(address.to_owned()));
+        return Err(SecurityError::DialIdentity(address.to_owned()));
     }
     Ok(ClientTls {
         ca: config.ca.clone(),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::parse::is_config_file;
 use super::{FileSource, ROOT_POLL, Tree};
-use crate::source::{EventSender, Source};
+use crate::source::documents::is_config_file;
+use crate::source::{EventSender, Source, send_all};
 use galleon_fs_watch::{PathWatcher, RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::event::Event;
 
@@ -197,14 +197,4 @@ enum Change {
     File,
     /// List everything again.
     Tree,
-}
-
-pub(super) async fn send_all(
-    events: &EventSender,
-    batch: impl IntoIterator<Item = Event>,
-) -> Result<(), ()> {
-    for event in batch {
-        events.send(event).await.map_err(|_| ())?;
-    }
-    Ok(())
 }

@@ -3,12 +3,8 @@
 //! or SIGUSR1. Each document becomes a resource; only documents whose content
 //! hash changed become events.
 
-mod invalid;
 mod listing;
 mod live;
-mod names;
-mod parse;
-mod set;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +15,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use self::listing::Listing;
-use self::parse::{ParsedFile, parse_file};
-use self::set::FileSet;
-use super::{EventSender, Source, SourceRun};
+use super::documents::{DocumentSet, ParsedFile, parse_file};
+use super::{EventSender, Source, SourceRun, send_all};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Event};
 use galleon_pipeline::registry::Registry;
@@ -48,7 +43,7 @@ pub struct FileSource {
     max_file_size: u64,
     watch: bool,
     follow_external_symlinks: bool,
-    set: Mutex<FileSet>,
+    set: Mutex<DocumentSet>,
     loads: AtomicU64,
 }
 
@@ -110,7 +105,7 @@ impl FileSource {
         self
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FileSet> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, DocumentSet> {
         self.set.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -170,7 +165,7 @@ impl FileSource {
         self.finish(&mut set, touched)
     }
 
-    fn finish(&self, set: &mut FileSet, touched: Vec<(Collection, String)>) -> Vec<Event> {
+    fn finish(&self, set: &mut DocumentSet, touched: Vec<(Collection, String)>) -> Vec<Event> {
         self.diagnostics
             .set(&Scope::Duplicates(self.name()), set.duplicates());
         set.diff(touched)
@@ -201,7 +196,7 @@ impl FileSource {
     }
 
     /// Reads one file into the set; returns the keys it may have changed.
-    fn load(&self, set: &mut FileSet, path: &Path) -> Vec<(Collection, String)> {
+    fn load(&self, set: &mut DocumentSet, path: &Path) -> Vec<(Collection, String)> {
         let scope = Scope::File(path.to_owned());
         self.loads.fetch_add(1, Ordering::Relaxed);
         let bytes = match self.read(path) {
@@ -338,7 +333,7 @@ impl Source for FileSource {
             };
             info!(source = %self.name(), resources = initial.len(), "loaded");
             let syncs = self.collections().into_iter().map(Event::FullSync);
-            if live::send_all(&events, initial.into_iter().chain(syncs))
+            if send_all(&events, initial.into_iter().chain(syncs))
                 .await
                 .is_err()
             {

@@ -18,15 +18,15 @@ use galleon_pipeline::registry::{BodyShape, Registry};
 
 /// A resource read from one document.
 #[derive(Debug)]
-pub(super) struct Document {
-    pub(super) collection: Collection,
-    pub(super) entry: Entry,
+pub(in crate::source) struct Document {
+    pub(in crate::source) collection: Collection,
+    pub(in crate::source) entry: Entry,
     /// Hash of the whole document: equal hash, no event.
-    pub(super) hash: [u8; 32],
+    pub(in crate::source) hash: [u8; 32],
 }
 
 impl Document {
-    pub(super) fn origin(&self) -> &Origin {
+    pub(in crate::source) fn origin(&self) -> &Origin {
         self.entry
             .origin
             .as_deref()
@@ -36,13 +36,13 @@ impl Document {
 
 /// What a file yielded.
 #[derive(Debug, Default)]
-pub(super) struct ParsedFile {
-    pub(super) documents: Vec<Document>,
-    pub(super) problems: Vec<Problem>,
+pub(in crate::source) struct ParsedFile {
+    pub(in crate::source) documents: Vec<Document>,
+    pub(in crate::source) problems: Vec<Problem>,
 }
 
 /// Whether `path` names a configuration file galleon reads.
-pub(super) fn is_config_file(path: &Path) -> bool {
+pub(in crate::source) fn is_config_file(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
@@ -50,7 +50,7 @@ pub(super) fn is_config_file(path: &Path) -> bool {
 }
 
 /// Parses a file's content.
-pub(super) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> ParsedFile {
+pub(in crate::source) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> ParsedFile {
     let mut parsed = ParsedFile::default();
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,

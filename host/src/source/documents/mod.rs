@@ -1,0 +1,13 @@
+//! YAML and JSON documents as resources, shared by the sources that read
+//! files or file-like values (an etcd key holds what a file would): parsing
+//! a unit's bytes into documents (`parse`, with `names` and `invalid` for
+//! what makes a document not a resource), and the set of units' documents
+//! that turns every re-read into exactly the events that changed (`set`).
+
+mod invalid;
+mod names;
+mod parse;
+mod set;
+
+pub(super) use parse::{ParsedFile, is_config_file, parse_file};
+pub(super) use set::DocumentSet;

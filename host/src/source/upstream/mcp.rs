@@ -1,0 +1,175 @@
+//! An upstream `ResourceSource` (another galleon, or any MCP server),
+//! subscribed with the sink library: incremental where the upstream offers
+//! it, resuming with a delta after a reconnect.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use galleon_mcp::sink::{ApplyError, Change, SinkClient, SinkOptions, Updater};
+use galleon_mcp::{Backoff, BackoffOptions};
+use galleon_pipeline::diagnostics::Diagnostics;
+use galleon_pipeline::event::{Collection, Event};
+use galleon_pipeline::registry::Registry;
+use galleon_proto::mcp::SinkNode;
+use galleon_schemas::DescriptorPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+
+use super::mirror::Mirror;
+use super::{UpstreamError, endpoint, routes};
+use crate::source::link::Link;
+use crate::source::{EventSender, Source, SourceRun, send_all};
+
+/// A source fed by an upstream hub over MCP.
+pub struct McpUpstream {
+    address: String,
+    endpoint: Endpoint,
+    node_id: String,
+    routes: std::collections::BTreeMap<String, Collection>,
+    pool: DescriptorPool,
+    diagnostics: Diagnostics,
+    backoff: BackoffOptions,
+}
+
+impl McpUpstream {
+    /// Subscribes to `collections` (the upstream's output collections) at
+    /// `address`; each feeds the local collection of the kind whose output
+    /// it is. Typed bodies are read with `pool`.
+    pub fn new(
+        address: &str,
+        collections: &[String],
+        tls: Option<&galleon_mcp::tls::ClientTls>,
+        registry: &Registry,
+        pool: DescriptorPool,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, UpstreamError> {
+        let route = |collection: &str| {
+            registry
+                .schemas()
+                .into_iter()
+                .find(|s| s.output.as_deref() == Some(collection))
+                .map(|s| s.collection.clone())
+        };
+        Ok(Self {
+            address: address.to_owned(),
+            endpoint: endpoint(address, tls)?,
+            node_id: "galleon".into(),
+            routes: routes(
+                address,
+                collections,
+                route,
+                "an output collection of a known kind",
+            )?,
+            pool,
+            diagnostics,
+            backoff: crate::source::RECONNECT,
+        })
+    }
+
+    /// The node id presented upstream.
+    pub fn with_node_id(mut self, node_id: String) -> Self {
+        self.node_id = node_id;
+        self
+    }
+
+    /// Reconnect delays (tests shorten them).
+    pub fn with_backoff(mut self, backoff: BackoffOptions) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+/// Turns pushes into events for the source's run loop.
+struct Forward {
+    mirror: Mutex<Mirror>,
+    events: mpsc::UnboundedSender<Vec<Event>>,
+}
+
+impl Updater for Forward {
+    fn apply(&self, change: &Change) -> Result<(), ApplyError> {
+        let events = self
+            .mirror
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(
+                &change.collection,
+                &change.resources,
+                &change.removed,
+                change.incremental,
+            );
+        // Sent even when empty: a push arrived, so the link is up.
+        self.events
+            .send(events)
+            .map_err(|_| ApplyError("the hub is stopping".into()))
+    }
+}
+
+impl Source for McpUpstream {
+    fn name(&self) -> String {
+        format!("mcp {}", self.address)
+    }
+
+    fn collections(&self) -> Vec<Collection> {
+        self.routes.values().cloned().collect()
+    }
+
+    fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
+        Box::pin(async move {
+            let (forward, mut batches) = mpsc::unbounded_channel();
+            let mirror = Mirror::new(
+                self.name(),
+                self.routes.clone(),
+                self.pool.clone(),
+                self.diagnostics.clone(),
+            );
+            let options = SinkOptions {
+                node: SinkNode {
+                    id: self.node_id.clone(),
+                    annotations: Default::default(),
+                },
+                collections: self.routes.keys().cloned().collect(),
+                incremental: true,
+                ..SinkOptions::default()
+            };
+            let forward = Forward {
+                mirror: Mutex::new(mirror),
+                events: forward,
+            };
+            // A new client per start: it asks for everything again.
+            let client = SinkClient::new(self.endpoint.clone(), options, forward);
+            let link = Link::new(self.name(), self.diagnostics.clone());
+            let mut backoff = Backoff::new(self.backoff);
+            loop {
+                let mut served = false;
+                let mut up = false;
+                let stream = client.run_once(&mut served);
+                tokio::pin!(stream);
+                let ended = loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        ended = &mut stream => break ended,
+                        Some(batch) = batches.recv() => {
+                            if !up {
+                                link.up(&self.address);
+                                backoff.reset();
+                                up = true;
+                            }
+                            if send_all(&events, batch).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                };
+                let error = match ended {
+                    Ok(()) => "the upstream closed the stream".to_owned(),
+                    Err(error) => error.to_string(),
+                };
+                link.down(&self.address, &error, "serving the last state it sent");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                }
+            }
+        })
+    }
+}

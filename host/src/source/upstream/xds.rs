@@ -1,0 +1,240 @@
+//! An upstream MCP-over-xDS server (another galleon, Nacos, Higress),
+//! dialled as istiod dials `configSources: xds://…`: one ADS stream, a
+//! state-of-the-world request per type URL, every response unwrapped from
+//! its `istio.mcp.v1alpha1.Resource`s and ACKed. After a reconnect the
+//! requests carry the last versions accepted; the full state that comes
+//! back becomes only what changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use galleon_mcp::cache::RESOURCE_TYPE_URL;
+use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
+use galleon_mcp::{Backoff, BackoffOptions};
+use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
+use galleon_pipeline::event::Collection;
+use galleon_pipeline::registry::Registry;
+use galleon_proto::mcp::Resource;
+use galleon_proto::xds::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+use galleon_proto::xds::{DiscoveryRequest, DiscoveryResponse, Node};
+use galleon_schemas::DescriptorPool;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+
+use super::mirror::Mirror;
+use super::{UpstreamError, endpoint, routes};
+use crate::source::link::Link;
+use crate::source::{EventSender, Source, SourceRun, send_all};
+
+/// A source fed by an upstream hub over MCP over xDS.
+pub struct XdsUpstream {
+    address: String,
+    endpoint: Endpoint,
+    node_id: String,
+    routes: BTreeMap<String, Collection>,
+    pool: DescriptorPool,
+    diagnostics: Diagnostics,
+    backoff: BackoffOptions,
+}
+
+/// Why one ADS stream ended.
+#[derive(Debug, thiserror::Error)]
+enum StreamEnd {
+    #[error("the hub is stopping")]
+    PipelineGone,
+    #[error("cannot connect: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error("stream failed ({code:?}): {message}", code = .0.code(), message = .0.message())]
+    Failed(#[from] tonic::Status),
+    #[error("the upstream closed the stream")]
+    Closed,
+}
+
+impl XdsUpstream {
+    /// Subscribes to `types` (GVK type URLs such as
+    /// `networking.istio.io/v1alpha3/VirtualService`) at `address`; each
+    /// feeds the collection of its kind. Typed bodies are read with `pool`.
+    pub fn new(
+        address: &str,
+        types: &[String],
+        tls: Option<&galleon_mcp::tls::ClientTls>,
+        registry: &Registry,
+        pool: DescriptorPool,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, UpstreamError> {
+        let route = |type_url: &str| {
+            registry
+                .schemas()
+                .into_iter()
+                .find(|s| s.gvks().any(|gvk| gvk == type_url))
+                .map(|s| s.collection.clone())
+        };
+        Ok(Self {
+            address: address.to_owned(),
+            endpoint: endpoint(address, tls)?,
+            node_id: "galleon".into(),
+            routes: routes(address, types, route, "the type URL of a known kind")?,
+            pool,
+            diagnostics,
+            backoff: crate::source::RECONNECT,
+        })
+    }
+
+    /// The node id presented upstream.
+    pub fn with_node_id(mut self, node_id: String) -> Self {
+        self.node_id = node_id;
+        self
+    }
+
+    /// Reconnect delays (tests shorten them).
+    pub fn with_backoff(mut self, backoff: BackoffOptions) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// One ADS stream, from dial to end. `accepted` holds each type's last
+    /// version ACKed (sent again on the next stream); `up` is called at the
+    /// first response.
+    async fn stream(
+        &self,
+        mirror: &mut Mirror,
+        accepted: &mut HashMap<String, String>,
+        events: &EventSender,
+        up: &mut (dyn FnMut() + Send),
+    ) -> StreamEnd {
+        let channel = match self.endpoint.connect().await {
+            Ok(channel) => channel,
+            Err(error) => return error.into(),
+        };
+        let mut client = AggregatedDiscoveryServiceClient::new(channel)
+            .max_decoding_message_size(DEFAULT_MAX_MESSAGE_SIZE);
+        let (requests, outgoing) = mpsc::channel(self.routes.len() + 1);
+        let node = Node {
+            id: self.node_id.clone(),
+            ..Node::default()
+        };
+        for type_url in self.routes.keys() {
+            let request = DiscoveryRequest {
+                node: Some(node.clone()),
+                type_url: type_url.clone(),
+                version_info: accepted.get(type_url).cloned().unwrap_or_default(),
+                ..DiscoveryRequest::default()
+            };
+            if requests.send(request).await.is_err() {
+                return StreamEnd::Closed;
+            }
+        }
+        let mut responses = match client
+            .stream_aggregated_resources(ReceiverStream::new(outgoing))
+            .await
+        {
+            Ok(response) => response.into_inner(),
+            Err(status) => return status.into(),
+        };
+        let mut answered = false;
+        loop {
+            let response = match responses.message().await {
+                Ok(Some(response)) => response,
+                Ok(None) => return StreamEnd::Closed,
+                Err(status) => return status.into(),
+            };
+            if !std::mem::replace(&mut answered, true) {
+                up();
+            }
+            let resources = self.unwrap(&response);
+            let batch = mirror.apply(&response.type_url, &resources, &[], false);
+            if send_all(events, batch).await.is_err() {
+                return StreamEnd::PipelineGone;
+            }
+            accepted.insert(response.type_url.clone(), response.version_info.clone());
+            let ack = DiscoveryRequest {
+                version_info: response.version_info,
+                type_url: response.type_url,
+                response_nonce: response.nonce,
+                ..DiscoveryRequest::default()
+            };
+            if requests.send(ack).await.is_err() {
+                return StreamEnd::Closed;
+            }
+        }
+    }
+
+    /// A response's resources; entries that are not MCP resources are
+    /// reported (the mirror keeps their last good versions).
+    fn unwrap(&self, response: &DiscoveryResponse) -> Vec<Resource> {
+        let mut problems = Vec::new();
+        let resources = response
+            .resources
+            .iter()
+            .filter_map(|any| {
+                let decoded = if any.type_url == RESOURCE_TYPE_URL {
+                    Resource::decode(any.value.as_slice()).map_err(|e| e.to_string())
+                } else {
+                    Err(format!(
+                        "a {} where {RESOURCE_TYPE_URL} was expected",
+                        any.type_url
+                    ))
+                };
+                decoded
+                    .inspect_err(|reason| {
+                        problems.push(Problem::new(
+                            format!("{} {}", self.name(), response.type_url),
+                            format!("response {}: {reason}", response.nonce),
+                        ));
+                    })
+                    .ok()
+            })
+            .collect();
+        self.diagnostics.set(
+            &Scope::Source(format!("{} {} envelope", self.name(), response.type_url)),
+            problems,
+        );
+        resources
+    }
+}
+
+impl Source for XdsUpstream {
+    fn name(&self) -> String {
+        format!("xds {}", self.address)
+    }
+
+    fn collections(&self) -> Vec<Collection> {
+        self.routes.values().cloned().collect()
+    }
+
+    fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
+        Box::pin(async move {
+            let mut mirror = Mirror::new(
+                self.name(),
+                self.routes.clone(),
+                self.pool.clone(),
+                self.diagnostics.clone(),
+            );
+            let mut accepted = HashMap::new();
+            let link = Link::new(self.name(), self.diagnostics.clone());
+            let mut backoff = Backoff::new(self.backoff);
+            loop {
+                let mut up = || {
+                    link.up(&self.address);
+                    backoff.reset();
+                };
+                let stream = self.stream(&mut mirror, &mut accepted, &events, &mut up);
+                let ended = tokio::select! {
+                    () = stop.cancelled() => return,
+                    ended = stream => ended,
+                };
+                if matches!(ended, StreamEnd::PipelineGone) {
+                    return;
+                }
+                link.down(&self.address, &ended, "serving the last state it sent");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,237 @@
+//! The etcd source against a real etcd: the initial read and the watch,
+//! bad values, a resume that etcd compacted away, and etcd killed and
+//! restarted while keys change.
+
+use std::time::Duration;
+
+use galleon_tests::etcd::Etcd;
+use galleon_tests::hub::{FAST, vs};
+use galleon_tests::proxy::Proxy;
+use galleon_tests::*;
+
+/// `galleon serve` with an etcd source at `endpoint`, prefix `/galleon/`,
+/// publishing a burst of changes as one push.
+async fn serve(dir: &std::path::Path, endpoint: &str) -> Galleon {
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\n\
+         sources: [{{etcd: {{endpoints: [\"{endpoint}\"], prefix: /galleon/}}}}]\n\
+         {FAST}"
+    );
+    std::fs::write(dir.join("galleon.yaml"), config).unwrap();
+    Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await
+}
+
+/// The host of each VirtualService in a push.
+fn hosts(push: &galleon_mcp::proto::mcp::Resources) -> Vec<(String, String)> {
+    bodies(push)
+        .into_iter()
+        .map(|(name, body)| {
+            (
+                name,
+                body["hosts"][0].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_are_read_then_watched_and_a_bad_value_keeps_its_last_good_version() {
+    let etcd = Etcd::start();
+    etcd.put("/galleon/a.yaml", &vs("a", "a.example"));
+    etcd.put(
+        "/galleon/bc",
+        &format!("{}---\n{}", vs("b", "b.example"), vs("c", "c.example")),
+    );
+    etcd.put("/elsewhere/d.yaml", &vs("d", "outside.example"));
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &etcd.endpoint()).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(
+        hosts(&push),
+        [
+            ("default/a".into(), "a.example".into()),
+            ("default/b".into(), "b.example".into()),
+            ("default/c".into(), "c.example".into()),
+        ]
+    );
+    sink.ack(&push).await;
+
+    // A change, through the watch.
+    etcd.put("/galleon/a.yaml", &vs("a", "edited.example"));
+    let push = sink.recv().await;
+    assert_eq!(bodies(&push)["default/a"]["hosts"][0], "edited.example");
+    sink.ack(&push).await;
+
+    // A bad value: reported with the key; what it held stays served.
+    etcd.put(
+        "/galleon/bc",
+        &format!("{}---\nkind: [unclosed\n", vs("b", "b2.example")),
+    );
+    let push = sink.recv().await;
+    assert_eq!(bodies(&push)["default/b"]["hosts"][0], "b2.example");
+    assert_eq!(
+        bodies(&push)["default/c"]["hosts"][0],
+        "c.example",
+        "last good c kept"
+    );
+    sink.ack(&push).await;
+    let diagnostics = galleon
+        .wait_for_admin("/debug/diagnostics", &["/galleon/bc"])
+        .await;
+    assert!(diagnostics.contains("document 1"), "{diagnostics}");
+
+    // Fixed, then deleted.
+    etcd.put("/galleon/bc", &vs("b", "b3.example"));
+    let push = sink.recv().await;
+    assert_eq!(
+        hosts(&push),
+        [
+            ("default/a".into(), "edited.example".into()),
+            ("default/b".into(), "b3.example".into()),
+        ]
+    );
+    sink.ack(&push).await;
+    let (_, diagnostics) = galleon.admin_get("/debug/diagnostics").await;
+    assert!(!diagnostics.contains("/galleon/bc"), "{diagnostics}");
+    etcd.delete("/galleon/a.yaml");
+    let push = sink.recv().await;
+    assert_eq!(hosts(&push), [("default/b".into(), "b3.example".into())]);
+    sink.ack(&push).await;
+    sink.expect_silence().await;
+}
+
+#[tokio::test]
+async fn a_compacted_resume_reads_again_and_sends_only_the_difference() {
+    let etcd = Etcd::start();
+    for name in ["a", "b", "c"] {
+        etcd.put(&format!("/galleon/{name}"), &vs(name, "v1"));
+    }
+    let target = etcd
+        .endpoint()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = Proxy::start(target).await;
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &proxy.url()).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe_with(VS, true, Default::default()).await;
+    let push = sink.recv().await;
+    assert_eq!(names(&push).len(), 3);
+    sink.ack(&push).await;
+
+    // Cut off, the hub misses a change, a delete and an add, and the
+    // history it would resume from is compacted away.
+    proxy.cut();
+    galleon
+        .wait_for_admin(
+            "/debug/diagnostics",
+            &["serving what was read up to revision"],
+        )
+        .await;
+    etcd.put("/galleon/a", &vs("a", "v2"));
+    etcd.delete("/galleon/b");
+    etcd.put("/galleon/d", &vs("d", "v1"));
+    etcd.compact();
+    proxy.restore();
+    galleon
+        .wait_for_log(&["the resume revision was compacted"])
+        .await;
+
+    // One incremental push with exactly the difference.
+    let push = sink.recv().await;
+    assert!(push.incremental);
+    let mut changed = names(&push);
+    changed.sort();
+    assert_eq!(changed, ["default/a", "default/d"]);
+    assert_eq!(push.removed_resources, ["default/b"]);
+    sink.ack(&push).await;
+    let read = galleon.wait_for_log(&["read", "events=3"]).await;
+    assert!(read.contains("keys=3"), "{read}");
+    sink.expect_silence().await;
+    let (_, diagnostics) = galleon.admin_get("/debug/diagnostics").await;
+    assert!(
+        !diagnostics.contains("serving what was read"),
+        "{diagnostics}"
+    );
+}
+
+/// `galleon_source_events_total` from the hub's metrics.
+async fn source_events(galleon: &Galleon) -> u64 {
+    let (_, metrics) = galleon.admin_get("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("galleon_source_events_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no source events in {metrics}"))
+}
+
+#[tokio::test]
+async fn etcd_killed_and_restarted_while_keys_change_loses_and_repeats_nothing() {
+    let mut etcd = Etcd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &etcd.endpoint()).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert!(names(&push).is_empty());
+    sink.ack(&push).await;
+    let settled = source_events(&galleon).await;
+
+    // Keys written one after another; etcd is killed partway and the
+    // writes that fail meanwhile are not counted. (On a blocking thread:
+    // the sink's stream stays served meanwhile.)
+    let (_etcd, written) = tokio::task::spawn_blocking(move || {
+        let mut written = Vec::new();
+        for i in 0..60 {
+            if i == 20 {
+                etcd.kill();
+            }
+            if i == 30 {
+                etcd.restart();
+            }
+            let name = format!("k{i:03}");
+            if etcd
+                .try_put(&format!("/galleon/{name}"), &vs(&name, "h"))
+                .is_ok()
+            {
+                written.push(format!("default/{name}"));
+            }
+            // Every tenth write also edits the first key.
+            let edit = vs("k000", &format!("h{i}"));
+            if i % 10 == 9 && etcd.try_put("/galleon/k000", &edit).is_ok() {
+                written.push("edit".into());
+            }
+        }
+        (etcd, written)
+    })
+    .await
+    .unwrap();
+    let keys: Vec<&String> = written.iter().filter(|w| *w != "edit").collect();
+    assert_eq!(
+        keys.len(),
+        50,
+        "writes while etcd was down fail: {written:?}"
+    );
+
+    // The sink ends up with exactly the keys written, and every write was
+    // one event into the pipeline: none lost, none sent twice.
+    let expected = written.len() as u64;
+    let started = std::time::Instant::now();
+    loop {
+        let push = sink.recv().await;
+        sink.ack(&push).await;
+        let served = names(&push);
+        if served.len() == keys.len() && bodies(&push)["default/k000"]["hosts"][0] == "h59" {
+            let mut served = served;
+            served.sort();
+            assert_eq!(served.iter().collect::<Vec<_>>(), keys);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{served:?}");
+    }
+    assert_eq!(source_events(&galleon).await - settled, expected);
+    galleon.wait_for_log(&["link back up"]).await;
+}
