@@ -9,6 +9,8 @@ use galleon_tests::hub::{FAST, vs};
 use galleon_tests::proxy::Proxy;
 use galleon_tests::*;
 
+use super::hosts;
+
 /// `galleon serve` with an etcd source at `endpoint`, prefix `/galleon/`,
 /// publishing a burst of changes as one push.
 async fn serve(dir: &std::path::Path, endpoint: &str) -> Galleon {
@@ -19,19 +21,6 @@ async fn serve(dir: &std::path::Path, endpoint: &str) -> Galleon {
     );
     std::fs::write(dir.join("galleon.yaml"), config).unwrap();
     Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await
-}
-
-/// The host of each VirtualService in a push.
-fn hosts(push: &galleon_mcp::proto::mcp::Resources) -> Vec<(String, String)> {
-    bodies(push)
-        .into_iter()
-        .map(|(name, body)| {
-            (
-                name,
-                body["hosts"][0].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -4,3 +4,18 @@
 
 mod etcd;
 mod upstream;
+
+use galleon_tests::bodies;
+
+/// The host of each VirtualService in a push, by name.
+fn hosts(push: &galleon_proto::mcp::Resources) -> Vec<(String, String)> {
+    bodies(push)
+        .into_iter()
+        .map(|(name, body)| {
+            (
+                name,
+                body["hosts"][0].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}

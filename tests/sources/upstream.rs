@@ -7,6 +7,8 @@
 use galleon_tests::hub::{FAST, vs};
 use galleon_tests::*;
 
+use super::hosts;
+
 /// An upstream `galleon serve` over `dir/resources` on a fixed port (so a
 /// restart comes back at the same address).
 struct Upstream {
@@ -75,19 +77,6 @@ async fn downstream(dir: &std::path::Path, source: &str) -> Galleon {
     );
     std::fs::write(dir.join("galleon.yaml"), config).unwrap();
     Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await
-}
-
-/// The host of each VirtualService in a push.
-fn hosts(push: &galleon_mcp::proto::mcp::Resources) -> Vec<(String, String)> {
-    bodies(push)
-        .into_iter()
-        .map(|(name, body)| {
-            (
-                name,
-                body["hosts"][0].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 async fn chained(source: impl Fn(&str) -> String) {

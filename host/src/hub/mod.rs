@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
 use crate::config::{HubConfig, SourceConfig};
+use crate::source::upstream::UpstreamOptions;
 use crate::source::{
     Aggregate, EtcdSource, FileSource, McpUpstream, MeshSource, Source, XdsUpstream,
 };
@@ -297,6 +298,21 @@ impl Hub {
     }
 }
 
+/// How an upstream source at `address` dials, as configured.
+fn upstream_options(
+    address: &str,
+    node_id: &str,
+    tls: Option<&crate::config::DialTlsConfig>,
+) -> Result<UpstreamOptions, HubError> {
+    Ok(UpstreamOptions {
+        node_id: node_id.to_owned(),
+        tls: tls
+            .map(|tls| security::dial_tls(address, tls))
+            .transpose()?,
+        ..UpstreamOptions::default()
+    })
+}
+
 impl Hub {
     /// Every path of a file source that is not optional must exist: a
     /// mistyped path would otherwise serve an empty world.
@@ -323,36 +339,26 @@ impl Hub {
         for source in &self.config.sources {
             match source {
                 SourceConfig::Mcp(mcp) => {
-                    let tls = mcp
-                        .tls
-                        .as_ref()
-                        .map(|tls| security::dial_tls(&mcp.address, tls))
-                        .transpose()?;
-                    let upstream = McpUpstream::new(
+                    let options = upstream_options(&mcp.address, &mcp.node_id, mcp.tls.as_ref())?;
+                    upstreams.push(Arc::new(McpUpstream::new(
                         &mcp.address,
                         &mcp.collections,
-                        tls.as_ref(),
+                        options,
                         registry,
                         pool.clone(),
                         diagnostics.clone(),
-                    )?;
-                    upstreams.push(Arc::new(upstream.with_node_id(mcp.node_id.clone())));
+                    )?));
                 }
                 SourceConfig::Xds(xds) => {
-                    let tls = xds
-                        .tls
-                        .as_ref()
-                        .map(|tls| security::dial_tls(&xds.address, tls))
-                        .transpose()?;
-                    let upstream = XdsUpstream::new(
+                    let options = upstream_options(&xds.address, &xds.node_id, xds.tls.as_ref())?;
+                    upstreams.push(Arc::new(XdsUpstream::new(
                         &xds.address,
                         &xds.types,
-                        tls.as_ref(),
+                        options,
                         registry,
                         pool.clone(),
                         diagnostics.clone(),
-                    )?;
-                    upstreams.push(Arc::new(upstream.with_node_id(xds.node_id.clone())));
+                    )?));
                 }
                 SourceConfig::Files(_) | SourceConfig::Etcd(_) => {}
             }

@@ -238,13 +238,20 @@ impl EtcdSource {
         self.finish(&mut set, touched, full)
     }
 
-    /// Applies one watch response's changes (one revision or several); the
-    /// events they make, sent together.
+    /// Applies one watch response's changes. A response catching up holds
+    /// several revisions; each revision becomes its own events, so two
+    /// changes to one key are two events, in order.
     fn apply(&self, changes: Vec<galleon_proto::etcd::Event>) -> Vec<Event> {
         let mut set = self.lock();
+        let mut events = Vec::new();
         let mut touched = Vec::new();
+        let mut revision = None;
         for change in changes {
             let Some(kv) = change.kv else { continue };
+            if revision.is_some_and(|r| r != kv.mod_revision) {
+                events.extend(self.finish(&mut set, std::mem::take(&mut touched), false));
+            }
+            revision = Some(kv.mod_revision);
             let path = key_path(&kv.key);
             if change.r#type == EventType::Delete as i32 {
                 self.diagnostics.clear(&Scope::File(path.clone()));
@@ -253,7 +260,8 @@ impl EtcdSource {
                 touched.extend(self.put(&mut set, &path, &kv.value));
             }
         }
-        self.finish(&mut set, touched, false)
+        events.extend(self.finish(&mut set, touched, false));
+        events
     }
 
     /// Parses one key's value into the set, reporting its problems (a bad

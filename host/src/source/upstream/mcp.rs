@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use galleon_mcp::Backoff;
 use galleon_mcp::sink::{ApplyError, Change, SinkClient, SinkOptions, Updater};
-use galleon_mcp::{Backoff, BackoffOptions};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::{Collection, Event};
 use galleon_pipeline::registry::Registry;
@@ -13,22 +13,15 @@ use galleon_proto::mcp::SinkNode;
 use galleon_schemas::DescriptorPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 use super::mirror::Mirror;
-use super::{UpstreamError, endpoint, routes};
+use super::{Dial, UpstreamError, UpstreamOptions};
 use crate::source::link::Link;
 use crate::source::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP.
 pub struct McpUpstream {
-    address: String,
-    endpoint: Endpoint,
-    node_id: String,
-    routes: std::collections::BTreeMap<String, Collection>,
-    pool: DescriptorPool,
-    diagnostics: Diagnostics,
-    backoff: BackoffOptions,
+    dial: Dial,
 }
 
 impl McpUpstream {
@@ -38,7 +31,7 @@ impl McpUpstream {
     pub fn new(
         address: &str,
         collections: &[String],
-        tls: Option<&galleon_mcp::tls::ClientTls>,
+        options: UpstreamOptions,
         registry: &Registry,
         pool: DescriptorPool,
         diagnostics: Diagnostics,
@@ -50,32 +43,17 @@ impl McpUpstream {
                 .find(|s| s.output.as_deref() == Some(collection))
                 .map(|s| s.collection.clone())
         };
-        Ok(Self {
-            address: address.to_owned(),
-            endpoint: endpoint(address, tls)?,
-            node_id: "galleon".into(),
-            routes: routes(
-                address,
-                collections,
-                route,
-                "an output collection of a known kind",
-            )?,
+        let what = "an output collection of a known kind";
+        let dial = Dial::new(
+            address,
+            collections,
+            route,
+            what,
+            options,
             pool,
             diagnostics,
-            backoff: crate::source::RECONNECT,
-        })
-    }
-
-    /// The node id presented upstream.
-    pub fn with_node_id(mut self, node_id: String) -> Self {
-        self.node_id = node_id;
-        self
-    }
-
-    /// Reconnect delays (tests shorten them).
-    pub fn with_backoff(mut self, backoff: BackoffOptions) -> Self {
-        self.backoff = backoff;
-        self
+        )?;
+        Ok(Self { dial })
     }
 }
 
@@ -106,28 +84,24 @@ impl Updater for Forward {
 
 impl Source for McpUpstream {
     fn name(&self) -> String {
-        format!("mcp {}", self.address)
+        format!("mcp {}", self.dial.address)
     }
 
     fn collections(&self) -> Vec<Collection> {
-        self.routes.values().cloned().collect()
+        self.dial.collections()
     }
 
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
             let (forward, mut batches) = mpsc::unbounded_channel();
-            let mirror = Mirror::new(
-                self.name(),
-                self.routes.clone(),
-                self.pool.clone(),
-                self.diagnostics.clone(),
-            );
+            let dial = &self.dial;
+            let mirror = dial.mirror(self.name());
             let options = SinkOptions {
                 node: SinkNode {
-                    id: self.node_id.clone(),
+                    id: dial.node_id.clone(),
                     annotations: Default::default(),
                 },
-                collections: self.routes.keys().cloned().collect(),
+                collections: dial.routes.keys().cloned().collect(),
                 incremental: true,
                 ..SinkOptions::default()
             };
@@ -136,9 +110,9 @@ impl Source for McpUpstream {
                 events: forward,
             };
             // A new client per start: it asks for everything again.
-            let client = SinkClient::new(self.endpoint.clone(), options, forward);
-            let link = Link::new(self.name(), self.diagnostics.clone());
-            let mut backoff = Backoff::new(self.backoff);
+            let client = SinkClient::new(dial.endpoint.clone(), options, forward);
+            let link = Link::new(self.name(), dial.diagnostics.clone());
+            let mut backoff = Backoff::new(dial.backoff);
             loop {
                 let mut served = false;
                 let mut up = false;
@@ -150,7 +124,7 @@ impl Source for McpUpstream {
                         ended = &mut stream => break ended,
                         Some(batch) = batches.recv() => {
                             if !up {
-                                link.up(&self.address);
+                                link.up(&dial.address);
                                 backoff.reset();
                                 up = true;
                             }
@@ -164,7 +138,7 @@ impl Source for McpUpstream {
                     Ok(()) => "the upstream closed the stream".to_owned(),
                     Err(error) => error.to_string(),
                 };
-                link.down(&self.address, &error, "serving the last state it sent");
+                link.down(&dial.address, &error, "serving the last state it sent");
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(backoff.next_delay()) => {}

@@ -12,9 +12,14 @@ mod xds;
 
 use std::collections::BTreeMap;
 
+use galleon_mcp::BackoffOptions;
 use galleon_mcp::tls::ClientTls;
+use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
+use galleon_schemas::DescriptorPool;
 use tonic::transport::Endpoint;
+
+use self::mirror::Mirror;
 
 pub use mcp::McpUpstream;
 pub use xds::XdsUpstream;
@@ -52,6 +57,78 @@ pub enum UpstreamError {
         /// The local collection both feed.
         local: Collection,
     },
+}
+
+/// How an upstream source dials.
+#[derive(Clone, Debug)]
+pub struct UpstreamOptions {
+    /// The node id presented upstream.
+    pub node_id: String,
+    /// TLS to dial with (an `https://` address).
+    pub tls: Option<ClientTls>,
+    /// Reconnect delays.
+    pub backoff: BackoffOptions,
+}
+
+impl Default for UpstreamOptions {
+    fn default() -> Self {
+        Self {
+            node_id: "galleon".into(),
+            tls: None,
+            backoff: crate::source::RECONNECT,
+        }
+    }
+}
+
+/// What both upstream sources hold: where they dial, as whom, and which
+/// local collection each subscription feeds.
+struct Dial {
+    address: String,
+    endpoint: Endpoint,
+    node_id: String,
+    routes: BTreeMap<String, Collection>,
+    pool: DescriptorPool,
+    diagnostics: Diagnostics,
+    backoff: BackoffOptions,
+}
+
+impl Dial {
+    /// Routes `names` with `route` (each must name `what`); typed bodies
+    /// are read with `pool`.
+    fn new(
+        address: &str,
+        names: &[String],
+        route: impl Fn(&str) -> Option<Collection>,
+        what: &'static str,
+        options: UpstreamOptions,
+        pool: DescriptorPool,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, UpstreamError> {
+        Ok(Self {
+            address: address.to_owned(),
+            endpoint: endpoint(address, options.tls.as_ref())?,
+            node_id: options.node_id,
+            routes: routes(address, names, route, what)?,
+            pool,
+            diagnostics,
+            backoff: options.backoff,
+        })
+    }
+
+    /// An empty mirror for a new start of source `name`.
+    fn mirror(&self, name: String) -> Mirror {
+        Mirror::new(
+            name,
+            self.routes.clone(),
+            self.pool.clone(),
+            self.diagnostics.clone(),
+        )
+    }
+
+    /// The local collections fed.
+    fn collections(&self) -> Vec<Collection> {
+        self.routes.values().cloned().collect()
+    }
 }
 
 /// Checks that each upstream name routes to a local collection of its own.

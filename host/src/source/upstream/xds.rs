@@ -5,12 +5,12 @@
 //! requests carry the last versions accepted; the full state that comes
 //! back becomes only what changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use galleon_mcp::Backoff;
 use galleon_mcp::cache::RESOURCE_TYPE_URL;
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
-use galleon_mcp::{Backoff, BackoffOptions};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::Registry;
@@ -22,22 +22,15 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 use super::mirror::Mirror;
-use super::{UpstreamError, endpoint, routes};
+use super::{Dial, UpstreamError, UpstreamOptions};
 use crate::source::link::Link;
 use crate::source::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP over xDS.
 pub struct XdsUpstream {
-    address: String,
-    endpoint: Endpoint,
-    node_id: String,
-    routes: BTreeMap<String, Collection>,
-    pool: DescriptorPool,
-    diagnostics: Diagnostics,
-    backoff: BackoffOptions,
+    dial: Dial,
 }
 
 /// Why one ADS stream ended.
@@ -60,7 +53,7 @@ impl XdsUpstream {
     pub fn new(
         address: &str,
         types: &[String],
-        tls: Option<&galleon_mcp::tls::ClientTls>,
+        options: UpstreamOptions,
         registry: &Registry,
         pool: DescriptorPool,
         diagnostics: Diagnostics,
@@ -72,27 +65,9 @@ impl XdsUpstream {
                 .find(|s| s.gvks().any(|gvk| gvk == type_url))
                 .map(|s| s.collection.clone())
         };
-        Ok(Self {
-            address: address.to_owned(),
-            endpoint: endpoint(address, tls)?,
-            node_id: "galleon".into(),
-            routes: routes(address, types, route, "the type URL of a known kind")?,
-            pool,
-            diagnostics,
-            backoff: crate::source::RECONNECT,
-        })
-    }
-
-    /// The node id presented upstream.
-    pub fn with_node_id(mut self, node_id: String) -> Self {
-        self.node_id = node_id;
-        self
-    }
-
-    /// Reconnect delays (tests shorten them).
-    pub fn with_backoff(mut self, backoff: BackoffOptions) -> Self {
-        self.backoff = backoff;
-        self
+        let what = "the type URL of a known kind";
+        let dial = Dial::new(address, types, route, what, options, pool, diagnostics)?;
+        Ok(Self { dial })
     }
 
     /// One ADS stream, from dial to end. `accepted` holds each type's last
@@ -105,18 +80,18 @@ impl XdsUpstream {
         events: &EventSender,
         up: &mut (dyn FnMut() + Send),
     ) -> StreamEnd {
-        let channel = match self.endpoint.connect().await {
+        let channel = match self.dial.endpoint.connect().await {
             Ok(channel) => channel,
             Err(error) => return error.into(),
         };
         let mut client = AggregatedDiscoveryServiceClient::new(channel)
             .max_decoding_message_size(DEFAULT_MAX_MESSAGE_SIZE);
-        let (requests, outgoing) = mpsc::channel(self.routes.len() + 1);
+        let (requests, outgoing) = mpsc::channel(self.dial.routes.len() + 1);
         let node = Node {
-            id: self.node_id.clone(),
+            id: self.dial.node_id.clone(),
             ..Node::default()
         };
-        for type_url in self.routes.keys() {
+        for type_url in self.dial.routes.keys() {
             let request = DiscoveryRequest {
                 node: Some(node.clone()),
                 type_url: type_url.clone(),
@@ -188,7 +163,7 @@ impl XdsUpstream {
                     .ok()
             })
             .collect();
-        self.diagnostics.set(
+        self.dial.diagnostics.set(
             &Scope::Source(format!("{} {} envelope", self.name(), response.type_url)),
             problems,
         );
@@ -198,27 +173,22 @@ impl XdsUpstream {
 
 impl Source for XdsUpstream {
     fn name(&self) -> String {
-        format!("xds {}", self.address)
+        format!("xds {}", self.dial.address)
     }
 
     fn collections(&self) -> Vec<Collection> {
-        self.routes.values().cloned().collect()
+        self.dial.collections()
     }
 
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
-            let mut mirror = Mirror::new(
-                self.name(),
-                self.routes.clone(),
-                self.pool.clone(),
-                self.diagnostics.clone(),
-            );
+            let mut mirror = self.dial.mirror(self.name());
             let mut accepted = HashMap::new();
-            let link = Link::new(self.name(), self.diagnostics.clone());
-            let mut backoff = Backoff::new(self.backoff);
+            let link = Link::new(self.name(), self.dial.diagnostics.clone());
+            let mut backoff = Backoff::new(self.dial.backoff);
             loop {
                 let mut up = || {
-                    link.up(&self.address);
+                    link.up(&self.dial.address);
                     backoff.reset();
                 };
                 let stream = self.stream(&mut mirror, &mut accepted, &events, &mut up);
@@ -229,7 +199,7 @@ impl Source for XdsUpstream {
                 if matches!(ended, StreamEnd::PipelineGone) {
                     return;
                 }
-                link.down(&self.address, &ended, "serving the last state it sent");
+                link.down(&self.dial.address, &ended, "serving the last state it sent");
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(backoff.next_delay()) => {}
