@@ -1,8 +1,9 @@
-//! Sources beyond files, against the real thing: an etcd started by the
-//! tests (Debian's `etcd-server`), and another galleon upstream over MCP and
-//! over MCP over xDS.
-
+//! Sources beyond files, against the real thing where it can run here: an
+//! etcd started by the tests (Debian's `etcd-server`), a fake Kubernetes API
+//! server (see `kube_api`; none can run here), and another galleon upstream
+//! over MCP and over MCP over xDS.
 mod etcd;
+mod kubernetes;
 mod upstream;
 
 use galleon_tests::bodies;

@@ -6,6 +6,7 @@
 pub mod etcd;
 mod http;
 pub mod hub;
+pub mod kube_api;
 pub mod pki;
 pub mod plugin_load;
 mod process;

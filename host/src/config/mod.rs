@@ -13,7 +13,9 @@ mod mcp;
 mod sources;
 
 pub use mcp::{CalloutConfig, DialTlsConfig, McpConfig, McpTlsConfig, StreamRateConfig};
-pub use sources::{EtcdConfig, FilesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig};
+pub use sources::{
+    EtcdConfig, FilesConfig, KubernetesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig,
+};
 
 use galleon_mcp::cache::DEFAULT_GROUP;
 use galleon_pipeline::Strategy;

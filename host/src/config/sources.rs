@@ -17,6 +17,8 @@ pub enum SourceConfig {
     Files(FilesConfig),
     /// Keys under a prefix in etcd, each holding what a file would.
     Etcd(EtcdConfig),
+    /// Objects of every known kind in a Kubernetes API server.
+    Kubernetes(KubernetesConfig),
     /// Another hub's collections, over MCP (`ResourceSource`).
     Mcp(McpUpstreamConfig),
     /// Another hub's types, over MCP over xDS (Envoy's ADS).
@@ -32,6 +34,10 @@ impl SourceConfig {
                 return;
             }
             Self::Etcd(_) => return,
+            Self::Kubernetes(kubernetes) => {
+                kubernetes.kubeconfig.iter_mut().for_each(resolve);
+                return;
+            }
             Self::Mcp(upstream) => upstream.tls.as_mut(),
             Self::Xds(upstream) => upstream.tls.as_mut(),
         };
@@ -46,7 +52,7 @@ impl SourceConfig {
     /// What makes it unusable as written, if anything.
     pub(super) fn check(&self) -> Result<(), String> {
         match self {
-            Self::Files(_) => Ok(()),
+            Self::Files(_) | Self::Kubernetes(_) => Ok(()),
             Self::Etcd(etcd) => {
                 if etcd.endpoints.is_empty() {
                     return Err("etcd source: endpoints is empty".into());
@@ -132,6 +138,22 @@ pub struct EtcdConfig {
     /// Every key under it is read (e.g. `/galleon/`); empty reads them all.
     #[serde(default)]
     pub prefix: String,
+}
+
+/// A Kubernetes source.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// A kubeconfig file; without one, the in-cluster configuration (or
+    /// `KUBECONFIG`, `~/.kube/config`).
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Namespaces to read namespaced kinds from; all when empty.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Only objects matching this label selector (`app=reviews,tier!=db`).
+    #[serde(default)]
+    pub label_selector: Option<String>,
 }
 
 /// An upstream hub served over MCP.

@@ -25,7 +25,8 @@ use crate::admin::{self, AdminState};
 use crate::config::{HubConfig, SourceConfig};
 use crate::source::upstream::UpstreamOptions;
 use crate::source::{
-    Aggregate, EtcdSource, FileSource, McpUpstream, MeshSource, Source, XdsUpstream,
+    Aggregate, EtcdSource, FileSource, KubernetesOptions, KubernetesSource, McpUpstream,
+    MeshSource, Source, XdsUpstream,
 };
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::cache::SnapshotCache;
@@ -142,6 +143,16 @@ impl Hub {
                     registry.clone(),
                     diagnostics.clone(),
                 ))),
+                SourceConfig::Kubernetes(kubernetes) => {
+                    let options = KubernetesOptions {
+                        kubeconfig: kubernetes.kubeconfig.clone(),
+                        namespaces: kubernetes.namespaces.clone(),
+                        label_selector: kubernetes.label_selector.clone(),
+                    };
+                    let source =
+                        KubernetesSource::new(options, registry.clone(), diagnostics.clone());
+                    sources.push(Arc::new(source));
+                }
                 // Built once the schemas are loaded (they read typed bodies).
                 SourceConfig::Mcp(_) | SourceConfig::Xds(_) => {}
             }
@@ -360,7 +371,7 @@ impl Hub {
                         diagnostics.clone(),
                     )?));
                 }
-                SourceConfig::Files(_) | SourceConfig::Etcd(_) => {}
+                SourceConfig::Files(_) | SourceConfig::Etcd(_) | SourceConfig::Kubernetes(_) => {}
             }
         }
         self.sources.extend(upstreams);

@@ -4,6 +4,7 @@
 mod documents;
 pub mod etcd;
 pub mod file;
+pub mod kubernetes;
 mod link;
 mod mesh;
 pub mod upstream;
@@ -13,6 +14,7 @@ pub use file::FileSource;
 pub use galleon_fs_watch::install_rescan_signals;
 use galleon_pipeline::event::Event;
 pub use galleon_pipeline::source::{Aggregate, EventSender, Source, SourceRun};
+pub use kubernetes::{KubernetesOptions, KubernetesSource};
 pub use mesh::MeshSource;
 pub use upstream::{McpUpstream, XdsUpstream};
 

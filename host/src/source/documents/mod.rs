@@ -9,5 +9,5 @@ mod names;
 mod parse;
 mod set;
 
-pub(super) use parse::{ParsedFile, is_config_file, parse_file};
+pub(super) use parse::{Document, ParsedFile, document_of, is_config_file, parse_file};
 pub(super) use set::DocumentSet;

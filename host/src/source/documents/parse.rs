@@ -168,7 +168,7 @@ fn items(value: Value) -> Vec<Value> {
 }
 
 /// One Kubernetes-style object → a resource. `Ok(None)` for an empty document.
-fn document_of(
+pub(in crate::source) fn document_of(
     value: Value,
     origin: &Arc<Origin>,
     registry: &Registry,

@@ -1,0 +1,153 @@
+//! A Kubernetes object as the pipeline's resource: the same rules as a
+//! file's document (names, body shape, content hash), with Pods and Nodes
+//! cut down to the fields the transforms read, as Galley did, so a large
+//! cluster's Pods fit in memory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use galleon_pipeline::event::Origin;
+use galleon_pipeline::registry::{Registry, Schema};
+use serde_json::{Map, Value};
+
+use crate::source::documents::{Document, document_of};
+
+/// Where an object is, for error locations: `kubernetes/<apiVersion>/<kind>/<namespace>/<name>`.
+pub(super) fn locator(schema: &Schema, object: &Map<String, Value>) -> PathBuf {
+    let metadata = object.get("metadata");
+    let field = |name: &str| {
+        metadata
+            .and_then(|m| m.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut path = PathBuf::from("kubernetes");
+    path.push(&schema.api_version);
+    path.push(&schema.kind);
+    let namespace = field("namespace");
+    if !namespace.is_empty() {
+        path.push(namespace);
+    }
+    path.push(field("name"));
+    path
+}
+
+/// The resource `object` (of kind `schema`, in any of its API versions)
+/// stands for, or why it is not one.
+pub(super) fn document(
+    schema: &Schema,
+    mut object: Map<String, Value>,
+    registry: &Registry,
+) -> Result<Document, String> {
+    // List items come without their type; the watch says which kind it is.
+    object.insert("apiVersion".into(), schema.api_version.clone().into());
+    object.insert("kind".into(), schema.kind.clone().into());
+    let object = reduce(&schema.kind, object);
+    let origin = Arc::new(Origin {
+        path: locator(schema, &object),
+        document: 0,
+        line: 1,
+    });
+    match document_of(Value::Object(object), &origin, registry) {
+        Ok(Some(document)) => Ok(document),
+        Ok(None) => Err("empty object".into()),
+        Err(invalid) => Err(invalid.to_string()),
+    }
+}
+
+/// Pods and Nodes keep only what the ServiceEntry transform reads (and the
+/// metadata every resource carries); every other kind is kept whole, less
+/// the server's field-management bookkeeping.
+fn reduce(kind: &str, mut object: Map<String, Value>) -> Map<String, Value> {
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        metadata.remove("managedFields");
+    }
+    let keep: &[(&str, &[&str])] = match kind {
+        "Pod" => &[
+            (
+                "spec",
+                &["nodeName", "serviceAccountName", "serviceAccount"],
+            ),
+            ("status", &["phase", "podIP"]),
+        ],
+        "Node" => &[],
+        _ => return object,
+    };
+    let mut reduced = Map::new();
+    for field in ["apiVersion", "kind", "metadata"] {
+        if let Some(value) = object.remove(field) {
+            reduced.insert(field.into(), value);
+        }
+    }
+    if let Some(Value::Object(metadata)) = reduced.get_mut("metadata") {
+        metadata.retain(|key, _| {
+            matches!(
+                key.as_str(),
+                "name"
+                    | "namespace"
+                    | "labels"
+                    | "annotations"
+                    | "resourceVersion"
+                    | "creationTimestamp"
+            )
+        });
+    }
+    for (section, fields) in keep {
+        if let Some(Value::Object(mut part)) = object.remove(*section) {
+            part.retain(|key, _| fields.contains(&key.as_str()));
+            reduced.insert((*section).into(), Value::Object(part));
+        }
+    }
+    reduced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_pod_keeps_only_what_the_transforms_read() {
+        let pod = json!({
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"}, "resourceVersion": "7",
+                         "uid": "u", "managedFields": [{"manager": "kubelet"}], "ownerReferences": []},
+            "spec": {"nodeName": "n1", "serviceAccountName": "sa", "containers": [{"name": "c", "image": "i"}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "conditions": [{"type": "Ready"}]}
+        });
+        let Value::Object(pod) = pod else {
+            unreachable!()
+        };
+        let reduced = Value::Object(reduce("Pod", pod));
+        assert_eq!(
+            reduced,
+            json!({
+                "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"}, "resourceVersion": "7"},
+                "spec": {"nodeName": "n1", "serviceAccountName": "sa"},
+                "status": {"phase": "Running", "podIP": "10.0.0.1"}
+            })
+        );
+    }
+
+    #[test]
+    fn an_object_becomes_the_resource_a_file_would_make() {
+        let registry = Registry::builtin();
+        let schema = registry
+            .lookup("networking.istio.io/v1alpha3", "VirtualService")
+            .unwrap();
+        let Value::Object(object) = json!({
+            "metadata": {"name": "r", "namespace": "ns", "resourceVersion": "42"},
+            "spec": {"hosts": ["r"]}
+        }) else {
+            unreachable!()
+        };
+        let document = document(schema, object, &registry).unwrap();
+        assert_eq!(document.entry.name, "ns/r");
+        assert_eq!(document.entry.version, "42");
+        assert_eq!(*document.entry.body, json!({"hosts": ["r"]}));
+        assert_eq!(
+            document.origin().path,
+            PathBuf::from("kubernetes/networking.istio.io/v1alpha3/VirtualService/ns/r")
+        );
+    }
+}
