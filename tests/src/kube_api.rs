@@ -4,8 +4,8 @@
 //! uses, and nothing more:
 //!
 //! - **list** (`GET …/{plural}`, cluster-wide or `…/namespaces/{ns}/…`),
-//!   with `limit`/`continue` paging over the current state (a real server
-//!   pages one snapshot; this one pages whatever is current), and
+//!   with `limit`/`continue` paging in key order over the current state (a
+//!   real server pages one snapshot; this one pages whatever is current), and
 //!   `labelSelector` of `key=value` terms only;
 //! - **watch** (`?watch=true&resourceVersion=N`): the changes after `N`
 //!   from its log as newline-delimited `ADDED`/`MODIFIED`/`DELETED`
@@ -342,21 +342,35 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         .get("limit")
         .and_then(|v| v.parse().ok())
         .unwrap_or(usize::MAX);
-    let offset: usize = params
+    // The continue token is the last key served: `namespace/name`.
+    let after = params
         .get("continue")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let matching: Vec<&Value> = store
-        .objects
-        .iter()
-        .filter(|((r, _, _), object)| in_scope(r, object))
-        .map(|(_, object)| object)
-        .collect();
-    let page: Vec<&Value> = matching.iter().skip(offset).take(limit).copied().collect();
-    let next = offset + page.len();
+        .and_then(|token| token.split_once("%2F").or_else(|| token.split_once('/')))
+        .map(|(ns, name)| (ns.to_owned(), name.to_owned()));
+    let start = match &after {
+        Some((ns, name)) => std::ops::Bound::Excluded((resource.clone(), ns.clone(), name.clone())),
+        None => std::ops::Bound::Included((resource.clone(), String::new(), String::new())),
+    };
+    let mut page = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for ((r, ns, name), object) in store.objects.range((start, std::ops::Bound::Unbounded)) {
+        if *r != resource {
+            break;
+        }
+        if !in_scope(r, object) {
+            continue;
+        }
+        if page.len() == limit {
+            more = true;
+            break;
+        }
+        page.push(object);
+        last = Some(format!("{ns}/{name}"));
+    }
     let mut metadata = json!({"resourceVersion": store.revision.to_string()});
-    if next < matching.len() {
-        metadata["continue"] = next.to_string().into();
+    if more {
+        metadata["continue"] = last.into();
     }
     axum::Json(json!({"kind": "List", "apiVersion": "v1", "metadata": metadata, "items": page}))
         .into_response()

@@ -228,6 +228,11 @@ impl Galleon {
         assert!(status.success());
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// Stops it with SIGTERM and returns whether it exited cleanly (within
     /// the test's patience).
     pub async fn stop(mut self) -> bool {
