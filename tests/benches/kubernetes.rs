@@ -77,15 +77,6 @@ async fn cluster(pods: bool) -> (FakeApiServer, u64) {
     (api, objects)
 }
 
-async fn source_events(galleon: &Galleon) -> u64 {
-    let (_, metrics) = galleon.admin_get("/metrics").await;
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("galleon_source_events_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 struct Run {
     objects: u64,
     delivered: Duration,
@@ -113,7 +104,7 @@ async fn run(pods: bool, plugins: bool) -> (Run, Galleon, tempfile::TempDir, Fak
     .unwrap();
     let started = Instant::now();
     let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
-    while source_events(&galleon).await < objects {
+    while galleon.metric("galleon_source_events_total").await < objects {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let delivered = started.elapsed();

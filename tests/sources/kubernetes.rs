@@ -34,15 +34,6 @@ async fn serve(dir: &std::path::Path, api: &FakeApiServer, options: &str) -> Gal
     Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await
 }
 
-async fn source_events(galleon: &Galleon) -> u64 {
-    let (_, metrics) = galleon.admin_get("/metrics").await;
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("galleon_source_events_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no source events in {metrics}"))
-}
-
 #[tokio::test]
 async fn objects_are_listed_then_watched() {
     let api = FakeApiServer::start(&[VIRTUAL_SERVICES]).await;
@@ -100,7 +91,7 @@ async fn an_expired_watch_relists_and_sends_only_the_difference() {
     let push = sink.recv().await;
     assert_eq!(names(&push).len(), 3);
     sink.ack(&push).await;
-    let settled = source_events(&galleon).await;
+    let settled = galleon.metric("galleon_source_events_total").await;
     let lists = |api: &FakeApiServer| {
         api.requests(&["virtualservices?"]).len()
             - api.requests(&["virtualservices?", "watch=true"]).len()
@@ -116,7 +107,7 @@ async fn an_expired_watch_relists_and_sends_only_the_difference() {
     }
     sink.expect_silence().await;
     assert_eq!(
-        source_events(&galleon).await,
+        galleon.metric("galleon_source_events_total").await,
         settled,
         "no delete-all/add-all storm"
     );
@@ -136,7 +127,10 @@ async fn an_expired_watch_relists_and_sends_only_the_difference() {
     assert_eq!(changed, ["default/a", "default/d"]);
     assert_eq!(push.removed_resources, ["default/b"]);
     sink.ack(&push).await;
-    assert_eq!(source_events(&galleon).await - settled, 3);
+    assert_eq!(
+        galleon.metric("galleon_source_events_total").await - settled,
+        3
+    );
     sink.expect_silence().await;
 }
 

@@ -228,6 +228,18 @@ impl Galleon {
         assert!(status.success());
     }
 
+    /// The value of counter or gauge `name` on its `/metrics` (0 while it
+    /// is not reported yet).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let (_, metrics) = self.admin_get("/metrics").await;
+        let prefix = format!("{name} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id().expect("running")
