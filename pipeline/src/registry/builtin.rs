@@ -223,7 +223,12 @@ const NAMESPACED_OBJECT: &[Row] = &[
     ("v1", "Pod", "pods", None),
     // Endpoints' successor; read by plugins that ask for it (the built-in
     // serviceentry transform reads Endpoints, as Galley did).
-    ("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", None),
+    (
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        "endpointslices",
+        None,
+    ),
     ("apps/v1", "Deployment", "deployments", None),
 ];
 
