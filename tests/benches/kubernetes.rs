@@ -122,7 +122,9 @@ async fn run(pods: bool, plugins: bool) -> (Run, Galleon, tempfile::TempDir, Fak
     )
 }
 
+/// A benchmark's output is its figures.
 #[tokio::main]
+#[allow(clippy::print_stdout)]
 async fn main() {
     let mb = |bytes: u64| bytes as f64 / (1 << 20) as f64;
     let (without, galleon, _dir, _api) = run(false, false).await;
