@@ -2,6 +2,8 @@
 //! upstream hub): logged when it goes down and comes back, and held in the
 //! diagnostics ledger while it is down, saying what stays served.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use tracing::{info, warn};
 
@@ -9,6 +11,9 @@ use tracing::{info, warn};
 pub(super) struct Link {
     source: String,
     diagnostics: Diagnostics,
+    /// Whether it is reported down (so `up`, called on every success, is
+    /// one atomic load while all is well).
+    down: AtomicBool,
 }
 
 impl Link {
@@ -16,6 +21,7 @@ impl Link {
         Self {
             source,
             diagnostics,
+            down: AtomicBool::new(false),
         }
     }
 
@@ -28,14 +34,14 @@ impl Link {
         warn!(source = %self.source, endpoint, %error, "link down; {served}");
         let problem = Problem::new(endpoint, format!("{error}; {served}"));
         self.diagnostics.set(&self.scope(), vec![problem]);
+        self.down.store(true, Ordering::Relaxed);
     }
 
     /// `endpoint` answers again (or for the first time).
     pub(super) fn up(&self, endpoint: &str) {
-        let scope = self.scope();
-        if self.diagnostics.current().contains_key(&scope) {
+        if self.down.swap(false, Ordering::Relaxed) {
             info!(source = %self.source, endpoint, "link back up");
+            self.diagnostics.clear(&self.scope());
         }
-        self.diagnostics.clear(&scope);
     }
 }
