@@ -6,7 +6,7 @@
 use galleon_mcp::cache::{
     CachedResource, DefaultGroup, Snapshot, SnapshotCache, resources_encoded,
 };
-use galleon_mcp::source::{SourceOptions, XdsType};
+use galleon_mcp::server::{ServerOptions, XdsType};
 use galleon_proto::mcp::SinkNode;
 use galleon_proto::xds::DiscoveryRequest;
 use galleon_proto::xds::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
@@ -24,7 +24,7 @@ const RESOURCES: usize = 100;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_snapshot_to_a_thousand_streams_encodes_each_resource_once() {
     let _turn = COUNTER.lock().await;
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let endpoint = Endpoint::from_shared(source.url()).unwrap();
     let mut channels = Vec::new();
     for _ in 0..CONNECTIONS {
@@ -71,7 +71,7 @@ async fn one_snapshot_to_a_thousand_streams_encodes_each_resource_once() {
         "pushing to {STREAMS} streams encoded nothing more"
     );
     assert_eq!(
-        source.source.stats().resources_sent,
+        source.server.stats().resources_sent,
         (STREAMS * RESOURCES) as u64
     );
 }
@@ -81,13 +81,13 @@ const GVK: &str = "networking.istio.io/v1/VirtualService";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xds_streams_share_one_encoding_of_each_resource() {
     let _turn = COUNTER.lock().await;
-    let mut options = SourceOptions::new([VS]);
+    let mut options = ServerOptions::new([VS]);
     let target = XdsType {
         collection: VS.into(),
         bare: false,
     };
     options.xds_types.insert(GVK.into(), target);
-    let source = TestSource::start_with(SnapshotCache::new(DefaultGroup), options).await;
+    let source = TestServer::start_with(SnapshotCache::new(DefaultGroup), options).await;
     let before = resources_encoded();
     let snapshot = snapshot_of_resources();
     source.cache().set_snapshot("default", snapshot);
@@ -127,7 +127,7 @@ async fn xds_streams_share_one_encoding_of_each_resource() {
         "each resource encoded once for the snapshot and once for xDS, whatever the streams"
     );
     assert_eq!(
-        source.source.stats().resources_sent,
+        source.server.stats().resources_sent,
         (STREAMS / 5 * RESOURCES) as u64,
         "resources are counted, not buffers"
     );

@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    galleon_mcp::source::fuzz_requests(data);
+    galleon_mcp::server::fuzz_requests(data);
 });

@@ -3,7 +3,7 @@
 //!
 //! - [`cache`]: immutable, versioned snapshots per group and the [`Watch`]
 //!   seam between whoever produces snapshots and the streams that serve them;
-//! - [`source`]: the `ResourceSource` server that serves the cache to sinks,
+//! - [`server`]: the `ResourceSource` server that serves the cache to sinks,
 //!   and the callouts that dial sinks (`ResourceSink`);
 //! - [`sink`]: the sink library a Rust control plane uses to consume MCP;
 //! - [`tls`]: TLS for the listener (reloadable, mutual) and the callouts.
@@ -13,8 +13,8 @@
 pub mod backoff;
 pub mod cache;
 pub mod quote;
+pub mod server;
 pub mod sink;
-pub mod source;
 pub mod tls;
 
 pub use backoff::{Backoff, BackoffOptions};

@@ -9,7 +9,7 @@ use galleon_plugin_host::{Interfaces, Limits, PluginEngine};
 use galleon_plugin_sdk::harness::{Fixture, compare_golden, list_fixtures, run, run_validator};
 
 use crate::DevError;
-use crate::under_test::{WasmUnderTest, WasmValidator};
+use crate::under_test::{HarnessTransformer, HarnessValidator};
 
 /// The verdict on one fixture.
 #[derive(Debug)]
@@ -42,10 +42,10 @@ pub fn test(
     let contract = Interfaces::of(engine, component)?.contract();
     let validator = contract.is_some_and(|c| c.interface == "validator");
     let mut transcribe: Box<dyn FnMut(&Fixture) -> serde_json::Value> = if validator {
-        let mut plugin = WasmValidator::load_in(engine.clone(), component, limits)?;
+        let mut plugin = HarnessValidator::load_in(engine.clone(), component, limits)?;
         Box::new(move |fixture| run_validator(&mut plugin, fixture))
     } else {
-        let mut plugin = WasmUnderTest::load_in(engine.clone(), component, limits)?;
+        let mut plugin = HarnessTransformer::load_in(engine.clone(), component, limits)?;
         Box::new(move |fixture| run(&mut plugin, fixture))
     };
     Ok(found

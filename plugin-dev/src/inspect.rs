@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use galleon_plugin_host::{Contract, Description, Interfaces, Limits, PluginEngine};
 
 use crate::DevError;
-use crate::under_test::{WasmUnderTest, WasmValidator};
+use crate::under_test::{HarnessTransformer, HarnessValidator};
 
 /// What `inspect` found.
 #[derive(Debug)]
@@ -50,10 +50,9 @@ pub fn inspect(path: &Path, limits: Limits) -> Result<Report, DevError> {
     let mut description = None;
     let started = Instant::now();
     let load = match contract.as_ref().map(|c| c.interface.as_str()) {
-        Some("validator") => {
-            WasmValidator::load_in(engine, path, limits).and_then(|mut plugin| plugin.instantiate())
-        }
-        _ => WasmUnderTest::load_in(engine, path, limits).map(|plugin| {
+        Some("validator") => HarnessValidator::load_in(engine, path, limits)
+            .and_then(|mut plugin| plugin.instantiate()),
+        _ => HarnessTransformer::load_in(engine, path, limits).map(|plugin| {
             description = Some(plugin.description().clone());
         }),
     }

@@ -16,9 +16,9 @@ use galleon_plugin_sdk::{Description, Diagnostic, Mesh, Resource, Severity};
 use serde_json::Value;
 
 /// A compiled transformer, instantiated in the real sandbox.
-pub struct WasmUnderTest(galleon_plugin_host::harness::WasmUnderTest);
+pub struct HarnessTransformer(galleon_plugin_host::harness::WasmUnderTest);
 
-impl WasmUnderTest {
+impl HarnessTransformer {
     /// Compiles the component at `path`, with the default limits.
     pub fn load(path: &Path) -> Result<Self, PluginError> {
         galleon_plugin_host::harness::WasmUnderTest::load(path).map(Self)
@@ -45,7 +45,7 @@ impl WasmUnderTest {
     }
 }
 
-impl UnderTest for WasmUnderTest {
+impl UnderTest for HarnessTransformer {
     fn describe(&mut self) -> Result<Description, String> {
         let d = self.0.description();
         Ok(Description {
@@ -75,9 +75,9 @@ impl UnderTest for WasmUnderTest {
 }
 
 /// A compiled validator, instantiated in the real sandbox.
-pub struct WasmValidator(WasmValidatorUnderTest);
+pub struct HarnessValidator(WasmValidatorUnderTest);
 
-impl WasmValidator {
+impl HarnessValidator {
     /// Compiles the component at `path` with `engine` (and its cache).
     pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
         WasmValidatorUnderTest::load_in(engine, path, limits).map(Self)
@@ -89,7 +89,7 @@ impl WasmValidator {
     }
 }
 
-impl ValidatorUnderTest for WasmValidator {
+impl ValidatorUnderTest for HarnessValidator {
     fn configure(&mut self, settings: &Value) -> Result<(), String> {
         self.0.configure(settings).map_err(|e| e.to_string())
     }

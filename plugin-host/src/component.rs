@@ -6,11 +6,11 @@ use std::path::Path;
 
 use wasmtime::component::{Component, InstancePre, Linker};
 
-use super::bindings::{TransformerPluginPre, ValidatorPluginPre, WIT_PACKAGE, WIT_VERSION};
 use super::error::PluginError;
 use super::failure::Failure;
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
+use super::wit_bindings::{TransformerPluginPre, ValidatorPluginPre, WIT_PACKAGE, WIT_VERSION};
 use galleon_pipeline::event::Collection;
 
 /// A transformer's declared inputs and outputs.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::bindings::wit;
+use super::wit_bindings::wit;
 use galleon_pipeline::event::{Collection, Entry, Event};
 
 /// How a transformer's answer breaks the contract.

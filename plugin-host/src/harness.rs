@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-use super::bindings::{ValidatorPlugin, wit};
 use super::component::{
     Description, LoadedTransformer, LoadedValidator, load_transformer, load_validator, read,
 };
@@ -21,6 +20,7 @@ use super::failure::Failure;
 use super::instance::{Answer, Instance, start};
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
+use super::wit_bindings::{ValidatorPlugin, wit};
 use super::{from_wit, to_wit};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-use super::bindings::{TransformerPlugin, wit};
 use super::component::LoadedTransformer;
 use super::error::PluginError;
 use super::failure::Failure;
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
 use super::to_wit;
+use super::wit_bindings::{TransformerPlugin, wit};
 use galleon_pipeline::mesh::MeshSettings;
 
 /// Instantiates a plugin in a fresh store and configures it: `instantiate`

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use super::bindings::{WIT_PACKAGE, WIT_VERSION};
 use super::component::read;
 use super::engine::PluginEngine;
 use super::error::PluginError;
+use super::wit_bindings::{WIT_PACKAGE, WIT_VERSION};
 
 /// A component's imports and exports.
 #[derive(Clone, Debug)]

@@ -21,7 +21,6 @@
 //! swapped in by replaying, diffing and emitting only what changed.
 
 mod binding;
-mod bindings;
 pub mod builtin;
 mod component;
 pub mod config;
@@ -43,8 +42,8 @@ mod stats;
 mod to_wit;
 mod transformer;
 mod validator;
+mod wit_bindings;
 
-pub use bindings::{WIT_PACKAGE, WIT_VERSION};
 pub use builtin::{binds_any, builtins, default_builtin_dir};
 pub use component::Description;
 pub use config::{BindingConfig, BuiltinConfig, PluginKind, PluginsConfig};
@@ -60,3 +59,4 @@ pub use private_dir::{PrivateDirError, ensure_private};
 pub use stats::{CallCounts, PluginStatus};
 pub use transformer::{WasmTransformer, WasmTransformerFactory};
 pub use validator::{WasmValidator, WasmValidatorFactory};
+pub use wit_bindings::{WIT_PACKAGE, WIT_VERSION};

@@ -17,12 +17,12 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 
 use galleon_pipeline::diagnostics::{Diagnostics, PluginScope, Problem, Scope};
 
-use super::bindings::{TransformerPlugin, ValidatorPlugin, host, wit as types};
 use super::engine::PluginEngine;
 use super::epoch::{EPOCH_TICK, during_call};
 use super::error::PluginError;
 use super::failure::{MemoryLimitExceeded, SleepDenied};
 use super::limits::Limits;
+use super::wit_bindings::{TransformerPlugin, ValidatorPlugin, host, wit as types};
 
 /// How many of a plugin's logged warnings and errors the ledger keeps.
 const LOGGED_PROBLEMS_KEPT: usize = 5;

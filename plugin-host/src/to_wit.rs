@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::bindings::wit;
+use super::wit_bindings::wit;
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 

@@ -8,13 +8,13 @@ use std::time::Instant;
 use wasmtime::Store;
 
 use super::binding::ValidatorBinding;
-use super::bindings::ValidatorPlugin;
-use super::bindings::wit;
 use super::error::PluginError;
 use super::failure::Failure;
 use super::instance::start;
 use super::sandbox::{StoreState, arm, blocking};
 use super::to_wit;
+use super::wit_bindings::ValidatorPlugin;
+use super::wit_bindings::wit;
 use galleon_pipeline::diagnostics::Problem;
 use galleon_pipeline::event::{Collection, Entry};
 use galleon_pipeline::{Validator, ValidatorFactory, Verdict};

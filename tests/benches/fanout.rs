@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use galleon_mcp::cache::{CachedResource, DefaultGroup, Snapshot, SnapshotCache};
-use galleon_mcp::source::{McpSource, SourceOptions};
+use galleon_mcp::server::{McpServer, ServerOptions};
 use galleon_proto::mcp::{RequestResources, Resources};
 use galleon_tests::procstat::{cpu_time, rss};
 use galleon_tests::{RawSink, VS, resource};
@@ -266,7 +266,7 @@ fn serve_child(kind: &str) {
         let publish: Box<dyn Fn(Vec<CachedResource>, u64) + Send> = match kind {
             "Galleon" => {
                 let cache = SnapshotCache::new(DefaultGroup);
-                let source = McpSource::new(cache.clone(), SourceOptions::new([VS]));
+                let source = McpServer::new(cache.clone(), ServerOptions::new([VS]));
                 tokio::spawn(async move { source.serve(listener).await.unwrap() });
                 Box::new(move |resources, _| {
                     let snapshot = Snapshot::builder().collection(VS, resources).build();

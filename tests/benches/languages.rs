@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use add_label::AddLabel;
-use galleon_plugin_dev::under_test::WasmUnderTest;
+use galleon_plugin_dev::under_test::HarnessTransformer;
 use galleon_plugin_dev::{Kind, Language, build, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine};
 use galleon_plugin_sdk::Mesh;
@@ -65,7 +65,7 @@ fn measure_component(component: &std::path::Path, build: Duration) -> Figures {
     engine.compile(component, &bytes).unwrap();
     let load = start.elapsed();
 
-    let mut wasm = WasmUnderTest::load_in(engine, component, Limits::default()).unwrap();
+    let mut wasm = HarnessTransformer::load_in(engine, component, Limits::default()).unwrap();
     let start = Instant::now();
     for _ in 0..INSTANCES {
         wasm.configure(&json!({}), &Mesh::default()).unwrap();

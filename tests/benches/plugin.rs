@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use add_label::AddLabel;
-use galleon_plugin_dev::under_test::WasmUnderTest;
+use galleon_plugin_dev::under_test::HarnessTransformer;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
 use galleon_plugin_sdk::{Event, Mesh};
@@ -26,7 +26,7 @@ fn per_event(plugin: &mut dyn UnderTest) -> Duration {
 fn main() {
     let path = Path::new(galleon_plugin_artifacts::ADD_LABEL);
     let compile = Instant::now();
-    let mut wasm = WasmUnderTest::load(path).expect("component loads");
+    let mut wasm = HarnessTransformer::load(path).expect("component loads");
     let compile = compile.elapsed();
 
     let native = per_event(&mut Native::<AddLabel>::default());

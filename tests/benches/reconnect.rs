@@ -11,11 +11,11 @@
 use std::time::{Duration, Instant};
 
 use galleon_mcp::cache::{DefaultGroup, SnapshotCache};
-use galleon_mcp::source::{AccessList, AccessRule, SourceOptions, StreamRate};
+use galleon_mcp::server::{AccessList, AccessRule, ServerOptions, StreamRate};
 use galleon_mcp::tls::{ServerTls, ServerTlsFiles};
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::pki::{Issued, TestCa, tls_channel};
-use galleon_tests::{RawSink, TestSource, VS};
+use galleon_tests::{RawSink, TestServer, VS};
 use tokio::task::JoinSet;
 
 const SINKS: usize = 1_000;
@@ -68,7 +68,7 @@ fn report(lines: &[String]) {
 
 /// Wall time until every sink has its first push.
 async fn reconnect(tls: Option<ServerTls>, ca: &TestCa, client: &Issued) -> Duration {
-    let mut options = SourceOptions::new([VS]);
+    let mut options = ServerOptions::new([VS]);
     // The whole fleet at once, as after a hub restart.
     options.stream_rate = StreamRate {
         burst: (SINKS as u32).try_into().unwrap(),
@@ -79,7 +79,7 @@ async fn reconnect(tls: Option<ServerTls>, ca: &TestCa, client: &Issued) -> Dura
         options.access = Some(AccessList::new(AccessRule::allowing([IDENTITY.to_owned()])));
     }
     options.tls = tls;
-    let source = TestSource::start_with(SnapshotCache::new(DefaultGroup), options).await;
+    let source = TestServer::start_with(SnapshotCache::new(DefaultGroup), options).await;
     source.publish_blobs(VS, RESOURCES, 200, 0);
     let (addr, url, ca) = (source.addr, source.url(), ca.pem());
     let started = Instant::now();

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use galleon_plugin_dev::under_test::WasmUnderTest;
+use galleon_plugin_dev::under_test::HarnessTransformer;
 use galleon_plugin_host::Limits;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::{Value, json};
@@ -223,7 +223,7 @@ fn main() {
         memory: memory_mib << 20,
     };
     let mut wasm =
-        WasmUnderTest::load_with(Path::new(galleon_plugin_artifacts::SERVICEENTRY), limits)
+        HarnessTransformer::load_with(Path::new(galleon_plugin_artifacts::SERVICEENTRY), limits)
             .expect("component loads");
 
     println!(

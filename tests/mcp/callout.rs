@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use galleon_mcp::cache::{DefaultGroup, SnapshotCache};
+use galleon_mcp::server::{CalloutOptions, McpServer, ServerOptions};
 use galleon_mcp::sink::{SinkOptions, SinkServer};
-use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions};
 use galleon_mcp::tls::ClientTls;
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
@@ -50,14 +50,14 @@ async fn start_sink_server_with(
     })
 }
 
-fn start_callout(address: String) -> McpSource {
+fn start_callout(address: String) -> McpServer {
     start_callout_with(address, None)
 }
 
-fn start_callout_with(address: String, tls: Option<ClientTls>) -> McpSource {
+fn start_callout_with(address: String, tls: Option<ClientTls>) -> McpServer {
     let cache = SnapshotCache::new(DefaultGroup);
     cache.set_snapshot("default", snapshot(&[(VS, &[("ns/a", A1)])]));
-    let source = McpSource::new(cache, SourceOptions::new([VS]));
+    let source = McpServer::new(cache, ServerOptions::new([VS]));
     let options = CalloutOptions {
         address,
         metadata: vec![("x-hub".into(), "east".into())],
@@ -143,7 +143,7 @@ async fn callout_dials_a_sink_over_mutual_tls() {
     server.abort();
 }
 
-async fn wait_for_acks(source: &McpSource, acks: u64) {
+async fn wait_for_acks(source: &McpServer, acks: u64) {
     tokio::time::timeout(PATIENCE, async {
         while source.stats().acks < acks {
             tokio::time::sleep(Duration::from_millis(5)).await;

@@ -110,7 +110,7 @@ async fn repeated_subscriptions_buy_no_pushes() {
 
 #[tokio::test]
 async fn repeated_subscriptions_are_counted_not_answered() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", r#"{"v":1}"#)]);
     let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
@@ -119,8 +119,8 @@ async fn repeated_subscriptions_are_counted_not_answered() {
         sink.subscribe(VS).await;
     }
     sink.expect_silence().await;
-    assert_eq!(source.source.stats().repeated_subscriptions, 100);
-    assert_eq!(source.source.stats().pushes, 1);
+    assert_eq!(source.server.stats().repeated_subscriptions, 100);
+    assert_eq!(source.server.stats().pushes, 1);
 }
 
 #[tokio::test]
@@ -129,7 +129,7 @@ async fn grpc_health_is_not_serving_until_the_source_is_ready() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
 
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let channel = tonic::transport::Endpoint::from_shared(source.url())
         .unwrap()
         .connect()
@@ -143,7 +143,7 @@ async fn grpc_health_is_not_serving_until_the_source_is_ready() {
         health.check(request).await.unwrap().into_inner().status
     };
     assert_eq!(check().await, ServingStatus::NotServing as i32);
-    source.source.set_ready();
+    source.server.set_ready();
     let serving = tokio::time::timeout(PATIENCE, async {
         while check().await != ServingStatus::Serving as i32 {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

@@ -5,16 +5,16 @@
 
 use std::time::Duration;
 
-use galleon_mcp::source::SourceOptions;
+use galleon_mcp::server::ServerOptions;
 use galleon_tests::*;
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
-    let mut options = SourceOptions::new([VS]);
+    let mut options = ServerOptions::new([VS]);
     options.stall_timeout = Duration::from_millis(500);
     let source =
-        TestSource::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
+        TestServer::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
     let publish = |i: usize| source.publish_blobs(VS, 16, 64 * 1024, i);
     publish(0);
     // Subscribes, then never reads nor answers.
@@ -35,7 +35,7 @@ async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
         publish(i);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(source.source.stats().stalled_sinks, 1);
+    assert_eq!(source.server.stats().stalled_sinks, 1);
     let connected: Vec<String> = source
         .cache()
         .sinks()
@@ -48,7 +48,7 @@ async fn a_sink_that_stops_reading_is_dropped_after_the_stall_limit() {
 
 #[tokio::test]
 async fn watch_takes_a_16_mb_collection() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish_blobs(VS, 164, 100 * 1024, 0);
     let output = tokio::time::timeout(
         PATIENCE,
@@ -84,7 +84,7 @@ async fn watch_takes_a_16_mb_collection() {
 
 #[tokio::test]
 async fn watch_exits_with_the_server_s_message_on_a_permanent_error() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let (status, stderr) = run_galleon(&[
         "watch",
         "--addr",
@@ -98,12 +98,12 @@ async fn watch_exits_with_the_server_s_message_on_a_permanent_error() {
         stderr.contains("unknown collection") && stderr.contains("istio/no/such/collection"),
         "{stderr}"
     );
-    assert_eq!(source.source.stats().streams_opened, 1, "no retries");
+    assert_eq!(source.server.stats().streams_opened, 1, "no retries");
 }
 
 #[tokio::test]
 async fn watch_reports_a_push_over_its_size_limit_once() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish_blobs(VS, 1, 64 * 1024, 0);
     let (status, stderr) = run_galleon(&[
         "watch",
@@ -118,7 +118,7 @@ async fn watch_reports_a_push_over_its_size_limit_once() {
     assert!(!status.success());
     assert!(stderr.contains("too large"), "{stderr}");
     assert_eq!(
-        source.source.stats().streams_opened,
+        source.server.stats().streams_opened,
         1,
         "no reconnect storm"
     );

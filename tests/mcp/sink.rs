@@ -34,7 +34,7 @@ fn start_client(url: &str, incremental: bool, recorder: &Recorder) -> Cancellati
 
 #[tokio::test]
 async fn applies_pushes_and_acks_them() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let recorder = Recorder::default();
     let stop = start_client(&source.url(), false, &recorder);
@@ -44,31 +44,31 @@ async fn applies_pushes_and_acks_them() {
     let second = &recorder.changes()[1];
     assert_eq!(change_names(second), ["ns/a", "ns/b"]);
     assert!(!second.incremental);
-    wait_until(|| source.source.stats().acks == 2).await;
+    wait_until(|| source.server.stats().acks == 2).await;
     stop.cancel();
 }
 
 #[tokio::test]
 async fn a_rejected_change_is_nacked_with_the_updaters_reason() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let recorder = Recorder::default();
     recorder.reject("ns/bad");
     source.publish(VS, &[("ns/bad", A1)]);
     let stop = start_client(&source.url(), false, &recorder);
-    wait_until(|| source.source.stats().nacks == 1).await;
+    wait_until(|| source.server.stats().nacks == 1).await;
     let status = source.cache().sinks()[0].collections[VS].clone();
     assert_eq!(status.nack.unwrap().message, "ns/bad is not acceptable");
     assert!(recorder.changes().is_empty());
 
     source.publish(VS, &[("ns/good", A1)]);
     recorder.wait_for("the good push", |c| c.len() == 1).await;
-    wait_until(|| source.source.stats().acks == 1).await;
+    wait_until(|| source.server.stats().acks == 1).await;
     stop.cancel();
 }
 
 #[tokio::test]
 async fn an_incremental_sink_resumes_with_a_delta_after_the_source_restarts() {
-    let first = TestSource::start(&[VS]).await;
+    let first = TestServer::start(&[VS]).await;
     let addr = first.addr;
     first.publish(VS, &[("ns/a", A1), ("ns/b", A1), ("ns/c", A1)]);
     let recorder = Recorder::default();
@@ -79,10 +79,10 @@ async fn an_incremental_sink_resumes_with_a_delta_after_the_source_restarts() {
     // A new process on the same address with one change and one removal:
     // versions are content hashes, so the new cache agrees on the rest.
     let listener = TcpListener::bind(addr).await.expect("rebind the same port");
-    let second = TestSource::serve_on(
+    let second = TestServer::serve_on(
         listener,
         cache_with(galleon_mcp::cache::DefaultGroup),
-        galleon_mcp::source::SourceOptions::new([VS]),
+        galleon_mcp::server::ServerOptions::new([VS]),
     );
     second.publish(VS, &[("ns/a", A2), ("ns/b", A1)]);
     recorder

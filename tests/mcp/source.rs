@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use galleon_mcp::cache::CollectionGroups;
-use galleon_mcp::source::SourceOptions;
+use galleon_mcp::server::ServerOptions;
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::*;
 
@@ -15,7 +15,7 @@ const B1: &str = r#"{"hosts":["b"],"v":1}"#;
 
 #[tokio::test]
 async fn initial_request_pushes_current_state() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
     let mut sink = source.sink(&[VS]).await;
     let push = sink.recv().await;
@@ -27,7 +27,7 @@ async fn initial_request_pushes_current_state() {
 
 #[tokio::test]
 async fn subscription_before_any_snapshot_waits_for_the_first() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let mut sink = source.sink(&[VS]).await;
     sink.expect_silence().await;
     source.publish(VS, &[("ns/a", A1)]);
@@ -36,7 +36,7 @@ async fn subscription_before_any_snapshot_waits_for_the_first() {
 
 #[tokio::test]
 async fn every_push_carries_a_fresh_nonce() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     let mut nonces = std::collections::HashSet::new();
@@ -52,12 +52,12 @@ async fn every_push_carries_a_fresh_nonce() {
     }
     // The fourth push proves the third ACK was processed.
     assert!(nonces.insert(sink.recv().await.nonce));
-    assert_eq!(source.source.stats().acks, 3);
+    assert_eq!(source.server.stats().acks, 3);
 }
 
 #[tokio::test]
 async fn one_push_in_flight_and_changes_coalesce_to_the_latest() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
@@ -72,12 +72,12 @@ async fn one_push_in_flight_and_changes_coalesce_to_the_latest() {
     assert_eq!(names(&latest), ["ns/a", "ns/b"]);
     sink.ack(&latest).await;
     sink.expect_silence().await;
-    assert_eq!(source.source.stats().pushes, 2);
+    assert_eq!(source.server.stats().pushes, 2);
 }
 
 #[tokio::test]
 async fn stale_or_unknown_nonce_is_ignored_and_counted() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
@@ -86,21 +86,21 @@ async fn stale_or_unknown_nonce_is_ignored_and_counted() {
     bogus.nonce = "not-a-nonce".into();
     sink.ack(&bogus).await;
     sink.expect_silence().await;
-    assert_eq!(source.source.stats().stale_requests, 1);
-    assert_eq!(source.source.stats().acks, 0);
+    assert_eq!(source.server.stats().stale_requests, 1);
+    assert_eq!(source.server.stats().acks, 0);
 
     sink.ack(&first).await;
     let second = sink.recv().await;
     // Answering the first push again is now stale too.
     sink.ack(&first).await;
     sink.expect_silence().await;
-    assert_eq!(source.source.stats().stale_requests, 2);
+    assert_eq!(source.server.stats().stale_requests, 2);
     sink.ack(&second).await;
 }
 
 #[tokio::test]
 async fn unknown_collection_ends_the_stream_with_invalid_argument() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let mut sink = RawSink::connect(&source.url(), "pilot").await;
     sink.subscribe("istio/not/a/collection").await;
     let status = sink.next().await.expect_err("stream must fail");
@@ -110,7 +110,7 @@ async fn unknown_collection_ends_the_stream_with_invalid_argument() {
 
 #[tokio::test]
 async fn nacked_version_is_not_resent_until_the_collection_changes() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
@@ -124,7 +124,7 @@ async fn nacked_version_is_not_resent_until_the_collection_changes() {
     let nack = status.nack.as_ref().expect("status shows the NACK");
     assert_eq!(nack.message, "cannot apply ns/a");
     assert_eq!(nack.version, first.system_version_info);
-    assert_eq!(source.source.stats().nacks, 1);
+    assert_eq!(source.server.stats().nacks, 1);
 
     source.publish(VS, &[("ns/a", A2)]);
     let next = sink.recv().await;
@@ -133,7 +133,7 @@ async fn nacked_version_is_not_resent_until_the_collection_changes() {
 
 #[tokio::test]
 async fn incremental_pushes_carry_changes_and_removals_against_the_ack() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
     let mut sink = RawSink::connect(&source.url(), "pilot").await;
     sink.subscribe_with(VS, true, BTreeMap::new()).await;
@@ -161,7 +161,7 @@ async fn incremental_pushes_carry_changes_and_removals_against_the_ack() {
 
 #[tokio::test]
 async fn full_state_sink_gets_full_state_every_time() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
     let mut sink = source.sink(&[VS]).await;
     let first = sink.recv().await;
@@ -175,7 +175,7 @@ async fn full_state_sink_gets_full_state_every_time() {
 
 #[tokio::test]
 async fn resume_with_initial_versions_is_a_delta_not_a_resend() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1), ("ns/b", B1)]);
     let mut first_sink = RawSink::connect(&source.url(), "pilot").await;
     first_sink.subscribe_with(VS, true, BTreeMap::new()).await;
@@ -203,7 +203,7 @@ async fn resume_with_initial_versions_is_a_delta_not_a_resend() {
 
 #[tokio::test]
 async fn collections_on_one_stream_are_independent() {
-    let source = TestSource::start(&[VS, DR]).await;
+    let source = TestServer::start(&[VS, DR]).await;
     source.cache().set_snapshot(
         "default",
         snapshot(&[(VS, &[("ns/a", A1)]), (DR, &[("ns/d", B1)])]),
@@ -227,7 +227,7 @@ async fn collections_on_one_stream_are_independent() {
 
 #[tokio::test]
 async fn a_stuck_sink_does_not_slow_others() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     let publish = |i: usize| source.publish_blobs(VS, 16, 64 * 1024, i);
     publish(0);
     // Subscribes and never reads nor answers: its HTTP/2 window fills up.
@@ -247,10 +247,10 @@ async fn a_stuck_sink_does_not_slow_others() {
 
 #[tokio::test]
 async fn response_headers_carry_the_hub_version_and_configured_metadata() {
-    let mut options = SourceOptions::new([VS]);
+    let mut options = ServerOptions::new([VS]);
     options.metadata.push(("cluster".into(), "east-1".into()));
     let source =
-        TestSource::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
+        TestServer::start_with(cache_with(galleon_mcp::cache::DefaultGroup), options).await;
     let sink = RawSink::connect(&source.url(), "pilot").await;
     let version = sink
         .headers
@@ -265,7 +265,7 @@ async fn response_headers_carry_the_hub_version_and_configured_metadata() {
 
 #[tokio::test]
 async fn shutdown_ends_streams_cleanly() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     sink.recv().await;
@@ -278,7 +278,7 @@ async fn shutdown_ends_streams_cleanly() {
 
 #[tokio::test]
 async fn sink_status_shows_acked_versions_per_collection() {
-    let source = TestSource::start(&[VS]).await;
+    let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = RawSink::connect(&source.url(), "pilot-7").await;
     sink.subscribe(VS).await;
@@ -315,7 +315,7 @@ async fn group_index_picks_the_group_from_collection_and_node() {
     let index = CollectionGroups::new()
         .assign(DR, "synthetic")
         .node_annotation("galleon.io/group");
-    let source = TestSource::start_with(cache_with(index), SourceOptions::new([VS, DR])).await;
+    let source = TestServer::start_with(cache_with(index), ServerOptions::new([VS, DR])).await;
     source
         .cache()
         .set_snapshot("default", snapshot(&[(VS, &[("ns/default", A1)])]));

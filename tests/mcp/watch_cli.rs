@@ -9,7 +9,7 @@ use tokio::process::Command;
 
 #[tokio::test]
 async fn watch_prints_one_json_object_per_push_and_exits_after_count() {
-    let source = TestSource::start(&[VS, DR]).await;
+    let source = TestServer::start(&[VS, DR]).await;
     let mut resource = resource(
         "ns/reviews",
         r#"{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"reviews","port":{"number":9080}}}]}]}"#,

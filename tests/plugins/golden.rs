@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use galleon_plugin_dev::under_test::WasmUnderTest;
+use galleon_plugin_dev::under_test::HarnessTransformer;
 use galleon_plugin_sdk::Transformer;
 use galleon_plugin_sdk::harness::{Fixture, Native, UnderTest, check_fixtures, fixtures, run};
 
@@ -35,7 +35,7 @@ fn dir(relative: &str) -> PathBuf {
 }
 
 fn wasm(component: &str) -> Box<dyn UnderTest> {
-    Box::new(WasmUnderTest::load(Path::new(component)).expect("load component"))
+    Box::new(HarnessTransformer::load(Path::new(component)).expect("load component"))
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use galleon_plugin_dev::under_test::{WasmUnderTest, WasmValidator};
+use galleon_plugin_dev::under_test::{HarnessTransformer, HarnessValidator};
 use galleon_plugin_dev::{Kind, Language, build, fixtures, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine};
 use galleon_plugin_sdk::harness::{
@@ -77,7 +77,7 @@ fn every_language_gives_the_rust_examples_outputs() {
             let fixture = Fixture::load(&fixture).unwrap();
             let rust = run(&mut Native::<add_label::AddLabel>::default(), &fixture);
             let mut wasm =
-                WasmUnderTest::load_in(engine(), &transformer, Limits::default()).unwrap();
+                HarnessTransformer::load_in(engine(), &transformer, Limits::default()).unwrap();
             assert_eq!(run(&mut wasm, &fixture), rust, "{language} add-label");
         }
         for (fixture, _) in fixture_files(&validator_fixtures) {
@@ -86,7 +86,8 @@ fn every_language_gives_the_rust_examples_outputs() {
                 &mut NativeValidator::<require_hosts::RequireHosts>::default(),
                 &fixture,
             );
-            let mut wasm = WasmValidator::load_in(engine(), &validator, Limits::default()).unwrap();
+            let mut wasm =
+                HarnessValidator::load_in(engine(), &validator, Limits::default()).unwrap();
             assert_eq!(
                 run_validator(&mut wasm, &fixture),
                 rust,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use galleon::admin::{self, AdminState};
 use galleon::config::HubConfig;
 use galleon_mcp::cache::{DefaultGroup, Snapshot, SnapshotCache};
-use galleon_mcp::source::{McpSource, SourceOptions};
+use galleon_mcp::server::{McpServer, ServerOptions};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_tests::hub::{Hub, vs};
 use galleon_tests::{Galleon, PATIENCE, http_get};
@@ -23,7 +23,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
     let cache = SnapshotCache::new(DefaultGroup);
     let state = AdminState {
         cache: cache.clone(),
-        mcp: McpSource::new(cache.clone(), SourceOptions::new([VS])),
+        mcp: McpServer::new(cache.clone(), ServerOptions::new([VS])),
         diagnostics: Diagnostics::default(),
         groups: Arc::from(vec!["default".to_owned(), "synthetic".to_owned()]),
         plugins: None,

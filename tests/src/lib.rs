@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use galleon_mcp::cache::{CachedResource, DefaultGroup, GroupIndex, Snapshot, SnapshotCache};
-use galleon_mcp::source::{McpSource, SourceOptions};
+use galleon_mcp::server::{McpServer, ServerOptions};
 use galleon_proto::json::struct_from_json;
 use galleon_proto::mcp::resource_source_client::ResourceSourceClient;
 use galleon_proto::mcp::{Metadata, RequestResources, Resource, Resources, SinkNode};
@@ -43,44 +43,44 @@ pub const VS: &str = "istio/networking/v1alpha3/virtualservices";
 /// A second collection.
 pub const DR: &str = "istio/networking/v1alpha3/destinationrules";
 
-/// An MCP source serving a cache on `127.0.0.1:0`; stops when dropped.
-pub struct TestSource {
+/// An MCP server serving a cache on `127.0.0.1:0`; stops when dropped.
+pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// The source, for stats and shutdown.
-    pub source: McpSource,
+    /// The server, for stats and shutdown.
+    pub server: McpServer,
     task: Option<JoinHandle<()>>,
 }
 
-impl TestSource {
+impl TestServer {
     /// Serves `collections` from a cache where every collection is in the
     /// `default` group.
     pub async fn start(collections: &[&str]) -> Self {
         Self::start_with(
             SnapshotCache::new(DefaultGroup),
-            SourceOptions::new(collections.iter().copied()),
+            ServerOptions::new(collections.iter().copied()),
         )
         .await
     }
 
     /// Serves `cache` with `options` on a fresh port.
-    pub async fn start_with(cache: SnapshotCache, options: SourceOptions) -> Self {
+    pub async fn start_with(cache: SnapshotCache, options: ServerOptions) -> Self {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let listener = galleon_mcp::source::bind(loopback).expect("bind loopback");
+        let listener = galleon_mcp::server::bind(loopback).expect("bind loopback");
         Self::serve_on(listener, cache, options)
     }
 
     /// Serves on an already bound listener (to restart on a known port).
-    pub fn serve_on(listener: TcpListener, cache: SnapshotCache, options: SourceOptions) -> Self {
+    pub fn serve_on(listener: TcpListener, cache: SnapshotCache, options: ServerOptions) -> Self {
         let addr = listener.local_addr().expect("local addr");
-        let source = McpSource::new(cache, options);
-        let server = source.clone();
+        let server = McpServer::new(cache, options);
+        let serving = server.clone();
         let task = tokio::spawn(async move {
-            server.serve(listener).await.expect("serve");
+            serving.serve(listener).await.expect("serve");
         });
         Self {
             addr,
-            source,
+            server,
             task: Some(task),
         }
     }
@@ -101,7 +101,7 @@ impl TestSource {
 
     /// The served cache.
     pub fn cache(&self) -> &SnapshotCache {
-        self.source.cache()
+        self.server.cache()
     }
 
     /// Publishes `collection` with `(name, JSON body)` resources as the
@@ -124,16 +124,16 @@ impl TestSource {
 
     /// Shuts down and waits until the server has stopped.
     pub async fn stop(mut self) {
-        self.source.shutdown();
+        self.server.shutdown();
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(PATIENCE, task).await;
         }
     }
 }
 
-impl Drop for TestSource {
+impl Drop for TestServer {
     fn drop(&mut self) {
-        self.source.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -348,7 +348,7 @@ impl RawSink {
 }
 
 /// The version of `collection` in the `default` group's current snapshot.
-pub fn version_of(source: &TestSource, collection: &str) -> String {
+pub fn version_of(source: &TestServer, collection: &str) -> String {
     let snapshot = source.cache().snapshot("default").expect("snapshot set");
     snapshot
         .collection(collection)

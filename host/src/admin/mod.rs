@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::source::McpSource;
+use galleon_mcp::server::McpServer;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_plugin_host::PluginHost;
 
@@ -31,7 +31,7 @@ pub struct AdminState {
     /// The snapshot cache (groups, snapshots, sinks).
     pub cache: SnapshotCache,
     /// The MCP and xDS server (its counters).
-    pub mcp: McpSource,
+    pub mcp: McpServer,
     /// The ledger of bad input.
     pub diagnostics: Diagnostics,
     /// Every snapshot group the hub publishes.

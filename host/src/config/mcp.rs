@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use galleon_mcp::source::{DEFAULT_STREAM_RATE, StreamRate};
+use galleon_mcp::server::{DEFAULT_STREAM_RATE, StreamRate};
 
 /// The MCP server's settings.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -109,15 +109,15 @@ impl Default for McpConfig {
 }
 
 fn default_handshake_timeout() -> Duration {
-    galleon_mcp::source::DEFAULT_HANDSHAKE_TIMEOUT
+    galleon_mcp::server::DEFAULT_HANDSHAKE_TIMEOUT
 }
 
 fn default_max_request_size() -> usize {
-    galleon_mcp::source::DEFAULT_MAX_REQUEST_SIZE
+    galleon_mcp::server::DEFAULT_MAX_REQUEST_SIZE
 }
 
 fn default_stall_timeout() -> Duration {
-    galleon_mcp::source::DEFAULT_STALL_TIMEOUT
+    galleon_mcp::server::DEFAULT_STALL_TIMEOUT
 }
 
 /// A remote sink to dial.

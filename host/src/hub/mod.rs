@@ -30,7 +30,7 @@ use crate::source::{
 };
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::source::{CalloutOptions, McpSource, SourceOptions, StreamRate, XdsType};
+use galleon_mcp::server::{CalloutOptions, McpServer, ServerOptions, StreamRate, XdsType};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
@@ -45,7 +45,7 @@ use security::Security;
 
 /// Waits for every group's first snapshot, then marks the MCP server ready
 /// (gRPC health `SERVING`).
-async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpSource) {
+async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpServer) {
     for group in groups.iter() {
         // Fires once the group has a snapshot (any collection will do).
         cache.watch(group, "", None).await;
@@ -258,7 +258,7 @@ impl Hub {
         let security = Security::load(&self.config.mcp)?;
         let options = self.source_options(&spec, &security);
         let served = options.collections.len();
-        let mcp = McpSource::new(cache.clone(), options);
+        let mcp = McpServer::new(cache.clone(), options);
         let (listener, addr) = self.bind().await?;
         let (admin_listener, admin_addr) = self.bind_admin().await?;
         let callouts = self.callouts()?;
@@ -401,9 +401,9 @@ impl Hub {
 
     /// The MCP server's options: the collections `spec` serves and the
     /// configured limits.
-    fn source_options(&self, spec: &PipelineSpec, security: &Security) -> SourceOptions {
+    fn source_options(&self, spec: &PipelineSpec, security: &Security) -> ServerOptions {
         let mcp = &self.config.mcp;
-        SourceOptions {
+        ServerOptions {
             collections: spec
                 .served_collections()
                 .iter()
@@ -451,7 +451,7 @@ impl Hub {
     async fn bind(&self) -> Result<(TcpListener, SocketAddr), HubError> {
         let address = self.config.mcp.address;
         let bind_error = |source| HubError::Bind { address, source };
-        let listener = galleon_mcp::source::bind(address).map_err(bind_error)?;
+        let listener = galleon_mcp::server::bind(address).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         Ok((listener, addr))
     }
@@ -505,7 +505,7 @@ impl Hub {
 }
 
 /// Serves MCP on `listener` until the server shuts down.
-fn serve(mcp: McpSource, listener: TcpListener) -> JoinHandle<()> {
+fn serve(mcp: McpServer, listener: TcpListener) -> JoinHandle<()> {
     tokio::spawn(async move {
         if let Err(error) = mcp.serve(listener).await {
             warn!("MCP server failed: {error}");
@@ -514,7 +514,7 @@ fn serve(mcp: McpSource, listener: TcpListener) -> JoinHandle<()> {
 }
 
 /// Dials one callout until the server shuts down.
-fn call_out(mcp: McpSource, options: CalloutOptions) -> JoinHandle<()> {
+fn call_out(mcp: McpServer, options: CalloutOptions) -> JoinHandle<()> {
     tokio::spawn(async move {
         if let Err(error) = mcp.callout(options).await {
             warn!("callout failed: {error}");
@@ -535,5 +535,5 @@ fn default_max_connections() -> usize {
         .map_or(u64::MAX, |(soft, _)| soft);
     usize::try_from(files / 2)
         .unwrap_or(usize::MAX)
-        .min(galleon_mcp::source::DEFAULT_MAX_CONNECTIONS)
+        .min(galleon_mcp::server::DEFAULT_MAX_CONNECTIONS)
 }

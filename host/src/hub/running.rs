@@ -7,7 +7,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::source::McpSource;
+use galleon_mcp::server::McpServer;
 use galleon_pipeline::Runtime;
 use galleon_pipeline::diagnostics::Diagnostics;
 
@@ -15,7 +15,7 @@ use galleon_pipeline::diagnostics::Diagnostics;
 pub struct RunningHub {
     pub(super) addr: SocketAddr,
     pub(super) admin_addr: SocketAddr,
-    pub(super) mcp: McpSource,
+    pub(super) mcp: McpServer,
     pub(super) cache: SnapshotCache,
     pub(super) diagnostics: Diagnostics,
     pub(super) stop: CancellationToken,
@@ -35,7 +35,7 @@ impl RunningHub {
     }
 
     /// The MCP source (stats, sink status).
-    pub fn mcp(&self) -> &McpSource {
+    pub fn mcp(&self) -> &McpServer {
         &self.mcp
     }
 

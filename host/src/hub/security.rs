@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use galleon_mcp::source::{AccessList, AccessRule};
+use galleon_mcp::server::{AccessList, AccessRule};
 use galleon_mcp::tls::{ClientTls, ServerTls, ServerTlsFiles, TlsError};
 
 use crate::config::{DialTlsConfig, McpConfig, McpTlsConfig};

@@ -1,6 +1,6 @@
-//! The source side of MCP: serves the snapshot cache to sinks that dial in
-//! (`ResourceSource`, [`McpSource::serve`]) and to sinks the hub dials out to
-//! (`ResourceSink`, [`McpSource::callout`]). Both run the same per-stream
+//! The server side of MCP: serves the snapshot cache to sinks that dial in
+//! (`ResourceSource`, [`McpServer::serve`]) and to sinks the hub dials out to
+//! (`ResourceSink`, [`McpServer::callout`]). Both run the same per-stream
 //! protocol engine.
 
 mod access;
@@ -12,7 +12,7 @@ mod connection;
 mod fuzzing;
 mod listener;
 mod push;
-mod server;
+mod resource_source;
 mod stats;
 mod stream;
 mod subscription;
@@ -31,16 +31,16 @@ pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
 pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
 pub use listener::{LISTEN_BACKLOG, bind};
-pub use stats::SourceStats;
+pub use stats::ServerStats;
 use stats::Stats;
 pub use xds::XdsType;
 
 use crate::cache::SnapshotCache;
 use crate::tls::ServerTls;
 
-/// How the source serves its sinks.
+/// How the server serves its sinks.
 #[derive(Clone, Debug)]
-pub struct SourceOptions {
+pub struct ServerOptions {
     /// Every collection a sink may subscribe to; others end the stream with
     /// `InvalidArgument`.
     pub collections: BTreeSet<String>,
@@ -72,20 +72,20 @@ pub struct SourceOptions {
     pub access: Option<AccessList>,
 }
 
-/// Default [`SourceOptions::max_connections`].
+/// Default [`ServerOptions::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
-/// Default [`SourceOptions::handshake_timeout`].
+/// Default [`ServerOptions::handshake_timeout`].
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default [`SourceOptions::max_request_size`]: 16 MiB (a resuming sink's
+/// Default [`ServerOptions::max_request_size`]: 16 MiB (a resuming sink's
 /// versions of 100,000 resources fit).
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
 
-/// Default [`SourceOptions::stall_timeout`]: five minutes.
+/// Default [`ServerOptions::stall_timeout`]: five minutes.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 
-impl SourceOptions {
+impl ServerOptions {
     /// Serves `collections` with default settings.
     pub fn new(collections: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
@@ -104,15 +104,15 @@ impl SourceOptions {
     }
 }
 
-/// The MCP source. Cheap to clone; clones share streams and counters.
+/// The MCP server. Cheap to clone; clones share streams and counters.
 #[derive(Clone)]
-pub struct McpSource {
+pub struct McpServer {
     shared: Arc<Shared>,
 }
 
 struct Shared {
     cache: SnapshotCache,
-    options: SourceOptions,
+    options: ServerOptions,
     stats: Stats,
     shutdown: CancellationToken,
     next_stream: AtomicU64,
@@ -121,9 +121,9 @@ struct Shared {
     admission: admission::Admission,
 }
 
-impl McpSource {
-    /// A source serving `cache`.
-    pub fn new(cache: SnapshotCache, options: SourceOptions) -> Self {
+impl McpServer {
+    /// A server serving `cache`.
+    pub fn new(cache: SnapshotCache, options: ServerOptions) -> Self {
         Self {
             shared: Arc::new(Shared {
                 admission: admission::Admission::new(options.stream_rate),
@@ -143,23 +143,23 @@ impl McpSource {
     }
 
     /// Protocol counters since start.
-    pub fn stats(&self) -> SourceStats {
+    pub fn stats(&self) -> ServerStats {
         self.shared.stats.snapshot()
     }
 
-    /// Ends every stream cleanly (status OK) and stops [`McpSource::serve`]
-    /// and [`McpSource::callout`].
+    /// Ends every stream cleanly (status OK) and stops [`McpServer::serve`]
+    /// and [`McpServer::callout`].
     pub fn shutdown(&self) {
         self.shared.shutdown.cancel();
     }
 
-    /// Marks the source ready (every group published its first snapshot):
+    /// Marks the server ready (every group published its first snapshot):
     /// gRPC health reports `SERVING` from then on, `NOT_SERVING` before.
     pub fn set_ready(&self) {
         self.shared.ready.send_replace(true);
     }
 
-    /// Resolves once [`McpSource::shutdown`] was called.
+    /// Resolves once [`McpServer::shutdown`] was called.
     pub async fn stopped(&self) {
         self.shared.shutdown.cancelled().await;
     }

@@ -32,9 +32,9 @@ impl Stats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(super) fn snapshot(&self) -> SourceStats {
+    pub(super) fn snapshot(&self) -> ServerStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        SourceStats {
+        ServerStats {
             streams_opened: read(&self.streams_opened),
             streams_closed: read(&self.streams_closed),
             pushes: read(&self.pushes),
@@ -54,7 +54,7 @@ impl Stats {
 
 /// A reading of the source's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct SourceStats {
+pub struct ServerStats {
     /// Streams started (dialled in or out).
     pub streams_opened: u64,
     /// Streams ended, for any reason.

@@ -15,7 +15,7 @@ use tonic::Status;
 use super::XdsType;
 use super::session::{Pending, Protocol, Route, Session, oldest};
 use crate::cache::CollectionSnapshot;
-use crate::source::push::grpc_frame;
+use crate::server::push::grpc_frame;
 
 /// One type URL on one stream.
 struct Subscription {

@@ -15,7 +15,7 @@ use tonic::Status;
 
 use super::session::{Pending, Protocol, Route, Session, oldest};
 use crate::cache::CollectionSnapshot;
-use crate::source::push::grpc_frame;
+use crate::server::push::grpc_frame;
 
 const WILDCARD: &str = "*";
 

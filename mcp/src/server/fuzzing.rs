@@ -11,7 +11,7 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use super::stream::{self, Outbox, Outgoing};
-use super::{McpSource, SourceOptions, XdsType, xds};
+use super::{McpServer, ServerOptions, XdsType, xds};
 use crate::cache::{CachedResource, DefaultGroup, Snapshot, SnapshotCache};
 
 const COLLECTIONS: [&str; 2] = [
@@ -81,7 +81,7 @@ fn decoded<M: Message + Default>(data: &[u8]) -> Vec<Result<M, tonic::Status>> {
 /// with resources, also served over xDS), draining what it sends.
 fn run<F, Fut>(serve: F)
 where
-    F: FnOnce(&McpSource, Outbox) -> Fut,
+    F: FnOnce(&McpServer, Outbox) -> Fut,
     Fut: Future<Output = ()>,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,7 +103,7 @@ where
             .collection(COLLECTIONS[0], [resource("ns/a"), resource("ns/b")])
             .build();
         cache.set_snapshot("default", snapshot);
-        let mut options = SourceOptions::new(COLLECTIONS);
+        let mut options = ServerOptions::new(COLLECTIONS);
         for (type_url, collection) in XDS_TYPES.into_iter().zip(COLLECTIONS) {
             let target = XdsType {
                 collection: collection.into(),
@@ -111,7 +111,7 @@ where
             };
             options.xds_types.insert(type_url.into(), target);
         }
-        let source = McpSource::new(cache, options);
+        let source = McpServer::new(cache, options);
         let (outbox, mut pushes) = mpsc::channel(COLLECTIONS.len() * 2);
         let engine = serve(&source, outbox);
         let drain = async {

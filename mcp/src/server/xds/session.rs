@@ -19,9 +19,9 @@ use tracing::{debug, info, warn};
 use super::XdsType;
 use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle, unix_now};
 use crate::quote::quote;
-use crate::source::push::grpc_frame;
-use crate::source::stream::{Outbox, Outgoing, refusal, sleep_until};
-use crate::source::{Shared, Stats};
+use crate::server::push::grpc_frame;
+use crate::server::stream::{Outbox, Outgoing, refusal, sleep_until};
+use crate::server::{Shared, Stats};
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
 

@@ -14,7 +14,7 @@ use tonic::server::NamedService;
 use tower_service::Service;
 
 use super::{serve_delta, serve_sotw};
-use crate::source::McpSource;
+use crate::server::McpServer;
 
 const SERVICE: &str = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 const STREAM: &str =
@@ -24,12 +24,12 @@ const DELTA: &str =
 
 /// ADS, served from the hub's snapshot cache.
 #[derive(Clone)]
-pub(in crate::source) struct AdsService {
-    source: McpSource,
+pub(in crate::server) struct AdsService {
+    source: McpServer,
 }
 
 impl AdsService {
-    pub(in crate::source) fn new(source: McpSource) -> Self {
+    pub(in crate::server) fn new(source: McpServer) -> Self {
         Self { source }
     }
 }

@@ -27,7 +27,7 @@ const READY_QUEUE: usize = 64;
 /// than answered with SYN cookies and resets (tokio's default is 1,024).
 pub const LISTEN_BACKLOG: u32 = 4096;
 
-/// Binds `address` for [`McpSource::serve`](super::McpSource::serve), with
+/// Binds `address` for [`McpServer::serve`](super::McpServer::serve), with
 /// [`LISTEN_BACKLOG`].
 pub fn bind(address: SocketAddr) -> io::Result<TcpListener> {
     let socket = match address {

@@ -9,7 +9,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataMap, MetadataValu
 use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
-use super::{McpSource, stream};
+use super::{McpServer, stream};
 use crate::backoff::Backoff;
 use crate::tls::{ClientTls, TlsError};
 use crate::{BackoffOptions, VERSION_HEADER};
@@ -53,9 +53,9 @@ pub struct CalloutOptions {
     pub tls: Option<ClientTls>,
 }
 
-impl McpSource {
+impl McpServer {
     /// Dials `options.address` and serves it, reconnecting with exponential
-    /// backoff, until [`McpSource::shutdown`].
+    /// backoff, until [`McpServer::shutdown`].
     pub async fn callout(&self, options: CalloutOptions) -> Result<(), CalloutError> {
         let endpoint = Endpoint::from_shared(options.address.clone())?;
         let metadata = metadata(&options.metadata)?;

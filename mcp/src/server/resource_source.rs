@@ -27,7 +27,7 @@ use super::body::PushBody;
 use super::connection::PeerInfo;
 use super::stream::{Outbox, Outgoing};
 use super::xds::AdsService;
-use super::{McpSource, Shared, Stats, access, listener, stream};
+use super::{McpServer, Shared, Stats, access, listener, stream};
 use crate::VERSION_HEADER;
 
 /// The service's gRPC name.
@@ -35,8 +35,8 @@ const SERVICE: &str = "istio.mcp.v1alpha1.ResourceSource";
 /// The path of its one method.
 const ESTABLISH: &str = "/istio.mcp.v1alpha1.ResourceSource/EstablishResourceStream";
 
-impl McpSource {
-    /// Serves `ResourceSource` on `listener` until [`McpSource::shutdown`].
+impl McpServer {
+    /// Serves `ResourceSource` on `listener` until [`McpServer::shutdown`].
     pub async fn serve(&self, listener: TcpListener) -> Result<(), tonic::transport::Error> {
         let (health, health_service) = tonic_health::server::health_reporter();
         let ready = self.shared.ready.subscribe();
@@ -129,7 +129,7 @@ async fn set_health(health: &tonic_health::server::HealthReporter, ready: bool) 
 
 #[derive(Clone)]
 struct ResourceSourceService {
-    source: McpSource,
+    source: McpServer,
 }
 
 impl NamedService for ResourceSourceService {
@@ -166,7 +166,7 @@ impl ResourceSourceService {
     }
 }
 
-impl McpSource {
+impl McpServer {
     /// Answers a bidirectional streaming call: decodes the caller's
     /// requests (of `Q`, within the request size limit), hands them to the
     /// engine `serve` makes, and streams what the engine sends as the
