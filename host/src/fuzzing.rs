@@ -1,9 +1,9 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not
 //! part of the API): the document parser and the JSON → body codec, each
 //! fed arbitrary bytes. The MCP stream engine's is `galleon-mcp`'s own
-//! (`source::fuzz_requests`, its feature `fuzzing`).
+//! (`server::fuzz_requests`, its feature `fuzzing`).
 
-pub use crate::source::file::fuzz_parse;
+pub use galleon_sources::file::fuzz_parse;
 
 use galleon_pipeline::{BodyCodec, StructCodec};
 

@@ -9,7 +9,7 @@ use galleon_tests::hub::{FAST, Hub, MESH, vs};
 use galleon_tests::*;
 
 /// Log filter that shows every file the hub reads.
-const READS: &str = "info,galleon::source=debug,galleon_plugin_host=debug,galleon::mesh=debug";
+const READS: &str = "info,galleon_sources=debug,galleon_plugin_host=debug";
 
 #[tokio::test]
 async fn an_idle_hub_reads_each_file_once() {

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use galleon::config::{FilesConfig, HubConfig, SourceConfig};
 use galleon::hub::Hub;
-use galleon::source::FileSource;
+use galleon_sources::FileSource;
 
 /// The bundled example, as built into the binary.
 static QUICKSTART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../examples/quickstart");
@@ -58,7 +58,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     raise_open_file_limit();
     // Handle the rescan signals from the start: by default SIGHUP ends a
     // process, and one sent while the hub starts must not.
-    galleon::source::install_rescan_signals();
+    galleon_sources::install_rescan_signals();
     let mut config = match &args.config {
         Some(path) => HubConfig::load(path)?,
         None => HubConfig::default(),

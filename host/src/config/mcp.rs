@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use galleon_mcp::server::{DEFAULT_STREAM_RATE, StreamRate};
+use galleon_mcp::tls::ClientTls;
 
 /// The MCP server's settings.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -53,6 +54,38 @@ pub struct McpConfig {
     /// otherwise: anyone who can reach the port reads all configuration).
     #[serde(default)]
     pub insecure: bool,
+}
+
+impl McpConfig {
+    /// Makes its relative paths (TLS files, access list, callouts' TLS
+    /// files) relative to the configuration file, as every other path.
+    pub(super) fn resolve_paths(&mut self, resolve: &impl Fn(&mut PathBuf)) {
+        if let Some(tls) = &mut self.tls {
+            [&mut tls.cert, &mut tls.key].into_iter().for_each(resolve);
+            tls.client_ca
+                .iter_mut()
+                .chain(&mut tls.access_list)
+                .for_each(resolve);
+        }
+        for callout in &mut self.callouts {
+            callout
+                .tls
+                .iter_mut()
+                .flat_map(ClientTls::paths_mut)
+                .for_each(resolve);
+        }
+    }
+
+    /// What makes it unusable as written, if anything.
+    pub(super) fn check(&self) -> Result<(), String> {
+        for callout in &self.callouts {
+            if let Some(tls) = &callout.tls {
+                tls.check()
+                    .map_err(|e| format!("mcp.callouts {}: {e}", callout.address))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The MCP port's TLS (`mcp.tls`). Every file is re-read when it changes.
@@ -131,27 +164,7 @@ pub struct CalloutConfig {
     pub metadata: BTreeMap<String, String>,
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
-    pub tls: Option<DialTlsConfig>,
-}
-
-/// TLS of a connection the hub dials (a callout, an upstream hub). The files
-/// are read at every dial.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DialTlsConfig {
-    /// CAs (PEM) the sink's certificate must chain to.
-    #[serde(default)]
-    pub ca: Option<PathBuf>,
-    /// The certificate (PEM) the hub presents, for mutual TLS.
-    #[serde(default)]
-    pub cert: Option<PathBuf>,
-    /// Its private key (PEM).
-    #[serde(default)]
-    pub key: Option<PathBuf>,
-    /// The name the sink's certificate must carry, when not the address's
-    /// host.
-    #[serde(default)]
-    pub server_name: Option<String>,
+    pub tls: Option<ClientTls>,
 }
 
 fn default_address() -> SocketAddr {

@@ -10,12 +10,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod mcp;
-mod sources;
 
-pub use mcp::{CalloutConfig, DialTlsConfig, McpConfig, McpTlsConfig, StreamRateConfig};
-pub use sources::{
+pub use galleon_sources::config::{
     EtcdConfig, FilesConfig, KubernetesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig,
 };
+pub use mcp::{CalloutConfig, McpConfig, McpTlsConfig, StreamRateConfig};
 
 use galleon_mcp::cache::DEFAULT_GROUP;
 use galleon_pipeline::Strategy;
@@ -184,6 +183,9 @@ pub enum InvalidConfig {
     /// A source that cannot work as written.
     #[error("{0}")]
     Source(String),
+    /// An `mcp:` setting that cannot work as written.
+    #[error("{0}")]
+    Mcp(String),
     /// `maxDelay` or `quiesce` on an immediate group.
     #[error("group {0:?}: maxDelay and quiesce apply to the debounce strategy only")]
     DebounceOnly(String),
@@ -208,10 +210,11 @@ impl HubConfig {
     /// Parses configuration YAML.
     pub fn parse(text: &str) -> Result<Self, InvalidConfig> {
         let config: Self = serde_saphyr::from_str(text)
-            .map_err(|e| InvalidConfig::Yaml(crate::mesh::first_line(&e.to_string())))?;
+            .map_err(|e| InvalidConfig::Yaml(galleon_sources::yaml::first_line(&e.to_string())))?;
         for source in &config.sources {
             source.check().map_err(InvalidConfig::Source)?;
         }
+        config.mcp.check().map_err(InvalidConfig::Mcp)?;
         for group in &config.groups {
             if group.strategy == StrategyKind::Immediate
                 && (group.max_delay.is_some() || group.quiesce.is_some())
@@ -231,6 +234,7 @@ impl HubConfig {
         for source in &mut self.sources {
             source.resolve_paths(&resolve);
         }
+        self.mcp.resolve_paths(&resolve);
         if let Some(mesh) = &mut self.mesh_config {
             resolve(mesh);
         }

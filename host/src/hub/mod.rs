@@ -4,6 +4,7 @@
 
 mod codecs;
 mod groups;
+mod options;
 mod running;
 mod security;
 
@@ -22,15 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
-use crate::config::{HubConfig, SourceConfig};
-use crate::source::upstream::UpstreamOptions;
-use crate::source::{
-    Aggregate, EtcdSource, FileSource, KubernetesOptions, KubernetesSource, McpUpstream,
-    MeshSource, Source, XdsUpstream,
-};
-use galleon_mcp::BackoffOptions;
+use crate::config::HubConfig;
 use galleon_mcp::cache::SnapshotCache;
-use galleon_mcp::server::{CalloutOptions, McpServer, ServerOptions, StreamRate, XdsType};
+use galleon_mcp::server::{CalloutOptions, McpServer};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
@@ -38,7 +33,7 @@ use galleon_pipeline::{
     BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
 use galleon_plugin_host::PluginHost;
-use galleon_schemas::DescriptorPool;
+use galleon_sources::{Aggregate, Source, SourceContext};
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
 use security::Security;
@@ -77,12 +72,6 @@ pub enum HubError {
     /// The pipeline thread could not be started.
     #[error("cannot start the pipeline thread: {0}")]
     Thread(std::io::Error),
-    /// A file source's path does not exist (and the source is not optional).
-    #[error(
-        "file source path {} does not exist (mark the source `optional: true` to serve it once it appears)",
-        .0.display()
-    )]
-    MissingPath(std::path::PathBuf),
     /// The configured schemas could not be loaded.
     #[error("schemas: {0}")]
     Schemas(#[from] galleon_schemas::LoadError),
@@ -90,9 +79,9 @@ pub enum HubError {
     /// refused.
     #[error(transparent)]
     Security(#[from] security::SecurityError),
-    /// An upstream source cannot be set up as configured.
+    /// A configured source cannot be set up.
     #[error(transparent)]
-    Upstream(#[from] crate::source::upstream::UpstreamError),
+    Sources(#[from] galleon_sources::BuildError),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -115,7 +104,8 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub with the sources its configuration names.
+    /// A hub as `config` describes it (its sources are built when it
+    /// starts, once the schemas they read with are loaded).
     pub fn new(config: HubConfig) -> Self {
         let mut registry = Registry::builtin();
         for kind in &config.kinds {
@@ -123,45 +113,11 @@ impl Hub {
         }
         let registry = Arc::new(registry);
         let diagnostics = Diagnostics::default();
-        let mut sources: Vec<Arc<dyn Source>> = vec![Arc::new(MeshSource::new(
-            config.mesh_config.clone(),
-            diagnostics.clone(),
-        ))];
-        for source in &config.sources {
-            match source {
-                SourceConfig::Files(files) => {
-                    let source =
-                        FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
-                            .with_max_file_size(files.max_file_size)
-                            .with_watch(files.watch)
-                            .with_external_symlinks(files.follow_external_symlinks);
-                    sources.push(Arc::new(source));
-                }
-                SourceConfig::Etcd(etcd) => sources.push(Arc::new(EtcdSource::new(
-                    etcd.endpoints.clone(),
-                    etcd.prefix.clone(),
-                    registry.clone(),
-                    diagnostics.clone(),
-                ))),
-                SourceConfig::Kubernetes(kubernetes) => {
-                    let options = KubernetesOptions {
-                        kubeconfig: kubernetes.kubeconfig.clone(),
-                        namespaces: kubernetes.namespaces.clone(),
-                        label_selector: kubernetes.label_selector.clone(),
-                    };
-                    let source =
-                        KubernetesSource::new(options, registry.clone(), diagnostics.clone());
-                    sources.push(Arc::new(source));
-                }
-                // Built once the schemas are loaded (they read typed bodies).
-                SourceConfig::Mcp(_) | SourceConfig::Xds(_) => {}
-            }
-        }
         Self {
             config,
             registry,
             diagnostics,
-            sources,
+            sources: Vec::new(),
             transformers: Vec::new(),
             validators: Vec::new(),
             codecs: HashMap::new(),
@@ -239,10 +195,19 @@ impl Hub {
     /// snapshot cache, binds the MCP and admin addresses, then starts the
     /// pipeline, the servers, the readiness watch and the callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
-        self.check_paths()?;
         let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
         self.codecs = codecs;
-        self.add_upstreams(pool)?;
+        let context = SourceContext {
+            registry: self.registry.clone(),
+            diagnostics: self.diagnostics.clone(),
+            pool,
+        };
+        let configured = galleon_sources::build(
+            &self.config.sources,
+            self.config.mesh_config.clone(),
+            &context,
+        )?;
+        self.sources.splice(0..0, configured);
         let stop = CancellationToken::new();
         let refresh = Arc::new(Notify::new());
         let mut tasks = Vec::new();
@@ -256,12 +221,12 @@ impl Hub {
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
         let security = Security::load(&self.config.mcp)?;
-        let options = self.source_options(&spec, &security);
+        let options = options::server_options(&self.config.mcp, &spec, &self.registry, &security);
         let served = options.collections.len();
         let mcp = McpServer::new(cache.clone(), options);
         let (listener, addr) = self.bind().await?;
         let (admin_listener, admin_addr) = self.bind_admin().await?;
-        let callouts = self.callouts()?;
+        let callouts = options::callouts(&self.config.mcp);
         let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
         let source_events = Arc::new(AtomicU64::new(0));
@@ -309,75 +274,7 @@ impl Hub {
     }
 }
 
-/// How an upstream source at `address` dials, as configured.
-fn upstream_options(
-    address: &str,
-    node_id: &str,
-    tls: Option<&crate::config::DialTlsConfig>,
-) -> Result<UpstreamOptions, HubError> {
-    Ok(UpstreamOptions {
-        node_id: node_id.to_owned(),
-        tls: tls
-            .map(|tls| security::dial_tls(address, tls))
-            .transpose()?,
-        ..UpstreamOptions::default()
-    })
-}
-
 impl Hub {
-    /// Every path of a file source that is not optional must exist: a
-    /// mistyped path would otherwise serve an empty world.
-    fn check_paths(&self) -> Result<(), HubError> {
-        let required = self.config.sources.iter().flat_map(|source| match source {
-            SourceConfig::Files(files) if !files.optional => files.paths.as_slice(),
-            _ => &[],
-        });
-        for path in required {
-            if let Err(error) = std::fs::metadata(path)
-                && error.kind() == std::io::ErrorKind::NotFound
-            {
-                return Err(HubError::MissingPath(path.clone()));
-            }
-        }
-        Ok(())
-    }
-
-    /// The configured upstream hubs, as sources reading typed bodies with
-    /// `pool`.
-    fn add_upstreams(&mut self, pool: DescriptorPool) -> Result<(), HubError> {
-        let (registry, diagnostics) = (&self.registry, &self.diagnostics);
-        let mut upstreams: Vec<Arc<dyn Source>> = Vec::new();
-        for source in &self.config.sources {
-            match source {
-                SourceConfig::Mcp(mcp) => {
-                    let options = upstream_options(&mcp.address, &mcp.node_id, mcp.tls.as_ref())?;
-                    upstreams.push(Arc::new(McpUpstream::new(
-                        &mcp.address,
-                        &mcp.collections,
-                        options,
-                        registry,
-                        pool.clone(),
-                        diagnostics.clone(),
-                    )?));
-                }
-                SourceConfig::Xds(xds) => {
-                    let options = upstream_options(&xds.address, &xds.node_id, xds.tls.as_ref())?;
-                    upstreams.push(Arc::new(XdsUpstream::new(
-                        &xds.address,
-                        &xds.types,
-                        options,
-                        registry,
-                        pool.clone(),
-                        diagnostics.clone(),
-                    )?));
-                }
-                SourceConfig::Files(_) | SourceConfig::Etcd(_) | SourceConfig::Kubernetes(_) => {}
-            }
-        }
-        self.sources.extend(upstreams);
-        Ok(())
-    }
-
     /// Loads the built-in and configured plugins (off the async workers:
     /// compiling is CPU-bound) and adds their transformers and validators.
     async fn load_plugins(&mut self) -> Result<Option<Arc<PluginHost>>, HubError> {
@@ -399,54 +296,6 @@ impl Hub {
         Ok(Some(plugins))
     }
 
-    /// The MCP server's options: the collections `spec` serves and the
-    /// configured limits.
-    fn source_options(&self, spec: &PipelineSpec, security: &Security) -> ServerOptions {
-        let mcp = &self.config.mcp;
-        ServerOptions {
-            collections: spec
-                .served_collections()
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
-            metadata: pairs(&mcp.metadata),
-            max_concurrent_streams: mcp.max_concurrent_streams,
-            stall_timeout: mcp.stall_timeout,
-            max_request_size: mcp.max_request_size,
-            max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
-            handshake_timeout: mcp.handshake_timeout,
-            xds_types: self.xds_types(spec),
-            stream_rate: StreamRate {
-                burst: mcp.stream_rate.burst,
-                per_second: mcp.stream_rate.per_second,
-            },
-            tls: security.tls.clone(),
-            access: security.access.clone(),
-        }
-    }
-
-    /// MCP over xDS: every GVK of every served kind (each of its API
-    /// versions), and the mesh config as istiod asks for it.
-    fn xds_types(&self, spec: &PipelineSpec) -> BTreeMap<String, XdsType> {
-        let served = spec.served_collections();
-        let kinds = self.registry.schemas().into_iter().filter_map(|schema| {
-            let output = schema.output.as_ref().filter(|o| served.contains(o))?;
-            let target = XdsType {
-                collection: output.to_string(),
-                bare: false,
-            };
-            Some(schema.gvks().map(move |gvk| (gvk, target.clone())))
-        });
-        let mesh = XdsType {
-            collection: MESH_CONFIG.to_owned(),
-            bare: true,
-        };
-        kinds
-            .flatten()
-            .chain([(MESH_CONFIG_GVK.to_owned(), mesh)])
-            .collect()
-    }
-
     /// Binds the MCP address (with a backlog for a fleet reconnecting).
     async fn bind(&self) -> Result<(TcpListener, SocketAddr), HubError> {
         let address = self.config.mcp.address;
@@ -463,27 +312,6 @@ impl Hub {
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         Ok((listener, addr))
-    }
-
-    /// The configured callouts.
-    fn callouts(&self) -> Result<Vec<CalloutOptions>, HubError> {
-        let callouts = &self.config.mcp.callouts;
-        callouts
-            .iter()
-            .map(|callout| {
-                let tls = callout
-                    .tls
-                    .as_ref()
-                    .map(|tls| security::dial_tls(&callout.address, tls))
-                    .transpose()?;
-                Ok(CalloutOptions {
-                    address: callout.address.clone(),
-                    metadata: pairs(&callout.metadata),
-                    backoff: BackoffOptions::default(),
-                    tls,
-                })
-            })
-            .collect()
     }
 
     /// Starts the pipeline over every source, on its own thread.
@@ -520,20 +348,4 @@ fn call_out(mcp: McpServer, options: CalloutOptions) -> JoinHandle<()> {
             warn!("callout failed: {error}");
         }
     })
-}
-
-/// Configured key/value pairs, as the MCP options take them.
-fn pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// 10,000, or half the open-file limit if that is lower: the sources keep
-/// descriptors to read with however many sinks connect.
-fn default_max_connections() -> usize {
-    let files = rlimit::Resource::NOFILE
-        .get()
-        .map_or(u64::MAX, |(soft, _)| soft);
-    usize::try_from(files / 2)
-        .unwrap_or(usize::MAX)
-        .min(galleon_mcp::server::DEFAULT_MAX_CONNECTIONS)
 }

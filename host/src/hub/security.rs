@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use galleon_mcp::server::{AccessList, AccessRule};
-use galleon_mcp::tls::{ClientTls, ServerTls, ServerTlsFiles, TlsError};
+use galleon_mcp::tls::{ServerTls, ServerTlsFiles, TlsError};
 
-use crate::config::{DialTlsConfig, McpConfig, McpTlsConfig};
+use crate::config::{McpConfig, McpTlsConfig};
 
 /// The access-list file, as Galley read it: `allowed: [identity, …]`, and
 /// with `isblacklist: true` the listed are denied instead.
@@ -52,10 +52,6 @@ pub enum SecurityError {
          set mcp.tls, or mcp.insecure: true to serve without TLS"
     )]
     Plaintext(SocketAddr),
-    /// A dialled connection's certificate without its key, or the other way
-    /// round.
-    #[error("{0}: tls.cert and tls.key go together")]
-    DialIdentity(String),
 }
 
 /// The MCP port's TLS and access list, as configured.
@@ -177,18 +173,5 @@ fn read_access_list(path: &Path) -> Result<AccessRule, SecurityError> {
     Ok(AccessRule {
         identities: file.allowed.into_iter().collect(),
         deny: file.isblacklist,
-    })
-}
-
-/// TLS of a connection the hub dials (a callout, an upstream), checked.
-pub(super) fn dial_tls(address: &str, config: &DialTlsConfig) -> Result<ClientTls, SecurityError> {
-    if config.cert.is_some() != config.key.is_some() {
-        return Err(SecurityError::DialIdentity(address.to_owned()));
-    }
-    Ok(ClientTls {
-        ca: config.ca.clone(),
-        cert: config.cert.clone(),
-        key: config.key.clone(),
-        server_name: config.server_name.clone(),
     })
 }

@@ -9,7 +9,6 @@ mod kind;
 mod object;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use galleon_pipeline::diagnostics::Diagnostics;
@@ -21,24 +20,19 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use self::kind::KindWatch;
-use super::link::Link;
+use super::link::{Link, Retry};
 use super::{EventSender, Source, SourceRun};
+use crate::config::KubernetesConfig;
 
-/// Where the source finds the API server and what it reads.
-#[derive(Clone, Debug, Default)]
-pub struct KubernetesOptions {
-    /// A kubeconfig file; in-cluster configuration (or `KUBECONFIG`,
-    /// `~/.kube/config`) when `None`.
-    pub kubeconfig: Option<PathBuf>,
-    /// Namespaces to read namespaced kinds from; all when empty.
-    pub namespaces: Vec<String>,
-    /// Only objects matching this label selector.
-    pub label_selector: Option<String>,
-}
+/// Delays between attempts to read the client configuration.
+const CONFIG_RETRY: galleon_mcp::BackoffOptions = galleon_mcp::BackoffOptions {
+    min: std::time::Duration::from_secs(1),
+    max: std::time::Duration::from_secs(30),
+};
 
 /// A source of resources read from a Kubernetes API server.
 pub struct KubernetesSource {
-    options: KubernetesOptions,
+    options: KubernetesConfig,
     registry: Arc<Registry>,
     diagnostics: Diagnostics,
 }
@@ -46,7 +40,7 @@ pub struct KubernetesSource {
 impl KubernetesSource {
     /// Reads every kind `registry` knows from the API server `options` name.
     pub fn new(
-        options: KubernetesOptions,
+        options: KubernetesConfig,
         registry: Arc<Registry>,
         diagnostics: Diagnostics,
     ) -> Self {
@@ -95,10 +89,10 @@ impl KubernetesSource {
                 &namespaces
             };
             for namespace in scopes {
-                let link = Link::new(
+                let link = Arc::new(Link::new(
                     format!("{} {}/{}", self.name(), schema.api_version, schema.kind),
                     self.diagnostics.clone(),
-                );
+                ));
                 watches.push(KindWatch {
                     client: client.clone(),
                     schema: schema.clone(),
@@ -133,20 +127,22 @@ impl Source for KubernetesSource {
 
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
-            let link = Link::new(self.name(), self.diagnostics.clone());
+            let link = Arc::new(Link::new(self.name(), self.diagnostics.clone()));
+            let mut retry = Retry::new(link, CONFIG_RETRY);
             let client = loop {
                 match self.client().await {
                     Ok(client) => break client,
                     Err(error) => {
-                        link.down("kubeconfig", &error, "nothing read yet");
-                        tokio::select! {
-                            () = stop.cancelled() => return,
-                            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                        if !retry
+                            .failed("kubeconfig", &error, "nothing read yet", &stop)
+                            .await
+                        {
+                            return;
                         }
                     }
                 }
             };
-            link.up("kubeconfig");
+            retry.up("kubeconfig");
             let watches = self.watches(&client);
             info!(source = %self.name(), watches = watches.len(), "watching");
             // A collection syncs once every namespace's watch of it listed.

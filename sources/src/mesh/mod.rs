@@ -1,7 +1,9 @@
 //! The mesh-config source: serves the mesh configuration file (over Galley's
 //! defaults) as the `istio/mesh/v1alpha1/MeshConfig` collection and reports
 //! changes to it. A file that turns malformed is reported and its last good
-//! content stays in force.
+//! content stays in force. Reading and parsing the file is [`file`].
+
+pub mod file;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,8 +12,8 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::{EventSender, Source, SourceRun};
-use crate::mesh::{self, MESH_CONFIG_NAME, MeshConfigError};
+use self::file::{MESH_CONFIG_NAME, MeshConfigError};
+use crate::{EventSender, Source, SourceRun};
 use galleon_fs_watch::{RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Entry, Event};
@@ -51,10 +53,10 @@ impl MeshSource {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(path) = &self.path else {
-            return Value::Object(mesh::defaults());
+            return Value::Object(file::defaults());
         };
         let scope = Scope::File(path.clone());
-        match mesh::load(path) {
+        match file::load(path) {
             Ok(config) => {
                 self.diagnostics.clear(&scope);
                 *last_good = Some(config.clone());
@@ -63,7 +65,7 @@ impl MeshSource {
             // Never read: Galley's defaults, as Galley did.
             Err(MeshConfigError::Missing { .. }) if last_good.is_none() => {
                 self.diagnostics.clear(&scope);
-                Value::Object(mesh::defaults())
+                Value::Object(file::defaults())
             }
             // Gone, unreadable or malformed while serving: an error is never
             // a reset to the defaults.
@@ -72,7 +74,7 @@ impl MeshSource {
                 self.diagnostics.set(&scope, vec![problem]);
                 last_good
                     .clone()
-                    .unwrap_or_else(|| Value::Object(mesh::defaults()))
+                    .unwrap_or_else(|| Value::Object(file::defaults()))
             }
         }
     }
@@ -113,7 +115,7 @@ impl Source for MeshSource {
             let mut served = self
                 .read()
                 .await
-                .unwrap_or_else(|| Value::Object(mesh::defaults()));
+                .unwrap_or_else(|| Value::Object(file::defaults()));
             let initial = [
                 Event::Added(collection.clone(), entry(served.clone())),
                 Event::FullSync(collection.clone()),

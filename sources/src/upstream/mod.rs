@@ -24,6 +24,9 @@ use self::mirror::Mirror;
 pub use mcp::McpUpstream;
 pub use xds::XdsUpstream;
 
+/// What stays served while an upstream is away.
+const SERVED: &str = "serving the last state it sent";
+
 /// Why an upstream source cannot be set up as configured.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -75,7 +78,7 @@ impl Default for UpstreamOptions {
         Self {
             node_id: "galleon".into(),
             tls: None,
-            backoff: crate::source::RECONNECT,
+            backoff: crate::RECONNECT,
         }
     }
 }

@@ -37,12 +37,12 @@ pub(crate) enum LabelError {
 }
 
 /// Why `namespace` is not a DNS-1123 label, if it is not.
-pub(in crate::source) fn check_namespace(namespace: &str) -> Result<(), NameError> {
+pub(crate) fn check_namespace(namespace: &str) -> Result<(), NameError> {
     check_label(namespace).map_err(NameError::Namespace)
 }
 
 /// Why `name` is not a DNS-1123 subdomain, if it is not.
-pub(in crate::source) fn check_name(name: &str) -> Result<(), NameError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NameError> {
     if name.len() > SUBDOMAIN_MAX {
         return Err(NameError::TooLong(name.len()));
     }

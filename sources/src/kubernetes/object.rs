@@ -10,7 +10,7 @@ use galleon_pipeline::event::Origin;
 use galleon_pipeline::registry::{Registry, Schema};
 use serde_json::{Map, Value};
 
-use crate::source::documents::{Document, document_of};
+use crate::documents::{Document, document_of};
 
 /// Where an object is, for error locations: `kubernetes/<apiVersion>/<kind>/<namespace>/<name>`.
 pub(super) fn locator(schema: &Schema, object: &Map<String, Value>) -> PathBuf {

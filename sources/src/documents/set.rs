@@ -23,7 +23,7 @@ type Key = (Collection, String);
 type FileDocuments = HashMap<(usize, Key), Arc<Document>>;
 
 #[derive(Default)]
-pub(in crate::source) struct DocumentSet {
+pub(crate) struct DocumentSet {
     files: BTreeMap<PathBuf, FileDocuments>,
     /// Every (file, document index) defining a key; the first one wins.
     claims: BTreeMap<Key, BTreeSet<(Arc<Path>, usize)>>,
@@ -37,12 +37,12 @@ fn key(document: &Document) -> Key {
 
 impl DocumentSet {
     /// The files currently contributing resources.
-    pub(in crate::source) fn paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
         self.files.keys().cloned().collect()
     }
 
     /// Whether any file below `dir` contributes resources.
-    pub(in crate::source) fn holds_files_under(&self, dir: &Path) -> bool {
+    pub(crate) fn holds_files_under(&self, dir: &Path) -> bool {
         self.files
             .range(dir.to_path_buf()..)
             .next()
@@ -52,12 +52,7 @@ impl DocumentSet {
     /// Replaces `path`'s contribution with what it now yields. With
     /// `complete == false` (the file had problems) the resources it no longer
     /// yields are kept. Returns the keys whose winner may have changed.
-    pub(in crate::source) fn update(
-        &mut self,
-        path: &Path,
-        parsed: ParsedFile,
-        complete: bool,
-    ) -> Vec<Key> {
+    pub(crate) fn update(&mut self, path: &Path, parsed: ParsedFile, complete: bool) -> Vec<Key> {
         let mut documents: FileDocuments = parsed
             .documents
             .into_iter()
@@ -89,7 +84,7 @@ impl DocumentSet {
     }
 
     /// Forgets `path`. Returns the keys it claimed.
-    pub(in crate::source) fn remove(&mut self, path: &Path) -> Vec<Key> {
+    pub(crate) fn remove(&mut self, path: &Path) -> Vec<Key> {
         let documents = self.files.remove(path).unwrap_or_default();
         let mut touched = Vec::with_capacity(documents.len());
         let path: Arc<Path> = path.into();
@@ -116,7 +111,7 @@ impl DocumentSet {
 
     /// The events that bring downstream from what it was sent to the current
     /// winners of `keys`.
-    pub(in crate::source) fn diff(&mut self, mut keys: Vec<Key>) -> Vec<Event> {
+    pub(crate) fn diff(&mut self, mut keys: Vec<Key>) -> Vec<Event> {
         keys.sort();
         keys.dedup();
         let mut events = Vec::new();
@@ -143,14 +138,14 @@ impl DocumentSet {
     }
 
     /// Forgets what was sent and returns everything as `Added` (a new start).
-    pub(in crate::source) fn full_state(&mut self) -> Vec<Event> {
+    pub(crate) fn full_state(&mut self) -> Vec<Event> {
         self.sent.clear();
         let keys = self.claims.keys().cloned().collect();
         self.diff(keys)
     }
 
     /// One problem per definition that lost to an earlier one.
-    pub(in crate::source) fn duplicates(&self) -> Vec<Problem> {
+    pub(crate) fn duplicates(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         for (k, claims) in self.claims.iter().filter(|(_, c)| c.len() > 1) {
             let Some(winner) = self.winner(k) else {

@@ -22,8 +22,21 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::object::{document, locator};
-use crate::source::link::Link;
-use crate::source::{EventSender, send_all};
+use crate::link::{Link, Retry};
+use crate::{EventSender, send_all};
+use galleon_mcp::BackoffOptions;
+
+/// Delays between attempts while the API server fails.
+const RETRY: BackoffOptions = BackoffOptions {
+    min: Duration::from_millis(200),
+    max: Duration::from_secs(30),
+};
+
+/// The endpoint named in link reports.
+const ENDPOINT: &str = "kubernetes";
+
+/// What stays served while the API server fails.
+const SERVED: &str = "serving what was listed before";
 
 /// How long to wait before looking again for a kind the server does not
 /// serve.
@@ -37,7 +50,7 @@ pub(super) struct KindWatch {
     pub(super) label_selector: Option<String>,
     pub(super) registry: Arc<Registry>,
     pub(super) diagnostics: Diagnostics,
-    pub(super) link: Link,
+    pub(super) link: Arc<Link>,
 }
 
 /// What the watch holds: each object's content hash and locator, by name.
@@ -108,6 +121,7 @@ impl KindWatch {
     ) {
         let mut held = Held::default();
         let mut absent_logged = false;
+        let mut retry = Retry::new(self.link.clone(), RETRY);
         loop {
             let resource = tokio::select! {
                 () = stop.cancelled() => return,
@@ -129,16 +143,14 @@ impl KindWatch {
                     if send_all(&events, batch).await.is_err() {
                         return;
                     }
-                    self.link.up("kubernetes");
+                    retry.up(ENDPOINT);
                     if sleep_or_stop(ABSENT_RETRY, &stop).await {
                         return;
                     }
                     continue;
                 }
                 Err(error) => {
-                    self.link
-                        .down("kubernetes", &error, "serving what was listed before");
-                    if sleep_or_stop(ABSENT_RETRY, &stop).await {
+                    if !retry.failed(ENDPOINT, &error, SERVED, &stop).await {
                         return;
                     }
                     continue;
@@ -154,7 +166,6 @@ impl KindWatch {
             }
             let stream = watcher(self.api(&resource), config);
             let mut stream = std::pin::pin!(stream);
-            let mut failures = 0u32;
             loop {
                 let next = tokio::select! {
                     () = stop.cancelled() => return,
@@ -163,8 +174,7 @@ impl KindWatch {
                 let batch = match next {
                     None => break,
                     Some(Ok(event)) => {
-                        failures = 0;
-                        self.link.up("kubernetes");
+                        retry.up(ENDPOINT);
                         self.apply(event, &mut held, &mut synced)
                     }
                     Some(Err(error)) => {
@@ -177,13 +187,8 @@ impl KindWatch {
                             debug!(kind = %self.name(), "watch expired (410 Gone); relisting");
                             continue;
                         }
-                        self.link
-                            .down("kubernetes", &error, "serving what was listed before");
-                        failures += 1;
                         // The watcher retries on the next poll; space the retries.
-                        let delay = Duration::from_millis(100 << failures.min(8))
-                            .min(Duration::from_secs(30));
-                        if sleep_or_stop(delay, &stop).await {
+                        if !retry.failed(ENDPOINT, &error, SERVED, &stop).await {
                             return;
                         }
                         continue;

@@ -11,22 +11,22 @@ use sha2::{Digest, Sha256};
 
 use super::invalid::Invalid;
 use super::names::{check_name, check_namespace};
-use crate::mesh::kind_of;
 use galleon_pipeline::diagnostics::Problem;
 use galleon_pipeline::event::{Collection, Entry, Origin};
 use galleon_pipeline::registry::{BodyShape, Registry};
+use galleon_proto::json::json_kind as kind_of;
 
 /// A resource read from one document.
 #[derive(Debug)]
-pub(in crate::source) struct Document {
-    pub(in crate::source) collection: Collection,
-    pub(in crate::source) entry: Entry,
+pub(crate) struct Document {
+    pub(crate) collection: Collection,
+    pub(crate) entry: Entry,
     /// Hash of the whole document: equal hash, no event.
-    pub(in crate::source) hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
 }
 
 impl Document {
-    pub(in crate::source) fn origin(&self) -> &Origin {
+    pub(crate) fn origin(&self) -> &Origin {
         self.entry
             .origin
             .as_deref()
@@ -36,13 +36,13 @@ impl Document {
 
 /// What a file yielded.
 #[derive(Debug, Default)]
-pub(in crate::source) struct ParsedFile {
-    pub(in crate::source) documents: Vec<Document>,
-    pub(in crate::source) problems: Vec<Problem>,
+pub(crate) struct ParsedFile {
+    pub(crate) documents: Vec<Document>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 /// Whether `path` names a configuration file galleon reads.
-pub(in crate::source) fn is_config_file(path: &Path) -> bool {
+pub(crate) fn is_config_file(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
@@ -50,7 +50,7 @@ pub(in crate::source) fn is_config_file(path: &Path) -> bool {
 }
 
 /// Parses a file's content.
-pub(in crate::source) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> ParsedFile {
+pub(crate) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> ParsedFile {
     let mut parsed = ParsedFile::default();
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -144,7 +144,7 @@ fn parse_chunk(chunk: &str, json: bool) -> Result<Value, (Option<(usize, usize)>
         let position = e
             .location()
             .map(|l| (l.line() as usize, l.column() as usize));
-        let message = crate::mesh::first_line(&e.to_string());
+        let message = crate::yaml::first_line(&e.to_string());
         // Drop the parser's own "line X column Y: " (relative to the document).
         let message = match message.split_once(": ") {
             Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_owned(),
@@ -168,7 +168,7 @@ fn items(value: Value) -> Vec<Value> {
 }
 
 /// One Kubernetes-style object → a resource. `Ok(None)` for an empty document.
-pub(in crate::source) fn document_of(
+pub(crate) fn document_of(
     value: Value,
     origin: &Arc<Origin>,
     registry: &Registry,

@@ -1,20 +1,36 @@
-//! Sources of configuration events: files, etcd, and the mesh-config file.
-//! The [`Source`] seam itself, and [`Aggregate`], live in `galleon-pipeline`.
+//! galleon's sources of configuration events, each a [`Source`] (the seam,
+//! and [`Aggregate`], live in `galleon-pipeline`):
+//!
+//! - [`file`]: YAML/JSON files and directories, watched;
+//! - [`etcd`]: keys under a prefix in etcd, each holding what a file would;
+//! - [`kubernetes`]: objects of every known kind in a Kubernetes API server;
+//! - [`upstream`]: another hub's collections over MCP or MCP over xDS;
+//! - [`mesh`]: the mesh-config file, over Galley's defaults.
+//!
+//! Files and etcd keys share [`documents`] (parsing, names, claims and
+//! last-good retention); the sources that dial share [`link`] (link health)
+//!. [`config`] is the `sources:` section
+//! and [`factory`] builds every configured source from it in one pass.
 
+pub mod config;
 mod documents;
 pub mod etcd;
+pub mod factory;
 pub mod file;
 pub mod kubernetes;
 mod link;
-mod mesh;
+pub mod mesh;
 pub mod upstream;
+pub mod yaml;
 
+pub use config::SourceConfig;
 pub use etcd::EtcdSource;
+pub use factory::{BuildError, SourceContext, build};
 pub use file::FileSource;
 pub use galleon_fs_watch::install_rescan_signals;
 use galleon_pipeline::event::Event;
 pub use galleon_pipeline::source::{Aggregate, EventSender, Source, SourceRun};
-pub use kubernetes::{KubernetesOptions, KubernetesSource};
+pub use kubernetes::KubernetesSource;
 pub use mesh::MeshSource;
 pub use upstream::{McpUpstream, XdsUpstream};
 

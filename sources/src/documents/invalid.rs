@@ -7,7 +7,7 @@ use super::names::NameError;
 
 /// A document that cannot become a resource.
 #[derive(Debug, thiserror::Error)]
-pub(in crate::source) enum Invalid {
+pub(crate) enum Invalid {
     /// Not a mapping at all.
     #[error("expected a mapping with apiVersion, kind and metadata, found {0}")]
     NotMapping(&'static str),

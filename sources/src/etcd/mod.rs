@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use galleon_mcp::{Backoff, BackoffOptions};
+use galleon_mcp::BackoffOptions;
 use galleon_pipeline::diagnostics::{Diagnostics, Scope};
 use galleon_pipeline::event::{Collection, Event};
 use galleon_pipeline::registry::Registry;
@@ -27,7 +27,7 @@ use tracing::{info, warn};
 
 use self::client::{EtcdClient, EtcdError};
 use super::documents::{DocumentSet, parse_file};
-use super::link::Link;
+use super::link::{Link, Retry};
 use super::{EventSender, Source, SourceRun, send_all};
 
 /// A source of resources held in etcd under one prefix.
@@ -88,7 +88,7 @@ impl EtcdSource {
             prefix,
             registry,
             diagnostics,
-            backoff: crate::source::RECONNECT,
+            backoff: crate::RECONNECT,
             set: Mutex::default(),
         }
     }
@@ -106,10 +106,10 @@ impl EtcdSource {
     /// Follows etcd until `stop`, reconnecting as long as it takes.
     async fn follow(self: Arc<Self>, events: EventSender, stop: CancellationToken) {
         let mut progress = Progress::default();
-        let mut backoff = Backoff::new(self.backoff);
-        let link = Link::new(self.name(), self.diagnostics.clone());
+        let link = Arc::new(Link::new(self.name(), self.diagnostics.clone()));
+        let mut retry = Retry::new(link, self.backoff);
         loop {
-            let session = self.session(&mut progress, &events, &mut backoff, &link);
+            let session = self.session(&mut progress, &events, &mut retry);
             let ended = tokio::select! {
                 () = stop.cancelled() => return,
                 ended = session => ended,
@@ -119,11 +119,10 @@ impl EtcdSource {
                 Ended::Compacted => progress.revision = 0,
                 Ended::Failed(error) => {
                     let endpoint = self.endpoint(&progress).to_owned();
-                    self.report_down(&link, &endpoint, &error, progress.revision);
                     progress.endpoint += 1;
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(backoff.next_delay()) => {}
+                    let served = served(progress.revision);
+                    if !retry.failed(&endpoint, &error, &served, &stop).await {
+                        return;
                     }
                 }
             }
@@ -140,8 +139,7 @@ impl EtcdSource {
         self: &Arc<Self>,
         progress: &mut Progress,
         events: &EventSender,
-        backoff: &mut Backoff,
-        link: &Link,
+        retry: &mut Retry,
     ) -> Ended {
         let endpoint = self.endpoint(progress).to_owned();
         let mut client = match EtcdClient::connect(&endpoint).await {
@@ -199,8 +197,7 @@ impl EtcdSource {
                 return tonic::Status::aborted(format!("watch cancelled: {reason}")).into();
             }
             if response.created {
-                link.up(&endpoint);
-                backoff.reset();
+                retry.up(&endpoint);
             }
             let Some(last) = response
                 .events
@@ -288,14 +285,14 @@ impl EtcdSource {
             set.diff(touched)
         }
     }
+}
 
-    fn report_down(&self, link: &Link, endpoint: &str, error: &EtcdError, revision: i64) {
-        let served = if revision == 0 {
-            "nothing read yet".to_owned()
-        } else {
-            format!("serving what was read up to revision {revision}")
-        };
-        link.down(endpoint, error, &served);
+/// What stays served while etcd is away, having applied up to `revision`.
+fn served(revision: i64) -> String {
+    if revision == 0 {
+        "nothing read yet".to_owned()
+    } else {
+        format!("serving what was read up to revision {revision}")
     }
 }
 

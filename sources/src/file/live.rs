@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{FileSource, ROOT_POLL, Tree};
-use crate::source::documents::is_config_file;
-use crate::source::{EventSender, Source, send_all};
+use crate::documents::is_config_file;
+use crate::{EventSender, Source, send_all};
 use galleon_fs_watch::{PathWatcher, RescanSignals, next_change, watch_or_warn};
 use galleon_pipeline::event::Event;
 

@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use galleon_mcp::Backoff;
 use galleon_mcp::sink::{ApplyError, Change, SinkClient, SinkOptions, Updater};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::{Collection, Event};
@@ -14,10 +13,11 @@ use galleon_schemas::DescriptorPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::SERVED;
 use super::mirror::Mirror;
 use super::{Dial, UpstreamError, UpstreamOptions};
-use crate::source::link::Link;
-use crate::source::{EventSender, Source, SourceRun, send_all};
+use crate::link::{Link, Retry};
+use crate::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP.
 pub struct McpUpstream {
@@ -111,8 +111,8 @@ impl Source for McpUpstream {
             };
             // A new client per start: it asks for everything again.
             let client = SinkClient::new(dial.endpoint.clone(), options, forward);
-            let link = Link::new(self.name(), dial.diagnostics.clone());
-            let mut backoff = Backoff::new(dial.backoff);
+            let link = Arc::new(Link::new(self.name(), dial.diagnostics.clone()));
+            let mut retry = Retry::new(link, dial.backoff);
             loop {
                 let mut served = false;
                 let mut up = false;
@@ -124,8 +124,7 @@ impl Source for McpUpstream {
                         ended = &mut stream => break ended,
                         Some(batch) = batches.recv() => {
                             if !up {
-                                link.up(&dial.address);
-                                backoff.reset();
+                                retry.up(&dial.address);
                                 up = true;
                             }
                             if send_all(&events, batch).await.is_err() {
@@ -138,10 +137,8 @@ impl Source for McpUpstream {
                     Ok(()) => "the upstream closed the stream".to_owned(),
                     Err(error) => error.to_string(),
                 };
-                link.down(&dial.address, &error, "serving the last state it sent");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                if !retry.failed(&dial.address, &error, SERVED, &stop).await {
+                    return;
                 }
             }
         })

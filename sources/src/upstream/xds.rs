@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use galleon_mcp::Backoff;
 use galleon_mcp::cache::RESOURCE_TYPE_URL;
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
@@ -23,10 +22,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
+use super::SERVED;
 use super::mirror::Mirror;
 use super::{Dial, UpstreamError, UpstreamOptions};
-use crate::source::link::Link;
-use crate::source::{EventSender, Source, SourceRun, send_all};
+use crate::link::{Link, Retry};
+use crate::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP over xDS.
 pub struct XdsUpstream {
@@ -184,13 +184,10 @@ impl Source for XdsUpstream {
         Box::pin(async move {
             let mut mirror = self.dial.mirror(self.name());
             let mut accepted = HashMap::new();
-            let link = Link::new(self.name(), self.dial.diagnostics.clone());
-            let mut backoff = Backoff::new(self.dial.backoff);
+            let link = Arc::new(Link::new(self.name(), self.dial.diagnostics.clone()));
+            let mut retry = Retry::new(link, self.dial.backoff);
             loop {
-                let mut up = || {
-                    link.up(&self.dial.address);
-                    backoff.reset();
-                };
+                let mut up = || retry.up(&self.dial.address);
                 let stream = self.stream(&mut mirror, &mut accepted, &events, &mut up);
                 let ended = tokio::select! {
                     () = stop.cancelled() => return,
@@ -199,10 +196,11 @@ impl Source for XdsUpstream {
                 if matches!(ended, StreamEnd::PipelineGone) {
                     return;
                 }
-                link.down(&self.dial.address, &ended, "serving the last state it sent");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                if !retry
+                    .failed(&self.dial.address, &ended, SERVED, &stop)
+                    .await
+                {
+                    return;
                 }
             }
         })

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::source::documents::is_config_file;
+use crate::documents::is_config_file;
 
 /// What one walk over the roots found.
 #[derive(Debug, Default)]

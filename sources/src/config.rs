@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::DialTlsConfig;
-use crate::source::file::DEFAULT_MAX_FILE_SIZE;
+use crate::file::DEFAULT_MAX_FILE_SIZE;
+use galleon_mcp::tls::ClientTls;
 
 /// A source of configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -27,7 +27,7 @@ pub enum SourceConfig {
 
 impl SourceConfig {
     /// Makes its relative paths relative to the configuration file.
-    pub(super) fn resolve_paths(&mut self, resolve: &impl Fn(&mut PathBuf)) {
+    pub fn resolve_paths(&mut self, resolve: &impl Fn(&mut PathBuf)) {
         let tls = match self {
             Self::Files(files) => {
                 files.paths.iter_mut().for_each(resolve);
@@ -42,15 +42,12 @@ impl SourceConfig {
             Self::Xds(upstream) => upstream.tls.as_mut(),
         };
         if let Some(tls) = tls {
-            [&mut tls.ca, &mut tls.cert, &mut tls.key]
-                .into_iter()
-                .flatten()
-                .for_each(resolve);
+            tls.paths_mut().for_each(resolve);
         }
     }
 
     /// What makes it unusable as written, if anything.
-    pub(super) fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), String> {
         match self {
             Self::Files(_) | Self::Kubernetes(_) => Ok(()),
             Self::Etcd(etcd) => {
@@ -62,6 +59,7 @@ impl SourceConfig {
                     .try_for_each(|endpoint| check_address("etcd endpoint", endpoint))
             }
             Self::Mcp(upstream) => {
+                check_tls(&upstream.address, upstream.tls.as_ref())?;
                 if upstream.collections.is_empty() {
                     return Err(format!(
                         "mcp source {}: collections is empty",
@@ -71,6 +69,7 @@ impl SourceConfig {
                 check_address("mcp source", &upstream.address)
             }
             Self::Xds(upstream) => {
+                check_tls(&upstream.address, upstream.tls.as_ref())?;
                 if upstream.types.is_empty() {
                     return Err(format!("xds source {}: types is empty", upstream.address));
                 }
@@ -78,6 +77,13 @@ impl SourceConfig {
             }
         }
     }
+}
+
+/// A dialled connection's TLS, if any, must be usable as written.
+fn check_tls(address: &str, tls: Option<&ClientTls>) -> Result<(), String> {
+    tls.map_or(Ok(()), |tls| {
+        tls.check().map_err(|e| format!("{address}: {e}"))
+    })
 }
 
 /// An address the hub dials must be an `http://` or `https://` URI.
@@ -170,7 +176,7 @@ pub struct McpUpstreamConfig {
     pub node_id: String,
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
-    pub tls: Option<DialTlsConfig>,
+    pub tls: Option<ClientTls>,
 }
 
 /// An upstream hub served over MCP over xDS.
@@ -186,7 +192,7 @@ pub struct XdsUpstreamConfig {
     pub node_id: String,
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
-    pub tls: Option<DialTlsConfig>,
+    pub tls: Option<ClientTls>,
 }
 
 fn default_node_id() -> String {

@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
+use galleon_proto::json::json_kind as kind_of;
 use serde_json::Value;
+
+use crate::yaml::first_line;
 
 pub use galleon_pipeline::mesh::{MESH_CONFIG_NAME, MeshSettings, defaults};
 
@@ -98,15 +101,6 @@ pub fn parse(text: &str) -> Result<Value, InvalidMeshConfig> {
 
 /// The proxy defaults inside `MeshConfig`, merged rather than replaced.
 const DEFAULT_PROXY_CONFIG: &str = "defaultConfig";
-
-/// A JSON value's type, for messages.
-pub(crate) use galleon_proto::json::json_kind as kind_of;
-
-/// The first line of a multi-line parser message, without its `error: ` tag.
-pub(crate) fn first_line(message: &str) -> String {
-    let line = message.lines().next().unwrap_or(message);
-    line.strip_prefix("error: ").unwrap_or(line).to_owned()
-}
 
 #[cfg(test)]
 mod tests {

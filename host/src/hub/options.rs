@@ -1,0 +1,95 @@
+//! Configuration turned into the MCP server's and the callouts' options:
+//! the one place where the `mcp:` section becomes `galleon-mcp`'s terms
+//! (the sources' own translation is `galleon_sources::factory`).
+
+use std::collections::BTreeMap;
+
+use galleon_mcp::BackoffOptions;
+use galleon_mcp::server::{CalloutOptions, ServerOptions, StreamRate, XdsType};
+use galleon_pipeline::PipelineSpec;
+use galleon_pipeline::registry::{MESH_CONFIG, Registry};
+
+use super::MESH_CONFIG_GVK;
+use super::security::Security;
+use crate::config::McpConfig;
+
+/// The MCP server's options: the collections `spec` serves, their xDS
+/// types, the configured limits, TLS and access list.
+pub(super) fn server_options(
+    mcp: &McpConfig,
+    spec: &PipelineSpec,
+    registry: &Registry,
+    security: &Security,
+) -> ServerOptions {
+    ServerOptions {
+        collections: spec
+            .served_collections()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        metadata: pairs(&mcp.metadata),
+        max_concurrent_streams: mcp.max_concurrent_streams,
+        stall_timeout: mcp.stall_timeout,
+        max_request_size: mcp.max_request_size,
+        max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
+        handshake_timeout: mcp.handshake_timeout,
+        xds_types: xds_types(spec, registry),
+        stream_rate: StreamRate {
+            burst: mcp.stream_rate.burst,
+            per_second: mcp.stream_rate.per_second,
+        },
+        tls: security.tls.clone(),
+        access: security.access.clone(),
+    }
+}
+
+/// MCP over xDS: every GVK of every served kind (each of its API
+/// versions), and the mesh config as istiod asks for it.
+fn xds_types(spec: &PipelineSpec, registry: &Registry) -> BTreeMap<String, XdsType> {
+    let served = spec.served_collections();
+    let kinds = registry.schemas().into_iter().filter_map(|schema| {
+        let output = schema.output.as_ref().filter(|o| served.contains(o))?;
+        let target = XdsType {
+            collection: output.to_string(),
+            bare: false,
+        };
+        Some(schema.gvks().map(move |gvk| (gvk, target.clone())))
+    });
+    let mesh = XdsType {
+        collection: MESH_CONFIG.to_owned(),
+        bare: true,
+    };
+    kinds
+        .flatten()
+        .chain([(MESH_CONFIG_GVK.to_owned(), mesh)])
+        .collect()
+}
+
+/// The configured callouts.
+pub(super) fn callouts(mcp: &McpConfig) -> Vec<CalloutOptions> {
+    mcp.callouts
+        .iter()
+        .map(|callout| CalloutOptions {
+            address: callout.address.clone(),
+            metadata: pairs(&callout.metadata),
+            backoff: BackoffOptions::default(),
+            tls: callout.tls.clone(),
+        })
+        .collect()
+}
+
+/// Configured key/value pairs, as the MCP options take them.
+fn pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// 10,000, or half the open-file limit if that is lower: the sources keep
+/// descriptors to read with however many sinks connect.
+fn default_max_connections() -> usize {
+    let files = rlimit::Resource::NOFILE
+        .get()
+        .map_or(u64::MAX, |(soft, _)| soft);
+    usize::try_from(files / 2)
+        .unwrap_or(usize::MAX)
+        .min(galleon_mcp::server::DEFAULT_MAX_CONNECTIONS)
+}
