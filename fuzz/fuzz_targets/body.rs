@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    galleon::fuzzing::fuzz_body(data);
+    galleon_hub::fuzzing::fuzz_body(data);
 });

@@ -16,9 +16,31 @@ pub fn quote(input: &str) -> String {
     }
 }
 
+/// `input` as a table cell or a label may show it: control characters
+/// escaped (no escape sequence or newline reaches a terminal), cut after
+/// `max` characters with `…`. Unlike [`quote`], not in quotes.
+pub fn escaped(input: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in input.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_removes_control_characters_and_bounds_input() {
+        assert_eq!(escaped("a\u{1b}[2Jb\nc", 100), r"a\u{1b}[2Jb\nc");
+        assert_eq!(escaped("abcdef", 3), "abc…");
+        assert_eq!(escaped(&"é".repeat(70_000), 8).chars().count(), 9);
+    }
 
     #[test]
     fn quoting_escapes_and_bounds_input() {

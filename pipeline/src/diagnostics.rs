@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::event::Collection;
@@ -18,7 +18,7 @@ use crate::event::Collection;
 pub use galleon_mcp::quote::quote;
 
 /// One problem with the input.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// Where: `path`, `path:line (document n)` or a pipeline stage.
     pub location: String,

@@ -1,6 +1,6 @@
-//! The built-in plugins: Galley's three transforms (`authpolicy`, `ingress`,
-//! `serviceentry`), compiled to components, bundled into the binary and
-//! bound by default.
+//! Built-in plugins: components the binary bundles and binds by default
+//! (galleon's are Galley's three transforms; the binary hands them over as
+//! [`Builtin`]s, so this crate knows no particular plugin).
 //!
 //! At start each enabled built-in is written to the built-in directory
 //! (`plugins.builtinDir`) and bound from there like any plugin, so replacing
@@ -19,17 +19,27 @@ use super::engine::default_cache_dir;
 use super::error::PluginError;
 use super::private_dir::{PrivateDirError, ensure_private};
 
-/// The built-in plugins by name, as bundled.
-pub fn builtins() -> &'static [(&'static str, &'static [u8])] {
-    galleon_plugin_artifacts::BUILTINS
+/// A plugin bundled into the binary, bound by default.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtin {
+    /// Its name (`plugins.builtins.<name>` configures it).
+    pub name: &'static str,
+    /// The compiled component.
+    pub component: &'static [u8],
+    /// Its per-call deadline unless configured (the default limits' when
+    /// `None`).
+    pub deadline: Option<Duration>,
+    /// Its memory cap in MiB unless configured (the default limits' when
+    /// `None`).
+    pub memory_mib: Option<usize>,
 }
 
 /// Whether `config` binds any plugin: a binding or an enabled built-in.
-pub fn binds_any(config: &PluginsConfig) -> bool {
+pub fn binds_any(config: &PluginsConfig, builtins: &[Builtin]) -> bool {
     !config.bindings.is_empty()
-        || builtins()
+        || builtins
             .iter()
-            .any(|(name, _)| config.builtins.get(*name).is_none_or(|b| b.enabled))
+            .any(|b| config.builtins.get(b.name).is_none_or(|c| c.enabled))
 }
 
 /// Where bundled builds are written when `plugins.builtinDir` is not set:
@@ -45,14 +55,18 @@ pub fn default_builtin_dir(cache_dir: Option<&Path>) -> Option<PathBuf> {
 
 /// The bindings of the enabled built-ins, writing the bundled builds they
 /// use into the built-in directory.
-pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConfig>, PluginError> {
-    check_names(&config.builtins)?;
+pub(crate) fn builtin_bindings(
+    config: &PluginsConfig,
+    builtins: &[Builtin],
+) -> Result<Vec<BindingConfig>, PluginError> {
+    check_names(&config.builtins, builtins)?;
     let dir = config
         .builtin_dir
         .clone()
         .or_else(|| default_builtin_dir(config.cache_dir.as_deref()));
     let mut bindings = Vec::new();
-    for (name, bytes) in builtins() {
+    for bundled_builtin in builtins {
+        let (name, bytes) = (&bundled_builtin.name, &bundled_builtin.component);
         let builtin = config.builtins.get(*name).cloned().unwrap_or_default();
         if !builtin.enabled {
             info!(plugin = %name, "built-in plugin disabled");
@@ -85,32 +99,19 @@ pub(crate) fn builtin_bindings(config: &PluginsConfig) -> Result<Vec<BindingConf
             kind: PluginKind::Transformer,
             collections: Vec::new(),
             settings: builtin.settings,
-            deadline: builtin
-                .deadline
-                .or_else(|| heavy(name).then_some(HEAVY_DEADLINE)),
-            memory_mib: builtin
-                .memory_mib
-                .or_else(|| heavy(name).then_some(HEAVY_MEMORY_MIB)),
+            deadline: builtin.deadline.or(bundled_builtin.deadline),
+            memory_mib: builtin.memory_mib.or(bundled_builtin.memory_mib),
             fail_open: false,
         });
     }
     Ok(bindings)
 }
 
-/// `serviceentry` holds every Pod, Service and Endpoints of the cluster
-/// (10,000 Services with 100,000 Pods need between 64 and 128 MiB, see
-/// `docs/benchmarks.md`), and one Node event regenerates every Service with
-/// a Pod on that Node (60 ms for 500 of them, sandboxed): unless configured
-/// it gets room for several times that. The others keep the defaults.
-fn heavy(name: &str) -> bool {
-    name == "serviceentry"
-}
-
-const HEAVY_MEMORY_MIB: usize = 512;
-const HEAVY_DEADLINE: Duration = Duration::from_secs(1);
-
-fn check_names(configured: &BTreeMap<String, BuiltinConfig>) -> Result<(), PluginError> {
-    let known: Vec<&str> = builtins().iter().map(|(name, _)| *name).collect();
+fn check_names(
+    configured: &BTreeMap<String, BuiltinConfig>,
+    builtins: &[Builtin],
+) -> Result<(), PluginError> {
+    let known: Vec<&str> = builtins.iter().map(|b| b.name).collect();
     match configured
         .keys()
         .find(|name| !known.contains(&name.as_str()))
@@ -145,6 +146,27 @@ fn write_bundled(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Plugin
 mod tests {
     use super::*;
 
+    const BUILTINS: &[Builtin] = &[
+        Builtin {
+            name: "authpolicy",
+            component: b"authpolicy component",
+            deadline: None,
+            memory_mib: None,
+        },
+        Builtin {
+            name: "ingress",
+            component: b"ingress component",
+            deadline: None,
+            memory_mib: None,
+        },
+        Builtin {
+            name: "serviceentry",
+            component: b"serviceentry component",
+            deadline: Some(Duration::from_secs(1)),
+            memory_mib: Some(512),
+        },
+    ];
+
     #[test]
     fn every_builtin_is_bound_by_default_and_each_can_be_disabled_or_replaced() {
         let dir = std::env::temp_dir().join(format!("galleon-builtin-{}", std::process::id()));
@@ -153,7 +175,7 @@ mod tests {
             ..PluginsConfig::default()
         };
         let names = |config: &PluginsConfig| -> Vec<String> {
-            builtin_bindings(config)
+            builtin_bindings(config, BUILTINS)
                 .unwrap()
                 .into_iter()
                 .map(|b| b.name.unwrap())
@@ -162,7 +184,7 @@ mod tests {
         assert_eq!(names(&config), ["authpolicy", "ingress", "serviceentry"]);
         assert_eq!(
             std::fs::read(dir.join("ingress.wasm")).unwrap(),
-            builtins()[1].1
+            BUILTINS[1].component
         );
 
         config.builtins.insert(
@@ -179,7 +201,7 @@ mod tests {
                 ..BuiltinConfig::default()
             },
         );
-        let bound = builtin_bindings(&config).unwrap();
+        let bound = builtin_bindings(&config, BUILTINS).unwrap();
         assert_eq!(bound.len(), 2);
         assert_eq!(bound[1].file, Path::new("/opt/se.wasm"));
         assert_eq!(bound[1].memory_mib, Some(512));
@@ -188,7 +210,7 @@ mod tests {
         config
             .builtins
             .insert("ingres".into(), BuiltinConfig::default());
-        let error = builtin_bindings(&config).unwrap_err().to_string();
+        let error = builtin_bindings(&config, BUILTINS).unwrap_err().to_string();
         assert!(
             error.contains("ingres") && error.contains("\"ingress\""),
             "{error}"

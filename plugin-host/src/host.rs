@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::binding::{TransformerBinding, ValidatorBinding};
-use super::builtin::builtin_bindings;
+use super::builtin::{Builtin, builtin_bindings};
 use super::component::{LoadedTransformer, load_transformer, load_validator, read};
 use super::config::{PluginKind, PluginsConfig};
 use super::engine::{PluginEngine, default_cache_dir};
@@ -44,6 +44,7 @@ impl PluginHost {
     /// half-configured.
     pub fn load(
         config: &PluginsConfig,
+        builtins: &[Builtin],
         registry: Arc<Registry>,
         diagnostics: Diagnostics,
     ) -> Result<Self, PluginError> {
@@ -56,7 +57,10 @@ impl PluginHost {
             transformers: Vec::new(),
             validators: Vec::new(),
         };
-        for binding in builtin_bindings(config)?.iter().chain(&config.bindings) {
+        for binding in builtin_bindings(config, builtins)?
+            .iter()
+            .chain(&config.bindings)
+        {
             let (name, path) = (binding.name(), binding.file.clone());
             let bytes = match binding.bundled {
                 Some(bytes) => bytes.to_vec(),

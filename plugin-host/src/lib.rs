@@ -44,7 +44,7 @@ mod transformer;
 mod validator;
 mod wit_bindings;
 
-pub use builtin::{binds_any, builtins, default_builtin_dir};
+pub use builtin::{Builtin, binds_any, default_builtin_dir};
 pub use component::Description;
 pub use config::{BindingConfig, BuiltinConfig, PluginKind, PluginsConfig};
 pub use engine::{Compiled, PluginEngine, default_cache_dir};

@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use galleon::config::{FilesConfig, GroupConfig, HubConfig, SourceConfig, StrategyKind};
-use galleon::hub::Hub;
+use galleon_hub::Hub;
+use galleon_hub::config::{FilesConfig, GroupConfig, HubConfig, SourceConfig, StrategyKind};
 use galleon_tests::{RawSink, VS, write_atomically};
 
 const SAMPLES: usize = 20;
@@ -56,7 +56,11 @@ async fn time_pushes(
     pause: Duration,
     mut change: impl FnMut(usize),
 ) -> Vec<Duration> {
-    let hub = Hub::new(config).start().await.unwrap();
+    let hub = Hub::new(config)
+        .with_builtins(galleon_plugin_artifacts::builtins())
+        .start()
+        .await
+        .unwrap();
     let mut sink = RawSink::connect(&format!("http://{}", hub.addr()), "bench").await;
     sink.subscribe(VS).await;
     let first = sink.recv().await;
@@ -140,6 +144,7 @@ async fn measure_fan_out(incremental: bool) -> (Vec<Duration>, Vec<Duration>) {
         dir.path().display()
     );
     let hub = Hub::new(HubConfig::parse(&config).unwrap())
+        .with_builtins(galleon_plugin_artifacts::builtins())
         .start()
         .await
         .unwrap();

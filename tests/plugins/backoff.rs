@@ -56,8 +56,13 @@ fn a_failing_plugin_is_retried_on_its_backoff_not_on_every_refresh() {
     }))
     .unwrap();
     let diagnostics = Diagnostics::default();
-    let host = PluginHost::load(&config, Arc::new(Registry::builtin()), diagnostics.clone())
-        .expect("the hostile plugin loads");
+    let host = PluginHost::load(
+        &config,
+        &galleon_plugin_artifacts::builtins(),
+        Arc::new(Registry::builtin()),
+        diagnostics.clone(),
+    )
+    .expect("the hostile plugin loads");
     let factory = host.transformer_factories().remove(0);
     let mut transformer = factory.build(&MeshSettings::defaults("cluster.local"));
 

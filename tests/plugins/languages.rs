@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use galleon_plugin_dev::under_test::{HarnessTransformer, HarnessValidator};
 use galleon_plugin_dev::{Kind, Language, build, fixtures, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine};
-use galleon_plugin_sdk::harness::{
-    Fixture, Native, NativeValidator, fixtures as fixture_files, run, run_validator,
-};
+use galleon_plugin_sdk::harness::{Fixture, fixtures as fixture_files, run, run_validator};
 use galleon_proto::mcp::Resources;
 use galleon_tests::hub::vs;
 use galleon_tests::*;
@@ -75,17 +73,26 @@ fn every_language_gives_the_rust_examples_outputs() {
         let validator = built(&format!("examples/plugins/{language}/require-hosts"));
         for (fixture, _) in fixture_files(&transformer_fixtures) {
             let fixture = Fixture::load(&fixture).unwrap();
-            let rust = run(&mut Native::<add_label::AddLabel>::default(), &fixture);
+            let mut rust = HarnessTransformer::load_in(
+                engine(),
+                Path::new(galleon_plugin_artifacts::ADD_LABEL),
+                Limits::default(),
+            )
+            .unwrap();
+            let rust = run(&mut rust, &fixture);
             let mut wasm =
                 HarnessTransformer::load_in(engine(), &transformer, Limits::default()).unwrap();
             assert_eq!(run(&mut wasm, &fixture), rust, "{language} add-label");
         }
         for (fixture, _) in fixture_files(&validator_fixtures) {
             let fixture = Fixture::load(&fixture).unwrap();
-            let rust = run_validator(
-                &mut NativeValidator::<require_hosts::RequireHosts>::default(),
-                &fixture,
-            );
+            let mut rust = HarnessValidator::load_in(
+                engine(),
+                Path::new(galleon_plugin_artifacts::REQUIRE_HOSTS),
+                Limits::default(),
+            )
+            .unwrap();
+            let rust = run_validator(&mut rust, &fixture);
             let mut wasm =
                 HarnessValidator::load_in(engine(), &validator, Limits::default()).unwrap();
             assert_eq!(

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use galleon::admin::{self, AdminState};
-use galleon::config::HubConfig;
+use galleon_hub::admin::{self, AdminState};
+use galleon_hub::config::HubConfig;
 use galleon_mcp::cache::{DefaultGroup, Snapshot, SnapshotCache};
 use galleon_mcp::server::{McpServer, ServerOptions};
 use galleon_pipeline::diagnostics::Diagnostics;

@@ -8,7 +8,6 @@ mod http;
 pub mod hub;
 pub mod kube_api;
 pub mod pki;
-pub mod plugin_load;
 mod process;
 pub mod procstat;
 pub mod proxy;

@@ -13,8 +13,8 @@ use include_dir::{Dir, include_dir};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
-use galleon::config::{FilesConfig, HubConfig, SourceConfig};
-use galleon::hub::Hub;
+use galleon_hub::Hub;
+use galleon_hub::config::{FilesConfig, HubConfig, SourceConfig};
 use galleon_sources::FileSource;
 
 /// The bundled example, as built into the binary.
@@ -93,7 +93,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .push(SourceConfig::Files(FilesConfig::new(vec![dir])));
         }
     }
-    let mut hub = Hub::new(config);
+    let mut hub = Hub::new(config).with_builtins(galleon_plugin_artifacts::builtins());
     if bundled && !Path::new(QUICKSTART_DIR).is_dir() {
         info!("no --config or --files: serving the bundled example built into this binary");
         let source = FileSource::embedded(

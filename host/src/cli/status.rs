@@ -11,53 +11,17 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use clap::Args;
+use galleon_hub::admin::api::{CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus};
+use galleon_mcp::quote::escaped;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::Deserialize;
 
 #[derive(Debug, Args)]
 pub(super) struct StatusArgs {
     /// Address of the hub's admin server.
     #[arg(long, default_value = "127.0.0.1:9902")]
     admin_addr: SocketAddr,
-}
-
-#[derive(Deserialize)]
-struct Sink {
-    stream: u64,
-    node_id: String,
-    peer: Option<String>,
-    protocol: String,
-    collections: HashMap<String, CollectionStatus>,
-}
-
-#[derive(Deserialize)]
-struct CollectionStatus {
-    group: String,
-    collection: Option<String>,
-    pending_version: Option<String>,
-    acked_version: Option<String>,
-    nack: Option<Nack>,
-}
-
-#[derive(Deserialize)]
-struct Nack {
-    version: String,
-    message: String,
-}
-
-#[derive(Deserialize)]
-struct Published {
-    group: String,
-    collection: String,
-    version: String,
-}
-
-#[derive(Deserialize)]
-struct Problem {
-    location: String,
-    message: String,
 }
 
 pub(super) async fn run(args: StatusArgs) -> anyhow::Result<()> {
@@ -77,16 +41,21 @@ pub(super) async fn run(args: StatusArgs) -> anyhow::Result<()> {
             anyhow::Ok(body)
         }
     };
-    let sinks: Vec<Sink> = serde_json::from_slice(&get("/debug/sinks").await?)?;
-    let published: Vec<Published> = serde_json::from_slice(&get("/debug/snapshots").await?)?;
-    let problems: Vec<Problem> = serde_json::from_slice(&get("/debug/diagnostics").await?)?;
+    let sinks: Vec<SinkStatus> = serde_json::from_slice(&get("/debug/sinks").await?)?;
+    let published: Vec<PublishedCollection> =
+        serde_json::from_slice(&get("/debug/snapshots").await?)?;
+    let problems: Vec<ScopedProblem> = serde_json::from_slice(&get("/debug/diagnostics").await?)?;
     let text = render(&sinks, &published, &problems);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(())
 }
 
 /// The sync table, then the problems.
-fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> String {
+fn render(
+    sinks: &[SinkStatus],
+    published: &[PublishedCollection],
+    problems: &[ScopedProblem],
+) -> String {
     let latest: HashMap<(&str, &str), &str> = published
         .iter()
         .map(|p| {
@@ -113,11 +82,13 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
             let served = status.collection.as_deref().unwrap_or(name);
             let latest = latest.get(&(status.group.as_str(), served)).copied();
             rows.push([
-                sink.node_id.clone(),
+                escaped(&sink.node_id, CELL),
                 sink.stream.to_string(),
-                sink.peer.clone().unwrap_or_else(|| "-".into()),
-                sink.protocol.clone(),
-                name.clone(),
+                sink.peer
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |p| escaped(p, CELL)),
+                escaped(&sink.protocol, CELL),
+                escaped(name, CELL),
                 short(status.acked_version.as_deref()),
                 short(latest),
                 state(status, latest),
@@ -135,7 +106,7 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
         let line: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
+            .map(|(cell, width)| padded(cell, width))
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
@@ -147,10 +118,32 @@ fn render(sinks: &[Sink], published: &[Published], problems: &[Problem]) -> Stri
     } else {
         let _ = writeln!(out, "\n{} problems with the input:", problems.len());
         for problem in problems {
-            let _ = writeln!(out, "  {}: {}", problem.location, problem.message);
+            let problem = &problem.problem;
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                escaped(&problem.location, LINE),
+                escaped(&problem.message, LINE)
+            );
         }
     }
     out
+}
+
+/// The widest a table cell gets: node ids and type URLs come from sinks.
+const CELL: usize = 120;
+/// The longest a problem's location or message is printed.
+const LINE: usize = 1_000;
+
+/// `cell` padded with spaces to `width` characters (`format!`'s width
+/// cannot take any length).
+fn padded(cell: &str, width: usize) -> String {
+    let mut padded = cell.to_owned();
+    padded.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(cell.chars().count()),
+    ));
+    padded
 }
 
 fn short(version: Option<&str>) -> String {
@@ -159,7 +152,8 @@ fn short(version: Option<&str>) -> String {
 
 fn state(status: &CollectionStatus, latest: Option<&str>) -> String {
     if let Some(nack) = &status.nack {
-        return format!("NACKED {}: {}", short(Some(&nack.version)), nack.message);
+        let message = escaped(&nack.message, CELL);
+        return format!("NACKED {}: {message}", short(Some(&nack.version)));
     }
     if status.pending_version.is_some() {
         return "SENT".into();
@@ -168,5 +162,38 @@ fn state(status: &CollectionStatus, latest: Option<&str>) -> String {
         (Some(acked), Some(latest)) if acked == latest => "SYNCED".into(),
         (Some(_), _) => "STALE".into(),
         (None, _) => "NOT SENT".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(node_id: String, type_url: String) -> SinkStatus {
+        let status = CollectionStatus {
+            group: "default".into(),
+            acked_version: Some("v1".into()),
+            ..CollectionStatus::default()
+        };
+        SinkStatus {
+            stream: 1,
+            node_id,
+            peer: None,
+            protocol: "mcp".into(),
+            connected_since: 0,
+            collections: [(type_url, status)].into(),
+        }
+    }
+
+    #[test]
+    fn sink_strings_of_any_length_are_escaped_and_bounded() {
+        let forged = format!("a\x1b[2J\nSYNCED {}", "x".repeat(70_000));
+        let table = render(&[sink(forged.clone(), forged)], &[], &[]);
+        assert!(
+            !table.contains('\x1b'),
+            "no escape sequence reaches the terminal"
+        );
+        assert_eq!(table.lines().count(), 4, "one header, one row: {table}");
+        assert!(table.lines().all(|line| line.chars().count() < 1_000));
     }
 }

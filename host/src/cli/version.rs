@@ -11,7 +11,7 @@ pub(super) fn print() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         galleon_plugin_host::WIT_PACKAGE,
         galleon_plugin_host::WIT_VERSION,
-        env!("GALLEON_GIT_COMMIT"),
+        galleon_hub::COMMIT,
     );
     match std::io::stdout().write_all(text.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,

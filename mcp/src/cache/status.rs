@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one connected sink has of each collection it subscribed to.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SinkStatus {
     /// Hub-assigned id of the stream, unique in this process.
     pub stream: u64,
@@ -17,7 +17,7 @@ pub struct SinkStatus {
     /// The sink's address, where known.
     pub peer: Option<String>,
     /// How it speaks: `mcp`, `xds-sotw` or `xds-delta`.
-    pub protocol: &'static str,
+    pub protocol: std::borrow::Cow<'static, str>,
     /// When the stream opened, in seconds since the Unix epoch.
     pub connected_since: u64,
     /// Per subscribed collection.
@@ -25,7 +25,7 @@ pub struct SinkStatus {
 }
 
 /// One collection on one sink stream.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CollectionStatus {
     /// Snapshot group the collection is served from.
     pub group: String,
@@ -43,7 +43,7 @@ pub struct CollectionStatus {
 }
 
 /// A rejected push.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Nack {
     /// The version the sink rejected.
     pub version: String,

@@ -294,7 +294,7 @@ impl SourceStream {
             stream: self.id,
             node_id: node.id.clone(),
             peer: self.peer.clone(),
-            protocol: "mcp",
+            protocol: "mcp".into(),
             connected_since: unix_now(),
             collections: Default::default(),
         }));

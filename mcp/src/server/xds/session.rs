@@ -311,7 +311,7 @@ impl Session {
             stream: self.id,
             node_id: node.id,
             peer: self.peer.clone(),
-            protocol,
+            protocol: protocol.into(),
             connected_since: unix_now(),
             collections: Default::default(),
         }));

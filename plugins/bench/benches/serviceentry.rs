@@ -6,7 +6,7 @@
 //! events; prints events per second, per-event latency and the wasm/native
 //! ratio of each phase.
 //!
-//! `cargo bench -p galleon-tests --bench serviceentry` (set
+//! `cargo bench --manifest-path plugins/Cargo.toml -p plugin-bench --bench serviceentry` (set
 //! `GALLEON_BENCH_MEMORY_MIB` to try the component under another memory cap;
 //! default 1024).
 

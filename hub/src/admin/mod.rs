@@ -2,8 +2,9 @@
 //! default `127.0.0.1:9902`): liveness and readiness probes, Prometheus
 //! metrics ([`metrics`]) and JSON introspection of what the hub serves and
 //! what is wrong with its input ([`debug`]), and a status page (`/`)
-//! showing the same in a browser.
+//! showing the same in a browser. [`api`] holds the JSON's types.
 
+pub mod api;
 mod debug;
 mod metrics;
 

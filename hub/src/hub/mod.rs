@@ -32,7 +32,7 @@ use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
 use galleon_pipeline::{
     BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
-use galleon_plugin_host::PluginHost;
+use galleon_plugin_host::{Builtin, PluginHost};
 use galleon_sources::{Aggregate, Source, SourceContext};
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
@@ -101,6 +101,7 @@ pub struct Hub {
     transformers: Vec<Arc<dyn TransformerFactory>>,
     validators: Vec<Arc<dyn ValidatorFactory>>,
     codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
+    builtins: Vec<Builtin>,
 }
 
 impl Hub {
@@ -121,6 +122,7 @@ impl Hub {
             transformers: Vec::new(),
             validators: Vec::new(),
             codecs: HashMap::new(),
+            builtins: Vec::new(),
         }
     }
 
@@ -132,6 +134,13 @@ impl Hub {
     /// The ledger of bad input.
     pub fn diagnostics(&self) -> &Diagnostics {
         &self.diagnostics
+    }
+
+    /// Binds `builtins` by default (as `plugins.builtins` configures them):
+    /// the plugins the binary bundles.
+    pub fn with_builtins(mut self, builtins: Vec<Builtin>) -> Self {
+        self.builtins = builtins;
+        self
     }
 
     /// Adds a source (beyond the configured ones).
@@ -278,18 +287,20 @@ impl Hub {
     /// Loads the built-in and configured plugins (off the async workers:
     /// compiling is CPU-bound) and adds their transformers and validators.
     async fn load_plugins(&mut self) -> Result<Option<Arc<PluginHost>>, HubError> {
-        if !galleon_plugin_host::binds_any(&self.config.plugins) {
+        if !galleon_plugin_host::binds_any(&self.config.plugins, &self.builtins) {
             return Ok(None);
         }
-        let (config, registry, diagnostics) = (
+        let (config, builtins, registry, diagnostics) = (
             self.config.plugins.clone(),
+            self.builtins.clone(),
             self.registry.clone(),
             self.diagnostics.clone(),
         );
-        let plugins =
-            tokio::task::spawn_blocking(move || PluginHost::load(&config, registry, diagnostics))
-                .await
-                .map_err(|error| HubError::Thread(std::io::Error::other(error)))??;
+        let plugins = tokio::task::spawn_blocking(move || {
+            PluginHost::load(&config, &builtins, registry, diagnostics)
+        })
+        .await
+        .map_err(|error| HubError::Thread(std::io::Error::other(error)))??;
         let plugins = Arc::new(plugins);
         self.transformers.extend(plugins.transformer_factories());
         self.validators.extend(plugins.validator_factories());

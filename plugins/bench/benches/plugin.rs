@@ -2,7 +2,7 @@
 //! same source built natively: per event, per instantiation, and per hot
 //! swap (start a fresh instance, configure it, replay its inputs).
 //!
-//! `cargo bench -p galleon-tests --bench plugin` prints the figures.
+//! `cargo bench --manifest-path plugins/Cargo.toml -p plugin-bench --bench plugin` prints the figures.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,14 +12,14 @@ use galleon_plugin_dev::under_test::HarnessTransformer;
 use galleon_plugin_sdk::harness::{Native, UnderTest};
 use galleon_plugin_sdk::serde_json::json;
 use galleon_plugin_sdk::{Event, Mesh};
-use galleon_tests::plugin_load::event;
+use plugin_bench::event;
 
 const EVENTS: usize = 20_000;
 const INSTANCES: usize = 200;
 const REPLAY: usize = 1_000;
 
 fn per_event(plugin: &mut dyn UnderTest) -> Duration {
-    galleon_tests::plugin_load::per_event(plugin, EVENTS)
+    plugin_bench::per_event(plugin, EVENTS)
 }
 
 #[allow(clippy::print_stdout)]

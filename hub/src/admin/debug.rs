@@ -4,34 +4,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
 
 use super::AdminState;
+use super::api::{PublishedCollection, ScopedProblem, SinkStatus};
 use crate::config::HubConfig;
-use galleon_mcp::cache::SinkStatus;
-use galleon_pipeline::diagnostics::Problem;
 use galleon_plugin_host::PluginStatus;
 
-/// One collection of a published snapshot.
-#[derive(Serialize)]
-pub(super) struct CollectionView {
-    group: String,
-    collection: String,
-    version: String,
-    resources: usize,
-    /// When this version was built (RFC 3339).
-    published_at: String,
-}
-
 /// `/debug/snapshots`: every published collection, by group.
-pub(super) async fn snapshots(State(state): State<AdminState>) -> Json<Vec<CollectionView>> {
+pub(super) async fn snapshots(State(state): State<AdminState>) -> Json<Vec<PublishedCollection>> {
     let mut views = Vec::new();
     for group in state.cache.groups() {
         let Some(snapshot) = state.cache.snapshot(&group) else {
             continue;
         };
         for collection in snapshot.collections() {
-            views.push(CollectionView {
+            views.push(PublishedCollection {
                 group: group.clone(),
                 collection: collection.collection().to_owned(),
                 version: collection.version().to_string(),
@@ -51,23 +38,15 @@ pub(super) async fn sinks(State(state): State<AdminState>) -> Json<Vec<SinkStatu
     Json(sinks)
 }
 
-/// One current problem and what it belongs to.
-#[derive(Serialize)]
-pub(super) struct ProblemView {
-    scope: String,
-    #[serde(flatten)]
-    problem: Problem,
-}
-
 /// `/debug/diagnostics`: every current problem with the input.
-pub(super) async fn diagnostics(State(state): State<AdminState>) -> Json<Vec<ProblemView>> {
+pub(super) async fn diagnostics(State(state): State<AdminState>) -> Json<Vec<ScopedProblem>> {
     let problems = state
         .diagnostics
         .current()
         .into_iter()
         .flat_map(|(scope, problems)| {
             let scope = scope.to_string();
-            problems.into_iter().map(move |problem| ProblemView {
+            problems.into_iter().map(move |problem| ScopedProblem {
                 scope: scope.clone(),
                 problem,
             })

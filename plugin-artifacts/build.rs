@@ -1,7 +1,9 @@
-//! Builds the plugin crates to `wasm32-wasip2` components with a nested
-//! `cargo build` into this crate's `OUT_DIR`, and generates one path constant
-//! per component. No `.wasm` is checked in; a fresh machine needs only the
-//! target, which `rust-toolchain.toml` (and `.ci/run`) install.
+//! Builds the plugin crates of the guest workspace (`plugins/Cargo.toml`)
+//! to `wasm32-wasip2` components with a nested `cargo build` into this
+//! crate's `OUT_DIR`, and generates one path constant per component. No
+//! `.wasm` is checked in; a fresh machine needs only the target, which
+//! `.ci/toolchains` installs (this script never installs it: it fails
+//! naming the command).
 
 use std::env;
 use std::fmt::Write as _;
@@ -58,22 +60,26 @@ const TEST_BUILDS: &[Build] = &[
 /// Sources whose change must rebuild the components.
 const WATCHED: &[&str] = &[
     "plugin-sdk",
+    "plugins/Cargo.toml",
+    "plugins/Cargo.lock",
     "plugins/authpolicy",
     "plugins/ingress",
     "plugins/serviceentry",
-    "examples/plugins",
-    "tests/plugins",
-    "Cargo.lock",
+    "examples/plugins/add-label",
+    "examples/plugins/require-hosts",
+    "tests/plugins/hostile",
+    "tests/plugins/failing-validator",
+    "tests/plugins/future-version",
 ];
+
+/// The guest workspace's manifest, relative to the repository root.
+const GUESTS: &str = "plugins/Cargo.toml";
 
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root");
+    let root = manifest.join("..").canonicalize().expect("repository root");
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     println!("cargo:rerun-if-env-changed=GALLEON_PLUGIN_TOOLCHAIN");
     for watched in WATCHED {
@@ -129,37 +135,26 @@ fn main() {
     std::fs::write(out.join("components.rs"), generated).expect("write components.rs");
 }
 
-/// Installs the wasm target into the toolchain cargo runs with, if it is
-/// missing (`rust-toolchain.toml` lists it, but rustup may be set not to
-/// install components on its own).
+/// Fails, naming the command to run, when the toolchain the plugins are
+/// built with has no `wasm32-wasip2` standard library.
 fn ensure_target() {
-    let toolchain = plugin_toolchain();
-    let mut list = Command::new("rustup");
-    list.args(["target", "list", "--installed"]);
-    if let Some(toolchain) = &toolchain {
-        list.args(["--toolchain", toolchain]);
-    }
-    let Ok(installed) = list.output() else {
-        return; // No rustup: the toolchain is managed some other way.
+    let mut rustc = match plugin_toolchain() {
+        Some(toolchain) => {
+            let mut rustup = Command::new("rustup");
+            rustup.args(["run", &toolchain, "rustc"]);
+            rustup
+        }
+        None => Command::new(env::var("RUSTC").unwrap_or_else(|_| "rustc".into())),
     };
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|t| t.trim() == TARGET)
-    {
-        return;
-    }
-    println!(
-        "cargo:warning=installing the {TARGET} target for galleon's plugins (rustup target add {TARGET})"
-    );
-    let mut add = Command::new("rustup");
-    add.args(["target", "add", TARGET]);
-    if let Some(toolchain) = &toolchain {
-        add.args(["--toolchain", toolchain]);
-    }
-    let added = add.status().is_ok_and(|s| s.success());
+    let Ok(sysroot) = rustc.args(["--print", "sysroot"]).output() else {
+        return; // The nested build will say what is wrong.
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let installed = sysroot.join("lib/rustlib").join(TARGET).is_dir();
     assert!(
-        added,
-        "the {TARGET} target is missing and could not be installed: run `rustup target add {TARGET}`"
+        installed,
+        "the {TARGET} target is not installed in {}: run `rustup target add {TARGET}` (or `.ci/toolchains`)",
+        sysroot.display()
     );
 }
 
@@ -187,15 +182,8 @@ fn build(root: &Path, target_dir: &Path, package: &str, features: &str) {
     };
     command
         .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            TARGET,
-            "-p",
-            package,
-            "--target-dir",
-        ])
+        .args(["build", "--release", "--locked", "--manifest-path", GUESTS])
+        .args(["--target", TARGET, "-p", package, "--target-dir"])
         .arg(target_dir)
         // The host build's flags and target directory are not the plugins'.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")

@@ -7,7 +7,7 @@
 //! configure, per-event cost, and linear memory after the events — beside
 //! the same transformer built natively.
 //!
-//! `cargo bench -p galleon-tests --bench languages` prints the figures (the
+//! `cargo bench --manifest-path plugins/Cargo.toml -p plugin-bench --bench languages` prints the figures (the
 //! toolchains must be installed: `.ci/toolchains`).
 
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ const EVENTS: usize = 5_000;
 const INSTANCES: usize = 20;
 
 fn per_event(plugin: &mut dyn UnderTest) -> Duration {
-    galleon_tests::plugin_load::per_event(plugin, EVENTS)
+    plugin_bench::per_event(plugin, EVENTS)
 }
 
 struct Figures {

@@ -1,0 +1,32 @@
+//! galleon's plugins built as WebAssembly components by this crate's build
+//! script (into its `OUT_DIR`): the built-in plugins, as the binary hands
+//! them to the plugin host ([`builtins`]), and the paths of every component
+//! built (the example and test plugins only with the `test-plugins`
+//! feature).
+
+use std::time::Duration;
+
+use galleon_plugin_host::Builtin;
+
+include!(concat!(env!("OUT_DIR"), "/components.rs"));
+
+/// The built-in plugins, bound by default. `serviceentry` holds every Pod,
+/// Service and Endpoints of the cluster (10,000 Services with 100,000 Pods
+/// need between 64 and 128 MiB, see `docs/benchmarks.md`), and one Node
+/// event regenerates every Service with a Pod on that Node (60 ms for 500
+/// of them, sandboxed): unless configured it gets room for several times
+/// that. The others keep the default limits.
+pub fn builtins() -> Vec<Builtin> {
+    BUILTINS
+        .iter()
+        .map(|&(name, component)| {
+            let heavy = name == "serviceentry";
+            Builtin {
+                name,
+                component,
+                deadline: heavy.then_some(Duration::from_secs(1)),
+                memory_mib: heavy.then_some(512),
+            }
+        })
+        .collect()
+}
