@@ -36,10 +36,16 @@ enum Shape<'a> {
     Sized(u64),
 }
 
-/// The most items a list of this item schema can have in a request.
+/// The most items a list of this item schema can have in a request (each item and a comma).
 fn max_items(items: Option<&Schema>) -> u64 {
     let min = items.map_or(1, min_serialized_size);
     (MAX_REQUEST_BYTES - 2) / (min + 1)
+}
+
+/// The most entries a map of this value schema can have in a request (a quoted key, a colon, a
+/// comma and the value).
+fn max_properties(values: &Schema) -> u64 {
+    (MAX_REQUEST_BYTES - 2) / (min_serialized_size(values) + 6)
 }
 
 fn min_serialized_size(s: &Schema) -> u64 {
@@ -66,7 +72,7 @@ fn node_size(s: &Schema) -> u64 {
         }),
         Some(Type::Array) => s.max_items.unwrap_or_else(|| max_items(s.items.as_deref())),
         Some(Type::Object) => match s.additional_schema() {
-            Some(a) => s.max_properties.unwrap_or_else(|| max_items(Some(a))),
+            Some(a) => s.max_properties.unwrap_or_else(|| max_properties(a)),
             None => s.properties.len() as u64,
         },
         _ if s.int_or_string => s.max_length.unwrap_or(MAX_REQUEST_BYTES - 2),
@@ -209,11 +215,7 @@ impl<'a> Estimator<'a> {
                         Shape::Sized(1),
                     ),
                     "matches" | "find" | "findAll" => {
-                        let (s, re) = if call.target.is_some() || sizes.len() == 2 {
-                            (first, second)
-                        } else {
-                            (first, second)
-                        };
+                        let (s, re) = (first, second);
                         (
                             scaled(s, 0.1)
                                 .saturating_mul(scaled(re, 0.25).max(1))
@@ -222,12 +224,8 @@ impl<'a> Estimator<'a> {
                         )
                     }
                     "@in" => (scaled(second, 1.0).max(1), Shape::Sized(1)),
-                    "size" | "has" | "int" | "uint" | "double" | "bool" | "type" | "dyn" => {
-                        (1, Shape::Sized(1))
-                    }
-                    "duration" | "timestamp" | "string" => {
-                        (1.max(scaled(first, 0.1)), Shape::Sized(first))
-                    }
+                    "size" | "has" | "int" | "uint" | "double" | "bool" | "type" | "dyn"
+                    | "duration" | "timestamp" | "string" => (1, Shape::Sized(1)),
                     "lowerAscii" | "upperAscii" | "trim" | "reverse" | "quote"
                     | "strings.quote" | "replace" | "split" | "join" | "substring" | "charAt"
                     | "format" | "url" | "isURL" | "ip" | "isIP" | "cidr" | "isCIDR"
@@ -264,14 +262,21 @@ pub(crate) fn estimate(expr: &IdedExpr, schema: &Schema) -> u64 {
     e.cost(expr).0
 }
 
-/// How many times a node's rules can run in one object: the product of the sizes of the lists
-/// and maps above it.
-pub(crate) fn cardinality_step(parent: &Schema) -> u64 {
+/// How many times a node's rules can run in one object, as the API server counts it: the
+/// product of the `maxItems`/`maxProperties` of the lists and maps above it, `None` when one of
+/// them is unbounded.
+pub(crate) fn cardinality_step(parent: &Schema) -> Option<u64> {
     match parent.ty {
-        Some(Type::Array) => node_size(parent),
-        Some(Type::Object) if parent.additional_schema().is_some() => node_size(parent),
-        _ => 1,
+        Some(Type::Array) => parent.max_items,
+        Some(Type::Object) if parent.additional_schema().is_some() => parent.max_properties,
+        _ => Some(1),
     }
+}
+
+/// What a node's rules are counted as running when an unbounded list or map is above it: as
+/// many times as the smallest value of the node fits in a request.
+pub(crate) fn unbounded_cardinality(node: &Schema) -> u64 {
+    (MAX_REQUEST_BYTES - 2) / (min_serialized_size(node) + 1)
 }
 
 /// The API server's detail for an expression over its budget.

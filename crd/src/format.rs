@@ -194,7 +194,7 @@ fn is_isbn10(value: &str) -> bool {
         };
         sum += (10 - i as u32) * d;
     }
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 fn is_isbn13(value: &str) -> bool {
@@ -207,7 +207,7 @@ fn is_isbn13(value: &str) -> bool {
         .enumerate()
         .map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 1 } else { 3 })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// strfmt's duration: Go's `time.ParseDuration`, or numbers with unit words (`3 days`).

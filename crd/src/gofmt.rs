@@ -55,7 +55,7 @@ pub(crate) fn float(x: f64) -> String {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let sign = if negative { "-" } else { "" };
     // Go's 'g' with the shortest precision: %e when exp < -4 || exp >= 6.
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let mut m = String::new();
         m.push_str(&digits[..1]);
         if digits.len() > 1 {

@@ -271,7 +271,7 @@ fn crd_of(doc: &Value, path: &FsPath, line: usize) -> Result<Crd, Vec<FieldError
                 let schema = match v.pointer("/schema/openAPIV3Schema") {
                     Some(s) => match Schema::parse(s, &schema_at) {
                         Ok(mut schema) => {
-                            compile_rules(&mut schema, &schema_at, 1, &mut 0, &mut errors);
+                            compile_rules(&mut schema, &schema_at, Some(1), &mut 0, &mut errors);
                             schema
                         }
                         Err(es) => {
@@ -329,12 +329,13 @@ fn crd_of(doc: &Value, path: &FsPath, line: usize) -> Result<Crd, Vec<FieldError
 fn compile_rules(
     schema: &mut Schema,
     at: &str,
-    cardinality: u64,
+    cardinality: Option<u64>,
     total: &mut u64,
     errors: &mut Vec<FieldError>,
 ) {
     let root = at.ends_with("openAPIV3Schema");
     let mut compiled = Vec::new();
+    let times = cardinality.unwrap_or_else(|| cost::unbounded_cardinality(schema));
     for (i, spec) in schema.rules.iter().enumerate() {
         let rat = format!("{at}.x-kubernetes-validations[{i}]");
         match cel::compile(spec, schema, &rat) {
@@ -345,7 +346,7 @@ fn compile_rules(
                         cost::over_expression_budget(rule.cost),
                     ));
                 }
-                *total = total.saturating_add(rule.cost.saturating_mul(cardinality));
+                *total = total.saturating_add(rule.cost.saturating_mul(times));
                 compiled.push(Arc::new(rule));
             }
             Err(e) => errors.push(e),
@@ -353,7 +354,10 @@ fn compile_rules(
     }
     schema.compiled = compiled;
     let step = cost::cardinality_step(schema);
-    let below = cardinality.saturating_mul(step);
+    let below = match (cardinality, step) {
+        (Some(c), Some(s)) => Some(c.saturating_mul(s)),
+        _ => None,
+    };
     for (name, prop) in schema.properties.iter_mut() {
         compile_rules(
             prop,
