@@ -245,7 +245,12 @@ fn known_function(name: &str) -> bool {
             "format.datetime",
         ]
     });
+    // A namespaced function (`sets.contains`) is referenced by its last segment.
     NAMES.contains(&name)
+        || BUILTIN_CALLS
+            .iter()
+            .chain(NAMES.iter())
+            .any(|n| n.rsplit_once('.').is_some_and(|(_, last)| last == name))
 }
 
 /// `fieldPath` checked against the schema and turned into the path steps it names
