@@ -144,6 +144,10 @@ pub struct EtcdConfig {
     /// Every key under it is read (e.g. `/galleon/`); empty reads them all.
     #[serde(default)]
     pub prefix: String,
+    /// Larger values are refused, as files over `maxFileSize` are (their
+    /// previous content stays served).
+    #[serde(default = "default_max_file_size")]
+    pub max_value_size: u64,
 }
 
 /// A Kubernetes source.

@@ -75,12 +75,15 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
                     .with_external_symlinks(files.follow_external_symlinks);
             Arc::new(source)
         }
-        SourceConfig::Etcd(etcd) => Arc::new(EtcdSource::new(
-            etcd.endpoints.clone(),
-            etcd.prefix.clone(),
-            registry.clone(),
-            diagnostics.clone(),
-        )),
+        SourceConfig::Etcd(etcd) => Arc::new(
+            EtcdSource::new(
+                etcd.endpoints.clone(),
+                etcd.prefix.clone(),
+                registry.clone(),
+                diagnostics.clone(),
+            )
+            .with_max_value_size(usize::try_from(etcd.max_value_size).unwrap_or(usize::MAX)),
+        ),
         SourceConfig::Kubernetes(kubernetes) => Arc::new(KubernetesSource::new(
             kubernetes.clone(),
             registry.clone(),

@@ -217,3 +217,138 @@ async fn etcd_killed_and_restarted_while_keys_change_loses_and_repeats_nothing()
     );
     galleon.wait_for_log(&["link back up"]).await;
 }
+
+/// What etcd holds under `/galleon/`, as the hub should serve it: each
+/// key's VirtualService (written with `vs`) by name, with its host.
+fn held_by(etcd: &Etcd) -> Vec<(String, String)> {
+    let mut held: Vec<(String, String)> = etcd
+        .get_prefix("/galleon/")
+        .into_iter()
+        .map(|(key, value)| {
+            let field = |prefix: &str| {
+                value
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned))
+                    .unwrap_or_else(|| panic!("{} holds no {prefix}", key.escape_ascii()))
+            };
+            let host = field("hosts: [");
+            (
+                format!("default/{}", field("name: ")),
+                host.trim_end_matches(']').to_owned(),
+            )
+        })
+        .collect();
+    held.sort();
+    held
+}
+
+/// Receives (and ACKs) pushes until the sink holds exactly what etcd holds,
+/// compared key by key.
+async fn until_served_as_held(sink: &mut RawSink, etcd: &Etcd) {
+    let held = held_by(etcd);
+    let started = std::time::Instant::now();
+    loop {
+        let push = sink.recv().await;
+        sink.ack(&push).await;
+        if hosts(&push) == held {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "served {:?}, etcd holds {held:?}",
+            hosts(&push)
+        );
+    }
+}
+
+#[tokio::test]
+async fn etcd_replaced_by_a_new_cluster_is_read_anew_and_served_as_it_holds() {
+    let mut etcd = Etcd::start();
+    for name in ["a", "b", "c"] {
+        etcd.put(&format!("/galleon/{name}"), &vs(name, "old"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &etcd.endpoint()).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    until_served_as_held(&mut sink, &etcd).await;
+
+    // A new cluster at the same address (a snapshot restore, a rebuild),
+    // written past the old revision so only its id tells it apart.
+    etcd.replace_with_new_cluster();
+    for name in ["a", "d", "e", "f", "g"] {
+        etcd.put(&format!("/galleon/{name}"), &vs(name, "new"));
+    }
+    etcd.delete("/galleon/g");
+    galleon
+        .wait_for_log(&["another cluster", "reading the prefix again"])
+        .await;
+    until_served_as_held(&mut sink, &etcd).await;
+
+    // And it is followed from there.
+    etcd.put("/galleon/h", &vs("h", "new"));
+    until_served_as_held(&mut sink, &etcd).await;
+}
+
+#[tokio::test]
+async fn keys_that_are_not_utf8_are_reported_and_never_merged() {
+    let etcd = Etcd::start();
+    etcd.put("/galleon/ok.yaml", &vs("ok", "ok.example"));
+    etcd.put_bytes(b"/galleon/x\xff.yaml", &vs("x1", "x1.example"));
+    etcd.put_bytes(b"/galleon/x\xfe.yaml", &vs("x2", "x2.example"));
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &etcd.endpoint()).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(hosts(&push), [("default/ok".into(), "ok.example".into())]);
+    sink.ack(&push).await;
+    let diagnostics = galleon
+        .wait_for_admin("/debug/diagnostics", &[r"x\\xff.yaml", r"x\\xfe.yaml"])
+        .await;
+    assert!(diagnostics.contains("not valid UTF-8"), "{diagnostics}");
+
+    // Deleting one withdraws nothing served and clears only its report.
+    etcd.delete_bytes(b"/galleon/x\xff.yaml");
+    let started = std::time::Instant::now();
+    loop {
+        let (_, diagnostics) = galleon.admin_get("/debug/diagnostics").await;
+        if !diagnostics.contains(r"x\\xff") {
+            assert!(diagnostics.contains(r"x\\xfe"), "{diagnostics}");
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "{diagnostics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sink.expect_silence().await;
+}
+
+#[tokio::test]
+async fn a_value_over_max_value_size_keeps_its_previous_content() {
+    let etcd = Etcd::start();
+    etcd.put("/galleon/a.yaml", &vs("a", "small.example"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\n\
+         sources: [{{etcd: {{endpoints: [\"{}\"], prefix: /galleon/, maxValueSize: 400}}}}]\n\
+         {FAST}",
+        etcd.endpoint()
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+
+    let padded = format!("{}  # {}\n", vs("a", "large.example"), "x".repeat(1000));
+    etcd.put("/galleon/a.yaml", &padded);
+    let diagnostics = galleon
+        .wait_for_admin("/debug/diagnostics", &["/galleon/a.yaml", "maxValueSize"])
+        .await;
+    assert!(
+        diagnostics.contains("previous content stays served"),
+        "{diagnostics}"
+    );
+    sink.expect_silence().await;
+}

@@ -14,6 +14,8 @@ pub struct Etcd {
     dir: TempDir,
     client_port: u16,
     peer_port: u16,
+    /// The cluster token (its id derives from it).
+    token: String,
     child: Option<Child>,
 }
 
@@ -31,6 +33,7 @@ impl Etcd {
             dir: tempfile::tempdir().expect("temp dir"),
             client_port: free_port(),
             peer_port: free_port(),
+            token: "galleon-test".into(),
             child: None,
         };
         etcd.restart();
@@ -65,6 +68,7 @@ impl Etcd {
             .args(["--listen-peer-urls", &peer])
             .args(["--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &format!("test={peer}")])
+            .args(["--initial-cluster-token", &self.token])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -81,12 +85,26 @@ impl Etcd {
         }
     }
 
+    /// Replaces it with a new, empty cluster on the same ports (another
+    /// cluster id, history starting again at revision 1), as a rebuilt
+    /// cluster or a restored snapshot would be, and waits until it answers.
+    pub fn replace_with_new_cluster(&mut self) {
+        self.kill();
+        std::fs::remove_dir_all(self.dir.path().join("data")).expect("remove the data directory");
+        self.token.push_str("-new");
+        self.restart();
+    }
+
     /// Runs `etcdctl ARGS` against it; its stdout, or why it failed.
-    pub fn etcdctl(&self, args: &[&str]) -> Result<String, String> {
+    pub fn etcdctl<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Result<String, String> {
         self.etcdctl_with_input(args, None)
     }
 
-    fn etcdctl_with_input(&self, args: &[&str], input: Option<&str>) -> Result<String, String> {
+    fn etcdctl_with_input<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        args: &[S],
+        input: Option<&str>,
+    ) -> Result<String, String> {
         use std::io::Write;
         let mut child = Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
@@ -114,6 +132,54 @@ impl Etcd {
     pub fn try_put(&self, key: &str, value: &str) -> Result<(), String> {
         self.etcdctl_with_input(&["put", key], Some(value))
             .map(drop)
+    }
+
+    /// Puts under a key of any bytes (not UTF-8 ones too).
+    pub fn put_bytes(&self, key: &[u8], value: &str) {
+        use std::os::unix::ffi::OsStrExt;
+        let args = [
+            std::ffi::OsStr::new("put"),
+            std::ffi::OsStr::from_bytes(key),
+        ];
+        self.etcdctl_with_input(&args, Some(value))
+            .unwrap_or_else(|e| panic!("etcdctl put {}: {e}", key.escape_ascii()));
+    }
+
+    /// Deletes a key of any bytes.
+    pub fn delete_bytes(&self, key: &[u8]) {
+        use std::os::unix::ffi::OsStrExt;
+        let args = [
+            std::ffi::OsStr::new("del"),
+            std::ffi::OsStr::from_bytes(key),
+        ];
+        self.etcdctl(&args)
+            .unwrap_or_else(|e| panic!("etcdctl del {}: {e}", key.escape_ascii()));
+    }
+
+    /// Every key under `prefix` and its value, as etcd holds them now.
+    pub fn get_prefix(&self, prefix: &str) -> Vec<(Vec<u8>, String)> {
+        use base64::Engine;
+        let out = self
+            .etcdctl(&["get", "--prefix", prefix, "-w", "json"])
+            .expect("etcdctl get");
+        let out: serde_json::Value = serde_json::from_str(&out).expect("etcdctl JSON");
+        let decode = |v: &serde_json::Value| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap_or_default())
+                .expect("base64 from etcdctl")
+        };
+        out["kvs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|kv| {
+                (
+                    decode(&kv["key"]),
+                    String::from_utf8_lossy(&decode(&kv["value"])).into_owned(),
+                )
+            })
+            .collect()
     }
 
     /// Puts, and panics if etcd refuses.

@@ -50,9 +50,11 @@ pub(crate) struct EtcdClient {
     watch: WatchClient<Channel>,
 }
 
-/// A snapshot of a prefix: its keys and the revision they were read at.
+/// A snapshot of a prefix: its keys, the revision they were read at and
+/// the cluster that holds them.
 pub(crate) struct Range {
     pub(crate) revision: i64,
+    pub(crate) cluster: u64,
     pub(crate) kvs: Vec<KeyValue>,
 }
 
@@ -89,6 +91,7 @@ impl EtcdClient {
         let range_end = prefix_end(prefix);
         let mut from = prefix.to_vec();
         let mut revision = 0;
+        let mut cluster = 0;
         let mut kvs = Vec::new();
         loop {
             let page = self
@@ -103,7 +106,8 @@ impl EtcdClient {
                 .await?
                 .into_inner();
             if revision == 0 {
-                revision = page.header.map_or(0, |h| h.revision);
+                let header = page.header.unwrap_or_default();
+                (revision, cluster) = (header.revision, header.cluster_id);
             }
             let more = page.more;
             if let Some(last) = page.kvs.last() {
@@ -112,7 +116,11 @@ impl EtcdClient {
             }
             kvs.extend(page.kvs);
             if !more {
-                return Ok(Range { revision, kvs });
+                return Ok(Range {
+                    revision,
+                    cluster,
+                    kvs,
+                });
             }
         }
     }

@@ -6,18 +6,28 @@
 //! `FullSync` per collection, then watches from the next revision. A lost
 //! connection (etcd restarted, a member gone) is retried with backoff and
 //! the watch resumed from the last revision applied, so every change is
-//! sent once and in order; a resume that etcd has compacted away re-reads
-//! the prefix and sends only the difference. While etcd is out of reach
-//! the last state read stays served, and the source's diagnostics say so.
+//! sent once and in order. Only events and progress notifications move that
+//! revision (never the header of the watch's `Created` answer, which is the
+//! store's revision before any catch-up event arrived). A resume etcd cannot
+//! serve as asked re-reads the prefix and sends only the difference: one it
+//! compacted away, one answered by another cluster (its id changed: a
+//! snapshot restored, a cluster rebuilt at the same address), or one whose
+//! revision went backwards. While etcd is out of reach the last state read
+//! stays served, and the source's diagnostics say so.
+//!
+//! Keys are bytes: a key that is not UTF-8 cannot name a resource's origin,
+//! so it is reported and ignored (never folded into another key's name),
+//! and a value over `maxValueSize` is refused as an over-large file is.
 
 mod client;
+mod resume;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use galleon_mcp::BackoffOptions;
-use galleon_pipeline::diagnostics::{Diagnostics, Scope};
+use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Event};
 use galleon_pipeline::registry::Registry;
 use galleon_proto::etcd::KeyValue;
@@ -26,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use self::client::{EtcdClient, EtcdError};
+use self::resume::{Progress, Step, step};
 use super::documents::{DocumentSet, parse_file};
 use super::link::{Link, Retry};
 use super::{EventSender, Source, SourceRun, send_all};
@@ -37,27 +48,19 @@ pub struct EtcdSource {
     registry: Arc<Registry>,
     diagnostics: Diagnostics,
     backoff: BackoffOptions,
+    max_value_size: usize,
     set: Mutex<DocumentSet>,
-}
-
-/// Where one start of the source stands.
-#[derive(Default)]
-struct Progress {
-    /// The last revision applied; 0 until the prefix has been read (and
-    /// again after a compaction, to read it anew).
-    revision: i64,
-    /// Whether this start has sent its full state.
-    synced: bool,
-    /// Which endpoint to dial next.
-    endpoint: usize,
+    /// Where the keys that are not UTF-8 are reported.
+    unnamed: Mutex<HashSet<Scope>>,
 }
 
 /// Why a session with etcd ended.
 enum Ended {
     /// The pipeline is gone.
     PipelineGone,
-    /// The resume revision was compacted; read the prefix again.
-    Compacted,
+    /// The watch cannot resume where it left off (compacted, another
+    /// cluster, a revision gone back); read the prefix again.
+    Reread,
     /// Talking to etcd failed; retry after a delay.
     Failed(EtcdError),
 }
@@ -89,8 +92,17 @@ impl EtcdSource {
             registry,
             diagnostics,
             backoff: crate::RECONNECT,
+            max_value_size: crate::file::DEFAULT_MAX_FILE_SIZE as usize,
             set: Mutex::default(),
+            unnamed: Mutex::default(),
         }
+    }
+
+    /// Values larger than `bytes` are refused (their previous content
+    /// stays served).
+    pub fn with_max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
     }
 
     /// Reconnect delays (tests shorten them).
@@ -116,7 +128,7 @@ impl EtcdSource {
             };
             match ended {
                 Ended::PipelineGone => return,
-                Ended::Compacted => progress.revision = 0,
+                Ended::Reread => progress.revision = 0,
                 Ended::Failed(error) => {
                     let endpoint = self.endpoint(&progress).to_owned();
                     progress.endpoint += 1;
@@ -168,6 +180,7 @@ impl EtcdSource {
             }
             progress.synced = true;
             progress.revision = range.revision;
+            progress.cluster = range.cluster;
             info!(source = %self.name(), keys, revision = range.revision, events = changed, "read");
         }
         let mut watch = match client
@@ -183,39 +196,27 @@ impl EtcdSource {
                 Ok(None) => return EtcdError::WatchEnded.into(),
                 Err(status) => return status.into(),
             };
-            if response.compact_revision > 0 {
-                warn!(
-                    source = %self.name(),
-                    resume = progress.revision + 1,
-                    compacted = response.compact_revision,
-                    "the resume revision was compacted; reading the prefix again"
-                );
-                return Ended::Compacted;
+            match step(progress, response) {
+                Step::Created => retry.up(&endpoint),
+                Step::Idle => {}
+                Step::Apply {
+                    events: changes,
+                    last,
+                } => {
+                    let batch = self.apply(changes);
+                    if send_all(events, batch).await.is_err() {
+                        return Ended::PipelineGone;
+                    }
+                    progress.revision = last;
+                }
+                Step::Reread(why) => {
+                    warn!(source = %self.name(), endpoint, "{why}; reading the prefix again");
+                    return Ended::Reread;
+                }
+                Step::Cancelled(reason) => {
+                    return tonic::Status::aborted(format!("watch cancelled: {reason}")).into();
+                }
             }
-            if response.canceled {
-                let reason = response.cancel_reason;
-                return tonic::Status::aborted(format!("watch cancelled: {reason}")).into();
-            }
-            if response.created {
-                retry.up(&endpoint);
-            }
-            let Some(last) = response
-                .events
-                .iter()
-                .filter_map(|e| e.kv.as_ref())
-                .map(|kv| kv.mod_revision)
-                .max()
-            else {
-                // A progress notification: everything up to here was sent.
-                let revision = response.header.map_or(0, |h| h.revision);
-                progress.revision = progress.revision.max(revision);
-                continue;
-            };
-            let batch = self.apply(response.events);
-            if send_all(events, batch).await.is_err() {
-                return Ended::PipelineGone;
-            }
-            progress.revision = last;
         }
     }
 
@@ -223,16 +224,46 @@ impl EtcdSource {
     /// with `full`, the whole state).
     fn replace_all(&self, kvs: Vec<KeyValue>, full: bool) -> Vec<Event> {
         let mut set = self.lock();
-        let present: HashSet<PathBuf> = kvs.iter().map(|kv| key_path(&kv.key)).collect();
+        let mut present = HashMap::new();
+        let mut unnamed = HashSet::new();
+        for kv in &kvs {
+            match key_path(&kv.key) {
+                Ok(path) => drop(present.insert(path, &kv.value)),
+                Err(key) => drop(unnamed.insert(self.report_unnamed(&key))),
+            }
+        }
+        for gone in self
+            .unnamed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+        {
+            if !unnamed.contains(&gone) {
+                self.diagnostics.clear(&gone);
+            }
+        }
+        *self.unnamed.lock().unwrap_or_else(PoisonError::into_inner) = unnamed;
         let mut touched = Vec::new();
-        for gone in set.paths().into_iter().filter(|p| !present.contains(p)) {
+        for gone in set.paths().into_iter().filter(|p| !present.contains_key(p)) {
             self.diagnostics.clear(&Scope::File(gone.clone()));
             touched.extend(set.remove(&gone));
         }
-        for kv in &kvs {
-            touched.extend(self.put(&mut set, &key_path(&kv.key), &kv.value));
+        for (path, value) in present {
+            touched.extend(self.put(&mut set, &path, value));
         }
         self.finish(&mut set, touched, full)
+    }
+
+    /// Reports a key that is not UTF-8 (ignored: it cannot name an origin
+    /// without risking another key's name); returns where.
+    fn report_unnamed(&self, key: &[u8]) -> Scope {
+        let scope = Scope::File(PathBuf::from(key.escape_ascii().to_string()));
+        let problem = Problem::new(
+            key.escape_ascii(),
+            "key is not valid UTF-8; ignored (rename it)",
+        );
+        self.diagnostics.set(&scope, vec![problem]);
+        scope
     }
 
     /// Applies one watch response's changes. A response catching up holds
@@ -249,7 +280,20 @@ impl EtcdSource {
                 events.extend(self.finish(&mut set, std::mem::take(&mut touched), false));
             }
             revision = Some(kv.mod_revision);
-            let path = key_path(&kv.key);
+            let path = match key_path(&kv.key) {
+                Ok(path) => path,
+                Err(key) => {
+                    let scope = self.report_unnamed(&key);
+                    let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
+                    if change.r#type == EventType::Delete as i32 {
+                        self.diagnostics.clear(&scope);
+                        unnamed.remove(&scope);
+                    } else {
+                        unnamed.insert(scope);
+                    }
+                    continue;
+                }
+            };
             if change.r#type == EventType::Delete as i32 {
                 self.diagnostics.clear(&Scope::File(path.clone()));
                 touched.extend(set.remove(&path));
@@ -264,6 +308,16 @@ impl EtcdSource {
     /// Parses one key's value into the set, reporting its problems (a bad
     /// document keeps its last good version served).
     fn put(&self, set: &mut DocumentSet, path: &Path, value: &[u8]) -> Vec<(Collection, String)> {
+        if value.len() > self.max_value_size {
+            let (size, limit) = (value.len(), self.max_value_size);
+            let message = format!(
+                "value is {size} bytes, over the {limit}-byte limit (maxValueSize); its previous content stays served"
+            );
+            let problem = Problem::new(path.display(), message);
+            self.diagnostics
+                .set(&Scope::File(path.to_owned()), vec![problem]);
+            return set.update(path, Default::default(), false);
+        }
         let parsed = parse_file(path, value, &self.registry);
         let complete = parsed.problems.is_empty();
         self.diagnostics
@@ -296,9 +350,14 @@ fn served(revision: i64) -> String {
     }
 }
 
-/// The key as the path it stands in for (in origins and diagnostics).
-fn key_path(key: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(key).into_owned())
+/// The key as the path it stands in for (in origins and diagnostics); a
+/// key that is not UTF-8 comes back as it is, to report, never as a lossy
+/// name another key could share.
+fn key_path(key: &[u8]) -> Result<PathBuf, Vec<u8>> {
+    match std::str::from_utf8(key) {
+        Ok(key) => Ok(PathBuf::from(key)),
+        Err(_) => Err(key.to_vec()),
+    }
 }
 
 impl Source for EtcdSource {
