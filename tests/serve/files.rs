@@ -283,3 +283,35 @@ async fn debounce_waits_for_quiet_and_reports_time_to_push() {
         "published after {waited:?}, before the quiesce time"
     );
 }
+
+#[tokio::test]
+async fn a_directory_moved_away_takes_its_problems_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("resources/broken")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    std::fs::write(
+        dir.path().join("resources/broken/bad.yaml"),
+        "kind: [unclosed\n",
+    )
+    .unwrap();
+    let resources = dir.path().join("resources");
+    let galleon = Galleon::serve(&["--files", resources.to_str().unwrap()]).await;
+    galleon
+        .wait_for_admin("/debug/diagnostics", &["broken/bad.yaml"])
+        .await;
+    assert_eq!(galleon.metric("galleon_input_problems").await, 1);
+
+    // Moved out of the tree whole: one notification, for the directory.
+    std::fs::rename(
+        dir.path().join("resources/broken"),
+        dir.path().join("elsewhere"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    while galleon.metric("galleon_input_problems").await != 0 {
+        assert!(started.elapsed() < PATIENCE, "the problem stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, diagnostics) = galleon.admin_get("/debug/diagnostics").await;
+    assert!(!diagnostics.contains("bad.yaml"), "{diagnostics}");
+}

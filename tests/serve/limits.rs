@@ -151,3 +151,37 @@ async fn a_burst_of_new_streams_past_the_rate_is_refused_and_counted() {
         assert_eq!(push.collection, VS);
     }
 }
+
+#[tokio::test]
+async fn a_file_written_while_descriptors_ran_out_is_read_once_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    // Connections may take every descriptor (the limit is far above them).
+    let config = "mcp: {address: \"127.0.0.1:0\", maxConnections: 10000}\nsources: [{files: {paths: [resources]}}]\ngroups: [{name: default, strategy: immediate}]\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let args = ["--config", "galleon.yaml"];
+    let galleon = Galleon::serve_with_file_limit(dir.path(), &args, 64).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+
+    // Every descriptor taken; the file's notification comes while none is
+    // left to read it with.
+    let idle: Vec<std::net::TcpStream> = (0..100)
+        .filter_map(|_| std::net::TcpStream::connect(galleon.addr).ok())
+        .collect();
+    galleon.wait_for_log(&["Too many open files"]).await;
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    galleon
+        .wait_for_log(&["resources/b.yaml", "Too many open files"])
+        .await;
+
+    // Descriptors come back; nothing else happens to the file, yet it is
+    // read.
+    drop(idle);
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    sink.ack(&push).await;
+}

@@ -24,6 +24,9 @@ pub(super) struct Listing {
     /// Paths deliberately not followed (links out of the root, loops), with
     /// why: what they held is not served.
     pub(super) refused: Vec<(PathBuf, String)>,
+    /// Whether something went unseen for a reason that passes (descriptors
+    /// or memory ran out): the listing is worth trying again.
+    pub(super) transient: bool,
 }
 
 impl Listing {
@@ -49,6 +52,7 @@ impl Listing {
                     std::io::ErrorKind::NotFound => "does not exist".to_owned(),
                     _ => format!("cannot be read: {error}"),
                 };
+                self.transient |= transient(&error);
                 self.unseen.push((root.to_owned(), reason));
                 return;
             }
@@ -94,7 +98,10 @@ impl Listing {
                                 ancestor.display()
                             ),
                         )),
-                        None => self.unseen.push((path, error.to_string())),
+                        None => {
+                            self.transient |= error.io_error().is_some_and(transient);
+                            self.unseen.push((path, error.to_string()));
+                        }
                     }
                 }
             }
@@ -109,6 +116,22 @@ impl Listing {
             .iter()
             .any(|(unseen, _)| path.starts_with(unseen))
     }
+}
+
+/// Whether `error` passes by itself (the process ran out of descriptors
+/// or memory, a call was interrupted), so the read is worth retrying;
+/// others (a permission, a missing file) wait for a change.
+pub(super) fn transient(error: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    const TRANSIENT: [Errno; 6] = [
+        Errno::MFILE,
+        Errno::NFILE,
+        Errno::NOMEM,
+        Errno::AGAIN,
+        Errno::INTR,
+        Errno::NOBUFS,
+    ];
+    Errno::from_io_error(error).is_some_and(|errno| TRANSIENT.contains(&errno))
 }
 
 #[cfg(test)]

@@ -1,19 +1,23 @@
 //! Keeping a file source current after its first load: file-system
-//! notifications, the rescan signals, and roots that go missing and come
-//! back. Reading and parsing run on blocking threads, so a big file never
-//! holds up the async workers or shutdown.
+//! notifications, the rescan signals, roots that go missing and come back,
+//! and reads that failed for a reason that passes (descriptors or memory
+//! ran out), tried again with backoff until they succeed, since no
+//! notification will come for them. Reading and parsing run on blocking
+//! threads, so a big file never holds up the async workers or shutdown.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{FileSource, ROOT_POLL, Tree};
 use crate::documents::is_config_file;
 use crate::{EventSender, Source, send_all};
 use galleon_fs_watch::{PathWatcher, RescanSignals, next_change, watch_or_warn};
+use galleon_mcp::{Backoff, BackoffOptions};
 use galleon_pipeline::event::Event;
 
 impl FileSource {
@@ -53,6 +57,10 @@ impl FileSource {
         let mut poll = tokio::time::interval(ROOT_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rescan_now = false;
+        let mut retry = Backoff::new(READ_RETRY);
+        let mut retry_at = self
+            .unfinished_work()
+            .map(|_| Instant::now() + retry.next_delay());
         loop {
             let missing = watched.iter().any(Option::is_none);
             // `Some(paths)` reloads those paths; `None` rescans everything.
@@ -66,6 +74,11 @@ impl FileSource {
                         None
                     }
                     paths = next_change(&mut watcher) => Some(paths),
+                    () = sleep_until(retry_at) => {
+                        let Some(work) = self.unfinished_work() else { continue };
+                        debug!(source = %self.name(), "reading again what could not be read");
+                        work
+                    }
                     _ = poll.tick(), if missing => {
                         if self.root_ids() == watched {
                             continue;
@@ -94,6 +107,13 @@ impl FileSource {
             {
                 return;
             }
+            retry_at = match self.unfinished_work() {
+                Some(_) => Some(Instant::now() + retry.next_delay()),
+                None => {
+                    retry.reset();
+                    None
+                }
+            };
             // A root that was removed, replaced or re-created is a new
             // directory: watch it afresh, then read it again in case
             // something landed before the watch did.
@@ -109,6 +129,19 @@ impl FileSource {
                 watched = now;
                 rescan_now = true;
             }
+        }
+    }
+
+    /// What to read again (`Some(None)`: list everything), if a read failed
+    /// for a reason that passes.
+    fn unfinished_work(&self) -> Option<Option<Vec<PathBuf>>> {
+        let unfinished = self.lock_unfinished();
+        if unfinished.listing {
+            Some(None)
+        } else if unfinished.files.is_empty() {
+            None
+        } else {
+            Some(Some(unfinished.files.iter().cloned().collect()))
         }
     }
 
@@ -161,10 +194,24 @@ impl FileSource {
             (false, true, _) => Change::Nothing,
             // Something vanished: a directory if files were read below it
             // (sed's and editors' temporary files vanish all the time).
-            (false, false, true) if !self.lock().holds_files_under(path) => Change::Nothing,
+            (false, false, true) if !self.knows_files_under(path) => Change::Nothing,
             // A directory, a link, a directory that vanished.
             _ => Change::Tree,
         }
+    }
+
+    /// Whether any file below `dir` contributes resources or has problems
+    /// reported.
+    fn knows_files_under(&self, dir: &Path) -> bool {
+        let reported = self
+            .reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reported = reported
+            .range(dir.to_path_buf()..)
+            .next()
+            .is_some_and(|p| p.starts_with(dir));
+        reported || self.lock().holds_files_under(dir)
     }
 
     /// Whether `path` is a root, lies under a directory root, or is an
@@ -186,6 +233,20 @@ impl FileSource {
                     .components()
                     .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
             })
+    }
+}
+
+/// Delays between attempts at reads that failed for a reason that passes.
+const READ_RETRY: BackoffOptions = BackoffOptions {
+    min: Duration::from_millis(100),
+    max: Duration::from_secs(5),
+};
+
+/// Sleeps until `at`; for ever when `None`.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -6,6 +6,7 @@
 mod listing;
 mod live;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,6 +46,20 @@ pub struct FileSource {
     follow_external_symlinks: bool,
     set: Mutex<DocumentSet>,
     loads: AtomicU64,
+    /// What the last reads could not finish for a reason that passes: read
+    /// again after a delay (see `live`).
+    unfinished: Mutex<Unfinished>,
+    /// The files whose problems are in the ledger (a file with nothing but
+    /// problems contributes no resources, so the set does not know it).
+    reported: Mutex<BTreeSet<PathBuf>>,
+}
+
+/// Reads to try again: files whose read failed (descriptors or memory ran
+/// out), and whether a listing went unfinished for such a reason.
+#[derive(Default)]
+pub(super) struct Unfinished {
+    pub(super) files: BTreeSet<PathBuf>,
+    pub(super) listing: bool,
 }
 
 impl FileSource {
@@ -82,6 +97,8 @@ impl FileSource {
             follow_external_symlinks: false,
             set: Mutex::default(),
             loads: AtomicU64::new(0),
+            unfinished: Mutex::default(),
+            reported: Mutex::default(),
         }
     }
 
@@ -127,13 +144,19 @@ impl FileSource {
             let volumes = self.volume_generations();
             let listing = self.list();
             self.report_listing(&listing);
-            let gone: Vec<PathBuf> = set
-                .paths()
+            self.lock_unfinished().listing = listing.transient;
+            let reported = self
+                .reported
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let known: BTreeSet<PathBuf> = set.paths().into_iter().chain(reported).collect();
+            let gone = known
                 .into_iter()
-                .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p))
-                .collect();
+                .filter(|p| listing.files.binary_search(p).is_err() && !listing.hides(p));
             for path in gone {
-                self.diagnostics.clear(&Scope::File(path.clone()));
+                self.report(&path, Vec::new());
+                self.lock_unfinished().files.remove(&path);
                 touched.extend(set.remove(&path));
             }
             for path in &listing.files {
@@ -197,18 +220,27 @@ impl FileSource {
 
     /// Reads one file into the set; returns the keys it may have changed.
     fn load(&self, set: &mut DocumentSet, path: &Path) -> Vec<(Collection, String)> {
-        let scope = Scope::File(path.to_owned());
         self.loads.fetch_add(1, Ordering::Relaxed);
-        let bytes = match self.read(path) {
+        let read = self.read(path);
+        let retry = matches!(&read, Err(ReadError::Io(error)) if listing::transient(error));
+        let mut unfinished = self.lock_unfinished();
+        if retry {
+            unfinished.files.insert(path.to_owned());
+        } else {
+            unfinished.files.remove(path);
+        }
+        drop(unfinished);
+        let bytes = match read {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
-                self.diagnostics.clear(&scope);
+                self.report(path, Vec::new());
                 return set.remove(path);
             }
             Err(error) => {
-                // Unreadable: keep everything it contributed before.
+                // Unreadable: keep everything it contributed before (and,
+                // when the cause passes, read it again soon).
                 let problem = Problem::new(path.display(), error);
-                self.diagnostics.set(&scope, vec![problem]);
+                self.report(path, vec![problem]);
                 return set.update(path, ParsedFile::default(), false);
             }
         };
@@ -217,9 +249,28 @@ impl FileSource {
             Bytes::Embedded(bytes) => parse_file(path, bytes, &self.registry),
         };
         let complete = parsed.problems.is_empty();
-        self.diagnostics.set(&scope, parsed.problems.clone());
+        self.report(path, parsed.problems.clone());
         debug!(path = %path.display(), documents = parsed.documents.len(), "loaded");
         set.update(path, parsed, complete)
+    }
+
+    /// Sets `path`'s problems in the ledger (none clears them), remembering
+    /// which files have some.
+    fn report(&self, path: &Path, problems: Vec<Problem>) {
+        let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        if problems.is_empty() {
+            reported.remove(path);
+        } else {
+            reported.insert(path.to_owned());
+        }
+        self.diagnostics
+            .set(&Scope::File(path.to_owned()), problems);
+    }
+
+    fn lock_unfinished(&self) -> std::sync::MutexGuard<'_, Unfinished> {
+        self.unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The file's bytes; `None` if it no longer exists.
