@@ -212,3 +212,49 @@ async fn plaintext_beyond_loopback_is_refused_unless_insecure() {
         .wait_for_log(&["serving plaintext beyond loopback"])
         .await;
 }
+
+#[tokio::test]
+async fn a_dns_name_that_reads_like_a_spiffe_id_is_not_that_identity() {
+    let ca = TestCa::new("mesh CA");
+    let (_dir, galleon) = serve_tls(&ca, &[ISTIOD]).await;
+    let forged = ca.client_with_dns_name(ISTIOD);
+    let refused = stream_as(&galleon, &ca, &forged).await.err().unwrap();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
+    let mut istiod = stream_as(&galleon, &ca, &ca.client(ISTIOD)).await.unwrap();
+    istiod.subscribe(VS).await;
+    assert_eq!(names(&istiod.recv().await), ["default/a"]);
+}
+
+#[tokio::test]
+async fn an_empty_or_unparsable_access_list_is_kept_out() {
+    let ca = TestCa::new("mesh CA");
+    let (dir, galleon) = serve_tls(&ca, &[ISTIOD]).await;
+    let mut istiod = stream_as(&galleon, &ca, &ca.client(ISTIOD)).await.unwrap();
+    istiod.subscribe(VS).await;
+    let push = istiod.recv().await;
+    istiod.ack(&push).await;
+
+    // Emptied (a truncating write caught half-way), then half-written:
+    // neither replaces the list, and istiod's stream carries on.
+    for (content, reason) in [
+        ("", "is empty"),
+        ("allowed:\n", "is empty"),
+        ("allowed: [spiffe://cluster.local/ns/", ""),
+    ] {
+        write_atomically(&dir.path().join("tls"), "access.yaml", content);
+        galleon
+            .wait_for_log(&["keeping the access list in use", reason])
+            .await;
+    }
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    let push = istiod.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    istiod.ack(&push).await;
+
+    // Refusing everyone is said explicitly.
+    write_atomically(&dir.path().join("tls"), "access.yaml", "allowed: []\n");
+    galleon
+        .wait_for_log(&["reloaded the access list", "identities=0"])
+        .await;
+    assert!(stream_as(&galleon, &ca, &ca.client(ISTIOD)).await.is_err());
+}

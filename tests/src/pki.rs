@@ -69,6 +69,13 @@ impl TestCa {
         self.issue(vec![uri(identity)], false)
     }
 
+    /// A client certificate whose only name is the DNS SAN `name`, whatever
+    /// it reads (an attacker's `spiffe://…` too).
+    pub fn client_with_dns_name(&self, name: &str) -> Issued {
+        let san = SanType::DnsName(name.try_into().expect("an IA5 string"));
+        self.issue(vec![san], false)
+    }
+
     /// A client certificate for `identity` that expired years ago.
     pub fn expired_client(&self, identity: &str) -> Issued {
         self.issue(vec![uri(identity)], true)

@@ -18,11 +18,13 @@ use crate::config::{McpConfig, McpTlsConfig};
 
 /// The access-list file, as Galley read it: `allowed: [identity, …]`, and
 /// with `isblacklist: true` the listed are denied instead.
+/// The access-list file. `allowed` must be there: a file emptied or cut
+/// short by a write caught half-way would otherwise read as "nobody", so
+/// refusing everyone takes an explicit `allowed: []`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessListFile {
-    #[serde(default)]
-    allowed: Vec<String>,
+    allowed: Option<Vec<String>>,
     #[serde(default)]
     isblacklist: bool,
 }
@@ -169,9 +171,15 @@ fn read_access_list(path: &Path) -> Result<AccessRule, SecurityError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let file: AccessListFile = serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let empty = || bad("is empty; write `allowed: []` to refuse every client".into());
+    if text.trim().is_empty() {
+        return Err(empty());
+    }
+    let file: AccessListFile = serde_saphyr::from_str(&text)
+        .map_err(|e| bad(galleon_sources::yaml::first_line(&e.to_string())))?;
+    let allowed = file.allowed.ok_or_else(empty)?;
     Ok(AccessRule {
-        identities: file.allowed.into_iter().collect(),
+        identities: allowed.into_iter().collect(),
         deny: file.isblacklist,
     })
 }
