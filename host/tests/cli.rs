@@ -86,3 +86,39 @@ fn json_logs_are_one_object_per_line() {
     }
     assert!(stderr.contains("/nonexistent/galleon"), "{stderr}");
 }
+
+#[test]
+fn settings_that_would_disarm_the_hub_stop_it_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (settings, refused) in [
+        (
+            "mcp: {stallTimeout: 18446744073709551615s}",
+            "mcp.stallTimeout",
+        ),
+        (
+            "mcp: {maxConnections: 0}",
+            "mcp.maxConnections: 0 is out of range",
+        ),
+        (
+            "groups: [{name: default, strategy: debounce, quiesce: 18446744073709551615s}]",
+            "groups[default].quiesce",
+        ),
+        (
+            "kinds: [{apiVersion: networking.istio.io/v1, kind: VirtualService, plural: virtualservices}]",
+            "replaceBuiltin",
+        ),
+    ] {
+        let config = dir.path().join("galleon.yaml");
+        std::fs::write(&config, settings).unwrap();
+        let out = galleon(&[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--admin-addr",
+            "127.0.0.1:0",
+        ]);
+        assert!(!out.status.success(), "{settings}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(refused), "{settings}: {stderr}");
+    }
+}

@@ -77,7 +77,7 @@ pub struct BindingConfig {
 
 impl BindingConfig {
     /// Its name in logs and status: `name`, else the file's stem.
-    pub(crate) fn name(&self) -> String {
+    pub fn name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
             self.file
                 .file_stem()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod check;
 mod mcp;
 
 pub use galleon_sources::config::{
@@ -186,6 +187,12 @@ pub enum InvalidConfig {
     /// An `mcp:` setting that cannot work as written.
     #[error("{0}")]
     Mcp(String),
+    /// A number or duration out of its range.
+    #[error("{0}")]
+    Range(String),
+    /// A declared kind that would silently replace another.
+    #[error("{0}")]
+    Kind(String),
     /// `maxDelay` or `quiesce` on an immediate group.
     #[error("group {0:?}: maxDelay and quiesce apply to the debounce strategy only")]
     DebounceOnly(String),
@@ -215,6 +222,8 @@ impl HubConfig {
             source.check().map_err(InvalidConfig::Source)?;
         }
         config.mcp.check().map_err(InvalidConfig::Mcp)?;
+        check::ranges(&config).map_err(InvalidConfig::Range)?;
+        check::kinds(&config.kinds).map_err(InvalidConfig::Kind)?;
         for group in &config.groups {
             if group.strategy == StrategyKind::Immediate
                 && (group.max_delay.is_some() || group.quiesce.is_some())
@@ -353,6 +362,23 @@ groups:
             panic!("a file source: {:?}", config.sources[0]);
         };
         assert_eq!(files.max_file_size, 1 << 20);
+    }
+
+    #[test]
+    fn every_relative_path_resolves_against_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("galleon.yaml");
+        let yaml = "mcp:\n  tls: {cert: tls/a.crt, key: tls/a.key, clientCa: tls/ca.crt, accessList: tls/list.yaml}\n  callouts: [{address: \"https://sink:1\", tls: {ca: tls/sink-ca.crt}}]\n";
+        std::fs::write(&file, yaml).unwrap();
+        let config = HubConfig::load(&file).unwrap();
+        let tls = config.mcp.tls.unwrap();
+        let tls_dir = dir.path().join("tls");
+        assert_eq!(tls.cert, tls_dir.join("a.crt"));
+        assert_eq!(tls.key, tls_dir.join("a.key"));
+        assert_eq!(tls.client_ca, Some(tls_dir.join("ca.crt")));
+        assert_eq!(tls.access_list, Some(tls_dir.join("list.yaml")));
+        let callout = config.mcp.callouts[0].tls.clone().unwrap();
+        assert_eq!(callout.ca, Some(tls_dir.join("sink-ca.crt")));
     }
 
     #[test]

@@ -109,6 +109,11 @@ pub struct KindConfig {
     /// configured schemas define it; `Struct` otherwise.
     #[serde(default)]
     pub message: Option<String>,
+    /// Whether it deliberately replaces a built-in kind of the same
+    /// `apiVersion` and `kind` (and with it every API version the built-in
+    /// served); a redefinition without it is refused.
+    #[serde(default)]
+    pub replace_builtin: bool,
 }
 
 impl From<&KindConfig> for Schema {
