@@ -12,7 +12,7 @@ use galleon_mcp::cache::{DefaultGroup, Snapshot, SnapshotCache};
 use galleon_mcp::server::{McpServer, ServerOptions};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_tests::hub::{Hub, vs};
-use galleon_tests::{Galleon, PATIENCE, http_get};
+use galleon_tests::{Galleon, PATIENCE, RawSink, http_get, http_get_as, names};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -320,4 +320,70 @@ async fn plugin_metrics_and_debug_endpoints_show_a_plugin_past_its_deadline() {
         config["mcp"]["streamRate"]["burst"], 1000,
         "defaults filled in"
     );
+}
+
+#[tokio::test]
+async fn idle_admin_connections_take_neither_the_hubs_descriptors_nor_the_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = "mcp: {address: \"127.0.0.1:0\"}\nadmin: {address: \"127.0.0.1:0\", headerReadTimeout: 2s}\nsources: [{files: {paths: [resources]}}]\ngroups: [{name: default, strategy: immediate}]\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon =
+        Galleon::serve_with_file_limit(dir.path(), &["--config", "galleon.yaml"], 512).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+
+    // 600 connections from one address that never send a byte.
+    let mut idle = Vec::new();
+    for _ in 0..600 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        if let Ok(stream) = socket.connect(galleon.admin).await {
+            idle.push(stream);
+        }
+    }
+    // The hub still reads files and serves its sink, the probes (another
+    // address) still answer, and a new sink is served.
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    sink.ack(&push).await;
+    assert_eq!(galleon.admin_get("/healthz").await.0, 200);
+    let mut second = RawSink::connect(&galleon.url(), "second").await;
+    second.subscribe(VS).await;
+    assert_eq!(names(&second.recv().await).len(), 2);
+    galleon
+        .wait_for_log(&["refusing a connection over admin.maxConnections"])
+        .await;
+
+    // The ones it took are closed once idle past the header timeout.
+    let mut held = idle.pop().unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read(&mut held, &mut byte),
+    )
+    .await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "closed: {read:?}");
+}
+
+#[tokio::test]
+async fn the_admin_server_answers_only_to_addresses_localhost_and_listed_names() {
+    let galleon = Galleon::serve(&["--mcp-addr", "127.0.0.1:0"]).await;
+    let port = galleon.admin.port();
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        assert_eq!(
+            http_get_as(galleon.admin, "/healthz", &host).await.0,
+            200,
+            "{host}"
+        );
+    }
+    // A page whose own name now points here (DNS rebinding) is refused.
+    let (status, body) =
+        http_get_as(galleon.admin, "/debug/config", "rebind.attacker.example").await;
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("admin.allowedHosts"), "{body}");
 }

@@ -10,9 +10,14 @@ use crate::PATIENCE;
 
 /// `GET path` on `addr`: the status code and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_as(addr, path, &addr.to_string()).await
+}
+
+/// `GET path` on `addr` with `host` in its `Host` header.
+pub async fn http_get_as(addr: SocketAddr, path: &str, host: &str) -> (u16, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect to admin");
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("send");
         let mut response = String::new();
         stream.read_to_string(&mut response).await.expect("read");

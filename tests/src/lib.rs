@@ -12,7 +12,7 @@ mod process;
 pub mod procstat;
 pub mod proxy;
 
-pub use http::http_get;
+pub use http::{http_get, http_get_as};
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
 
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@
 pub mod api;
 mod debug;
 mod metrics;
+mod server;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -57,15 +58,11 @@ impl AdminState {
     }
 }
 
-/// Serves the admin endpoints on `listener` until `stop`.
+/// Serves the admin endpoints on `listener` until `stop`, within the
+/// limits of `state`'s configuration (`admin:`).
 pub async fn serve(listener: TcpListener, state: AdminState, stop: CancellationToken) {
-    let router = router(state);
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
-    if let Err(error) = served {
-        tracing::warn!("admin server stopped: {error}");
-    }
+    let config = state.config.admin.clone();
+    server::serve(listener, router(state), &config, stop).await;
 }
 
 fn router(state: AdminState) -> Router {

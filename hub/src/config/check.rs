@@ -46,6 +46,14 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         1,
         1 << 20,
     )?;
+    let admin = &config.admin;
+    count("admin.maxConnections", admin.max_connections, 1, 1 << 16)?;
+    duration(
+        "admin.headerReadTimeout",
+        admin.header_read_timeout,
+        millis(100),
+        secs(300),
+    )?;
     for group in &config.groups {
         let field = |name: &str| format!("groups[{}].{name}", group.name);
         if let Some(max_delay) = group.max_delay {

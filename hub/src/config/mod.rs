@@ -97,14 +97,37 @@ pub struct AdminConfig {
     /// Listen address (`127.0.0.1:0` picks a free port).
     #[serde(default = "default_admin_address")]
     pub address: SocketAddr,
+    /// Connections open at once; one more is closed at once (default 64).
+    #[serde(default = "default_admin_connections")]
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, and
+    /// may sit idle between requests (default 10s).
+    #[serde(default = "default_admin_header_timeout", with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Host names requests may carry besides IP addresses and `localhost`
+    /// (a name not listed is refused, so a web page cannot reach the admin
+    /// server through a DNS name it re-points at this machine).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             address: default_admin_address(),
+            max_connections: default_admin_connections(),
+            header_read_timeout: default_admin_header_timeout(),
+            allowed_hosts: Vec::new(),
         }
     }
+}
+
+fn default_admin_connections() -> usize {
+    64
+}
+
+fn default_admin_header_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_admin_address() -> SocketAddr {
