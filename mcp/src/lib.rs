@@ -13,6 +13,7 @@
 pub mod backoff;
 pub mod cache;
 pub mod quote;
+pub mod redact;
 pub mod server;
 pub mod sink;
 pub mod tls;

@@ -387,3 +387,24 @@ async fn the_admin_server_answers_only_to_addresses_localhost_and_listed_names()
     assert_eq!(status, 421, "{body}");
     assert!(body.contains("admin.allowedHosts"), "{body}");
 }
+
+#[tokio::test]
+async fn secrets_in_the_configuration_are_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "mcp:\n  address: 127.0.0.1:0\n  metadata: {authorization: Bearer s3cret-token, team: mesh}\n  publicMetadata: [team]\nsources: [{etcd: {endpoints: [\"http://root:hunter2@127.0.0.1:1\"], prefix: /galleon/}}]\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let diagnostics = galleon
+        .wait_for_admin("/debug/diagnostics", &["root:<redacted>@127.0.0.1:1"])
+        .await;
+    let (_, shown) = galleon.admin_get("/debug/config").await;
+    assert!(shown.contains("\"team\":\"mesh\""), "{shown}");
+    for secret in ["s3cret-token", "hunter2"] {
+        assert!(
+            !shown.contains(secret),
+            "{secret} in /debug/config: {shown}"
+        );
+        assert!(!diagnostics.contains(secret), "{secret} in diagnostics");
+        assert!(!galleon.log().contains(secret), "{secret} logged");
+    }
+}

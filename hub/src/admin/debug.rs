@@ -61,7 +61,8 @@ pub(super) async fn plugins(State(state): State<AdminState>) -> Json<Vec<PluginS
     Json(state.plugins.map(|p| p.status()).unwrap_or_default())
 }
 
-/// `/debug/config`: the configuration in effect, defaults filled in.
+/// `/debug/config`: the configuration in effect, defaults filled in and
+/// secrets (metadata values not marked public, URL passwords) redacted.
 pub(super) async fn config(State(state): State<AdminState>) -> Json<HubConfig> {
-    Json(HubConfig::clone(&state.config))
+    Json(state.config.redacted())
 }

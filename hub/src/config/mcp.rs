@@ -22,6 +22,10 @@ pub struct McpConfig {
     /// Extra response header key/values on every stream.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// The `metadata` keys whose values `/debug/config` and the status page
+    /// may show (all others show as `<redacted>`: they may hold tokens).
+    #[serde(default)]
+    pub public_metadata: Vec<String>,
     /// Remote `ResourceSink`s to dial out to.
     #[serde(default)]
     pub callouts: Vec<CalloutConfig>,
@@ -128,6 +132,7 @@ impl Default for McpConfig {
         Self {
             address: default_address(),
             metadata: BTreeMap::new(),
+            public_metadata: Vec::new(),
             callouts: Vec::new(),
             max_concurrent_streams: default_max_streams(),
             stall_timeout: default_stall_timeout(),
@@ -162,6 +167,9 @@ pub struct CalloutConfig {
     /// Request metadata sent when dialling.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// The `metadata` keys whose values may be shown (as `mcp.publicMetadata`).
+    #[serde(default)]
+    pub public_metadata: Vec<String>,
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
     pub tls: Option<ClientTls>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod check;
 mod mcp;
+mod redact;
 
 pub use galleon_sources::config::{
     EtcdConfig, FilesConfig, KubernetesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig,

@@ -130,7 +130,7 @@ impl EtcdSource {
                 Ended::PipelineGone => return,
                 Ended::Reread => progress.revision = 0,
                 Ended::Failed(error) => {
-                    let endpoint = self.endpoint(&progress).to_owned();
+                    let endpoint = shown(self.endpoint(&progress));
                     progress.endpoint += 1;
                     let served = served(progress.revision);
                     if !retry.failed(&endpoint, &error, &served, &stop).await {
@@ -153,8 +153,7 @@ impl EtcdSource {
         events: &EventSender,
         retry: &mut Retry,
     ) -> Ended {
-        let endpoint = self.endpoint(progress).to_owned();
-        let mut client = match EtcdClient::connect(&endpoint).await {
+        let mut client = match EtcdClient::connect(self.endpoint(progress)).await {
             Ok(client) => client,
             Err(error) => return error.into(),
         };
@@ -197,7 +196,7 @@ impl EtcdSource {
                 Err(status) => return status.into(),
             };
             match step(progress, response) {
-                Step::Created => retry.up(&endpoint),
+                Step::Created => retry.up(&shown(self.endpoint(progress))),
                 Step::Idle => {}
                 Step::Apply {
                     events: changes,
@@ -210,6 +209,7 @@ impl EtcdSource {
                     progress.revision = last;
                 }
                 Step::Reread(why) => {
+                    let endpoint = shown(self.endpoint(progress));
                     warn!(source = %self.name(), endpoint, "{why}; reading the prefix again");
                     return Ended::Reread;
                 }
@@ -341,6 +341,12 @@ impl EtcdSource {
     }
 }
 
+/// `endpoint` as names, logs and diagnostics show it: without the
+/// password it may carry.
+fn shown(endpoint: &str) -> String {
+    galleon_mcp::redact::url(endpoint)
+}
+
 /// What stays served while etcd is away, having applied up to `revision`.
 fn served(revision: i64) -> String {
     if revision == 0 {
@@ -362,7 +368,8 @@ fn key_path(key: &[u8]) -> Result<PathBuf, Vec<u8>> {
 
 impl Source for EtcdSource {
     fn name(&self) -> String {
-        format!("etcd {} {}", self.endpoints.join(","), self.prefix)
+        let endpoints: Vec<String> = self.endpoints.iter().map(|e| shown(e)).collect();
+        format!("etcd {} {}", endpoints.join(","), self.prefix)
     }
 
     fn collections(&self) -> Vec<Collection> {

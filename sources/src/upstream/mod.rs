@@ -107,11 +107,13 @@ impl Dial {
         pool: DescriptorPool,
         diagnostics: Diagnostics,
     ) -> Result<Self, UpstreamError> {
+        // Shown in names, logs and errors without its password, if any.
+        let shown = galleon_mcp::redact::url(address);
         Ok(Self {
-            address: address.to_owned(),
-            endpoint: endpoint(address, options.tls.as_ref())?,
+            endpoint: endpoint(address, &shown, options.tls.as_ref())?,
             node_id: options.node_id,
-            routes: routes(address, names, route, what)?,
+            routes: routes(&shown, names, route, what)?,
+            address: shown,
             pool,
             diagnostics,
             backoff: options.backoff,
@@ -162,10 +164,15 @@ fn routes(
     Ok(routes)
 }
 
-/// The endpoint to dial, over TLS when configured.
-fn endpoint(address: &str, tls: Option<&ClientTls>) -> Result<Endpoint, UpstreamError> {
+/// The endpoint dialling `address`, over TLS when configured (`shown` in
+/// errors).
+fn endpoint(
+    address: &str,
+    shown: &str,
+    tls: Option<&ClientTls>,
+) -> Result<Endpoint, UpstreamError> {
     let bad = |reason: String| UpstreamError::Address {
-        address: address.to_owned(),
+        address: shown.to_owned(),
         reason,
     };
     let endpoint = Endpoint::from_shared(address.to_owned()).map_err(|e| bad(e.to_string()))?;
