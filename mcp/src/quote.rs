@@ -31,9 +31,42 @@ pub fn escaped(input: &str, max: usize) -> String {
     out
 }
 
+/// `input` as a Prometheus label value: backslashes, double quotes and
+/// newlines escaped as the text format escapes them, other control
+/// characters replaced by U+FFFD (the format has no escape for them), cut
+/// after `max` characters with `…`, so a value cannot forge a series.
+pub fn label_value(input: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in input.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_cannot_forge_a_series() {
+        let forged = "a\"} 1\ngalleon_forged{x=\"y\\";
+        assert_eq!(
+            label_value(forged, 100),
+            r#"a\"} 1\ngalleon_forged{x=\"y\\"#
+        );
+        assert_eq!(label_value("\u{1b}[2J", 100), "\u{fffd}[2J");
+        assert_eq!(label_value(&"x".repeat(1000), 4), "xxxx…");
+    }
 
     #[test]
     fn escaping_removes_control_characters_and_bounds_input() {

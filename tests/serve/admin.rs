@@ -408,3 +408,28 @@ async fn secrets_in_the_configuration_are_never_shown() {
         assert!(!galleon.log().contains(secret), "{secret} logged");
     }
 }
+
+#[tokio::test]
+async fn a_sink_cannot_forge_a_series_in_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
+    let galleon = Galleon::serve(&["--files", dir.path().to_str().unwrap()]).await;
+    let forged = "x\"} 1\ngalleon_forged_total 1\n# \u{1b}[2J";
+    let mut sink = RawSink::connect(&galleon.url(), forged).await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    let metrics = galleon
+        .wait_for_admin(
+            "/metrics",
+            &["galleon_sink_synced{node=\"x\\\"} 1\\ngalleon_forged_total"],
+        )
+        .await;
+    assert!(
+        !metrics
+            .lines()
+            .any(|line| line.starts_with("galleon_forged")),
+        "a forged series: {metrics}"
+    );
+    assert!(!metrics.contains('\u{1b}'));
+}

@@ -2,6 +2,7 @@
 //! hub's own counters at scrape time. Galley's names where Galley had the
 //! metric (`istio_mcp_*`), galleon's own for the rest.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
@@ -310,7 +311,9 @@ impl HubCollector {
         Ok(())
     }
 
-    /// Per sink and collection: 1 when the sink ACKed the latest version.
+    /// Per sink node and collection: 1 when every stream of the node ACKed
+    /// the latest version. The node id and collection come from the sink:
+    /// escaped and bounded, as label values.
     fn sink_sync(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
         let cache = &self.0.cache;
         let synced = ConstGauge::new(0i64);
@@ -320,6 +323,7 @@ impl HubCollector {
             None,
             synced.metric_type(),
         )?;
+        let mut nodes: BTreeMap<(String, String), bool> = BTreeMap::new();
         for sink in cache.sinks() {
             for (collection, status) in &sink.collections {
                 let served = status.collection.as_deref().unwrap_or(collection);
@@ -327,15 +331,24 @@ impl HubCollector {
                     .snapshot(&status.group)
                     .and_then(|s| s.collection(served).map(|c| c.version().to_string()));
                 let acked = status.acked_version.is_some() && status.acked_version == latest;
-                let stream = sink.stream.to_string();
-                let labels = [
-                    ("node", sink.node_id.as_str()),
-                    ("stream", stream.as_str()),
-                    ("collection", collection.as_str()),
-                ];
-                ConstGauge::new(i64::from(acked)).encode(family.encode_family(&labels)?)?;
+                let key = (label(&sink.node_id), label(collection));
+                *nodes.entry(key).or_insert(true) &= acked;
             }
+        }
+        for ((node, collection), acked) in &nodes {
+            let labels = [("node", node.as_str()), ("collection", collection.as_str())];
+            ConstGauge::new(i64::from(*acked)).encode(family.encode_family(&labels)?)?;
         }
         Ok(())
     }
+}
+
+/// The longest label value made from what a sink sent.
+const LABEL_MAX: usize = 128;
+
+/// `value` as a label value: escaped as the text format escapes (`\`, `"`,
+/// newlines; other control characters too) and bounded, so a sink cannot
+/// forge a series or grow the scrape.
+fn label(value: &str) -> String {
+    galleon_mcp::quote::label_value(value, LABEL_MAX)
 }
