@@ -196,6 +196,6 @@ fn build(root: &Path, target_dir: &Path, package: &str, features: &str) {
     let status = command.status().expect("run cargo for the plugins");
     assert!(
         status.success(),
-        "building plugin `{package}` for {TARGET} failed; is the target installed? `rustup target add {TARGET}`"
+        "building plugin `{package}` for {TARGET} failed: see the compiler's output above"
     );
 }

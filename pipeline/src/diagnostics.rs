@@ -15,7 +15,7 @@ use tracing::warn;
 
 use crate::event::Collection;
 
-pub use galleon_mcp::quote::quote;
+pub use galleon_mcp::quote::{self, escaped, quote};
 
 /// One problem with the input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,25 +101,8 @@ impl fmt::Display for Scope {
     }
 }
 
-/// Escapes control characters in text built from input, for logs.
-fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .flat_map(|c| {
-                let escape = c
-                    .is_control()
-                    .then(|| c.escape_default().collect::<String>());
-                escape
-                    .unwrap_or_else(|| c.to_string())
-                    .chars()
-                    .collect::<Vec<_>>()
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
-}
+/// The longest a problem's location or message is logged.
+const LOGGED_MAX: usize = 2_000;
 
 /// Current problems by scope. Cheap to clone; clones share the ledger.
 #[derive(Clone, Default)]
@@ -144,7 +127,8 @@ impl Diagnostics {
         let old = scopes.remove(scope).unwrap_or_default();
         for problem in problems.iter().filter(|p| !old.contains(p)) {
             self.inner.reported.fetch_add(1, Ordering::Relaxed);
-            warn!(location = %escaped(&problem.location), "{}", escaped(&problem.message));
+            let location = escaped(&problem.location, LOGGED_MAX);
+            warn!(location = %location, "{}", escaped(&problem.message, LOGGED_MAX));
         }
         if !problems.is_empty() {
             scopes.insert(scope.clone(), problems);
@@ -205,8 +189,8 @@ mod tests {
 
     #[test]
     fn logged_text_cannot_forge_lines() {
-        assert_eq!(escaped("line\nforged"), "line\\nforged");
-        assert_eq!(escaped("plain"), "plain");
+        assert_eq!(escaped("line\nforged", LOGGED_MAX), "line\\nforged");
+        assert_eq!(escaped("plain", LOGGED_MAX), "plain");
     }
 
     #[test]

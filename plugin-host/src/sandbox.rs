@@ -84,9 +84,14 @@ impl WasiView for StoreState {
     }
 }
 
+/// The longest message a plugin's `log` call is shown with.
+const LOGGED_MESSAGE_MAX: usize = 1_000;
+
 impl host::Host for StoreState {
     fn log(&mut self, level: host::Level, message: String) {
         let plugin = &*self.plugin;
+        // A plugin's text on the hub's log and status: no forged lines.
+        let message = galleon_pipeline::diagnostics::escaped(&message, LOGGED_MESSAGE_MAX);
         match level {
             host::Level::Trace => event!(Level::TRACE, plugin, "{message}"),
             host::Level::Debug => event!(Level::DEBUG, plugin, "{message}"),

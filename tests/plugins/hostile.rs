@@ -115,3 +115,17 @@ async fn a_plugin_cannot_open_files() {
     assert_eq!(names(&push), ["default/ok", "default/other"]);
     assert!(!hub.galleon.log().contains("leaked"));
 }
+
+#[tokio::test]
+async fn a_plugin_cannot_forge_a_log_line() {
+    let hub = hostile_hub(galleon_plugin_artifacts::HOSTILE, "forge-log").await;
+    let _sink = settled_sink(&hub, &[VS]).await;
+    hub.write("trigger.yaml", &vs("trigger", "t"));
+    hub.galleon.wait_for_log(&["look\\n2026-11-29"]).await;
+    let log = hub.galleon.log();
+    assert!(
+        !log.lines()
+            .any(|line| line.starts_with("2026-11-29T00:00:00.000000Z")),
+        "a forged line: {log}"
+    );
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use galleon_mcp::quote::escaped;
 use galleon_plugin_dev::manifest::Project;
 use galleon_plugin_dev::{Kind, Language, build, fixtures, inspect, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine, default_cache_dir};
@@ -218,27 +219,28 @@ fn print_inspection(file: &Path, limits: Limits) -> anyhow::Result<()> {
         )),
         None => text.push_str("contract:  none (not a galleon plugin)\n"),
     }
+    // Everything below comes from the component: escaped, so it cannot
+    // forge a line.
     if let Some(description) = &report.description {
         let list = |collections: &[galleon_pipeline::event::Collection]| {
-            collections
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            let names: Vec<String> = collections.iter().map(|c| escaped(c, NAME_MAX)).collect();
+            names.join(", ")
         };
         text.push_str(&format!(
             "summary:   {}\ninputs:    {}\noutputs:   {}\n",
-            description.summary,
+            escaped(&description.summary, SUMMARY_MAX),
             list(&description.inputs),
             list(&description.outputs)
         ));
     }
-    text.push_str(&format!(
-        "exports:   {}\nimports:\n",
-        report.exports.join(", ")
-    ));
+    let exports: Vec<String> = report
+        .exports
+        .iter()
+        .map(|e| escaped(e, NAME_MAX))
+        .collect();
+    text.push_str(&format!("exports:   {}\nimports:\n", exports.join(", ")));
     for import in &report.imports {
-        text.push_str(&format!("  {import}\n"));
+        text.push_str(&format!("  {}\n", escaped(import, NAME_MAX)));
     }
     let limits = format!(
         "deadline {:?}, memory {} MiB",
@@ -255,6 +257,11 @@ fn print_inspection(file: &Path, limits: Limits) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The longest a component's summary is printed.
+const SUMMARY_MAX: usize = 1_000;
+/// The longest a collection or interface name from a component is printed.
+const NAME_MAX: usize = 200;
 
 fn println_out(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     writeln!(std::io::stdout(), "{line}").context("writing to stdout")

@@ -1,6 +1,6 @@
 //! A hostile transformer for the containment tests. It serves VirtualServices
 //! unchanged, except for a resource whose name ends in `trigger`: then it
-//! misbehaves as its settings' `mode` says — `loop`, `memory`, `trap`,
+//! misbehaves as its settings' `mode` says — `loop`, `memory`, `trap`, `forge-log`,
 //! `wrong-collection`, `bad-json`, `bad-field` (JSON that does not fit a
 //! VirtualService), `open-file` or `sleep`.
 //!
@@ -95,6 +95,11 @@ mod component {
                 }
                 Err(e) => Err(format!("could not open /etc/passwd: {e}")),
             },
+            "forge-log" => {
+                let forged = "\n2026-11-29T00:00:00.000000Z  INFO galleon_hub: forged";
+                galleon_plugin_sdk::log(galleon_plugin_sdk::Level::Warn, &format!("look{forged}"));
+                Ok(vec![Event::Updated(r)])
+            }
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
                 Ok(vec![])
