@@ -189,6 +189,8 @@ message Route {
   int64 big = 6;
   google.protobuf.Struct extra = 7;
   repeated string export_to = 8;
+  double fraction = 9;
+  repeated float shares = 10;
 }
 message Destination { string host = 1; int32 weight = 2; }
 enum Mode { MODE_UNSPECIFIED = 0; STRICT = 1; PERMISSIVE = 2; }
@@ -288,6 +290,23 @@ enum Mode { MODE_UNSPECIFIED = 0; STRICT = 1; PERMISSIVE = 2; }
             shape.contains("expected a mapping, found a list"),
             "{shape}"
         );
+    }
+
+    #[test]
+    fn values_the_mapping_would_bend_are_refused() {
+        let codec = codec(UnknownFields::Warn);
+        let nan = error(&codec, json!({"fraction": "NaN"}));
+        assert_eq!(nan, r#"spec.fraction: "NaN" is not a finite number"#);
+        let inf = error(&codec, json!({"shares": [1.0, "-Infinity"]}));
+        assert_eq!(inf, r#"spec.shares[1]: "-Infinity" is not a finite number"#);
+        let tiny = error(&codec, json!({"timeout": "0.0000000001s"}));
+        assert!(tiny.contains("more precise than a nanosecond"), "{tiny}");
+        let negative = error(&codec, json!({"timeout": "-1s"}));
+        assert!(
+            negative.starts_with(r#"spec.timeout: negative duration "-1s""#),
+            "{negative}"
+        );
+        assert_eq!(decoded(&codec, json!({"fraction": "0.5"}))["fraction"], 0.5);
     }
 
     #[test]

@@ -60,8 +60,13 @@ pub fn parse(text: &str) -> Result<Duration, InvalidDuration> {
             .find(|(name, _)| *name == unit)
             .map(|(_, scale)| *scale)
             .ok_or_else(|| invalid("unknown unit"))?;
+        let nanos = match term(number, scale) {
+            Term::Nanos(nanos) => nanos,
+            Term::Invalid => return Err(invalid("not a number")),
+            Term::TooPrecise => return Err(invalid("more precise than a nanosecond")),
+        };
         total = total
-            .checked_add(term(number, scale).ok_or_else(|| invalid("not a number"))?)
+            .checked_add(nanos)
             .ok_or_else(|| invalid("too long"))?;
         rest = after;
     }
@@ -75,29 +80,52 @@ pub fn parse(text: &str) -> Result<Duration, InvalidDuration> {
     })
 }
 
+/// One `<decimal><unit>` term, read.
+enum Term {
+    /// Its length.
+    Nanos(u128),
+    /// Not a decimal number (or too large).
+    Invalid,
+    /// A nonzero digit below a nanosecond: it would be lost, so a tiny
+    /// positive duration would be served as zero.
+    TooPrecise,
+}
+
 /// `number` (digits with at most one decimal point) times `scale`
-/// nanoseconds, truncated to whole nanoseconds.
-fn term(number: &str, scale: u128) -> Option<u128> {
+/// nanoseconds.
+fn term(number: &str, scale: u128) -> Term {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() {
-        return None;
+        return Term::Invalid;
     }
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if !digits(whole) || !digits(fraction) {
-        return None;
+        return Term::Invalid;
     }
     let whole: u128 = if whole.is_empty() {
         0
     } else {
-        whole.parse().ok()?
+        match whole.parse() {
+            Ok(whole) => whole,
+            Err(_) => return Term::Invalid,
+        }
     };
-    let mut nanos = whole.checked_mul(scale)?;
+    let Some(mut nanos) = whole.checked_mul(scale) else {
+        return Term::Invalid;
+    };
     let mut place = scale;
-    for digit in fraction.bytes().take(18) {
+    for digit in fraction.bytes() {
         place /= 10;
-        nanos = nanos.checked_add(u128::from(digit - b'0') * place)?;
+        let digit = u128::from(digit - b'0');
+        if place == 0 {
+            if digit != 0 {
+                return Term::TooPrecise;
+            }
+            continue;
+        }
+        nanos += digit * place;
     }
-    Some(nanos)
+    Term::Nanos(nanos)
 }
 
 /// `duration` in protobuf JSON's canonical form (`"1.500s"`).
@@ -125,6 +153,11 @@ mod tests {
         assert_eq!(nanos("-1.5s"), -1_500_000_000);
         assert_eq!(nanos("250us"), 250_000);
         assert_eq!(nanos("0"), 0);
+        assert_eq!(
+            nanos("0.1000000000s"),
+            100_000_000,
+            "trailing zeros lose nothing"
+        );
     }
 
     #[test]
@@ -137,6 +170,8 @@ mod tests {
             ("1.2.3s", "not a number"),
             ("s", "not a number"),
             ("99999999999999h", "longer than 10,000 years"),
+            ("0.0000000001s", "more precise than a nanosecond"),
+            ("1.0000000001ms", "more precise than a nanosecond"),
         ] {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(reason), "{text:?}: {error}");

@@ -1,7 +1,9 @@
 //! The walk that readies a JSON body for the protobuf JSON mapping, guided
 //! by the message descriptor: fields the message does not have are found
-//! (and dropped, or refused in strict mode), and durations written the way
-//! Istio users write them (`30ms`) are rewritten to the canonical form.
+//! (and dropped, or refused in strict mode), durations written the way
+//! Istio users write them (`30ms`) are rewritten to the canonical form (a
+//! negative one refused), and the non-finite floats the JSON mapping would
+//! read from `"NaN"` and `"Infinity"` are refused.
 //! Type errors are left to the transcoder, which reports them with paths too.
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
@@ -46,8 +48,10 @@ fn field_named(message: &MessageDescriptor, key: &str) -> Option<FieldDescriptor
 }
 
 fn field_value(value: &mut Value, field: &FieldDescriptor, path: &FieldPath, f: &mut Findings) {
-    let Kind::Message(inner) = field.kind() else {
-        return;
+    let inner = match field.kind() {
+        Kind::Message(inner) => inner,
+        Kind::Double | Kind::Float => return floats(value, path, f),
+        _ => return,
     };
     match value {
         Value::Object(entries) if field.is_map() => {
@@ -68,12 +72,44 @@ fn field_value(value: &mut Value, field: &FieldDescriptor, path: &FieldPath, f: 
     }
 }
 
+/// The values of a floating-point field (one, a list, a map's): the
+/// protobuf JSON mapping reads the strings `NaN` and `±Infinity` as
+/// non-finite numbers, which a body must not carry (no Istio field means
+/// anything by them, and JSON cannot show them back).
+fn floats(value: &Value, path: &FieldPath, f: &mut Findings) {
+    let mut check = |value: &Value, path: FieldPath| {
+        if let Value::String(text) = value
+            && matches!(text.as_str(), "NaN" | "Infinity" | "-Infinity")
+        {
+            f.errors
+                .push((path, format!("{text:?} is not a finite number")));
+        }
+    };
+    match value {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                check(item, path.index(index));
+            }
+        }
+        Value::Object(entries) => {
+            for (key, entry) in entries {
+                check(entry, path.key(key));
+            }
+        }
+        value => check(value, path.clone()),
+    }
+}
+
 /// A value of message type: a duration is rewritten, other well-known types
 /// are left to the transcoder, and ordinary messages are walked.
 fn message_value(value: &mut Value, inner: &MessageDescriptor, path: &FieldPath, f: &mut Findings) {
     if inner.full_name() == DURATION {
         if let Value::String(text) = value {
             match duration::parse(text) {
+                Ok(parsed) if parsed.seconds < 0 || parsed.nanos < 0 => f.errors.push((
+                    path.clone(),
+                    format!("negative duration {text:?} (Istio reads none)"),
+                )),
                 Ok(parsed) => *text = duration::canonical(&parsed),
                 Err(error) => f.errors.push((path.clone(), error.to_string())),
             }
