@@ -181,6 +181,10 @@ pub struct McpUpstreamConfig {
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
     pub tls: Option<ClientTls>,
+    /// Larger resource bodies are refused, as files over `maxFileSize`
+    /// are (their last good version stays served).
+    #[serde(default = "default_max_file_size")]
+    pub max_resource_size: u64,
 }
 
 /// An upstream hub served over MCP over xDS.
@@ -197,6 +201,10 @@ pub struct XdsUpstreamConfig {
     /// TLS to dial with (an `https://` address).
     #[serde(default)]
     pub tls: Option<ClientTls>,
+    /// Larger resource bodies are refused, as files over `maxFileSize`
+    /// are (their last good version stays served).
+    #[serde(default = "default_max_file_size")]
+    pub max_resource_size: u64,
 }
 
 fn default_node_id() -> String {

@@ -92,7 +92,7 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
         SourceConfig::Mcp(mcp) => Arc::new(McpUpstream::new(
             &mcp.address,
             &mcp.collections,
-            upstream_options(&mcp.node_id, mcp.tls.as_ref()),
+            upstream_options(&mcp.node_id, mcp.tls.as_ref(), mcp.max_resource_size),
             registry,
             pool.clone(),
             diagnostics.clone(),
@@ -100,7 +100,7 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
         SourceConfig::Xds(xds) => Arc::new(XdsUpstream::new(
             &xds.address,
             &xds.types,
-            upstream_options(&xds.node_id, xds.tls.as_ref()),
+            upstream_options(&xds.node_id, xds.tls.as_ref(), xds.max_resource_size),
             registry,
             pool.clone(),
             diagnostics.clone(),
@@ -109,10 +109,11 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
 }
 
 /// How an upstream dials, as configured.
-fn upstream_options(node_id: &str, tls: Option<&ClientTls>) -> UpstreamOptions {
+fn upstream_options(node_id: &str, tls: Option<&ClientTls>, max_size: u64) -> UpstreamOptions {
     UpstreamOptions {
         node_id: node_id.to_owned(),
         tls: tls.cloned(),
+        max_resource_size: usize::try_from(max_size).unwrap_or(usize::MAX),
         ..UpstreamOptions::default()
     }
 }

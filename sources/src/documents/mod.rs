@@ -9,5 +9,6 @@ mod names;
 mod parse;
 mod set;
 
+pub(super) use names::{NameError, check_resource_name};
 pub(super) use parse::{Document, ParsedFile, document_of, is_config_file, parse_file};
 pub(super) use set::DocumentSet;

@@ -52,6 +52,19 @@ pub(crate) fn check_name(name: &str) -> Result<(), NameError> {
     Err(NameError::NotSubdomain)
 }
 
+/// Why `name`, a resource's name as the protocols carry it (`name`, or
+/// `namespace/name`), breaks the rules a file's resource is held to, if it
+/// does.
+pub(crate) fn check_resource_name(name: &str) -> Result<(), NameError> {
+    match name.split_once('/') {
+        Some((namespace, name)) => {
+            check_namespace(namespace)?;
+            check_name(name)
+        }
+        None => check_name(name),
+    }
+}
+
 fn check_label(label: &str) -> Result<(), LabelError> {
     let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     let alphanumeric =

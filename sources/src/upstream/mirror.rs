@@ -24,6 +24,8 @@ pub(crate) struct Mirror {
     held: HashMap<String, BTreeMap<String, Entry>>,
     pool: DescriptorPool,
     diagnostics: Diagnostics,
+    /// The largest body taken in.
+    max_resource_size: usize,
 }
 
 impl Mirror {
@@ -33,6 +35,7 @@ impl Mirror {
         routes: BTreeMap<String, Collection>,
         pool: DescriptorPool,
         diagnostics: Diagnostics,
+        max_resource_size: usize,
     ) -> Self {
         Self {
             source,
@@ -41,6 +44,7 @@ impl Mirror {
             held: HashMap::new(),
             pool,
             diagnostics,
+            max_resource_size,
         }
     }
 
@@ -60,7 +64,7 @@ impl Mirror {
         let mut problems = Vec::new();
         let mut incoming = BTreeMap::new();
         for resource in resources {
-            match entry(resource, &self.pool) {
+            match entry(resource, &self.pool, self.max_resource_size) {
                 Ok(entry) => {
                     incoming.insert(entry.name.clone(), entry);
                 }
@@ -148,6 +152,7 @@ mod tests {
             routes,
             DescriptorPool::new(),
             Diagnostics::default(),
+            1 << 20,
         )
     }
 
@@ -184,6 +189,7 @@ mod tests {
             routes,
             DescriptorPool::new(),
             diagnostics.clone(),
+            1 << 20,
         );
         mirror.apply("up", &[resource("a", "x")], &[], false);
         let mut broken = resource("a", "y");
@@ -198,5 +204,44 @@ mod tests {
         let fixed = mirror.apply("up", &[resource("a", "z")], &[], false);
         assert_eq!(kinds(&fixed), ["~a"]);
         assert!(diagnostics.problems().is_empty());
+    }
+
+    #[test]
+    fn names_and_sizes_are_held_to_the_rules_files_are() {
+        let diagnostics = Diagnostics::default();
+        let routes = [("up".to_owned(), Collection::from("local"))].into();
+        let mut mirror = Mirror::new(
+            "test".into(),
+            routes,
+            DescriptorPool::new(),
+            diagnostics.clone(),
+            64,
+        );
+        let long = "a".repeat(100_000);
+        let bad = [
+            "../../etc/passwd",
+            "a/b/c",
+            "Upper",
+            "new\nline",
+            long.as_str(),
+            "/noname-ns",
+        ];
+        let mut resources: Vec<Resource> = bad.iter().map(|name| resource(name, "x")).collect();
+        resources.push(resource("ns/big", &"x".repeat(100)));
+        resources.push(resource("ns/ok", "x"));
+        let events = mirror.apply("up", &resources, &[], false);
+        assert_eq!(kinds(&events), ["+ns/ok", "sync local"]);
+        let problems = diagnostics.problems();
+        assert_eq!(problems.len(), bad.len() + 1, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("maxResourceSize")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().all(|p| p.message.len() < 1_000),
+            "bounded: {problems:?}"
+        );
     }
 }

@@ -71,6 +71,8 @@ pub struct UpstreamOptions {
     pub tls: Option<ClientTls>,
     /// Reconnect delays.
     pub backoff: BackoffOptions,
+    /// The largest resource body taken in (as `maxFileSize` for files).
+    pub max_resource_size: usize,
 }
 
 impl Default for UpstreamOptions {
@@ -79,6 +81,7 @@ impl Default for UpstreamOptions {
             node_id: "galleon".into(),
             tls: None,
             backoff: crate::RECONNECT,
+            max_resource_size: crate::file::DEFAULT_MAX_FILE_SIZE as usize,
         }
     }
 }
@@ -93,6 +96,7 @@ struct Dial {
     pool: DescriptorPool,
     diagnostics: Diagnostics,
     backoff: BackoffOptions,
+    max_resource_size: usize,
 }
 
 impl Dial {
@@ -117,6 +121,7 @@ impl Dial {
             pool,
             diagnostics,
             backoff: options.backoff,
+            max_resource_size: options.max_resource_size,
         })
     }
 
@@ -127,6 +132,7 @@ impl Dial {
             self.routes.clone(),
             self.pool.clone(),
             self.diagnostics.clone(),
+            self.max_resource_size,
         )
     }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use galleon_pipeline::diagnostics::quote;
 use galleon_pipeline::event::Entry;
 use galleon_proto::STRUCT_TYPE_URL;
 use galleon_proto::json::struct_to_json;
@@ -12,11 +13,23 @@ use galleon_schemas::{DescriptorPool, any_to_json};
 use prost::Message;
 use serde_json::Value;
 
+use crate::documents::{NameError, check_resource_name};
+
 /// Why an upstream resource cannot enter the pipeline.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ResourceError {
     #[error("the resource has no metadata or no name")]
     Unnamed,
+    #[error("{name}: {reason}")]
+    BadName { name: String, reason: NameError },
+    #[error(
+        "{name}: the body is {size} bytes, over the {limit}-byte limit (maxResourceSize); its last good version stays served"
+    )]
+    TooLarge {
+        name: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("{name}: the resource has no body")]
     NoBody { name: String },
     #[error("{name}: the Struct body does not decode: {reason}")]
@@ -33,18 +46,36 @@ pub(crate) enum ResourceError {
     },
 }
 
-/// The entry a resource stands for.
-pub(crate) fn entry(resource: &Resource, pool: &DescriptorPool) -> Result<Entry, ResourceError> {
+/// The entry a resource stands for, held to the rules a file's resource
+/// is: a name Kubernetes would accept, a body no larger than `max_size`.
+pub(crate) fn entry(
+    resource: &Resource,
+    pool: &DescriptorPool,
+    max_size: usize,
+) -> Result<Entry, ResourceError> {
     let metadata = resource
         .metadata
         .as_ref()
         .filter(|m| !m.name.is_empty())
         .ok_or(ResourceError::Unnamed)?;
     let name = metadata.name.clone();
+    if let Err(reason) = check_resource_name(&name) {
+        return Err(ResourceError::BadName {
+            name: quote(&name),
+            reason,
+        });
+    }
     let any = resource
         .body
         .as_ref()
         .ok_or_else(|| ResourceError::NoBody { name: name.clone() })?;
+    if any.value.len() > max_size {
+        return Err(ResourceError::TooLarge {
+            name,
+            size: any.value.len(),
+            limit: max_size,
+        });
+    }
     let body = if any.type_url == STRUCT_TYPE_URL {
         let body = prost_types::Struct::decode(any.value.as_slice()).map_err(|e| {
             ResourceError::BadStruct {

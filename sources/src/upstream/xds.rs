@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use galleon_mcp::cache::RESOURCE_TYPE_URL;
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
-use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
+use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope, quote};
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::Registry;
 use galleon_proto::mcp::Resource;
@@ -110,6 +110,7 @@ impl XdsUpstream {
             Err(status) => return status.into(),
         };
         let mut answered = false;
+        let mut unrequested = 0u64;
         loop {
             let response = match responses.message().await {
                 Ok(Some(response)) => response,
@@ -118,6 +119,13 @@ impl XdsUpstream {
             };
             if !std::mem::replace(&mut answered, true) {
                 up();
+            }
+            if !self.dial.routes.contains_key(&response.type_url) {
+                // Not asked for: ignored, and counted in one report however
+                // many there are.
+                unrequested += 1;
+                self.report_unrequested(unrequested, &response.type_url);
+                continue;
             }
             let resources = self.unwrap(&response);
             let batch = mirror.apply(&response.type_url, &resources, &[], false);
@@ -135,6 +143,24 @@ impl XdsUpstream {
                 return StreamEnd::Closed;
             }
         }
+    }
+
+    /// Reports the `count`th response for a type this source did not ask
+    /// for (the latest, `type_url`), in one problem, updated (and logged)
+    /// at the first and every tenfold count.
+    fn report_unrequested(&self, count: u64, type_url: &str) {
+        if count != 10u64.pow(count.ilog10()) {
+            return;
+        }
+        let problem = Problem::new(
+            self.name(),
+            format!(
+                "{count} responses for types not asked for, ignored (the latest: {})",
+                quote(type_url)
+            ),
+        );
+        let scope = Scope::Source(format!("{} unrequested", self.name()));
+        self.dial.diagnostics.set(&scope, vec![problem]);
     }
 
     /// A response's resources; entries that are not MCP resources are
