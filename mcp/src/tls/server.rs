@@ -101,10 +101,8 @@ fn build(files: &ServerTlsFiles) -> Result<ServerConfig, TlsError> {
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder.with_single_cert(
-        pem::certificates(&files.cert)?,
-        pem::private_key(&files.key)?,
-    )?;
+    let mut config =
+        builder.with_single_cert(pem::chain(&files.cert)?, pem::private_key(&files.key)?)?;
     // gRPC runs over HTTP/2 only; clients such as grpc-go insist on ALPN.
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
