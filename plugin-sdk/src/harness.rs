@@ -1,8 +1,9 @@
-//! The test harness (native builds): runs a transformer or a validator — the
-//! native build of a plugin, or through the host, its compiled component —
-//! over a fixture of input events and compares the transcript of its outputs
-//! (a validator's: its findings on each added or updated resource) with a
-//! golden file. `BLESS=1` rewrites the golden files.
+//! The test harness (native builds): runs a transformer, a validator or an
+//! analyzer — the native build of a plugin, or through the host, its
+//! compiled component — over a fixture of input events and compares the
+//! transcript of its outputs (a validator's: its findings on each added or
+//! updated resource; an analyzer's: the messages standing once every event
+//! is handled) with a golden file. `BLESS=1` rewrites the golden files.
 //!
 //! A fixture is YAML:
 //!
@@ -30,7 +31,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Description, Diagnostic, Event, Level, Mesh, Resource, Severity, Transformer, Validator,
+    Analyzer, Analyzers, Description, Diagnostic, Event, Level, Mesh, Message, Report, Resource,
+    ResourceRef, Severity, Transformer, Validator,
 };
 
 thread_local! {
@@ -94,6 +96,92 @@ impl<T: Validator> ValidatorUnderTest for NativeValidator<T> {
     fn validate(&mut self, resource: &Resource) -> Result<Vec<Diagnostic>, String> {
         Ok(self.0.validate(resource))
     }
+}
+
+/// An analyzer under test, native or compiled.
+pub trait AnalyzerUnderTest {
+    /// What it holds.
+    fn describe(&mut self) -> Result<Analyzers, String>;
+    /// Configures it.
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String>;
+    /// One batch of events.
+    fn handle_batch(&mut self, events: &[Event]) -> Result<Vec<Report>, String>;
+}
+
+/// A natively built analyzer.
+#[derive(Default)]
+pub struct NativeAnalyzer<T>(pub T);
+
+impl<T: Analyzer> AnalyzerUnderTest for NativeAnalyzer<T> {
+    fn describe(&mut self) -> Result<Analyzers, String> {
+        Ok(T::describe())
+    }
+
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        self.0.configure(settings, mesh)
+    }
+
+    fn handle_batch(&mut self, events: &[Event]) -> Result<Vec<Report>, String> {
+        self.0.handle_batch(events.to_vec())
+    }
+}
+
+/// The messages standing after `reports` are applied in order, by subject
+/// (each report replaces its subject's messages).
+pub fn standing(reports: impl IntoIterator<Item = Report>) -> BTreeMap<ResourceRef, Vec<Message>> {
+    let mut messages = BTreeMap::new();
+    for report in reports {
+        if report.messages.is_empty() {
+            messages.remove(&report.subject);
+        } else {
+            messages.insert(report.subject, report.messages);
+        }
+    }
+    messages
+}
+
+/// Runs `analyzer` over `fixture`, its events as one batch; the transcript
+/// lists the messages standing afterwards, by subject.
+pub fn run_analyzer(analyzer: &mut dyn AnalyzerUnderTest, fixture: &Fixture) -> Value {
+    if let Err(error) = analyzer.configure(&fixture.settings, &fixture.mesh) {
+        return json!({ "configureError": error });
+    }
+    match analyzer.handle_batch(&fixture.events) {
+        Ok(reports) => {
+            let messages: Vec<Value> = standing(reports)
+                .into_iter()
+                .flat_map(|(subject, messages)| {
+                    messages
+                        .into_iter()
+                        .map(move |m| message_json(&subject, &m))
+                })
+                .collect();
+            json!({ "messages": messages })
+        }
+        Err(error) => json!({ "error": error }),
+    }
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+/// A message about `subject`, as JSON, for transcripts.
+pub fn message_json(subject: &ResourceRef, message: &Message) -> Value {
+    json!({
+        "subject": {"collection": subject.collection, "name": subject.name},
+        "analyzer": message.analyzer,
+        "code": message.code,
+        "name": message.name,
+        "severity": severity_name(message.severity),
+        "field": message.field,
+        "text": message.text,
+        "references": message.references.iter().map(|r| json!({"collection": r.collection, "name": r.name})).collect::<Vec<_>>(),
+    })
 }
 
 /// A parsed fixture.
@@ -282,13 +370,8 @@ pub fn run_validator(validator: &mut dyn ValidatorUnderTest, fixture: &Fixture) 
 }
 
 fn diagnostic_json(diagnostic: &Diagnostic) -> Value {
-    let severity = match diagnostic.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    };
     json!({
-        "severity": severity,
+        "severity": severity_name(diagnostic.severity),
         "field": diagnostic.field,
         "message": diagnostic.message,
     })

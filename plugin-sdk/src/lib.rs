@@ -40,8 +40,11 @@ pub mod harness;
 pub mod guest;
 
 pub use log::{Level, log};
-pub use plugin::{Transformer, Validator};
-pub use types::{Description, Diagnostic, Event, Mesh, Resource, Severity, json_kind};
+pub use plugin::{Analyzer, Transformer, Validator};
+pub use types::{
+    AnalyzerInfo, Analyzers, Description, Diagnostic, Event, Mesh, Message, Report, Resource,
+    ResourceRef, Severity, json_kind,
+};
 pub use version::content_version;
 
 /// Re-exported so plugins need no direct dependency on it.

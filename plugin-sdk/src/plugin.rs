@@ -1,8 +1,8 @@
-//! The two kinds of plugin.
+//! The three kinds of plugin.
 
 use serde_json::Value;
 
-use crate::types::{Description, Diagnostic, Event, Mesh, Resource};
+use crate::types::{Analyzers, Description, Diagnostic, Event, Mesh, Report, Resource};
 
 /// A stateful transformer from input collections to output collections.
 ///
@@ -39,4 +39,30 @@ pub trait Validator: Default + 'static {
     /// Findings about `resource`; any [`Severity::Error`](crate::Severity)
     /// rejects it.
     fn validate(&self, resource: &Resource) -> Vec<Diagnostic>;
+}
+
+/// An analyzer: judges resources against each other and reports messages.
+///
+/// Like a transformer it is long-lived and kept up to date with the events
+/// of the collections it reads (replayed after a failure or an upgrade, so
+/// its state must be derivable from them), but it answers with [`Report`]s:
+/// for every resource whose messages a batch may have changed, all its
+/// messages now (an empty list clears them). Reporting only what a change
+/// can affect keeps a re-analysis after one edit small.
+pub trait Analyzer: Default + 'static {
+    /// Its analyzers and the collections they read; must not depend on
+    /// configuration.
+    fn describe() -> Analyzers;
+
+    /// Receives the binding's settings (which may name the analyzers to
+    /// run: `{"analyzers": [...]}`) and the mesh configuration before any
+    /// event.
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        let _ = (settings, mesh);
+        Ok(())
+    }
+
+    /// Handles `events` in order; the reports of every resource whose
+    /// messages may have changed.
+    fn handle_batch(&mut self, events: Vec<Event>) -> Result<Vec<Report>, String>;
 }

@@ -203,3 +203,79 @@ pub fn json_kind(value: &Value) -> &'static str {
         Value::Object(_) => "a mapping",
     }
 }
+
+/// A resource by collection and name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceRef {
+    /// Its collection.
+    pub collection: String,
+    /// `namespace/name`, or `name` if cluster-scoped.
+    pub name: String,
+}
+
+impl ResourceRef {
+    /// The resource `name` of `collection`.
+    pub fn new(collection: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            collection: collection.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl From<&Resource> for ResourceRef {
+    fn from(resource: &Resource) -> Self {
+        Self::new(&resource.collection, &resource.name)
+    }
+}
+
+/// One message of an analyzer about one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The analyzer that found it, e.g. `virtualservice.GatewayAnalyzer`.
+    pub analyzer: String,
+    /// Its code, e.g. `IST0101`.
+    pub code: String,
+    /// The code's name, e.g. `ReferencedResourceNotFound`.
+    pub name: String,
+    /// How serious.
+    pub severity: Severity,
+    /// Path of the field it is about, e.g. `spec.gateways[0]`.
+    pub field: Option<String>,
+    /// What is wrong, in words.
+    pub text: String,
+    /// The other resources it names.
+    pub references: Vec<ResourceRef>,
+}
+
+/// An analyzer's current messages about one resource; they replace all it
+/// reported about that resource before (none clears them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The resource the messages are about.
+    pub subject: ResourceRef,
+    /// Its messages now.
+    pub messages: Vec<Message>,
+}
+
+/// One analyzer a plugin holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnalyzerInfo {
+    /// Its name, e.g. `virtualservice.GatewayAnalyzer`.
+    pub name: String,
+    /// One line on what it finds.
+    pub description: String,
+    /// The collections it reads.
+    pub inputs: Vec<String>,
+}
+
+/// What an analyzer plugin holds and reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Analyzers {
+    /// Every collection any of its analyzers reads.
+    pub inputs: Vec<String>,
+    /// Its analyzers.
+    pub analyzers: Vec<AnalyzerInfo>,
+    /// One line on what it does.
+    pub summary: String,
+}
