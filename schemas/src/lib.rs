@@ -9,6 +9,8 @@
 
 pub mod decode;
 pub mod duration;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod load;
 pub mod path;
 

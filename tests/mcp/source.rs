@@ -1,5 +1,8 @@
-//! One test per rule the source follows (see `mcp.md` §2 and the MCP
-//! protocol-core issue).
+//! One test per rule the MCP server follows as the source of a stream
+//! (`istio.mcp.v1alpha1`'s `ResourceSource`, as istio/api's `mcp.proto`
+//! states the rules): the first request pushes the current state, a NACK is
+//! not answered with the same version, stale nonces are ignored and counted,
+//! one push is in flight per collection, incremental sinks get deltas.
 
 use std::collections::BTreeMap;
 

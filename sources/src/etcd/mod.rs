@@ -20,7 +20,12 @@
 //! and a value over `maxValueSize` is refused as an over-large file is.
 
 mod client;
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
 mod resume;
+
+#[cfg(feature = "fuzzing")]
+pub use fuzzing::fuzz_watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

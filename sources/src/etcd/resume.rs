@@ -66,22 +66,29 @@ pub(super) fn step(progress: &mut Progress, response: WatchResponse) -> Step {
             None => Step::Created,
         };
     }
-    let last = response
+    if response.events.is_empty() {
+        // A progress notification: everything up to here was sent.
+        progress.revision = progress.revision.max(header.revision);
+        return Step::Idle;
+    }
+    // Changes at or before the resume point are applied already (a watch
+    // that starts too early, a server replaying): never twice.
+    let events: Vec<Event> = response
         .events
+        .into_iter()
+        .filter(|e| {
+            e.kv.as_ref()
+                .is_some_and(|kv| kv.mod_revision > progress.revision)
+        })
+        .collect();
+    let last = events
         .iter()
         .filter_map(|e| e.kv.as_ref())
         .map(|kv| kv.mod_revision)
         .max();
     match last {
-        Some(last) => Step::Apply {
-            events: response.events,
-            last,
-        },
-        None => {
-            // A progress notification: everything up to here was sent.
-            progress.revision = progress.revision.max(header.revision);
-            Step::Idle
-        }
+        Some(last) => Step::Apply { events, last },
+        None => Step::Idle,
     }
 }
 
