@@ -66,18 +66,38 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> Pars
         }
     };
     let json = path.extension().is_some_and(|e| e == "json");
+    if !json && let Some(documents) = whole_stream(text) {
+        for (document, (line, value)) in documents.into_iter().enumerate() {
+            let origin = Arc::new(Origin {
+                path: path.to_owned(),
+                document,
+                line,
+            });
+            add_items(&mut parsed, value, &origin, registry);
+        }
+        return parsed;
+    }
     let chunks = if json {
         vec![(1, text)]
     } else {
         split_documents(text)
     };
-    for (document, (line, chunk)) in chunks.into_iter().enumerate() {
+    // Numbered as the whole-stream reader numbers them: empty documents
+    // are no documents.
+    let mut document = 0;
+    for (line, chunk) in chunks {
+        let parsed_chunk = parse_chunk(chunk, json);
+        if matches!(parsed_chunk, Ok(Value::Null)) {
+            continue;
+        }
         let origin = Arc::new(Origin {
             path: path.to_owned(),
             document,
             line,
         });
-        let value = match parse_chunk(chunk, json) {
+        document += 1;
+        let document = origin.document;
+        let value = match parsed_chunk {
             Ok(value) => value,
             Err((relative, message)) => {
                 let location = match relative {
@@ -93,33 +113,62 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> Pars
                 continue;
             }
         };
-        for item in items(value) {
-            match document_of(item, &origin, registry) {
-                Ok(Some(doc)) => parsed.documents.push(doc),
-                Ok(None) => {}
-                Err(invalid) => parsed.problems.push(Problem {
-                    location: origin.to_string(),
-                    message: invalid.to_string(),
-                }),
-            }
-        }
+        add_items(&mut parsed, value, &origin, registry);
     }
     parsed
 }
 
-/// Splits YAML text into documents at `---` marker lines, with the line each
-/// document starts on (from 1). A marker at column 0 always starts a new
-/// document in YAML, even inside a block scalar.
+/// The documents of a YAML stream that parses whole, as serde-saphyr's
+/// multi-document reader reads it (markers anywhere YAML allows them, a
+/// document on its marker's line too), each with the line its content
+/// starts on; `None` if any document does not parse, to be read one by one
+/// so the others still load.
+fn whole_stream(text: &str) -> Option<Vec<(usize, Value)>> {
+    let documents: Vec<serde_saphyr::Spanned<Value>> = serde_saphyr::from_multiple(text).ok()?;
+    Some(
+        documents
+            .into_iter()
+            .map(|d| (d.defined.line() as usize, d.value))
+            .collect(),
+    )
+}
+
+/// The resources one document holds (a `List`'s items, or itself) into
+/// `parsed`, with what makes any of them no resource.
+fn add_items(parsed: &mut ParsedFile, value: Value, origin: &Arc<Origin>, registry: &Registry) {
+    for item in items(value) {
+        match document_of(item, origin, registry) {
+            Ok(Some(doc)) => parsed.documents.push(doc),
+            Ok(None) => {}
+            Err(invalid) => parsed.problems.push(Problem {
+                location: origin.to_string(),
+                message: invalid.to_string(),
+            }),
+        }
+    }
+}
+
+/// Splits YAML text that does not parse whole into documents at `---`
+/// marker lines, with the line each document starts on (from 1), so each
+/// can be parsed (and fail) alone. A marker at column 0 always starts a new
+/// document in YAML, even inside a block scalar; content after it on its
+/// line belongs to the new document.
 fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut documents = Vec::new();
     let (mut start, mut start_line, mut offset) = (0, 1, 0);
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end();
-        let marker = bare == "---" || bare.starts_with("--- #") || bare == "...";
-        if marker {
+        if bare == "---" || bare.starts_with("--- #") || bare == "..." {
             documents.push((start_line, &text[start..offset]));
             start = offset + line.len();
             start_line = index + 2;
+        } else if let Some(content) = line
+            .strip_prefix("--- ")
+            .or_else(|| line.strip_prefix("---\t"))
+        {
+            documents.push((start_line, &text[start..offset]));
+            start = offset + line.len() - content.len();
+            start_line = index + 1;
         }
         offset += line.len();
     }
@@ -323,7 +372,29 @@ mod tests {
             "k8s/networking.istio.io/v1alpha3/virtualservices"
         );
         let b = &parsed.documents[1];
-        assert_eq!((b.origin().document, b.origin().line), (2, 13));
+        assert_eq!((b.origin().document, b.origin().line), (1, 13));
+    }
+
+    #[test]
+    fn a_document_may_start_on_its_separators_line() {
+        let text = format!(
+            "{VS}metadata: {{name: a}}\n--- {{apiVersion: networking.istio.io/v1alpha3, kind: VirtualService, metadata: {{name: b}}}}\n"
+        );
+        let parsed = parse(&text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        let b = &parsed.documents[1];
+        assert_eq!((b.entry.name.as_str(), b.origin().line), ("default/b", 4));
+        // And beside a broken document, read one by one.
+        let broken = format!("{text}---\nkind: [unclosed\n");
+        let parsed = parse(&broken);
+        let names: Vec<_> = parsed
+            .documents
+            .iter()
+            .map(|d| d.entry.name.as_str())
+            .collect();
+        assert_eq!(names, ["default/a", "default/b"]);
+        assert_eq!(parsed.problems.len(), 1, "{:?}", parsed.problems);
+        assert!(!parsed.problems[0].message.contains("from_str_multiple"));
     }
 
     #[test]
