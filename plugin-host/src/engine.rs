@@ -78,6 +78,12 @@ impl PluginEngine {
 
     /// Compiles `bytes` (read from `path`), through the cache.
     pub fn compile(&self, path: &Path, bytes: &[u8]) -> Result<Compiled, PluginError> {
+        if !bytes.starts_with(b"\0asm") {
+            return Err(PluginError::Compile {
+                path: path.to_owned(),
+                message: "not a WebAssembly file (it does not start with \\0asm): build the plugin with `galleon plugin build`".into(),
+            });
+        }
         let digest = hex::encode(Sha256::digest(bytes));
         let cached = self
             .cache_dir
@@ -92,7 +98,7 @@ impl PluginEngine {
                 .precompile_component(bytes)
                 .map_err(|e| PluginError::Compile {
                     path: path.to_owned(),
-                    message: format!("{e:#}"),
+                    message: one_line(&format!("{e:#}")),
                 })?;
         if let Some(file) = &cached
             && let Err(error) = write_atomically(file, &precompiled)
@@ -103,7 +109,7 @@ impl PluginEngine {
             .deserialize(&precompiled)
             .map_err(|e| PluginError::Compile {
                 path: path.to_owned(),
-                message: format!("{e:#}"),
+                message: one_line(&format!("{e:#}")),
             })?;
         Ok(Compiled { digest, component })
     }
@@ -153,4 +159,28 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .map(|base| base.join("galleon").join("wasm"))
+}
+
+/// `message` on one line: the parser's multi-line values (a byte list)
+/// folded into single spaces.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_webassembly_is_named_so_on_one_line() {
+        let engine = PluginEngine::new(None).unwrap();
+        let path = Path::new("plugin.wasm");
+        for bytes in [&b"not wasm at all"[..], b"\0asm\x0d\0\x01\0garbage"] {
+            let error = engine.compile(path, bytes).err().unwrap().to_string();
+            assert!(!error.contains('\n'), "{error}");
+            assert!(error.contains("plugin.wasm"), "{error}");
+        }
+        let text = engine.compile(path, b"text").err().unwrap().to_string();
+        assert!(text.contains("not a WebAssembly file"), "{text}");
+    }
 }

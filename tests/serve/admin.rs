@@ -81,9 +81,7 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
         &[
             "istio_mcp_clients_total 1",
             "istio_mcp_request_acks_total 1",
-            &format!(
-                "galleon_sink_synced{{node=\"test-sink\",collection=\"{VS}\"}} 1"
-            ),
+            &format!("galleon_sink_synced{{node=\"test-sink\",collection=\"{VS}\"}} 1"),
             &format!("galleon_collection_resources{{group=\"default\",collection=\"{VS}\"}} 1"),
         ],
     )

@@ -82,7 +82,7 @@ pub(crate) fn main() -> ExitCode {
             return match plugin::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
-                    tracing::error!("{error:#}");
+                    tracing::error!("{}", report(&error));
                     ExitCode::FAILURE
                 }
             };
@@ -110,8 +110,45 @@ pub(crate) fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
+            tracing::error!("{}", report(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `error` and its causes, each said once: many errors already end their
+/// own text with their cause, so a cause the text so far holds is skipped.
+fn report(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot listen on 127.0.0.1:9901: {source}")]
+    struct Bind {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(98);
+        let error = anyhow::Error::new(Bind { source: io }).context("starting the hub");
+        let text = report(&error);
+        assert_eq!(text.matches("os error 98").count(), 1, "{text}");
+        assert!(
+            text.starts_with("starting the hub: cannot listen on"),
+            "{text}"
+        );
     }
 }
