@@ -122,3 +122,22 @@ fn settings_that_would_disarm_the_hub_stop_it_at_start() {
         assert!(stderr.contains(refused), "{settings}: {stderr}");
     }
 }
+
+#[test]
+fn a_proto_path_that_does_not_exist_stops_the_hub() {
+    let out = galleon(&[
+        "serve",
+        "--proto-path",
+        "/nonexistent/istio-api",
+        "--mcp-addr",
+        "127.0.0.1:0",
+        "--admin-addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("/nonexistent/istio-api is not a directory"),
+        "{stderr}"
+    );
+}

@@ -47,6 +47,12 @@ pub enum LoadError {
         source: DescriptorError,
     },
     /// A proto path does not exist or is not a directory.
+    #[error(
+        "proto path {} is not a directory: point it at an istio/api checkout (and its common-protos)",
+        .0.display()
+    )]
+    MissingProtoPath(PathBuf),
+    /// A proto path the compiler refused.
     #[error("proto path {}: {source}", path.display())]
     ProtoPath {
         /// The path.
@@ -76,6 +82,9 @@ pub struct Loaded {
     pub pool: DescriptorPool,
     /// Files of wanted packages that failed to compile.
     pub skipped: Vec<SkippedFile>,
+    /// Files of wanted packages found under the proto paths (a proto path
+    /// holding none is a mistyped one).
+    pub wanted_files: usize,
 }
 
 /// Loads `sources`, compiling the `.proto` files whose package is
@@ -94,12 +103,14 @@ pub fn load(sources: &SchemaSources, wanted: impl Fn(&str) -> bool) -> Result<Lo
             })?;
     }
     let mut skipped = Vec::new();
+    let mut wanted_files = 0;
     if !sources.proto_paths.is_empty() {
         let mut compiler = compiler(&sources.proto_paths)?;
         for file in proto_files(&sources.proto_paths) {
             if !package_of(&file).is_some_and(|package| wanted(&package)) {
                 continue;
             }
+            wanted_files += 1;
             debug!(file = %file.display(), "compiling");
             if let Err(error) = compiler.open_file(&file) {
                 skipped.push(SkippedFile {
@@ -111,11 +122,18 @@ pub fn load(sources: &SchemaSources, wanted: impl Fn(&str) -> bool) -> Result<Lo
         pool.add_file_descriptor_set(compiler.file_descriptor_set())
             .map_err(LoadError::Conflict)?;
     }
-    Ok(Loaded { pool, skipped })
+    Ok(Loaded {
+        pool,
+        skipped,
+        wanted_files,
+    })
 }
 
 fn compiler(proto_paths: &[PathBuf]) -> Result<protox::Compiler, LoadError> {
     for path in proto_paths {
+        if !path.is_dir() {
+            return Err(LoadError::MissingProtoPath(path.clone()));
+        }
         protox::Compiler::new([path]).map_err(|source| LoadError::ProtoPath {
             path: path.clone(),
             source,

@@ -29,6 +29,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         plugins: None,
         config: Arc::new(HubConfig::default()),
         source_events: Arc::default(),
+        started: std::time::SystemTime::now(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -166,9 +167,10 @@ async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the input has problems: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let table = String::from_utf8(out.stdout).unwrap();
@@ -194,6 +196,39 @@ async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
     assert!(
         table.contains("1 problems with the input:") && table.contains("broken.yaml:"),
         "{table}"
+    );
+
+    // The same as data, for scripts; with the input fixed, what is left is
+    // the NACK (exit 3).
+    hub.write("broken.yaml", &vs("fixed", "fixed"));
+    wait_for(&hub.galleon, "/metrics", &["galleon_input_problems 0"]).await;
+    let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+        .args(["status", "--admin-addr", &admin, "-o", "json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<(&str, &str)> = status["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["node"].as_str().unwrap(),
+                row["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(states.contains(&("pilot-nack", "NACKED")), "{states:?}");
+    assert!(
+        status["problems"].as_array().unwrap().is_empty(),
+        "{status}"
     );
 }
 
@@ -430,4 +465,51 @@ async fn a_sink_cannot_forge_a_series_in_the_metrics() {
         "a forged series: {metrics}"
     );
     assert!(!metrics.contains('\u{1b}'));
+}
+
+#[tokio::test]
+async fn version_and_status_read_a_running_hub_by_name_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
+    let galleon = Galleon::serve(&["--files", dir.path().to_str().unwrap()]).await;
+    let by_name = format!("localhost:{}", galleon.admin.port());
+    let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+        .args(["version", "-o", "json"])
+        .env("GALLEON_ADMIN_ADDR", &by_name)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let versions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(versions["client"]["version"], versions["hub"]["version"]);
+    assert!(versions["hub"]["uptimeSeconds"].is_u64(), "{versions}");
+    assert!(
+        versions["client"]["pluginContract"]
+            .as_str()
+            .unwrap()
+            .starts_with("galleon:plugin@")
+    );
+    let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+        .args([
+            "status",
+            "--admin-addr",
+            &format!("http://{by_name}"),
+            "-o",
+            "yaml",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(yaml.contains("problems: []"), "{yaml}");
 }

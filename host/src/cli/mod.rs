@@ -1,6 +1,9 @@
 //! The `galleon` command line: argument parsing, logging set-up and the
 //! subcommands. This is the edge of the program, so errors are `anyhow`.
 
+mod address;
+mod admin_client;
+mod output;
 mod plugin;
 mod serve;
 mod status;
@@ -20,7 +23,7 @@ use tracing_subscriber::EnvFilter;
 #[command(version, about)]
 struct Cli {
     /// How logs are written to stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, value_enum, env = "GALLEON_LOG_FORMAT", default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -46,8 +49,9 @@ enum Command {
     Status(status::StatusArgs),
     /// Write plugins: scaffold, build, test against golden fixtures, inspect.
     Plugin(plugin::PluginArgs),
-    /// Print the version, the plugin contract version and the git commit.
-    Version,
+    /// Print the version, the plugin contract version and the git commit
+    /// (and, with --admin-addr, the running hub's).
+    Version(version::VersionArgs),
     /// Print a shell completion script for SHELL.
     Completions {
         /// The shell.
@@ -63,11 +67,10 @@ pub(crate) fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match cli.log_format {
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Text => logs.with_ansi(colour()).init(),
         LogFormat::Json => logs.json().init(),
     }
     match cli.command {
-        Command::Version => return version::print(),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -87,7 +90,7 @@ pub(crate) fn main() -> ExitCode {
                 }
             };
         }
-        Command::Serve(_) | Command::Watch(_) | Command::Status(_) => {}
+        Command::Serve(_) | Command::Watch(_) | Command::Status(_) | Command::Version(_) => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -97,23 +100,31 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Watch(args) => watch::run(args).await,
+            Command::Serve(args) => done(serve::run(args).await),
+            Command::Watch(args) => done(watch::run(args).await),
             Command::Status(args) => status::run(args).await,
-            Command::Version | Command::Completions { .. } | Command::Plugin(_) => Ok(()),
+            Command::Version(args) => version::run(args).await,
+            Command::Completions { .. } | Command::Plugin(_) => Ok(ExitCode::SUCCESS),
         }
     });
     // Blocking work still running (a file being parsed, a plugin being
     // compiled) must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!("{}", report(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set
+/// (<https://no-color.org>).
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `error` and its causes, each said once: many errors already end their

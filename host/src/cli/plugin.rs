@@ -9,6 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use galleon_mcp::quote::escaped;
+use serde::Serialize;
+
+use super::output::{self, Format};
 use galleon_plugin_dev::manifest::Project;
 use galleon_plugin_dev::{Kind, Language, build, fixtures, inspect, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine, default_cache_dir};
@@ -67,6 +70,9 @@ enum PluginCommand {
         file: PathBuf,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: Format,
     },
 }
 
@@ -129,7 +135,11 @@ pub(super) fn run(args: PluginArgs) -> anyhow::Result<()> {
             bless,
             limits,
         } => test(&path, fixtures, bless, limits.limits()),
-        PluginCommand::Inspect { file, limits } => print_inspection(&file, limits.limits()),
+        PluginCommand::Inspect {
+            file,
+            limits,
+            output,
+        } => print_inspection(&file, limits.limits(), output),
     }
 }
 
@@ -198,64 +208,101 @@ fn test(
     println_out(format_args!("{} fixtures passed", outcomes.len()))
 }
 
-fn print_inspection(file: &Path, limits: Limits) -> anyhow::Result<()> {
+/// What `galleon plugin inspect` reports about a component.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Inspection {
+    file: String,
+    size: u64,
+    compile_ms: f64,
+    /// `galleon:plugin/<interface>@<version>`, if it exports one.
+    contract: Option<String>,
+    /// Whether this galleon serves that contract.
+    served: bool,
+    summary: Option<String>,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    exports: Vec<String>,
+    imports: Vec<String>,
+    deadline_ms: u128,
+    memory_mib: usize,
+    /// How long loading took, if it loads.
+    load_ms: Option<f64>,
+    /// Why it does not load, if it does not.
+    load_error: Option<String>,
+}
+
+fn print_inspection(file: &Path, limits: Limits, format: Format) -> anyhow::Result<()> {
     let report = inspect::inspect(file, limits)?;
-    let mut text = format!(
-        "file:      {}\nsize:      {} bytes\ncompiled:  in {:.1?}\n",
-        report.path.display(),
-        report.size,
-        report.compile
-    );
-    match &report.contract {
-        Some(contract) => text.push_str(&format!(
-            "contract:  galleon:plugin/{}@{} ({})\n",
-            contract.interface,
-            contract.version,
-            if contract.served() {
-                "served by this galleon"
-            } else {
-                "NOT served by this galleon"
-            }
-        )),
-        None => text.push_str("contract:  none (not a galleon plugin)\n"),
-    }
-    // Everything below comes from the component: escaped, so it cannot
-    // forge a line.
-    if let Some(description) = &report.description {
-        let list = |collections: &[galleon_pipeline::event::Collection]| {
-            let names: Vec<String> = collections.iter().map(|c| escaped(c, NAME_MAX)).collect();
-            names.join(", ")
-        };
-        text.push_str(&format!(
-            "summary:   {}\ninputs:    {}\noutputs:   {}\n",
-            escaped(&description.summary, SUMMARY_MAX),
-            list(&description.inputs),
-            list(&description.outputs)
-        ));
-    }
-    let exports: Vec<String> = report
-        .exports
-        .iter()
-        .map(|e| escaped(e, NAME_MAX))
-        .collect();
-    text.push_str(&format!("exports:   {}\nimports:\n", exports.join(", ")));
-    for import in &report.imports {
-        text.push_str(&format!("  {}\n", escaped(import, NAME_MAX)));
-    }
-    let limits = format!(
-        "deadline {:?}, memory {} MiB",
-        report.limits.deadline,
-        report.limits.memory >> 20
-    );
-    match &report.load {
-        Ok(took) => text.push_str(&format!("loads:     yes, under {limits} ({took:.1?})")),
-        Err(why) => text.push_str(&format!("loads:     NO, under {limits}: {why}")),
-    }
-    println_out(format_args!("{text}"))?;
-    if report.load.is_err() {
+    // Everything from the component is escaped and bounded: it cannot forge
+    // a line, in any format.
+    let names = |names: &[String]| names.iter().map(|n| escaped(n, NAME_MAX)).collect();
+    let description = report.description.as_ref();
+    let collections = |collections: &[galleon_pipeline::event::Collection]| {
+        collections.iter().map(|c| escaped(c, NAME_MAX)).collect()
+    };
+    let inspection = Inspection {
+        file: report.path.display().to_string(),
+        size: report.size,
+        compile_ms: report.compile.as_secs_f64() * 1e3,
+        contract: report
+            .contract
+            .as_ref()
+            .map(|c| format!("galleon:plugin/{}@{}", c.interface, c.version)),
+        served: report.contract.as_ref().is_some_and(|c| c.served()),
+        summary: description.map(|d| escaped(&d.summary, SUMMARY_MAX)),
+        inputs: description.map_or_else(Vec::new, |d| collections(&d.inputs)),
+        outputs: description.map_or_else(Vec::new, |d| collections(&d.outputs)),
+        exports: names(&report.exports),
+        imports: names(&report.imports),
+        deadline_ms: report.limits.deadline.as_millis(),
+        memory_mib: report.limits.memory >> 20,
+        load_ms: report.load.as_ref().ok().map(|t| t.as_secs_f64() * 1e3),
+        load_error: report.load.as_ref().err().cloned(),
+    };
+    output::print(format, &inspection, render_inspection)?;
+    if inspection.load_error.is_some() {
         bail!("{} would not load", file.display());
     }
     Ok(())
+}
+
+fn render_inspection(i: &Inspection) -> String {
+    let mut text = format!(
+        "file:      {}\nsize:      {} bytes\ncompiled:  in {:.1}ms\n",
+        i.file, i.size, i.compile_ms
+    );
+    match &i.contract {
+        Some(contract) => {
+            let served = if i.served {
+                "served by this galleon"
+            } else {
+                "NOT served by this galleon"
+            };
+            text.push_str(&format!("contract:  {contract} ({served})\n"));
+        }
+        None => text.push_str("contract:  none (not a galleon plugin)\n"),
+    }
+    if let Some(summary) = &i.summary {
+        text.push_str(&format!(
+            "summary:   {summary}\ninputs:    {}\noutputs:   {}\n",
+            i.inputs.join(", "),
+            i.outputs.join(", ")
+        ));
+    }
+    text.push_str(&format!("exports:   {}\nimports:\n", i.exports.join(", ")));
+    for import in &i.imports {
+        text.push_str(&format!("  {import}\n"));
+    }
+    let limits = format!("deadline {}ms, memory {} MiB", i.deadline_ms, i.memory_mib);
+    match (&i.load_ms, &i.load_error) {
+        (_, Some(why)) => text.push_str(&format!("loads:     NO, under {limits}: {why}\n")),
+        (Some(took), None) => {
+            text.push_str(&format!("loads:     yes, under {limits} ({took:.1}ms)\n"))
+        }
+        (None, None) => {}
+    }
+    text
 }
 
 /// The longest a component's summary is printed.

@@ -26,7 +26,7 @@ const QUICKSTART_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/q
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
     /// Hub configuration file (YAML): sources, kinds, groups, MCP settings.
-    #[arg(long)]
+    #[arg(long, env = "GALLEON_CONFIG")]
     config: Option<PathBuf>,
     /// A directory (or file) of YAML/JSON resources to serve; repeatable.
     #[arg(long = "files", value_name = "DIR")]
@@ -38,7 +38,7 @@ pub(super) struct ServeArgs {
     #[arg(long)]
     domain: Option<String>,
     /// Address of the MCP server [default: 127.0.0.1:9901].
-    #[arg(long)]
+    #[arg(long, env = "GALLEON_ADDR")]
     mcp_addr: Option<SocketAddr>,
     /// Serve plaintext MCP on an address other than loopback (refused
     /// otherwise; set `mcp.tls` in the configuration instead).
@@ -46,7 +46,7 @@ pub(super) struct ServeArgs {
     insecure: bool,
     /// Address of the admin HTTP server (probes, metrics, introspection)
     /// [default: 127.0.0.1:9902].
-    #[arg(long)]
+    #[arg(long, env = "GALLEON_ADMIN_ADDR")]
     admin_addr: Option<SocketAddr>,
     /// An include root of `.proto` files for typed bodies (an istio/api
     /// checkout, then its `common-protos`); repeatable.

@@ -1,61 +1,109 @@
 //! `galleon status`: what `istioctl proxy-status` prints, for galleon. Reads
 //! the admin server's `/debug/sinks`, `/debug/snapshots` and
-//! `/debug/diagnostics` and prints every sink's sync state per collection
-//! (or xDS type), then the current problems with the input.
+//! `/debug/diagnostics`; prints every sink's sync state per collection (or
+//! xDS type) and the current problems with the input (`-o text|json|yaml`),
+//! and says in its exit code whether all is well: 0 every sink synced and
+//! no problem, 3 a sink NACKed or is behind, 4 the input has problems.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::net::SocketAddr;
+use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use bytes::Bytes;
 use clap::Args;
 use galleon_hub::admin::api::{CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus};
 use galleon_mcp::quote::escaped;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+
+use super::admin_client::AdminClient;
+use super::output::{self, Format};
+
+/// Exit code: a sink NACKed, or has not ACKed the latest version.
+const SINK_BEHIND: u8 = 3;
+/// Exit code: the input has problems.
+const INPUT_PROBLEMS: u8 = 4;
 
 #[derive(Debug, Args)]
 pub(super) struct StatusArgs {
-    /// Address of the hub's admin server.
-    #[arg(long, default_value = "127.0.0.1:9902")]
-    admin_addr: SocketAddr,
+    /// The hub's admin server: host:port (a scheme allowed).
+    #[arg(long, env = "GALLEON_ADMIN_ADDR", default_value = "127.0.0.1:9902")]
+    admin_addr: String,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t)]
+    output: Format,
 }
 
-pub(super) async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let get = |path: &'static str| {
-        let client = client.clone();
-        let uri = format!("http://{}{path}", args.admin_addr);
-        async move {
-            let response = client
-                .get(uri.parse()?)
-                .await
-                .with_context(|| format!("cannot reach the admin server at {uri}"))?;
-            if !response.status().is_success() {
-                bail!("{uri}: {}", response.status());
-            }
-            let body = response.into_body().collect().await?.to_bytes();
-            anyhow::Ok(body)
-        }
+/// What `galleon status` reports.
+#[derive(Debug, Serialize)]
+struct Status {
+    /// One row per sink and collection (or xDS type).
+    sinks: Vec<SinkRow>,
+    /// The current problems with the input.
+    problems: Vec<ScopedProblem>,
+}
+
+/// One sink's state for one collection.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SinkRow {
+    node: String,
+    stream: u64,
+    peer: Option<String>,
+    protocol: String,
+    collection: String,
+    acked_version: Option<String>,
+    latest_version: Option<String>,
+    state: State,
+    /// Why the sink rejected its last push, when it did.
+    nack: Option<String>,
+}
+
+/// Where a sink stands on a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum State {
+    /// It ACKed the latest version.
+    Synced,
+    /// A push is in flight.
+    Sent,
+    /// It ACKed an older version.
+    Stale,
+    /// It NACKed the latest push.
+    Nacked,
+    /// Nothing was sent yet.
+    NotSent,
+}
+
+pub(super) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let admin = AdminClient::new("--admin-addr", &args.admin_addr)?;
+    let sinks: Vec<SinkStatus> = admin.get_json("/debug/sinks").await?;
+    let published: Vec<PublishedCollection> = admin.get_json("/debug/snapshots").await?;
+    let problems: Vec<ScopedProblem> = admin.get_json("/debug/diagnostics").await?;
+    let status = Status {
+        sinks: rows(&sinks, &published),
+        problems,
     };
-    let sinks: Vec<SinkStatus> = serde_json::from_slice(&get("/debug/sinks").await?)?;
-    let published: Vec<PublishedCollection> =
-        serde_json::from_slice(&get("/debug/snapshots").await?)?;
-    let problems: Vec<ScopedProblem> = serde_json::from_slice(&get("/debug/diagnostics").await?)?;
-    let text = render(&sinks, &published, &problems);
-    std::io::stdout().write_all(text.as_bytes())?;
-    Ok(())
+    output::print(args.output, &status, render)?;
+    Ok(exit_code(&status))
 }
 
-/// The sync table, then the problems.
-fn render(
-    sinks: &[SinkStatus],
-    published: &[PublishedCollection],
-    problems: &[ScopedProblem],
-) -> String {
+/// 0 when all is well; else what is wrong, the input first.
+fn exit_code(status: &Status) -> ExitCode {
+    if !status.problems.is_empty() {
+        return ExitCode::from(INPUT_PROBLEMS);
+    }
+    let behind = status
+        .sinks
+        .iter()
+        .any(|row| matches!(row.state, State::Nacked | State::Stale));
+    if behind {
+        ExitCode::from(SINK_BEHIND)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The rows of every sink, by collection.
+fn rows(sinks: &[SinkStatus], published: &[PublishedCollection]) -> Vec<SinkRow> {
     let latest: HashMap<(&str, &str), &str> = published
         .iter()
         .map(|p| {
@@ -65,44 +113,89 @@ fn render(
             )
         })
         .collect();
-    let mut rows = vec![[
-        "NODE".to_owned(),
-        "STREAM".into(),
-        "PEER".into(),
-        "PROTOCOL".into(),
-        "COLLECTION".into(),
-        "ACKED".into(),
-        "LATEST".into(),
-        "STATUS".into(),
-    ]];
+    let mut rows = Vec::new();
     for sink in sinks {
-        let mut collections: Vec<_> = sink.collections.iter().collect();
-        collections.sort_by_key(|(name, _)| name.as_str());
-        for (name, status) in collections {
+        for (name, status) in &sink.collections {
             let served = status.collection.as_deref().unwrap_or(name);
             let latest = latest.get(&(status.group.as_str(), served)).copied();
-            rows.push([
-                escaped(&sink.node_id, CELL),
-                sink.stream.to_string(),
-                sink.peer
-                    .as_deref()
-                    .map_or_else(|| "-".into(), |p| escaped(p, CELL)),
-                escaped(&sink.protocol, CELL),
-                escaped(name, CELL),
-                short(status.acked_version.as_deref()),
-                short(latest),
-                state(status, latest),
-            ]);
+            rows.push(SinkRow {
+                node: sink.node_id.clone(),
+                stream: sink.stream,
+                peer: sink.peer.clone(),
+                protocol: sink.protocol.to_string(),
+                collection: name.clone(),
+                acked_version: status.acked_version.clone(),
+                latest_version: latest.map(str::to_owned),
+                state: state(status, latest),
+                nack: status.nack.as_ref().map(|n| n.message.clone()),
+            });
         }
     }
+    rows.sort_by(|a, b| (a.stream, &a.collection).cmp(&(b.stream, &b.collection)));
+    rows
+}
+
+fn state(status: &CollectionStatus, latest: Option<&str>) -> State {
+    if status.nack.is_some() {
+        return State::Nacked;
+    }
+    if status.pending_version.is_some() {
+        return State::Sent;
+    }
+    match (status.acked_version.as_deref(), latest) {
+        (Some(acked), Some(latest)) if acked == latest => State::Synced,
+        (Some(_), _) => State::Stale,
+        (None, _) => State::NotSent,
+    }
+}
+
+/// The widest a table cell gets: node ids and type URLs come from sinks.
+const CELL: usize = 120;
+/// The longest a problem's location or message is printed.
+const LINE: usize = 1_000;
+
+/// The sync table, then the problems. Everything a sink or the input
+/// sent is escaped and bounded.
+fn render(status: &Status) -> String {
+    let mut table = vec![
+        [
+            "NODE",
+            "STREAM",
+            "PEER",
+            "PROTOCOL",
+            "COLLECTION",
+            "ACKED",
+            "LATEST",
+            "STATUS",
+        ]
+        .map(str::to_owned),
+    ];
+    for row in &status.sinks {
+        let state = match (row.state, &row.nack) {
+            (State::Nacked, Some(message)) => format!("NACKED: {}", escaped(message, CELL)),
+            (state, _) => state_name(state).to_owned(),
+        };
+        table.push([
+            escaped(&row.node, CELL),
+            row.stream.to_string(),
+            row.peer
+                .as_deref()
+                .map_or_else(|| "-".into(), |p| escaped(p, CELL)),
+            escaped(&row.protocol, CELL),
+            escaped(&row.collection, CELL),
+            short(row.acked_version.as_deref()),
+            short(row.latest_version.as_deref()),
+            state,
+        ]);
+    }
     let mut widths = [0; 8];
-    for row in &rows {
+    for row in &table {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in &rows {
+    for row in &table {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
@@ -110,14 +203,14 @@ fn render(
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
-    if sinks.is_empty() {
+    if status.sinks.is_empty() {
         out.push_str("(no sinks connected)\n");
     }
-    if problems.is_empty() {
+    if status.problems.is_empty() {
         out.push_str("\nno problems with the input\n");
     } else {
-        let _ = writeln!(out, "\n{} problems with the input:", problems.len());
-        for problem in problems {
+        let _ = writeln!(out, "\n{} problems with the input:", status.problems.len());
+        for problem in &status.problems {
             let problem = &problem.problem;
             let _ = writeln!(
                 out,
@@ -130,10 +223,15 @@ fn render(
     out
 }
 
-/// The widest a table cell gets: node ids and type URLs come from sinks.
-const CELL: usize = 120;
-/// The longest a problem's location or message is printed.
-const LINE: usize = 1_000;
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Synced => "SYNCED",
+        State::Sent => "SENT",
+        State::Stale => "STALE",
+        State::Nacked => "NACKED",
+        State::NotSent => "NOT SENT",
+    }
+}
 
 /// `cell` padded with spaces to `width` characters (`format!`'s width
 /// cannot take any length).
@@ -148,21 +246,6 @@ fn padded(cell: &str, width: usize) -> String {
 
 fn short(version: Option<&str>) -> String {
     version.map_or_else(|| "-".into(), |v| v.chars().take(8).collect())
-}
-
-fn state(status: &CollectionStatus, latest: Option<&str>) -> String {
-    if let Some(nack) = &status.nack {
-        let message = escaped(&nack.message, CELL);
-        return format!("NACKED {}: {message}", short(Some(&nack.version)));
-    }
-    if status.pending_version.is_some() {
-        return "SENT".into();
-    }
-    match (status.acked_version.as_deref(), latest) {
-        (Some(acked), Some(latest)) if acked == latest => "SYNCED".into(),
-        (Some(_), _) => "STALE".into(),
-        (None, _) => "NOT SENT".into(),
-    }
 }
 
 #[cfg(test)]
@@ -188,12 +271,44 @@ mod tests {
     #[test]
     fn sink_strings_of_any_length_are_escaped_and_bounded() {
         let forged = format!("a\x1b[2J\nSYNCED {}", "x".repeat(70_000));
-        let table = render(&[sink(forged.clone(), forged)], &[], &[]);
+        let status = Status {
+            sinks: rows(&[sink(forged.clone(), forged)], &[]),
+            problems: Vec::new(),
+        };
+        let table = render(&status);
         assert!(
             !table.contains('\x1b'),
             "no escape sequence reaches the terminal"
         );
         assert_eq!(table.lines().count(), 4, "one header, one row: {table}");
         assert!(table.lines().all(|line| line.chars().count() < 1_000));
+    }
+
+    #[test]
+    fn the_exit_code_says_what_is_wrong() {
+        let published = |version: &str| PublishedCollection {
+            group: "default".into(),
+            collection: "c".into(),
+            version: version.into(),
+            resources: 1,
+            published_at: String::new(),
+        };
+        let status = |latest: &str, problems: Vec<ScopedProblem>| Status {
+            sinks: rows(&[sink("n".into(), "c".into())], &[published(latest)]),
+            problems,
+        };
+        assert_eq!(exit_code(&status("v1", Vec::new())), ExitCode::SUCCESS);
+        assert_eq!(
+            exit_code(&status("v2", Vec::new())),
+            ExitCode::from(SINK_BEHIND)
+        );
+        let problem = ScopedProblem {
+            scope: "a.yaml".into(),
+            problem: galleon_hub::admin::api::Problem::new("a.yaml", "bad"),
+        };
+        assert_eq!(
+            exit_code(&status("v1", vec![problem])),
+            ExitCode::from(INPUT_PROBLEMS)
+        );
     }
 }

@@ -31,3 +31,47 @@ pub struct ScopedProblem {
     #[serde(flatten)]
     pub problem: Problem,
 }
+
+/// `/debug/version` (and `galleon version`): what a binary is, and for a
+/// running hub, since when and where.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// The release, e.g. `0.1.0`.
+    pub version: String,
+    /// The plugin contract it serves, e.g. `galleon:plugin@0.1.0`.
+    pub plugin_contract: String,
+    /// The git commit it was built from.
+    pub commit: String,
+    /// A running hub's start (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// A running hub's uptime, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_seconds: Option<u64>,
+    /// The host (or pod) it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The configuration file it was started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+}
+
+impl BuildInfo {
+    /// The binary this is compiled into.
+    pub fn this_binary() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            plugin_contract: format!(
+                "{}@{}",
+                galleon_plugin_host::WIT_PACKAGE,
+                galleon_plugin_host::WIT_VERSION
+            ),
+            commit: crate::COMMIT.to_owned(),
+            started_at: None,
+            uptime_seconds: None,
+            host: None,
+            config: None,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 
 use super::AdminState;
-use super::api::{PublishedCollection, ScopedProblem, SinkStatus};
+use super::api::{BuildInfo, PublishedCollection, ScopedProblem, SinkStatus};
 use crate::config::HubConfig;
 use galleon_plugin_host::PluginStatus;
 
@@ -65,4 +65,26 @@ pub(super) async fn plugins(State(state): State<AdminState>) -> Json<Vec<PluginS
 /// secrets (metadata values not marked public, URL passwords) redacted.
 pub(super) async fn config(State(state): State<AdminState>) -> Json<HubConfig> {
     Json(state.config.redacted())
+}
+
+/// `/debug/version`: the hub's build, since when it runs, where, and with
+/// which configuration file.
+pub(super) async fn version(State(state): State<AdminState>) -> Json<BuildInfo> {
+    let uptime = state.started.elapsed().unwrap_or_default();
+    let host = std::env::var("POD_NAME").ok().or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+    });
+    Json(BuildInfo {
+        started_at: Some(humantime::format_rfc3339_seconds(state.started).to_string()),
+        uptime_seconds: Some(uptime.as_secs()),
+        host,
+        config: state
+            .config
+            .source
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        ..BuildInfo::this_binary()
+    })
 }

@@ -11,6 +11,7 @@ mod server;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::extract::State;
@@ -44,6 +45,8 @@ pub struct AdminState {
     pub config: Arc<HubConfig>,
     /// Events the sources delivered to the pipeline.
     pub source_events: Arc<AtomicU64>,
+    /// When the hub started.
+    pub started: SystemTime,
 }
 
 impl AdminState {
@@ -76,6 +79,7 @@ fn router(state: AdminState) -> Router {
         .route("/debug/diagnostics", get(debug::diagnostics))
         .route("/debug/plugins", get(debug::plugins))
         .route("/debug/config", get(debug::config))
+        .route("/debug/version", get(debug::version))
         .with_state(state)
 }
 

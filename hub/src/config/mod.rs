@@ -55,6 +55,9 @@ pub struct HubConfig {
     /// Your `.proto` schemas, for typed bodies.
     #[serde(default)]
     pub schemas: SchemasConfig,
+    /// The file it was read from, if any (not a setting).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// Where bodies' protobuf messages come from. Collections whose message is
@@ -87,6 +90,7 @@ impl Default for HubConfig {
             groups: default_groups(),
             plugins: PluginsConfig::default(),
             schemas: SchemasConfig::default(),
+            source: None,
         }
     }
 }
@@ -235,6 +239,7 @@ impl HubConfig {
             reason,
         })?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
         Ok(config)
     }
 

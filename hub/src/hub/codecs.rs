@@ -52,6 +52,17 @@ pub(super) fn load(
     for skipped in &loaded.skipped {
         warn!(file = %skipped.path.display(), reason = %skipped.reason, "schema file left out: its messages are served as Struct");
     }
+    if !sources.proto_paths.is_empty() && loaded.wanted_files == 0 {
+        let paths: Vec<String> = sources
+            .proto_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        warn!(
+            proto_paths = %paths.join(", "),
+            "no .proto file of Istio's packages under the proto paths: every body is served as Struct (point them at an istio/api checkout)"
+        );
+    }
     let mut codecs: Codecs = HashMap::new();
     for (collection, typing) in &wanted {
         if let Some(message) = loaded.pool.get_message_by_name(&typing.message) {

@@ -204,6 +204,7 @@ impl Hub {
     /// snapshot cache, binds the MCP and admin addresses, then starts the
     /// pipeline, the servers, the readiness watch and the callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
+        let started = std::time::SystemTime::now();
         let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
         self.codecs = codecs;
         let context = SourceContext {
@@ -256,6 +257,7 @@ impl Hub {
             plugins,
             config,
             source_events,
+            started,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,

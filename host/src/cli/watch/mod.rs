@@ -27,8 +27,9 @@ use tonic::transport::Endpoint;
 
 #[derive(Debug, Args)]
 pub(super) struct WatchArgs {
-    /// Address of the MCP source, e.g. http://127.0.0.1:9901.
-    #[arg(long, default_value = "http://127.0.0.1:9901")]
+    /// The hub's MCP address: host:port (a scheme allowed; https:// or a
+    /// TLS option dials TLS).
+    #[arg(long, env = "GALLEON_ADDR", default_value = "127.0.0.1:9901")]
     addr: String,
     /// Collection to subscribe to over MCP (repeatable).
     #[arg(long = "collection", short = 'c', required_unless_present = "xds")]
@@ -73,9 +74,11 @@ pub(super) struct WatchArgs {
 impl WatchArgs {
     /// The source's endpoint, over TLS when --ca or --cert is given.
     fn endpoint(&self) -> anyhow::Result<Endpoint> {
-        let endpoint = Endpoint::from_shared(self.addr.clone())
-            .with_context(|| format!("invalid --addr {:?}", self.addr))?;
-        if self.ca.is_none() && self.cert.is_none() {
+        let tls = self.ca.is_some() || self.cert.is_some();
+        let uri = super::address::uri("--addr", &self.addr, tls)?;
+        let endpoint = Endpoint::from_shared(uri.clone())
+            .with_context(|| format!("invalid --addr {uri:?}"))?;
+        if !tls {
             return Ok(endpoint);
         }
         let tls = ClientTls {
