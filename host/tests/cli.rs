@@ -141,3 +141,27 @@ fn a_proto_path_that_does_not_exist_stops_the_hub() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_misspelled_group_collection_stops_the_hub_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("galleon.yaml");
+    std::fs::write(
+        &config,
+        "groups: [{name: default, strategy: immediate, collections: [istio/networking/v1alpha3/virtualservice]}]\n",
+    )
+    .unwrap();
+    let out = galleon(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--admin-addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("did you mean \"istio/networking/v1alpha3/virtualservices\"?"),
+        "{stderr}"
+    );
+}

@@ -53,9 +53,42 @@ pub fn label_value(input: &str, max: usize) -> String {
     out
 }
 
+/// The candidate `input` most likely misspells, for a "did you mean" (a
+/// close enough one; none when nothing is).
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(input, candidate), candidate))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// `; did you mean X?` when a candidate is close to `input`, else nothing.
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(input, candidates).map_or_else(String::new, |c| format!("; did you mean {c:?}?"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_name_is_suggested() {
+        let collections = [
+            "istio/networking/v1alpha3/virtualservices",
+            "istio/networking/v1alpha3/gateways",
+        ];
+        assert_eq!(
+            closest("istio/networking/v1alpha3/virtualservice", collections),
+            Some("istio/networking/v1alpha3/virtualservices")
+        );
+        assert_eq!(closest("k8s/core/v1/pods", collections), None);
+        assert_eq!(
+            did_you_mean("Gatway", ["Gateway", "Sidecar"]),
+            "; did you mean \"Gateway\"?"
+        );
+    }
 
     #[test]
     fn label_values_cannot_forge_a_series() {

@@ -37,3 +37,20 @@ async fn sigterm_ends_sink_streams_cleanly() {
         "the stream ended with status OK"
     );
 }
+
+#[tokio::test]
+async fn a_changed_configuration_is_named_on_sighup_not_ignored() {
+    let hub = Hub::start(&[("a.yaml", &vs("a", "a1"))]).await;
+    let config = hub.dir.path().join("galleon.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("plugins: {bindings: [{file: new.wasm, kind: transformer}]}\n");
+    std::fs::write(&config, text).unwrap();
+    hub.galleon.signal("HUP");
+    hub.galleon
+        .wait_for_log(&[
+            "the configuration file changed",
+            "plugins.bindings",
+            "restart galleon",
+        ])
+        .await;
+}

@@ -4,10 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use tracing::warn;
-
-use crate::config::HubConfig;
+use crate::config::{HubConfig, default_groups};
 use galleon_mcp::cache::{CollectionGroups, DEFAULT_GROUP};
+use galleon_mcp::quote::did_you_mean;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::{GroupSpec, PipelineSpec, Strategy};
 
@@ -23,27 +22,49 @@ pub(super) fn group_index(spec: &PipelineSpec) -> CollectionGroups {
         .fold(CollectionGroups::new(), |index, (c, g)| index.assign(c, g))
 }
 
-pub(super) fn resolve_groups(config: &HubConfig, outputs: &BTreeSet<Collection>) -> Vec<GroupSpec> {
-    let mut listed = BTreeSet::new();
-    let mut groups: Vec<GroupSpec> = config
-        .groups
-        .iter()
-        .map(|g| {
-            let collections = g
-                .collections
-                .iter()
-                .filter(|c| {
-                    let first = listed.insert(c.to_string());
-                    if !first {
-                        warn!(collection = %c, group = %g.name, "collection is already in another group; ignored here");
-                    }
-                    first
-                })
-                .map(|c| Collection::from(c.as_str()))
-                .collect();
-            GroupSpec { name: g.name.clone(), strategy: g.strategy(), collections }
-        })
+/// The configured groups over `outputs` (the collections the pipeline
+/// produces), every unlisted output in `default`. A listed collection that
+/// nothing produces and Galley's groups do not name either (a typo would
+/// serve an empty collection for ever), or one listed in two groups, is an
+/// error naming it. (Galley's collections may go unproduced: a built-in
+/// plugin turned off leaves its output served empty.)
+pub(super) fn resolve_groups(
+    config: &HubConfig,
+    outputs: &BTreeSet<Collection>,
+) -> Result<Vec<GroupSpec>, GroupError> {
+    let galleys: BTreeSet<String> = default_groups()
+        .into_iter()
+        .flat_map(|g| g.collections)
         .collect();
+    let known = |c: &str| outputs.contains(c) || galleys.contains(c);
+    let mut listed = BTreeSet::new();
+    let mut groups = Vec::new();
+    for group in &config.groups {
+        let mut collections = Vec::new();
+        for collection in &group.collections {
+            if !known(collection) {
+                let candidates = outputs
+                    .iter()
+                    .map(|c| &**c)
+                    .chain(galleys.iter().map(String::as_str));
+                let suggestion = did_you_mean(collection, candidates);
+                return Err(GroupError::Unproduced {
+                    group: group.name.clone(),
+                    collection: collection.clone(),
+                    suggestion,
+                });
+            }
+            if !listed.insert(collection.clone()) {
+                return Err(GroupError::Twice(collection.clone()));
+            }
+            collections.push(Collection::from(collection.as_str()));
+        }
+        groups.push(GroupSpec {
+            name: group.name.clone(),
+            strategy: group.strategy(),
+            collections,
+        });
+    }
     let unlisted: Vec<Collection> = outputs
         .iter()
         .filter(|c| !listed.contains(&***c))
@@ -59,5 +80,25 @@ pub(super) fn resolve_groups(config: &HubConfig, outputs: &BTreeSet<Collection>)
             }),
         }
     }
-    groups
+    Ok(groups)
+}
+
+/// Why the configured groups cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    /// A listed collection nothing produces.
+    #[error(
+        "groups[{group}]: no kind or plugin produces {collection}{suggestion} (list output collections, e.g. istio/networking/v1alpha3/virtualservices)"
+    )]
+    Unproduced {
+        /// The group.
+        group: String,
+        /// The collection.
+        collection: String,
+        /// A close name, if any.
+        suggestion: String,
+    },
+    /// A collection listed in two groups.
+    #[error("groups: {0} is listed in two groups; a collection is served from one")]
+    Twice(String),
 }

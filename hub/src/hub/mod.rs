@@ -3,6 +3,7 @@
 //! named step at a time ([`Hub::start`]).
 
 mod codecs;
+mod config_changes;
 mod groups;
 mod options;
 mod running;
@@ -82,6 +83,9 @@ pub enum HubError {
     /// A configured source cannot be set up.
     #[error(transparent)]
     Sources(#[from] galleon_sources::BuildError),
+    /// The configured groups cannot be served.
+    #[error(transparent)]
+    Groups(#[from] groups::GroupError),
     /// The MCP address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -164,7 +168,7 @@ impl Hub {
     /// `authpolicy` does for policies; `ingress` reading Services leaves
     /// them served as they are); groups as configured, with every unlisted
     /// output collection in `default`.
-    pub fn pipeline_spec(&self) -> PipelineSpec {
+    pub fn pipeline_spec(&self) -> Result<PipelineSpec, HubError> {
         let mapping: BTreeMap<Collection, Collection> = self
             .registry
             .schemas()
@@ -191,12 +195,12 @@ impl Hub {
         let mut transformers = self.transformers.clone();
         transformers.push(Arc::new(direct));
         let outputs: BTreeSet<Collection> = transformers.iter().flat_map(|t| t.outputs()).collect();
-        PipelineSpec {
-            groups: resolve_groups(&self.config, &outputs),
+        Ok(PipelineSpec {
+            groups: resolve_groups(&self.config, &outputs)?,
             transformers,
             codecs: self.codecs.clone(),
             validators: self.validators.clone(),
-        }
+        })
     }
 
     /// Starts the hub, one step after another: checks the sources' paths,
@@ -227,7 +231,7 @@ impl Hub {
                 plugins.clone().watch(refresh.clone(), stop.clone()),
             ));
         }
-        let spec = self.pipeline_spec();
+        let spec = self.pipeline_spec()?;
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
         let security = Security::load(&self.config.mcp)?;
@@ -249,6 +253,14 @@ impl Hub {
         )?;
         tasks.push(serve(mcp.clone(), listener));
         tasks.push(tokio::spawn(security.watch(stop.clone())));
+        if let Some(path) = config.source.clone() {
+            let running = HubConfig::clone(&config);
+            tasks.push(tokio::spawn(config_changes::watch(
+                path,
+                running,
+                stop.clone(),
+            )));
+        }
         let admin = AdminState {
             cache: cache.clone(),
             mcp: mcp.clone(),

@@ -22,9 +22,14 @@ pub(crate) enum Invalid {
     },
     /// No registered kind has this `apiVersion` and `kind`.
     #[error(
-        "unknown kind {kind} ({api_version}); declare it under `kinds:` in the hub configuration"
+        "unknown kind {kind} ({api_version}){suggestion}; declare it under `kinds:` in the hub configuration"
     )]
-    UnknownKind { kind: String, api_version: String },
+    UnknownKind {
+        kind: String,
+        api_version: String,
+        /// A known `apiVersion kind` close to it, as `; did you mean …?`.
+        suggestion: String,
+    },
     /// `metadata` is not a mapping.
     #[error("{kind}: metadata must be a mapping, found {found}")]
     Metadata { kind: String, found: &'static str },

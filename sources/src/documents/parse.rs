@@ -231,7 +231,23 @@ pub(crate) fn document_of(
     let api_version = string_field(&object, "apiVersion")?;
     let kind = string_field(&object, "kind")?;
     let Some(schema) = registry.lookup(&api_version, &kind) else {
-        return Err(Invalid::UnknownKind { kind, api_version });
+        let known: Vec<String> = registry
+            .schemas()
+            .iter()
+            .flat_map(|s| {
+                s.api_versions()
+                    .map(|v| format!("{v} {}", s.kind))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let written = format!("{api_version} {kind}");
+        let suggestion =
+            galleon_mcp::quote::did_you_mean(&written, known.iter().map(String::as_str));
+        return Err(Invalid::UnknownKind {
+            kind,
+            api_version,
+            suggestion,
+        });
     };
     let metadata = match object.remove("metadata") {
         Some(Value::Object(metadata)) => metadata,
@@ -419,6 +435,16 @@ mod tests {
         assert!(
             messages[0].contains("unknown kind Widget (example.com/v1)"),
             "{messages:?}"
+        );
+        let typo = parse(
+            "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualServce\nmetadata: {name: a}\n",
+        );
+        assert!(
+            typo.problems[0]
+                .message
+                .contains("did you mean \"networking.istio.io/v1alpha3 VirtualService\"?"),
+            "{:?}",
+            typo.problems
         );
         assert!(messages[1].contains("no apiVersion"), "{messages:?}");
         assert!(messages[2].contains("no metadata.name"), "{messages:?}");
