@@ -62,8 +62,10 @@ impl SnapshotCache {
     /// Publishes `snapshot` as `group`'s state and wakes the watches whose
     /// collection version changed.
     pub fn set_snapshot(&self, group: &str, snapshot: Snapshot) {
-        self.sender(group).send_replace(Some(Arc::new(snapshot)));
+        // Counted before any watch wakes, so a sink that got the push sees
+        // it counted.
         self.inner.published.fetch_add(1, Ordering::Relaxed);
+        self.sender(group).send_replace(Some(Arc::new(snapshot)));
     }
 
     /// Snapshots published since start, every group together.
