@@ -137,7 +137,8 @@ impl Accumulator {
                 annotations: entry.annotations.clone(),
             }),
             body: Some(encoded.body),
-        });
+        })
+        .with_origin(entry.origin.as_ref().map(|o| o.to_string().into()));
         Ok((resource, encoded.warnings))
     }
 

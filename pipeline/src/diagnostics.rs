@@ -24,14 +24,38 @@ pub struct Problem {
     pub location: String,
     /// Why, in words a user can act on.
     pub message: String,
+    /// Whether it kept something out (an error) or was only worth saying
+    /// (a warning: what it is about is served).
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+/// How serious a problem is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something was kept out, or is not working.
+    #[default]
+    Error,
+    /// Worth saying; what it is about is served.
+    Warning,
 }
 
 impl Problem {
-    /// A problem at `location`, described by `message`.
+    /// An error at `location`, described by `message`.
     pub fn new(location: impl fmt::Display, message: impl fmt::Display) -> Self {
         Self {
             location: location.to_string(),
             message: message.to_string(),
+            severity: Severity::Error,
+        }
+    }
+
+    /// A warning at `location`: what it is about is served.
+    pub fn warning(location: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(location, message)
         }
     }
 }
@@ -181,10 +205,7 @@ mod tests {
     use super::*;
 
     fn problem(message: &str) -> Problem {
-        Problem {
-            location: "f.yaml:1".into(),
-            message: message.into(),
-        }
+        Problem::new("f.yaml:1", message)
     }
 
     #[test]

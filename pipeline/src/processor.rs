@@ -9,7 +9,7 @@ use tracing::{debug, warn};
 
 use crate::accumulator::{Accumulator, Applied};
 use crate::codec::{BodyCodec, StructCodec};
-use crate::diagnostics::{Diagnostics, Problem, Scope};
+use crate::diagnostics::{Diagnostics, Problem, Scope, Severity};
 use crate::event::{Collection, Entry, Event};
 use crate::group::{SnapshotGroup, Strategy};
 use crate::mesh::MeshSettings;
@@ -219,8 +219,11 @@ impl Processor {
         match event {
             Event::Added(_, entry) | Event::Updated(_, entry) => {
                 let problems = match &applied {
-                    Applied::Changed(warnings) | Applied::Unchanged(warnings) => warnings.clone(),
-                    Applied::Rejected(reason) => vec![reason.clone()],
+                    Applied::Changed(warnings) | Applied::Unchanged(warnings) => warnings
+                        .iter()
+                        .map(|w| (Severity::Warning, w.clone()))
+                        .collect(),
+                    Applied::Rejected(reason) => vec![(Severity::Error, reason.clone())],
                 };
                 self.report(&collection, entry, producer, problems);
             }
@@ -250,7 +253,7 @@ impl Processor {
         collection: &Collection,
         entry: &Entry,
         producer: usize,
-        problems: Vec<String>,
+        problems: Vec<(Severity, String)>,
     ) {
         let key = (collection.clone(), entry.name.clone());
         if problems.is_empty() {
@@ -265,9 +268,15 @@ impl Processor {
         );
         let problems = problems
             .into_iter()
-            .map(|message| match self.transformers[producer].name() {
-                DIRECT => Problem::new(&location, message),
-                plugin => Problem::new(&location, format!("output of plugin {plugin}: {message}")),
+            .map(|(severity, message)| {
+                let message = match self.transformers[producer].name() {
+                    DIRECT => message,
+                    plugin => format!("output of plugin {plugin}: {message}"),
+                };
+                Problem {
+                    severity,
+                    ..Problem::new(&location, message)
+                }
             })
             .collect();
         self.diagnostics.set(&scope(&key), problems);

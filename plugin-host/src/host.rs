@@ -268,10 +268,7 @@ impl PluginHost {
             Ok(None) => false,
             Err(error) => {
                 warn!(plugin = %slot.name, "new plugin version rejected, the previous one keeps running: {error}");
-                let problem = Problem {
-                    location: slot.path.display().to_string(),
-                    message: error.to_string(),
-                };
+                let problem = Problem::new(slot.path.display().to_string(), error.to_string());
                 self.diagnostics.set(&scope, vec![problem]);
                 false
             }

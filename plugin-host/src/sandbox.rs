@@ -108,10 +108,11 @@ impl host::Host for StoreState {
             } else {
                 "error"
             };
-            let problem = Problem::new(
-                format!("plugin {plugin}"),
-                format!("logged {severity}: {message}"),
-            );
+            let text = format!("logged {severity}: {message}");
+            let problem = match level {
+                host::Level::Warn => Problem::warning(format!("plugin {plugin}"), text),
+                _ => Problem::new(format!("plugin {plugin}"), text),
+            };
             ledger.push(&scope, problem, LOGGED_PROBLEMS_KEPT);
         }
     }

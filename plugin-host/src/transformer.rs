@@ -176,10 +176,10 @@ impl WasmTransformer {
             _ => None,
         }
         .unwrap_or_else(|| format!("{collection} {name}"));
-        let problem = Problem {
+        let problem = Problem::new(
             location,
-            message: format!("plugin {} rejected {name}: {message}", self.name()),
-        };
+            format!("plugin {} rejected {name}: {message}", self.name()),
+        );
         let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
         self.binding.diagnostics.set(&scope, vec![problem]);
     }
@@ -205,12 +205,12 @@ impl WasmTransformer {
             failures,
             "{error}; {state}, next attempt in {delay:?} with its inputs replayed"
         );
-        let problem = Problem {
-            location: self.binding.slot.path.display().to_string(),
-            message: format!(
+        let problem = Problem::new(
+            self.binding.slot.path.display().to_string(),
+            format!(
                 "{error} ({state} after {failures} consecutive failures; its last good outputs stay served)"
             ),
-        };
+        );
         self.binding
             .diagnostics
             .set(&self.scope(PluginScope::Run), vec![problem]);
@@ -324,13 +324,13 @@ impl Transformer for WasmTransformer {
                     plugin = %self.name(),
                     "new plugin version not swapped in, the previous one keeps running: {error}"
                 );
-                let problem = Problem {
-                    location: self.binding.slot.path.display().to_string(),
-                    message: format!(
+                let problem = Problem::new(
+                    self.binding.slot.path.display().to_string(),
+                    format!(
                         "new version not swapped in ({error}); still running {}",
                         previous.unwrap_or_default()
                     ),
-                };
+                );
                 self.binding
                     .diagnostics
                     .set(&self.scope(PluginScope::Upgrade), vec![problem]);

@@ -16,6 +16,7 @@ use super::to_wit;
 use super::wit_bindings::ValidatorPlugin;
 use super::wit_bindings::wit;
 use galleon_pipeline::diagnostics::Problem;
+use galleon_pipeline::diagnostics::Severity;
 use galleon_pipeline::event::{Collection, Entry};
 use galleon_pipeline::{Validator, ValidatorFactory, Verdict};
 
@@ -103,14 +104,17 @@ impl Validator for WasmValidator {
                 let mut verdict = Verdict::default();
                 for d in diagnostics {
                     let field = d.field.map(|f| format!(" ({f})")).unwrap_or_default();
-                    let problem = Problem {
-                        location: location.clone(),
-                        message: format!("{name} on {}: {}{field}", entry.name, d.message),
-                    };
+                    let problem = Problem::new(
+                        location.clone(),
+                        format!("{name} on {}: {}{field}", entry.name, d.message),
+                    );
                     match d.severity {
                         wit::Severity::Error => verdict.errors.push(problem),
                         wit::Severity::Warning | wit::Severity::Info => {
-                            verdict.warnings.push(problem)
+                            verdict.warnings.push(Problem {
+                                severity: Severity::Warning,
+                                ..problem
+                            })
                         }
                     }
                 }
@@ -130,18 +134,16 @@ impl Validator for WasmValidator {
                 } else {
                     "rejected (fail-closed)"
                 };
-                let problem = Problem {
-                    location,
-                    message: format!("{error}; {} {outcome}", entry.name),
-                };
+                let message = format!("{error}; {} {outcome}", entry.name);
                 if fail_open {
+                    let problem = Problem::warning(location, message);
                     Verdict {
                         errors: Vec::new(),
                         warnings: vec![problem],
                     }
                 } else {
                     Verdict {
-                        errors: vec![problem],
+                        errors: vec![Problem::new(location, message)],
                         warnings: Vec::new(),
                     }
                 }

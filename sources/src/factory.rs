@@ -12,6 +12,7 @@ use galleon_schemas::DescriptorPool;
 use galleon_mcp::tls::ClientTls;
 
 use crate::config::SourceConfig;
+use crate::health::SourceHealth;
 use crate::upstream::{UpstreamError, UpstreamOptions};
 use crate::{
     EtcdSource, FileSource, KubernetesSource, McpUpstream, MeshSource, Source, XdsUpstream,
@@ -25,6 +26,8 @@ pub struct SourceContext {
     pub diagnostics: Diagnostics,
     /// The schemas typed bodies are read with (upstream resources).
     pub pool: DescriptorPool,
+    /// Where every source reports its links' health.
+    pub health: SourceHealth,
 }
 
 /// Why the configured sources cannot be built.
@@ -62,6 +65,7 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
         registry,
         diagnostics,
         pool,
+        health,
     } = context;
     Ok(match config {
         SourceConfig::Files(files) => {
@@ -72,7 +76,8 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
                 FileSource::new(files.paths.clone(), registry.clone(), diagnostics.clone())
                     .with_max_file_size(files.max_file_size)
                     .with_watch(files.watch)
-                    .with_external_symlinks(files.follow_external_symlinks);
+                    .with_external_symlinks(files.follow_external_symlinks)
+                    .with_health(health.clone());
             Arc::new(source)
         }
         SourceConfig::Etcd(etcd) => Arc::new(
@@ -82,17 +87,22 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
                 registry.clone(),
                 diagnostics.clone(),
             )
-            .with_max_value_size(usize::try_from(etcd.max_value_size).unwrap_or(usize::MAX)),
+            .with_max_value_size(usize::try_from(etcd.max_value_size).unwrap_or(usize::MAX))
+            .with_health(health.clone()),
         ),
-        SourceConfig::Kubernetes(kubernetes) => Arc::new(KubernetesSource::new(
-            kubernetes.clone(),
-            registry.clone(),
-            diagnostics.clone(),
-        )),
+        SourceConfig::Kubernetes(kubernetes) => Arc::new(
+            KubernetesSource::new(kubernetes.clone(), registry.clone(), diagnostics.clone())
+                .with_health(health.clone()),
+        ),
         SourceConfig::Mcp(mcp) => Arc::new(McpUpstream::new(
             &mcp.address,
             &mcp.collections,
-            upstream_options(&mcp.node_id, mcp.tls.as_ref(), mcp.max_resource_size),
+            upstream_options(
+                &mcp.node_id,
+                mcp.tls.as_ref(),
+                mcp.max_resource_size,
+                health,
+            ),
             registry,
             pool.clone(),
             diagnostics.clone(),
@@ -100,7 +110,12 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
         SourceConfig::Xds(xds) => Arc::new(XdsUpstream::new(
             &xds.address,
             &xds.types,
-            upstream_options(&xds.node_id, xds.tls.as_ref(), xds.max_resource_size),
+            upstream_options(
+                &xds.node_id,
+                xds.tls.as_ref(),
+                xds.max_resource_size,
+                health,
+            ),
             registry,
             pool.clone(),
             diagnostics.clone(),
@@ -109,8 +124,14 @@ fn source(config: &SourceConfig, context: &SourceContext) -> Result<Arc<dyn Sour
 }
 
 /// How an upstream dials, as configured.
-fn upstream_options(node_id: &str, tls: Option<&ClientTls>, max_size: u64) -> UpstreamOptions {
+fn upstream_options(
+    node_id: &str,
+    tls: Option<&ClientTls>,
+    max_size: u64,
+    health: &SourceHealth,
+) -> UpstreamOptions {
     UpstreamOptions {
+        health: health.clone(),
         node_id: node_id.to_owned(),
         tls: tls.cloned(),
         max_resource_size: usize::try_from(max_size).unwrap_or(usize::MAX),

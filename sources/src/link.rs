@@ -9,34 +9,53 @@
 //! [`Link`], so every dialling source retries and reports the same way.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use galleon_mcp::{Backoff, BackoffOptions};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
+
+use crate::health::SourceHealth;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-/// One source's link.
+/// Where a link stands, as one atomic value.
+const CONNECTING: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
+
+/// One link of a source: the source itself, or a part of it (one kind's
+/// watch of a Kubernetes API server).
 pub(crate) struct Link {
     source: String,
+    name: String,
     diagnostics: Diagnostics,
-    /// Whether it is reported down (so `up`, called on every success, is
-    /// one atomic load while all is well).
-    down: AtomicBool,
+    health: SourceHealth,
+    /// Where it stands (so `up`, called on every success, is one atomic
+    /// swap while all is well).
+    state: AtomicU8,
 }
 
 impl Link {
-    pub(crate) fn new(source: String, diagnostics: Diagnostics) -> Self {
+    /// The link `name` of `source`, reporting to `diagnostics` and `health`.
+    pub(crate) fn new(
+        source: String,
+        name: String,
+        diagnostics: Diagnostics,
+        health: SourceHealth,
+    ) -> Self {
+        health.connecting(&source, &name);
         Self {
             source,
+            name,
             diagnostics,
-            down: AtomicBool::new(false),
+            health,
+            state: AtomicU8::new(CONNECTING),
         }
     }
 
     fn scope(&self) -> Scope {
-        Scope::Source(self.source.clone())
+        Scope::Source(self.name.clone())
     }
 
     /// `endpoint` failed with `error`; `served` says what stays served and
@@ -45,20 +64,28 @@ impl Link {
     /// holds the latest error.
     fn down(&self, endpoint: &str, error: &dyn std::fmt::Display, served: &str, retry: Duration) {
         let retry = delay_field(retry);
-        if self.down.swap(true, Ordering::Relaxed) {
-            debug!(source = %self.source, endpoint, %error, retry, "link still down");
+        if self.state.swap(DOWN, Ordering::Relaxed) == DOWN {
+            debug!(source = %self.name, endpoint, %error, retry, "link still down");
         } else {
-            warn!(source = %self.source, endpoint, %error, retry, "link down; {served}; retrying with backoff");
+            warn!(source = %self.name, endpoint, %error, retry, "link down; {served}; retrying with backoff");
         }
+        let error = error.to_string();
+        self.health
+            .down(&self.source, &self.name, Some(endpoint), &error, served);
         let problem = Problem::new(endpoint, format!("{error}; {served}"));
         self.diagnostics.set(&self.scope(), vec![problem]);
     }
 
     /// `endpoint` answers again (or for the first time).
     pub(crate) fn up(&self, endpoint: &str) {
-        if self.down.swap(false, Ordering::Relaxed) {
-            info!(source = %self.source, endpoint, "link back up");
-            self.diagnostics.clear(&self.scope());
+        match self.state.swap(UP, Ordering::Relaxed) {
+            UP => {}
+            DOWN => {
+                info!(source = %self.name, endpoint, "link back up");
+                self.diagnostics.clear(&self.scope());
+                self.health.up(&self.source, &self.name, Some(endpoint));
+            }
+            _ => self.health.up(&self.source, &self.name, Some(endpoint)),
         }
     }
 }

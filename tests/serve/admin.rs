@@ -30,6 +30,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         config: Arc::new(HubConfig::default()),
         source_events: Arc::default(),
         started: std::time::SystemTime::now(),
+        health: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

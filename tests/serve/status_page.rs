@@ -107,20 +107,42 @@ async fn the_status_page_shows_sinks_and_a_broken_file() {
         &chromium,
         &url,
         &shots.join("status-page-healthy.png"),
-        &["SYNCED", "test-sink", VS, "healthy"],
+        &[
+            "SYNCED",
+            "test-sink",
+            VS,
+            "class=\"ok\">up</td>",
+            "plugin contract galleon:plugin@",
+        ],
     )
     .await;
     assert!(
         healthy.contains(&push.system_version_info[..8]),
         "{healthy}"
     );
+    for link in ["/metrics", "/debug/sources", "/debug/config"] {
+        assert!(
+            healthy.contains(&format!("href=\"{link}\"")),
+            "a link to {link}: {healthy}"
+        );
+    }
+
+    // What is served, with where it came from.
+    let resources = render_until(
+        &chromium,
+        &format!("{url}?collection={VS}"),
+        &shots.join("status-page-resources.png"),
+        &["default/reviews", "reviews.yaml:1 (document 0)"],
+    )
+    .await;
+    assert!(resources.contains("1–1 of 1"), "{resources}");
 
     hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
     let broken = render_until(
         &chromium,
         &url,
         &shots.join("status-page-broken.png"),
-        &["broken.yaml:", "1 problem(s)"],
+        &["broken.yaml:", "class=\"bad\">error</td>"],
     )
     .await;
     assert!(broken.contains("SYNCED"), "the sink still shows: {broken}");

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub use galleon_mcp::cache::{CollectionStatus, Nack, SinkStatus};
 pub use galleon_pipeline::diagnostics::Problem;
+pub use galleon_sources::{LinkHealth, LinkState};
 
 /// `/debug/snapshots`: one collection of a published snapshot.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -74,4 +75,43 @@ impl BuildInfo {
             config: None,
         }
     }
+}
+
+/// `/debug/resources?collection=…`: one page of a served collection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcePage {
+    /// The collection.
+    pub collection: String,
+    /// Its version.
+    pub version: String,
+    /// How many resources it holds in all.
+    pub total: usize,
+    /// Where this page starts.
+    pub offset: usize,
+    /// This page, by name.
+    pub resources: Vec<ServedResource>,
+}
+
+/// One served resource.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServedResource {
+    /// `namespace/name`, or `name`.
+    pub name: String,
+    /// Its content version.
+    pub version: String,
+    /// Where it came from (`file:line (document n)`), when known.
+    pub origin: Option<String>,
+    /// Its encoded size, in bytes.
+    pub size: usize,
+}
+
+/// `/debug`: every endpoint, with what it answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The path.
+    pub path: String,
+    /// What it answers.
+    pub description: String,
 }

@@ -3,10 +3,15 @@
 //! current problem with the input.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
 
 use super::AdminState;
-use super::api::{BuildInfo, PublishedCollection, ScopedProblem, SinkStatus};
+use super::api::{
+    BuildInfo, Endpoint, LinkHealth, PublishedCollection, ResourcePage, ScopedProblem,
+    ServedResource, SinkStatus,
+};
 use crate::config::HubConfig;
 use galleon_plugin_host::PluginStatus;
 
@@ -87,4 +92,115 @@ pub(super) async fn version(State(state): State<AdminState>) -> Json<BuildInfo> 
             .map(|p| p.display().to_string()),
         ..BuildInfo::this_binary()
     })
+}
+
+/// `/debug/sources`: every source's links, up or down since when, and
+/// while down why and what stays served.
+pub(super) async fn sources(State(state): State<AdminState>) -> Json<Vec<LinkHealth>> {
+    Json(state.health.links())
+}
+
+/// The endpoints `/debug` lists, with what each answers.
+pub(super) const ENDPOINTS: &[(&str, &str)] = &[
+    ("/", "the status page"),
+    ("/healthz", "200 while the process answers"),
+    ("/readyz", "200 once every snapshot group has published"),
+    ("/metrics", "Prometheus metrics"),
+    (
+        "/debug/version",
+        "build, uptime, host and configuration file",
+    ),
+    (
+        "/debug/config",
+        "the configuration in effect, secrets redacted",
+    ),
+    (
+        "/debug/sources",
+        "every source's links: up or down, since when, why",
+    ),
+    (
+        "/debug/snapshots",
+        "every published collection: version, size, age",
+    ),
+    (
+        "/debug/resources?collection=…&offset=0&limit=100",
+        "one page of a served collection: names, versions, origins, sizes",
+    ),
+    (
+        "/debug/sinks",
+        "every connected sink and what it has of each collection",
+    ),
+    ("/debug/diagnostics", "every current problem with the input"),
+    (
+        "/debug/plugins",
+        "every plugin binding: version, limits, calls, failures",
+    ),
+];
+
+/// `/debug`: the index of endpoints.
+pub(super) async fn index() -> Json<Vec<Endpoint>> {
+    Json(
+        ENDPOINTS
+            .iter()
+            .map(|(path, description)| Endpoint {
+                path: (*path).to_owned(),
+                description: (*description).to_owned(),
+            })
+            .collect(),
+    )
+}
+
+/// The query of `/debug/resources`.
+#[derive(Deserialize)]
+pub(super) struct PageQuery {
+    collection: String,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+/// The most resources one page holds.
+const MAX_PAGE: usize = 1_000;
+
+/// `/debug/resources`: one page of a served collection, by name.
+pub(super) async fn resources(
+    State(state): State<AdminState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ResourcePage>, (StatusCode, String)> {
+    let collection = state
+        .cache
+        .groups()
+        .into_iter()
+        .filter_map(|group| state.cache.snapshot(&group))
+        .find_map(|snapshot| snapshot.collection(&query.collection).cloned())
+        .ok_or_else(|| {
+            let message = format!(
+                "no published collection {} (see /debug/snapshots)\n",
+                galleon_mcp::quote::quote(&query.collection)
+            );
+            (StatusCode::NOT_FOUND, message)
+        })?;
+    let resources = collection
+        .resources()
+        .skip(query.offset)
+        .take(query.limit.min(MAX_PAGE))
+        .map(|r| ServedResource {
+            name: r.name().to_string(),
+            version: r.version().to_string(),
+            origin: r.origin().map(str::to_owned),
+            size: r.encoded().len(),
+        })
+        .collect();
+    Ok(Json(ResourcePage {
+        collection: collection.collection().to_owned(),
+        version: collection.version().to_string(),
+        total: collection.len(),
+        offset: query.offset,
+        resources,
+    }))
 }

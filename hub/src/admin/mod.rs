@@ -25,6 +25,7 @@ use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::McpServer;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_plugin_host::PluginHost;
+use galleon_sources::SourceHealth;
 
 use crate::config::HubConfig;
 
@@ -47,6 +48,8 @@ pub struct AdminState {
     pub source_events: Arc<AtomicU64>,
     /// When the hub started.
     pub started: SystemTime,
+    /// Every source's links.
+    pub health: SourceHealth,
 }
 
 impl AdminState {
@@ -80,6 +83,9 @@ fn router(state: AdminState) -> Router {
         .route("/debug/plugins", get(debug::plugins))
         .route("/debug/config", get(debug::config))
         .route("/debug/version", get(debug::version))
+        .route("/debug/sources", get(debug::sources))
+        .route("/debug/resources", get(debug::resources))
+        .route("/debug", get(debug::index))
         .with_state(state)
 }
 

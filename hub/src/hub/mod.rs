@@ -34,7 +34,7 @@ use galleon_pipeline::{
     BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
 use galleon_plugin_host::{Builtin, PluginHost};
-use galleon_sources::{Aggregate, Source, SourceContext};
+use galleon_sources::{Aggregate, Source, SourceContext, SourceHealth};
 use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
 use security::Security;
@@ -211,10 +211,12 @@ impl Hub {
         let started = std::time::SystemTime::now();
         let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
         self.codecs = codecs;
+        let health = SourceHealth::default();
         let context = SourceContext {
             registry: self.registry.clone(),
             diagnostics: self.diagnostics.clone(),
             pool,
+            health: health.clone(),
         };
         let configured = galleon_sources::build(
             &self.config.sources,
@@ -270,6 +272,7 @@ impl Hub {
             config,
             source_events,
             started,
+            health,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,

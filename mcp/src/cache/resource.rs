@@ -40,6 +40,9 @@ pub struct CachedResource {
     revision: Option<Arc<str>>,
     /// Its MCP-over-xDS encodings, made on first use and shared by clones.
     xds: Arc<XdsEntries>,
+    /// Where it came from (`file:line (document n)`, an etcd key, an
+    /// upstream), for introspection; not part of what is served.
+    origin: Option<Arc<str>>,
 }
 
 /// A resource as the entries of xDS responses.
@@ -90,6 +93,7 @@ impl CachedResource {
             entry,
             revision,
             xds: Arc::default(),
+            origin: None,
         }
     }
 
@@ -147,6 +151,17 @@ impl CachedResource {
         } else {
             self.xds.delta.get_or_init(build).clone()
         }
+    }
+
+    /// The same resource, noted as coming from `origin`.
+    pub fn with_origin(mut self, origin: Option<Arc<str>>) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Where it came from, when known.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// The resource's name (`namespace/name`, or `name` if cluster-scoped).

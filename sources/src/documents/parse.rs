@@ -55,13 +55,13 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> Pars
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
-            parsed.problems.push(Problem {
-                location: path.display().to_string(),
-                message: format!(
+            parsed.problems.push(Problem::new(
+                path.display().to_string(),
+                format!(
                     "not UTF-8 text (invalid byte at offset {}); nothing in it was loaded",
                     e.valid_up_to()
                 ),
-            });
+            ));
             return parsed;
         }
     };
@@ -109,7 +109,7 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8], registry: &Registry) -> Pars
                     ),
                     None => origin.to_string(),
                 };
-                parsed.problems.push(Problem { location, message });
+                parsed.problems.push(Problem::new(location, message));
                 continue;
             }
         };
@@ -140,10 +140,9 @@ fn add_items(parsed: &mut ParsedFile, value: Value, origin: &Arc<Origin>, regist
         match document_of(item, origin, registry) {
             Ok(Some(doc)) => parsed.documents.push(doc),
             Ok(None) => {}
-            Err(invalid) => parsed.problems.push(Problem {
-                location: origin.to_string(),
-                message: invalid.to_string(),
-            }),
+            Err(invalid) => parsed
+                .problems
+                .push(Problem::new(origin.to_string(), invalid.to_string())),
         }
     }
 }

@@ -153,15 +153,15 @@ impl DocumentSet {
             };
             for (path, index) in claims.iter().skip(1) {
                 if let Some(loser) = self.document(path, *index, k) {
-                    problems.push(Problem {
-                        location: loser.origin().to_string(),
-                        message: format!(
+                    problems.push(Problem::new(
+                        loser.origin().to_string(),
+                        format!(
                             "duplicate {} {}: already defined at {}; this definition is ignored",
                             k.0,
                             k.1,
                             winner.origin()
                         ),
-                    });
+                    ));
                 }
             }
         }

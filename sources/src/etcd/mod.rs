@@ -45,6 +45,7 @@ use self::resume::{Progress, Step, step};
 use super::documents::{DocumentSet, parse_file};
 use super::link::{Link, Retry};
 use super::{EventSender, Source, SourceRun, send_all};
+use crate::health::SourceHealth;
 
 /// A source of resources held in etcd under one prefix.
 pub struct EtcdSource {
@@ -55,6 +56,7 @@ pub struct EtcdSource {
     backoff: BackoffOptions,
     max_value_size: usize,
     set: Mutex<DocumentSet>,
+    health: SourceHealth,
     /// Where the keys that are not UTF-8 are reported.
     unnamed: Mutex<HashSet<Scope>>,
 }
@@ -99,6 +101,7 @@ impl EtcdSource {
             backoff: crate::RECONNECT,
             max_value_size: crate::file::DEFAULT_MAX_FILE_SIZE as usize,
             set: Mutex::default(),
+            health: SourceHealth::default(),
             unnamed: Mutex::default(),
         }
     }
@@ -107,6 +110,12 @@ impl EtcdSource {
     /// stays served).
     pub fn with_max_value_size(mut self, bytes: usize) -> Self {
         self.max_value_size = bytes;
+        self
+    }
+
+    /// Reports its link's health to `health`.
+    pub fn with_health(mut self, health: SourceHealth) -> Self {
+        self.health = health;
         self
     }
 
@@ -123,7 +132,12 @@ impl EtcdSource {
     /// Follows etcd until `stop`, reconnecting as long as it takes.
     async fn follow(self: Arc<Self>, events: EventSender, stop: CancellationToken) {
         let mut progress = Progress::default();
-        let link = Arc::new(Link::new(self.name(), self.diagnostics.clone()));
+        let link = Arc::new(Link::new(
+            self.name(),
+            self.name(),
+            self.diagnostics.clone(),
+            self.health.clone(),
+        ));
         let mut retry = Retry::new(link, self.backoff);
         loop {
             let session = self.session(&mut progress, &events, &mut retry);

@@ -128,6 +128,7 @@ impl FileSource {
                 watcher = self.watcher();
                 watched = now;
                 rescan_now = true;
+                self.report_roots();
             }
         }
     }
@@ -142,6 +143,30 @@ impl FileSource {
             None
         } else {
             Some(Some(unfinished.files.iter().cloned().collect()))
+        }
+    }
+
+    /// Reports the roots' health: down while one is missing (what it held
+    /// stays served), up otherwise.
+    pub(super) fn report_roots(&self) {
+        let name = self.name();
+        let missing: Vec<String> = self
+            .roots()
+            .iter()
+            .filter(|root| !root.exists())
+            .map(|root| root.display().to_string())
+            .collect();
+        if missing.is_empty() {
+            self.health.up(&name, &name, None);
+        } else {
+            let error = format!("missing: {}", missing.join(", "));
+            self.health.down(
+                &name,
+                &name,
+                None,
+                &error,
+                "what it held stays served until it returns",
+            );
         }
     }
 

@@ -18,6 +18,7 @@ use tracing::{debug, info};
 use self::listing::Listing;
 use super::documents::{DocumentSet, ParsedFile, parse_file};
 use super::{EventSender, Source, SourceRun, send_all};
+use crate::health::SourceHealth;
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Event};
 use galleon_pipeline::registry::Registry;
@@ -52,6 +53,7 @@ pub struct FileSource {
     /// The files whose problems are in the ledger (a file with nothing but
     /// problems contributes no resources, so the set does not know it).
     reported: Mutex<BTreeSet<PathBuf>>,
+    health: SourceHealth,
 }
 
 /// Reads to try again: files whose read failed (descriptors or memory ran
@@ -99,6 +101,7 @@ impl FileSource {
             loads: AtomicU64::new(0),
             unfinished: Mutex::default(),
             reported: Mutex::default(),
+            health: SourceHealth::default(),
         }
     }
 
@@ -113,6 +116,13 @@ impl FileSource {
     /// reported by default).
     pub fn with_external_symlinks(mut self, follow: bool) -> Self {
         self.follow_external_symlinks = follow;
+        self
+    }
+
+    /// Reports its roots' health to `health`: up while every root is
+    /// there, down while one is missing.
+    pub fn with_health(mut self, health: SourceHealth) -> Self {
+        self.health = health;
         self
     }
 
@@ -197,16 +207,16 @@ impl FileSource {
     /// Reports the paths a listing could not see or would not follow
     /// (cleared once everything lists again).
     fn report_listing(&self, listing: &Listing) {
-        let unseen = listing.unseen.iter().map(|(path, reason)| Problem {
-            location: path.display().to_string(),
-            message: format!(
-                "{reason}; what was read from it before stays served until it lists again"
-            ),
+        let unseen = listing.unseen.iter().map(|(path, reason)| {
+            Problem::new(
+                path.display().to_string(),
+                format!("{reason}; what was read from it before stays served until it lists again"),
+            )
         });
-        let refused = listing.refused.iter().map(|(path, reason)| Problem {
-            location: path.display().to_string(),
-            message: reason.clone(),
-        });
+        let refused = listing
+            .refused
+            .iter()
+            .map(|(path, reason)| Problem::new(path.display().to_string(), reason.clone()));
         let problems = unseen.chain(refused).collect();
         self.diagnostics.set(&Scope::Listing(self.name()), problems);
     }
@@ -383,6 +393,7 @@ impl Source for FileSource {
                 return;
             };
             info!(source = %self.name(), resources = initial.len(), "loaded");
+            self.report_roots();
             let syncs = self.collections().into_iter().map(Event::FullSync);
             if send_all(&events, initial.into_iter().chain(syncs))
                 .await

@@ -23,6 +23,7 @@ use self::kind::KindWatch;
 use super::link::{Link, Retry};
 use super::{EventSender, Source, SourceRun};
 use crate::config::KubernetesConfig;
+use crate::health::SourceHealth;
 
 /// Delays between attempts to read the client configuration.
 const CONFIG_RETRY: galleon_mcp::BackoffOptions = galleon_mcp::BackoffOptions {
@@ -35,6 +36,7 @@ pub struct KubernetesSource {
     options: KubernetesConfig,
     registry: Arc<Registry>,
     diagnostics: Diagnostics,
+    health: SourceHealth,
 }
 
 impl KubernetesSource {
@@ -48,7 +50,14 @@ impl KubernetesSource {
             options,
             registry,
             diagnostics,
+            health: SourceHealth::default(),
         }
+    }
+
+    /// Reports its links' health to `health`.
+    pub fn with_health(mut self, health: SourceHealth) -> Self {
+        self.health = health;
+        self
     }
 
     async fn client(&self) -> Result<Client, kube::Error> {
@@ -90,8 +99,10 @@ impl KubernetesSource {
             };
             for namespace in scopes {
                 let link = Arc::new(Link::new(
+                    self.name(),
                     format!("{} {}/{}", self.name(), schema.api_version, schema.kind),
                     self.diagnostics.clone(),
+                    self.health.clone(),
                 ));
                 watches.push(KindWatch {
                     client: client.clone(),
@@ -127,7 +138,12 @@ impl Source for KubernetesSource {
 
     fn run(self: Arc<Self>, events: EventSender, stop: CancellationToken) -> SourceRun {
         Box::pin(async move {
-            let link = Arc::new(Link::new(self.name(), self.diagnostics.clone()));
+            let link = Arc::new(Link::new(
+                self.name(),
+                format!("{} client", self.name()),
+                self.diagnostics.clone(),
+                self.health.clone(),
+            ));
             let mut retry = Retry::new(link, CONFIG_RETRY);
             let client = loop {
                 match self.client().await {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::SERVED;
 use super::mirror::Mirror;
 use super::{Dial, UpstreamError, UpstreamOptions};
-use crate::link::{Link, Retry};
+use crate::link::Retry;
 use crate::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP.
@@ -111,7 +111,7 @@ impl Source for McpUpstream {
             };
             // A new client per start: it asks for everything again.
             let client = SinkClient::new(dial.endpoint.clone(), options, forward);
-            let link = Arc::new(Link::new(self.name(), dial.diagnostics.clone()));
+            let link = Arc::new(dial.link(self.name()));
             let mut retry = Retry::new(link, dial.backoff);
             loop {
                 let mut served = false;

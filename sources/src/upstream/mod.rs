@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::tls::ClientTls;
+
+use crate::health::SourceHealth;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_schemas::DescriptorPool;
@@ -73,6 +75,8 @@ pub struct UpstreamOptions {
     pub backoff: BackoffOptions,
     /// The largest resource body taken in (as `maxFileSize` for files).
     pub max_resource_size: usize,
+    /// Where its link's health is reported.
+    pub health: SourceHealth,
 }
 
 impl Default for UpstreamOptions {
@@ -82,6 +86,7 @@ impl Default for UpstreamOptions {
             tls: None,
             backoff: crate::RECONNECT,
             max_resource_size: crate::file::DEFAULT_MAX_FILE_SIZE as usize,
+            health: SourceHealth::default(),
         }
     }
 }
@@ -97,6 +102,7 @@ struct Dial {
     diagnostics: Diagnostics,
     backoff: BackoffOptions,
     max_resource_size: usize,
+    health: SourceHealth,
 }
 
 impl Dial {
@@ -122,6 +128,7 @@ impl Dial {
             diagnostics,
             backoff: options.backoff,
             max_resource_size: options.max_resource_size,
+            health: options.health,
         })
     }
 
@@ -133,6 +140,16 @@ impl Dial {
             self.pool.clone(),
             self.diagnostics.clone(),
             self.max_resource_size,
+        )
+    }
+
+    /// The link to the upstream, reporting as source `name`.
+    fn link(&self, name: String) -> crate::link::Link {
+        crate::link::Link::new(
+            name.clone(),
+            name,
+            self.diagnostics.clone(),
+            self.health.clone(),
         )
     }
 

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::SERVED;
 use super::mirror::Mirror;
 use super::{Dial, UpstreamError, UpstreamOptions};
-use crate::link::{Link, Retry};
+use crate::link::Retry;
 use crate::{EventSender, Source, SourceRun, send_all};
 
 /// A source fed by an upstream hub over MCP over xDS.
@@ -210,7 +210,7 @@ impl Source for XdsUpstream {
         Box::pin(async move {
             let mut mirror = self.dial.mirror(self.name());
             let mut accepted = HashMap::new();
-            let link = Arc::new(Link::new(self.name(), self.dial.diagnostics.clone()));
+            let link = Arc::new(self.dial.link(self.name()));
             let mut retry = Retry::new(link, self.dial.backoff);
             loop {
                 let mut up = || retry.up(&self.dial.address);
