@@ -16,9 +16,10 @@ pub fn quote(input: &str) -> String {
     }
 }
 
-/// `input` as a table cell or a label may show it: control characters
-/// escaped (no escape sequence or newline reaches a terminal), cut after
-/// `max` characters with `…`. Unlike [`quote`], not in quotes.
+/// `input` as a log line, a table cell or a message may show it: control
+/// characters escaped (no escape sequence or newline reaches a terminal or
+/// forges a line), cut after `max` characters with `…`. Unlike [`quote`],
+/// not in quotes, and other characters as they are.
 pub fn escaped(input: &str, max: usize) -> String {
     let mut out = String::new();
     for (n, c) in input.chars().enumerate() {
@@ -26,7 +27,11 @@ pub fn escaped(input: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        out.extend(c.escape_debug());
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
     out
 }

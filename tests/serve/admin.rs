@@ -447,17 +447,20 @@ async fn secrets_in_the_configuration_are_never_shown() {
 async fn a_sink_cannot_forge_a_series_in_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
-    let galleon = Galleon::serve(&["--files", dir.path().to_str().unwrap()]).await;
+    let galleon = Galleon::serve(&[
+        "--files",
+        dir.path().to_str().unwrap(),
+        "--mcp-addr",
+        "127.0.0.1:0",
+    ])
+    .await;
     let forged = "x\"} 1\ngalleon_forged_total 1\n# \u{1b}[2J";
     let mut sink = RawSink::connect(&galleon.url(), forged).await;
     sink.subscribe(VS).await;
     let push = sink.recv().await;
     sink.ack(&push).await;
     let metrics = galleon
-        .wait_for_admin(
-            "/metrics",
-            &["galleon_sink_synced{node=\"x\\\"} 1\\ngalleon_forged_total"],
-        )
+        .wait_for_admin("/metrics", &["galleon_sink_synced{node=\"x\\\"} 1"])
         .await;
     assert!(
         !metrics
@@ -472,7 +475,13 @@ async fn a_sink_cannot_forge_a_series_in_the_metrics() {
 async fn version_and_status_read_a_running_hub_by_name_for_scripts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
-    let galleon = Galleon::serve(&["--files", dir.path().to_str().unwrap()]).await;
+    let galleon = Galleon::serve(&[
+        "--files",
+        dir.path().to_str().unwrap(),
+        "--mcp-addr",
+        "127.0.0.1:0",
+    ])
+    .await;
     let by_name = format!("localhost:{}", galleon.admin.port());
     let out = tokio::process::Command::new(galleon_tests::galleon_binary())
         .args(["version", "-o", "json"])

@@ -295,7 +295,13 @@ async fn a_directory_moved_away_takes_its_problems_with_it() {
     )
     .unwrap();
     let resources = dir.path().join("resources");
-    let galleon = Galleon::serve(&["--files", resources.to_str().unwrap()]).await;
+    let galleon = Galleon::serve(&[
+        "--files",
+        resources.to_str().unwrap(),
+        "--mcp-addr",
+        "127.0.0.1:0",
+    ])
+    .await;
     galleon
         .wait_for_admin("/debug/diagnostics", &["broken/bad.yaml"])
         .await;

@@ -13,7 +13,7 @@ use http_body::Frame;
 use tokio::sync::mpsc;
 use tonic::Status;
 
-use super::stream::Outgoing;
+use super::session::Outgoing;
 
 /// The pushes of one stream, as an HTTP body.
 pub(super) struct PushBody {

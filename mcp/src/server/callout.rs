@@ -9,7 +9,9 @@ use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataMap, MetadataValu
 use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
-use super::{McpServer, stream};
+use super::McpServer;
+use super::mcp::Mcp;
+use super::session::{self, Outgoing};
 use crate::backoff::Backoff;
 use crate::tls::{ClientTls, TlsError};
 use crate::{BackoffOptions, VERSION_HEADER};
@@ -92,10 +94,8 @@ impl McpServer {
         // A final status only matters to a dialled-in sink; here the stream
         // just ends. tonic encodes each push itself (callouts are few).
         let outgoing = ReceiverStream::new(pushes).map_while(|outgoing| match outgoing {
-            stream::Outgoing::Push(push) => Some(push.into_message()),
-            stream::Outgoing::Frame(_) | stream::Outgoing::End(_) | stream::Outgoing::Abort(_) => {
-                None
-            }
+            Outgoing::Push(push) => Some(push.into_message()),
+            Outgoing::Frame(_) | Outgoing::End(_) | Outgoing::Abort(_) => None,
         });
         let mut request = tonic::Request::new(outgoing);
         *request.metadata_mut() = metadata.clone();
@@ -104,12 +104,14 @@ impl McpServer {
             .await?
             .into_inner();
         info!(address, "callout connected");
-        stream::serve(
+        let (id, peer) = (self.next_stream_id(), Some(address.to_owned()));
+        session::serve(
             self.shared.clone(),
-            self.next_stream_id(),
-            Some(address.to_owned()),
+            id,
+            peer,
             requests,
             outbox,
+            Mcp::default(),
         )
         .await;
         Ok(())

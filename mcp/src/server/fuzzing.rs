@@ -10,8 +10,10 @@ use galleon_proto::xds::{DeltaDiscoveryRequest, DiscoveryRequest};
 use prost::Message;
 use tokio::sync::mpsc;
 
-use super::stream::{self, Outbox, Outgoing};
-use super::{McpServer, ServerOptions, XdsType, xds};
+use super::mcp::Mcp;
+use super::session::{self, Outbox, Outgoing};
+use super::xds::{Delta, Sotw, Xds};
+use super::{McpServer, ServerOptions, XdsType};
 use crate::cache::{CachedResource, DefaultGroup, Snapshot, SnapshotCache};
 
 const COLLECTIONS: [&str; 2] = [
@@ -32,13 +34,9 @@ const XDS_TYPES: [&str; 2] = [
 pub fn fuzz_requests(data: &[u8]) {
     let requests = decoded::<RequestResources>(data);
     run(|source, outbox| {
-        stream::serve(
-            Arc::clone(&source.shared),
-            1,
-            None,
-            tokio_stream::iter(requests),
-            outbox,
-        )
+        let shared = Arc::clone(&source.shared);
+        let requests = tokio_stream::iter(requests);
+        session::serve(shared, 1, None, requests, outbox, Mcp::default())
     });
 }
 
@@ -52,13 +50,15 @@ pub fn fuzz_xds_requests(data: &[u8]) {
         let requests = decoded::<DiscoveryRequest>(data);
         run(|source, outbox| {
             let shared = Arc::clone(&source.shared);
-            xds::serve_sotw(shared, 1, None, tokio_stream::iter(requests), outbox)
+            let requests = tokio_stream::iter(requests);
+            session::serve(shared, 1, None, requests, outbox, Xds::<Sotw>::default())
         });
     } else {
         let requests = decoded::<DeltaDiscoveryRequest>(data);
         run(|source, outbox| {
             let shared = Arc::clone(&source.shared);
-            xds::serve_delta(shared, 1, None, tokio_stream::iter(requests), outbox)
+            let requests = tokio_stream::iter(requests);
+            session::serve(shared, 1, None, requests, outbox, Xds::<Delta>::default())
         });
     }
 }

@@ -10,11 +10,13 @@ mod callout;
 mod connection;
 #[cfg(feature = "fuzzing")]
 mod fuzzing;
+mod grpc;
 mod listener;
+mod mcp;
 mod push;
 mod resource_source;
+mod session;
 mod stats;
-mod stream;
 mod subscription;
 mod xds;
 

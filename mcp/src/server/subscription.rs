@@ -7,6 +7,7 @@ use std::sync::Arc;
 use galleon_proto::mcp::Resources;
 
 use super::push::{Carried, Push};
+use super::session::{Pending, Route};
 use crate::cache::CollectionSnapshot;
 
 /// What the sink is known to hold of a collection.
@@ -37,40 +38,28 @@ impl Held {
     }
 }
 
-/// A push the sink has not answered yet.
-pub(super) struct Pending {
-    pub(super) nonce: String,
-    pub(super) state: Arc<CollectionSnapshot>,
-    /// When it was handed to the transport (for the stall limit).
-    pub(super) sent: tokio::time::Instant,
-}
-
 /// The protocol state of one collection on one stream.
 pub(super) struct Subscription {
-    pub(super) group: String,
+    pub(super) route: Route,
     pub(super) incremental: bool,
     pub(super) held: Held,
     /// Version of the last push the sink answered (ACK or NACK): the watch
     /// waits for anything else, so a NACKed version is never re-sent.
     pub(super) answered: Option<Arc<str>>,
-    pub(super) pending: Option<Pending>,
+    pub(super) pending: Option<Pending<()>>,
 }
 
 impl Subscription {
     /// A new subscription. A sink that asks for incremental pushes and lists
     /// the versions it holds resumes: its first push is a delta.
-    pub(super) fn new(
-        group: String,
-        incremental: bool,
-        declared: BTreeMap<String, String>,
-    ) -> Self {
+    pub(super) fn new(route: Route, incremental: bool, declared: BTreeMap<String, String>) -> Self {
         let held = if incremental && !declared.is_empty() {
             Held::Declared(declared)
         } else {
             Held::Unknown
         };
         Self {
-            group,
+            route,
             incremental,
             held,
             answered: None,
@@ -121,14 +110,16 @@ impl Subscription {
         }
     }
 
-    /// The sink answered the pending push; returns the answered state.
-    pub(super) fn answer(&mut self, acked: bool) -> Option<Arc<CollectionSnapshot>> {
-        let pending = self.pending.take()?;
-        self.answered = Some(pending.state.version().clone());
+    /// The sink answered `pending` (an ACK when `acked`): the watch waits
+    /// for another version, and an ACK moves what it holds.
+    pub(super) fn answered(&mut self, pending: Pending<()>, acked: bool) {
+        let Some(state) = pending.state else {
+            return;
+        };
+        self.answered = Some(state.version().clone());
         if acked {
-            self.held = Held::Acked(pending.state.clone());
+            self.held = Held::Acked(state);
         }
-        Some(pending.state)
     }
 }
 
@@ -154,12 +145,19 @@ mod tests {
         state: &Arc<CollectionSnapshot>,
         ack: bool,
     ) {
-        sub.pending = Some(Pending {
+        let pending = Pending {
             nonce: nonce.into(),
-            state: state.clone(),
-            sent: tokio::time::Instant::now(),
-        });
-        sub.answer(ack);
+            state: Some(state.clone()),
+            extra: (),
+        };
+        sub.answered(pending, ack);
+    }
+
+    fn route() -> Route {
+        Route {
+            target: None,
+            group: "default".into(),
+        }
     }
 
     fn names(push: Push) -> Vec<String> {
@@ -173,7 +171,7 @@ mod tests {
 
     #[test]
     fn first_push_is_full_then_deltas_against_the_ack() {
-        let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
+        let mut sub = Subscription::new(route(), true, BTreeMap::new());
         let v1 = state(&[("ns/a", "1"), ("ns/b", "1")]);
         let first = sub.push(&v1, "1".into());
         assert!(!first.header.incremental);
@@ -189,7 +187,7 @@ mod tests {
 
     #[test]
     fn nack_keeps_the_acked_base() {
-        let mut sub = Subscription::new("default".into(), true, BTreeMap::new());
+        let mut sub = Subscription::new(route(), true, BTreeMap::new());
         let v1 = state(&[("ns/a", "1")]);
         sent_and_answered(&mut sub, "1", &v1, true);
         let v2 = state(&[("ns/a", "2")]);
@@ -208,7 +206,7 @@ mod tests {
             .map(|r| (r.name().to_string(), r.version().to_string()))
             .chain([("ns/gone".to_string(), "x".to_string())])
             .collect();
-        let sub = Subscription::new("default".into(), true, declared);
+        let sub = Subscription::new(route(), true, declared);
         let push = sub.push(&v1, "1".into()).into_message();
         assert!(push.incremental);
         assert!(push.resources.is_empty());
@@ -217,7 +215,7 @@ mod tests {
 
     #[test]
     fn without_incremental_every_push_is_full() {
-        let mut sub = Subscription::new("default".into(), false, BTreeMap::new());
+        let mut sub = Subscription::new(route(), false, BTreeMap::new());
         let v1 = state(&[("ns/a", "1")]);
         sent_and_answered(&mut sub, "1", &v1, true);
         let push = sub.push(&state(&[("ns/b", "1")]), "2".into());

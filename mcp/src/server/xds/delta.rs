@@ -5,34 +5,29 @@
 //! versions equal to the state-of-the-world ones. A sink that resumes lists
 //! what it holds (`initial_resource_versions`) and gets only the difference.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use galleon_proto::rpc;
 use galleon_proto::xds::{DeltaDiscoveryRequest, DeltaDiscoveryResponse, Node};
-use tokio::time::Instant;
-use tonic::Status;
 
-use super::session::{Pending, Protocol, Route, Session, oldest};
+use super::flavour::{Answer, Change, Common, Flavour, Response};
 use crate::cache::CollectionSnapshot;
 use crate::server::push::grpc_frame;
+use crate::server::session::{Pending, Session};
 
 const WILDCARD: &str = "*";
 
 /// Name → version, of what a sink holds.
 type Held = BTreeMap<String, String>;
 
-/// One type URL on one stream.
-struct Subscription {
-    route: Route,
+/// What a sink subscribes to of one type URL, and holds of it.
+pub(in crate::server) struct Subscription {
     wildcard: bool,
     names: BTreeSet<String>,
     /// What the sink holds, as far as its ACKs say.
     held: Held,
-    /// What it will hold once it ACKs the pending response.
-    pending: Option<Pending<Held>>,
-    /// The version the sink last answered: the watch waits for another.
-    answered: Option<Arc<str>>,
     /// Whether any response was sent (the first is sent even if empty).
     responded: bool,
 }
@@ -68,80 +63,78 @@ impl Subscription {
 
 /// The incremental flavour.
 #[derive(Default)]
-pub(super) struct Delta {
-    subscriptions: HashMap<String, Subscription>,
-}
+pub(in crate::server) struct Delta;
 
-impl Protocol for Delta {
+impl Flavour for Delta {
     type Request = DeltaDiscoveryRequest;
+    type Subscription = Subscription;
+    /// What the sink will hold once it ACKs the pending response.
+    type Extra = Held;
+    type Response = DeltaDiscoveryResponse;
 
     const NAME: &'static str = "xds-delta";
+    const INCREMENTAL: bool = true;
 
     fn node(request: &DeltaDiscoveryRequest) -> Option<&Node> {
         request.node.as_ref()
     }
 
-    fn on_request(
-        &mut self,
-        request: DeltaDiscoveryRequest,
-        session: &mut Session,
-    ) -> Result<(), Status> {
-        let type_url = request.type_url;
-        let Some(subscription) = self.subscriptions.get_mut(&type_url) else {
-            let mut subscribe = request.resource_names_subscribe;
-            if subscribe.is_empty() {
-                // The legacy first request: an implicit wildcard.
-                subscribe.push(WILDCARD.to_owned());
-            }
-            let held = request.initial_resource_versions;
-            self.subscribe(type_url, subscribe, held, session);
-            return Ok(());
-        };
-        let mut rearm = false;
-        if !request.response_nonce.is_empty() {
-            let pending_nonce = subscription.pending.as_ref().map(|p| p.nonce.as_str());
-            if pending_nonce == Some(request.response_nonce.as_str()) {
-                let pending = subscription.pending.take().expect("checked above");
-                let version = pending.state.as_ref().map(|s| s.version().clone());
-                let acked = request.error_detail.is_none();
-                session.answered(
-                    &type_url,
-                    version.as_deref().unwrap_or_default(),
-                    request.error_detail,
-                );
-                if acked {
-                    subscription.held = pending.extra;
-                }
-                subscription.answered = version;
-                rearm = true;
-            } else {
-                session.stale(&type_url, &request.response_nonce);
-            }
-        }
-        let subscribe = request.resource_names_subscribe;
-        let unsubscribe = request.resource_names_unsubscribe;
-        if subscribe.is_empty() && unsubscribe.is_empty() && request.response_nonce.is_empty() {
-            session.repeated(&type_url);
-        }
-        if subscription.change(subscribe, unsubscribe) {
-            subscription.answered = None;
-            rearm = true;
-        }
-        if rearm && subscription.pending.is_none() {
-            let known = subscription.answered.clone();
-            session.arm(&type_url, &subscription.route, known);
-        }
-        Ok(())
+    fn parts(request: &mut DeltaDiscoveryRequest) -> (String, String, Option<rpc::Status>) {
+        let type_url = std::mem::take(&mut request.type_url);
+        let nonce = std::mem::take(&mut request.response_nonce);
+        (type_url, nonce, request.error_detail.take())
     }
 
-    fn on_change(
-        &mut self,
+    fn open(request: DeltaDiscoveryRequest) -> Subscription {
+        let mut subscribe = request.resource_names_subscribe;
+        if subscribe.is_empty() {
+            // The legacy first request: an implicit wildcard.
+            subscribe.push(WILDCARD.to_owned());
+        }
+        let mut subscription = Subscription {
+            wildcard: false,
+            names: BTreeSet::new(),
+            held: request.initial_resource_versions,
+            responded: false,
+        };
+        subscription.change(subscribe, Vec::new());
+        subscription
+    }
+
+    fn change(
+        subscription: &mut Subscription,
+        request: DeltaDiscoveryRequest,
+        answer: &Answer,
+    ) -> Change {
+        let subscribe = request.resource_names_subscribe;
+        let unsubscribe = request.resource_names_unsubscribe;
+        let nothing = subscribe.is_empty() && unsubscribe.is_empty();
+        if subscription.change(subscribe, unsubscribe) {
+            Change::New
+        } else if nothing && matches!(answer, Answer::None) {
+            Change::Repeated
+        } else {
+            Change::Nothing
+        }
+    }
+
+    fn answered(subscription: &mut Subscription, pending: Pending<Held>, acked: bool) {
+        if acked {
+            subscription.held = pending.extra;
+        }
+    }
+
+    fn respond(
+        subscription: &mut Subscription,
+        common: &Common<Held>,
         type_url: &str,
-        state: Arc<CollectionSnapshot>,
-        session: &mut Session,
-    ) -> Option<Vec<Bytes>> {
-        let subscription = self.subscriptions.get_mut(type_url)?;
-        let bare = subscription.route.target.as_ref()?.bare;
+        state: &CollectionSnapshot,
+        nonce: &str,
+        session: &Session,
+    ) -> Response<Held> {
+        let Some(target) = &common.route.target else {
+            return Response::Unchanged;
+        };
         let shown: Vec<_> = state
             .resources()
             .filter(|r| session.visible(r) && subscription.wants(r.name()))
@@ -161,11 +154,7 @@ impl Protocol for Delta {
             .cloned()
             .collect();
         if changed.is_empty() && removed.is_empty() && subscription.responded {
-            // Nothing this sink sees changed: wait for the next version.
-            subscription.answered = Some(state.version().clone());
-            let known = subscription.answered.clone();
-            session.arm(type_url, &subscription.route, known);
-            return None;
+            return Response::Unchanged;
         }
         let mut after = subscription.held.clone();
         for name in &removed {
@@ -174,67 +163,39 @@ impl Protocol for Delta {
         for resource in &changed {
             after.insert(resource.name().to_string(), resource.version().to_string());
         }
-        let entries: Vec<Bytes> = changed.iter().map(|r| r.xds_delta_entry(bare)).collect();
-        let nonce = session.nonce();
+        let entries: Vec<Bytes> = changed
+            .iter()
+            .map(|r| r.xds_delta_entry(target.bare))
+            .collect();
         let header = DeltaDiscoveryResponse {
             system_version_info: state.version().to_string(),
             resources: Vec::new(),
             type_url: type_url.to_owned(),
-            nonce: nonce.clone(),
+            nonce: nonce.to_owned(),
             removed_resources: removed,
         };
-        session.sent(type_url, state.version(), entries.len());
         subscription.responded = true;
-        subscription.pending = Some(Pending {
-            nonce,
-            state: Some(state),
-            sent: Instant::now(),
+        Response::Send {
+            resources: entries.len(),
+            frame: grpc_frame(&header, entries),
             extra: after,
-        });
-        Some(grpc_frame(&header, entries))
-    }
-
-    fn oldest_pending(&self) -> Option<Instant> {
-        oldest(self.subscriptions.values().map(|s| s.pending.as_ref()))
-    }
-}
-
-impl Delta {
-    fn subscribe(
-        &mut self,
-        type_url: String,
-        subscribe: Vec<String>,
-        held: Held,
-        session: &mut Session,
-    ) {
-        let mut subscription = Subscription {
-            route: session.route(&type_url, true),
-            wildcard: false,
-            names: BTreeSet::new(),
-            held,
-            pending: None,
-            answered: None,
-            responded: false,
-        };
-        subscription.change(subscribe, Vec::new());
-        if subscription.route.target.is_some() {
-            session.arm(&type_url, &subscription.route, None);
-        } else {
-            let nonce = session.nonce();
-            let response = DeltaDiscoveryResponse {
-                type_url: type_url.clone(),
-                nonce: nonce.clone(),
-                ..Default::default()
-            };
-            session.answer_empty(&type_url, "", &response);
-            subscription.pending = Some(Pending {
-                nonce,
-                state: None,
-                sent: Instant::now(),
-                extra: Held::new(),
-            });
         }
-        self.subscriptions.insert(type_url, subscription);
+    }
+
+    fn empty(
+        type_url: &str,
+        nonce: &str,
+    ) -> (
+        DeltaDiscoveryResponse,
+        Option<Arc<CollectionSnapshot>>,
+        Held,
+    ) {
+        let response = DeltaDiscoveryResponse {
+            type_url: type_url.to_owned(),
+            nonce: nonce.to_owned(),
+            ..Default::default()
+        };
+        (response, None, Held::new())
     }
 }
 
@@ -244,15 +205,9 @@ mod tests {
 
     fn subscription() -> Subscription {
         Subscription {
-            route: Route {
-                target: None,
-                group: String::new(),
-            },
             wildcard: false,
             names: BTreeSet::new(),
             held: Held::from([("ns/a".to_owned(), "1".to_owned())]),
-            pending: None,
-            answered: None,
             responded: false,
         }
     }

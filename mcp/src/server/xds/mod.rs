@@ -7,20 +7,18 @@
 //! cache, watches and shared encodings as `ResourceSource`.
 
 mod delta;
+mod flavour;
 mod service;
-mod session;
 mod sotw;
 
-use std::sync::Arc;
+pub(super) use flavour::Xds;
+pub(super) use service::Ads;
+pub(super) use {delta::Delta, sotw::Sotw};
 
-use futures_util::Stream;
-use galleon_proto::xds::{DeltaDiscoveryRequest, DiscoveryRequest};
-use tonic::Status;
+use super::session::Node;
 
-pub(super) use service::AdsService;
-
-use super::Shared;
-use super::stream::Outbox;
+/// The node-metadata key under which istiod sends its revision.
+const REVISION_KEY: &str = "ISTIO_REVISION";
 
 /// What one xDS type URL serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,28 +30,55 @@ pub struct XdsType {
     pub bare: bool,
 }
 
-/// Serves one state-of-the-world stream until it ends.
-pub(super) async fn serve_sotw<S>(
-    shared: Arc<Shared>,
-    id: u64,
-    peer: Option<String>,
-    requests: S,
-    outbox: Outbox,
-) where
-    S: Stream<Item = Result<DiscoveryRequest, Status>> + Unpin,
-{
-    session::serve(shared, id, peer, requests, outbox, sotw::Sotw::default()).await;
+/// An xDS node as the session knows sinks: its id, and the revision in its
+/// metadata (`ISTIO_REVISION`), if any.
+fn node_of(node: &galleon_proto::xds::Node) -> Node {
+    Node {
+        id: node.id.clone(),
+        annotations: Default::default(),
+        revision: revision_of(node),
+    }
 }
 
-/// Serves one incremental stream until it ends.
-pub(super) async fn serve_delta<S>(
-    shared: Arc<Shared>,
-    id: u64,
-    peer: Option<String>,
-    requests: S,
-    outbox: Outbox,
-) where
-    S: Stream<Item = Result<DeltaDiscoveryRequest, Status>> + Unpin,
-{
-    session::serve(shared, id, peer, requests, outbox, delta::Delta::default()).await;
+/// The revision in a node's metadata (`ISTIO_REVISION`), if any.
+fn revision_of(node: &galleon_proto::xds::Node) -> Option<String> {
+    use prost_types::value::Kind;
+    let fields = &node.metadata.as_ref()?.fields;
+    match fields.get(REVISION_KEY)?.kind.as_ref()? {
+        Kind::StringValue(revision) if !revision.is_empty() => Some(revision.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use galleon_proto::xds::Node as XdsNode;
+
+    fn node(metadata: &[(&str, &str)]) -> XdsNode {
+        let fields = metadata
+            .iter()
+            .map(|(k, v)| {
+                let value = prost_types::Value {
+                    kind: Some(prost_types::value::Kind::StringValue((*v).to_owned())),
+                };
+                ((*k).to_owned(), value)
+            })
+            .collect();
+        XdsNode {
+            metadata: Some(prost_types::Struct { fields }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_revision_comes_from_istiods_node_metadata() {
+        assert_eq!(
+            revision_of(&node(&[("ISTIO_REVISION", "canary")])).as_deref(),
+            Some("canary")
+        );
+        assert_eq!(revision_of(&node(&[("ISTIO_REVISION", "")])), None);
+        assert_eq!(revision_of(&node(&[("GENERATOR", "api")])), None);
+        assert_eq!(revision_of(&XdsNode::default()), None);
+    }
 }

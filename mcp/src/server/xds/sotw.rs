@@ -1,155 +1,119 @@
 //! State-of-the-world xDS (`StreamAggregatedResources`): per type URL, the
-//! full set of resources the sink may see, one response in flight, ACK and
-//! NACK by nonce, a NACKed version never re-sent, changes coalesced to the
-//! latest. A type the hub does not serve gets an empty response at once, so
-//! a client that waits for every type it asked for (istiod) syncs.
+//! full set of resources the sink may see (the names it asked for, or all),
+//! one response in flight, ACK and NACK by nonce, a NACKed version never
+//! re-sent, changes coalesced to the latest. A request with a stale nonce
+//! changes nothing. A type the hub does not serve gets an empty response at
+//! once, so a client that waits for every type it asked for (istiod) syncs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use galleon_proto::rpc;
 use galleon_proto::xds::{DiscoveryRequest, DiscoveryResponse, Node};
-use tokio::time::Instant;
-use tonic::Status;
 
 use super::XdsType;
-use super::session::{Pending, Protocol, Route, Session, oldest};
+use super::flavour::{Answer, Change, Common, Flavour, Response};
 use crate::cache::CollectionSnapshot;
 use crate::server::push::grpc_frame;
-
-/// One type URL on one stream.
-struct Subscription {
-    route: Route,
-    /// Requested names; empty: every resource.
-    names: BTreeSet<String>,
-    pending: Option<Pending<()>>,
-    /// The version the sink last answered: the watch waits for another.
-    answered: Option<Arc<str>>,
-}
+use crate::server::session::{Pending, Session};
 
 /// The state-of-the-world flavour.
 #[derive(Default)]
-pub(super) struct Sotw {
-    subscriptions: HashMap<String, Subscription>,
+pub(in crate::server) struct Sotw;
+
+/// Requested names; empty: every resource.
+pub(in crate::server) struct Names(BTreeSet<String>);
+
+/// The names a request asks for (`*` is every name).
+fn names(request: DiscoveryRequest) -> Names {
+    Names(
+        request
+            .resource_names
+            .into_iter()
+            .filter(|name| name != "*")
+            .collect(),
+    )
 }
 
-impl Protocol for Sotw {
+impl Flavour for Sotw {
     type Request = DiscoveryRequest;
+    type Subscription = Names;
+    type Extra = ();
+    type Response = DiscoveryResponse;
 
     const NAME: &'static str = "xds-sotw";
+    const INCREMENTAL: bool = false;
 
     fn node(request: &DiscoveryRequest) -> Option<&Node> {
         request.node.as_ref()
     }
 
-    fn on_request(
-        &mut self,
-        request: DiscoveryRequest,
-        session: &mut Session,
-    ) -> Result<(), Status> {
-        let type_url = request.type_url;
-        let names: BTreeSet<String> = request
-            .resource_names
-            .into_iter()
-            .filter(|name| name != "*")
-            .collect();
-        let Some(subscription) = self.subscriptions.get_mut(&type_url) else {
-            self.subscribe(type_url, names, session);
-            return Ok(());
-        };
-        if request.response_nonce.is_empty() {
-            // A new request for the same type: only a change of names
-            // matters (the sink gets the rest when it changes, as before).
-            if subscription.names == names {
-                session.repeated(&type_url);
-            } else {
-                subscription.names = names;
-                subscription.answered = None;
-                if subscription.pending.is_none() {
-                    session.arm(&type_url, &subscription.route, None);
-                }
-            }
-            return Ok(());
-        }
-        let pending_nonce = subscription.pending.as_ref().map(|p| p.nonce.as_str());
-        if pending_nonce != Some(request.response_nonce.as_str()) {
-            session.stale(&type_url, &request.response_nonce);
-            return Ok(());
-        }
-        let pending = subscription.pending.take().expect("checked above");
-        let version = pending.state.as_ref().map(|s| s.version().clone());
-        let shown = version.as_deref().unwrap_or_default();
-        session.answered(&type_url, shown, request.error_detail);
-        subscription.answered = version;
-        if subscription.names != names {
-            // The ACK asks for other names: send them whatever the version.
-            subscription.names = names;
-            subscription.answered = None;
-        }
-        let known = subscription.answered.clone();
-        session.arm(&type_url, &subscription.route, known);
-        Ok(())
+    fn parts(request: &mut DiscoveryRequest) -> (String, String, Option<rpc::Status>) {
+        let type_url = std::mem::take(&mut request.type_url);
+        let nonce = std::mem::take(&mut request.response_nonce);
+        (type_url, nonce, request.error_detail.take())
     }
 
-    fn on_change(
-        &mut self,
+    fn open(request: DiscoveryRequest) -> Names {
+        names(request)
+    }
+
+    fn change(asked: &mut Names, request: DiscoveryRequest, answer: &Answer) -> Change {
+        let now = names(request);
+        match answer {
+            // A stale answer is ignored whole.
+            Answer::Stale => Change::Nothing,
+            // Only a change of names matters (the sink gets the rest when
+            // it changes, as before).
+            Answer::None if now.0 == asked.0 => Change::Repeated,
+            Answer::Pending if now.0 == asked.0 => Change::Nothing,
+            Answer::None | Answer::Pending => {
+                *asked = now;
+                Change::New
+            }
+        }
+    }
+
+    fn answered(_: &mut Names, _: Pending<()>, _: bool) {}
+
+    fn respond(
+        asked: &mut Names,
+        common: &Common<()>,
         type_url: &str,
-        state: Arc<CollectionSnapshot>,
-        session: &mut Session,
-    ) -> Option<Vec<Bytes>> {
-        let subscription = self.subscriptions.get_mut(type_url)?;
-        let target = subscription.route.target.as_ref()?;
-        let (entries, resources) = entries(&state, target, &subscription.names, session);
-        let nonce = session.nonce();
+        state: &CollectionSnapshot,
+        nonce: &str,
+        session: &Session,
+    ) -> Response<()> {
+        let Some(target) = &common.route.target else {
+            return Response::Unchanged;
+        };
+        let (entries, resources) = entries(state, target, &asked.0, session);
         let header = DiscoveryResponse {
             version_info: state.version().to_string(),
             resources: Vec::new(),
             type_url: type_url.to_owned(),
-            nonce: nonce.clone(),
+            nonce: nonce.to_owned(),
         };
-        session.sent(type_url, state.version(), resources);
-        subscription.pending = Some(Pending {
-            nonce,
-            state: Some(state),
-            sent: Instant::now(),
+        Response::Send {
+            frame: grpc_frame(&header, entries),
+            resources,
             extra: (),
-        });
-        Some(grpc_frame(&header, entries))
-    }
-
-    fn oldest_pending(&self) -> Option<Instant> {
-        oldest(self.subscriptions.values().map(|s| s.pending.as_ref()))
-    }
-}
-
-impl Sotw {
-    fn subscribe(&mut self, type_url: String, names: BTreeSet<String>, session: &mut Session) {
-        let mut subscription = Subscription {
-            route: session.route(&type_url, false),
-            names,
-            pending: None,
-            answered: None,
-        };
-        if subscription.route.target.is_some() {
-            session.arm(&type_url, &subscription.route, None);
-        } else {
-            let nonce = session.nonce();
-            let empty = Arc::new(CollectionSnapshot::empty(""));
-            let response = DiscoveryResponse {
-                version_info: empty.version().to_string(),
-                resources: Vec::new(),
-                type_url: type_url.clone(),
-                nonce: nonce.clone(),
-            };
-            session.answer_empty(&type_url, empty.version(), &response);
-            subscription.pending = Some(Pending {
-                nonce,
-                state: Some(empty),
-                sent: Instant::now(),
-                extra: (),
-            });
         }
-        self.subscriptions.insert(type_url, subscription);
+    }
+
+    fn empty(
+        type_url: &str,
+        nonce: &str,
+    ) -> (DiscoveryResponse, Option<Arc<CollectionSnapshot>>, ()) {
+        let empty = Arc::new(CollectionSnapshot::empty(""));
+        let response = DiscoveryResponse {
+            version_info: empty.version().to_string(),
+            resources: Vec::new(),
+            type_url: type_url.to_owned(),
+            nonce: nonce.to_owned(),
+        };
+        (response, Some(empty), ())
     }
 }
 
