@@ -212,7 +212,7 @@ fn is_isbn13(value: &str) -> bool {
 
 /// strfmt's duration: Go's `time.ParseDuration`, or numbers with unit words (`3 days`).
 fn is_duration(value: &str) -> bool {
-    if crate::cel::duration::parse_go_duration(value).is_some() {
+    if crate::goduration::parse_go_duration(value).is_some() {
         return true;
     }
     if !DURATION_WORDS.is_match(value) {

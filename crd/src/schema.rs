@@ -1,5 +1,5 @@
 //! The structural schema: a CRD version's `openAPIV3Schema` read into typed nodes once, at load
-//! (patterns compiled, rules kept for the CEL compiler), with the API server's checks of what a
+//! (patterns compiled, and each rule as the CEL compiler left it), with the API server's checks of what a
 //! structural schema may say.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,6 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::cel::CompiledRule;
 use crate::error::{BadValue, FieldError};
 
 /// A schema node's `type`.
@@ -72,6 +71,19 @@ pub enum Additional {
     Allowed(bool),
     /// A schema for every value.
     Schema(Box<Schema>),
+}
+
+/// A rule compiled at load.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) spec: RuleSpec,
+    pub(crate) program: ::cel::Program,
+    pub(crate) message: Option<::cel::Program>,
+    pub(crate) uses_old_self: bool,
+    /// `fieldPath`, as path steps appended to the node's path.
+    pub(crate) field_path: Option<String>,
+    /// The estimated cost of one evaluation.
+    pub(crate) cost: u64,
 }
 
 /// A `pattern`, compiled.

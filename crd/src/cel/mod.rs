@@ -5,7 +5,6 @@
 //! `messageExpression`, `fieldPath`, `reason`), with its error wording.
 
 mod adapt;
-pub(crate) mod duration;
 mod ip;
 mod lists;
 pub(crate) mod named;
@@ -22,7 +21,7 @@ use std::sync::{Arc, LazyLock};
 use cel::{Context, Env, ExecutionError, Program, Value};
 
 use crate::error::{BadValue, ErrorKind, FieldError};
-use crate::schema::{RuleSpec, Schema};
+use crate::schema::{CompiledRule, RuleSpec, Schema};
 
 pub(crate) use value::to_cel;
 
@@ -45,19 +44,6 @@ fn build_env() -> Result<Env, cel::DeclarationError> {
     // cel-go keeps the last entry of a map literal that repeats a key; so does the API server.
     env.set_error_on_duplicate_map_keys(false);
     Ok(env)
-}
-
-/// A rule compiled at load.
-#[derive(Debug)]
-pub(crate) struct CompiledRule {
-    pub(crate) spec: RuleSpec,
-    program: Program,
-    message: Option<Program>,
-    pub(crate) uses_old_self: bool,
-    /// `fieldPath`, as path steps appended to the node's path.
-    field_path: Option<String>,
-    /// The estimated cost of one evaluation.
-    pub(crate) cost: u64,
 }
 
 /// Names callable in a rule besides those of the environment: macros and operators the parser

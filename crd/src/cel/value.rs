@@ -101,7 +101,7 @@ fn string(schema: &Schema, s: &str) -> Value {
             },
             Err(_) => Value::String(Arc::new(s.to_owned())),
         },
-        Some("duration") => match super::duration::parse_go_duration(s) {
+        Some("duration") => match crate::goduration::parse_go_duration(s) {
             Some(d) => Value::Duration(d),
             None => Value::String(Arc::new(s.to_owned())),
         },

@@ -1,5 +1,5 @@
-//! The hub's gRPC server on the MCP listener: `ResourceSource`, ADS, gRPC
-//! health and server reflection, and the one way every stream is opened.
+//! How the hub's stream services are served over gRPC: the one way every
+//! stream is opened (access list, stream rate, decoding, the session engine).
 //!
 //! The stream services are written against tonic's transport rather than
 //! generated: requests are decoded by tonic's own streaming decoder (within
@@ -12,10 +12,8 @@ use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tonic::Status;
 use tonic::body::Body;
@@ -26,10 +24,8 @@ use tracing::warn;
 
 use super::body::PushBody;
 use super::connection::PeerInfo;
-use super::resource_source::ResourceSource;
 use super::session::{self, Outbox, Outgoing, Protocol};
-use super::xds::Ads;
-use super::{McpServer, Shared, Stats, access, listener};
+use super::{McpServer, Shared, Stats, access};
 use crate::VERSION_HEADER;
 
 /// A gRPC service of bidirectional streams: its name, and how each of its
@@ -53,7 +49,7 @@ pub(super) struct StreamService<M> {
 }
 
 impl<M> StreamService<M> {
-    fn new(server: McpServer) -> Self {
+    pub(super) fn new(server: McpServer) -> Self {
         Self {
             server,
             methods: PhantomData,
@@ -90,35 +86,6 @@ impl<M: Methods> Service<http::Request<Body>> for StreamService<M> {
 }
 
 impl McpServer {
-    /// Serves `ResourceSource`, ADS, gRPC health and reflection on
-    /// `listener` until [`McpServer::shutdown`].
-    pub async fn serve(&self, listener: TcpListener) -> Result<(), tonic::transport::Error> {
-        let (health, health_service) = tonic_health::server::health_reporter();
-        let ready = self.shared.ready.subscribe();
-        // Every service has a status before the first connection.
-        let now = *ready.borrow();
-        set_health(&health, now).await;
-        tokio::spawn(report_health(health, ready));
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(galleon_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .expect("galleon's own descriptors are valid");
-        tonic::transport::Server::builder()
-            .max_concurrent_streams(self.shared.options.max_concurrent_streams)
-            .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-            .add_service(StreamService::<ResourceSource>::new(self.clone()))
-            .add_service(StreamService::<Ads>::new(self.clone()))
-            .add_service(health_service)
-            .add_service(reflection)
-            .serve_with_incoming_shutdown(
-                listener::incoming(self.shared.clone(), listener),
-                self.stopped(),
-            )
-            .await
-    }
-
     fn response_headers(&self, headers: &mut http::HeaderMap) {
         headers.insert(
             HeaderName::from_static(VERSION_HEADER),
@@ -148,32 +115,6 @@ async fn end_revoked(shared: &Shared, identities: &[String], outbox: &Outbox) {
     let _ = outbox
         .send(Outgoing::End(Status::permission_denied(refusal)))
         .await;
-}
-
-/// The services gRPC health reports on, beside the server as a whole ("").
-const HEALTH_SERVICES: [&str; 3] = ["", ResourceSource::NAME, Ads::NAME];
-
-/// Mirrors readiness into gRPC health: `NOT_SERVING` until ready.
-async fn report_health(
-    health: tonic_health::server::HealthReporter,
-    mut ready: tokio::sync::watch::Receiver<bool>,
-) {
-    while ready.changed().await.is_ok() {
-        let now = *ready.borrow_and_update();
-        set_health(&health, now).await;
-    }
-}
-
-async fn set_health(health: &tonic_health::server::HealthReporter, ready: bool) {
-    use tonic_health::ServingStatus;
-    let status = if ready {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
-    };
-    for service in HEALTH_SERVICES {
-        health.set_service_status(service, status).await;
-    }
 }
 
 impl McpServer {

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use galleon_proto::mcp::RequestResources;
 use tonic::Status;
 
+use super::XdsType;
 use super::session::{Node, Outgoing, Pending, Protocol, Session};
 use super::subscription::Subscription;
-use super::xds::XdsType;
 use crate::cache::CollectionSnapshot;
 use crate::quote::quote;
 

@@ -15,6 +15,7 @@ mod listener;
 mod mcp;
 mod push;
 mod resource_source;
+mod services;
 mod session;
 mod stats;
 mod subscription;
@@ -35,7 +36,6 @@ pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
 pub use listener::{LISTEN_BACKLOG, bind};
 pub use stats::ServerStats;
 use stats::Stats;
-pub use xds::XdsType;
 
 use crate::cache::SnapshotCache;
 use crate::tls::ServerTls;
@@ -72,6 +72,16 @@ pub struct ServerOptions {
     pub tls: Option<ServerTls>,
     /// The client identities allowed to stream; any client when `None`.
     pub access: Option<AccessList>,
+}
+
+/// What one xDS type URL serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XdsType {
+    /// The collection behind it.
+    pub collection: String,
+    /// Each resource is its body alone rather than wrapped in
+    /// `istio.mcp.v1alpha1.Resource` (how istiod reads its MeshConfig).
+    pub bare: bool,
 }
 
 /// Default [`ServerOptions::max_connections`].

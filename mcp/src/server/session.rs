@@ -28,8 +28,7 @@ use tonic::Status;
 use tracing::{debug, info, warn};
 
 use super::push::{Push, grpc_frame};
-use super::xds::XdsType;
-use super::{Shared, Stats};
+use super::{Shared, Stats, XdsType};
 use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle, unix_now};
 use crate::quote::{escaped, quote};
 

@@ -20,16 +20,6 @@ use super::session::Node;
 /// The node-metadata key under which istiod sends its revision.
 const REVISION_KEY: &str = "ISTIO_REVISION";
 
-/// What one xDS type URL serves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct XdsType {
-    /// The collection behind it.
-    pub collection: String,
-    /// Each resource is its body alone rather than wrapped in
-    /// `istio.mcp.v1alpha1.Resource` (how istiod reads its MeshConfig).
-    pub bare: bool,
-}
-
 /// An xDS node as the session knows sinks: its id, and the revision in its
 /// metadata (`ISTIO_REVISION`), if any.
 fn node_of(node: &galleon_proto::xds::Node) -> Node {

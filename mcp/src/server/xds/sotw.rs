@@ -12,9 +12,9 @@ use bytes::Bytes;
 use galleon_proto::rpc;
 use galleon_proto::xds::{DiscoveryRequest, DiscoveryResponse, Node};
 
-use super::XdsType;
 use super::flavour::{Answer, Change, Common, Flavour, Response};
 use crate::cache::CollectionSnapshot;
+use crate::server::XdsType;
 use crate::server::push::grpc_frame;
 use crate::server::session::{Pending, Session};
 

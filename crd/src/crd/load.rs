@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::{Crd, Version};
 use crate::cel;
 use crate::cost;
-use crate::crd::{Crd, Version};
 use crate::error::{BadValue, FieldError, LoadError};
 use crate::schema::Schema;
 

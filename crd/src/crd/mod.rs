@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::LoadError;
-use crate::load::{self, Note};
+mod load;
+
+pub use load::Note;
+
 use crate::schema::Schema;
 
 /// One version of a CRD.
