@@ -10,6 +10,7 @@
 //!
 //! [`Watch`]: cache::Watch
 
+pub mod ads;
 pub mod backoff;
 pub mod cache;
 pub mod quote;

@@ -4,6 +4,7 @@
 mod callout;
 mod edges;
 mod flow;
+mod late_headers;
 mod sink;
 mod source;
 mod watch_cli;

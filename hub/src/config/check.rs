@@ -208,9 +208,8 @@ mod tests {
             "{message}"
         );
         assert!(HubConfig::parse(&format!("kinds: [{vs}, replaceBuiltin: true}}]")).is_ok());
-        let twice = format!(
-            "kinds: [{{apiVersion: a.io/v1, kind: A, plural: as}}, {{apiVersion: a.io/v1, kind: A, plural: as}}]"
-        );
+        let a = "{apiVersion: a.io/v1, kind: A, plural: as}";
+        let twice = format!("kinds: [{a}, {a}]");
         assert!(
             matches!(HubConfig::parse(&twice), Err(InvalidConfig::Kind(m)) if m.contains("twice"))
         );

@@ -73,7 +73,8 @@ impl<U: Updater> SinkClient<U> {
         let channel = self.endpoint.connect().await?;
         let mut client = ResourceSourceClient::new(channel)
             .max_decoding_message_size(self.shared.options.max_message_size);
-        let (requests, outgoing) = mpsc::channel(self.shared.options.collections.len().max(1));
+        let (requests, outgoing) = mpsc::channel(stream::room(&self.shared));
+        stream::subscribe(&self.shared, &requests);
         let pushes = client
             .establish_resource_stream(ReceiverStream::new(outgoing))
             .await?

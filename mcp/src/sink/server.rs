@@ -60,7 +60,8 @@ impl<U: Updater> ResourceSink for SinkServer<U> {
     ) -> Result<Response<RequestStream>, Status> {
         let peer = request.remote_addr();
         info!(?peer, "source connected");
-        let (requests, outgoing) = mpsc::channel(self.shared.options.collections.len().max(1));
+        let (requests, outgoing) = mpsc::channel(stream::room(&self.shared));
+        stream::subscribe(&self.shared, &requests);
         let shared = self.shared.clone();
         let pushes = request.into_inner();
         tokio::spawn(async move {

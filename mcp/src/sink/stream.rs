@@ -11,8 +11,22 @@ use tracing::{debug, warn};
 
 use super::{Change, Shared, Updater};
 
-/// Runs one stream until the source closes it (`Ok`) or fails (`Err`).
-/// `served` is set once a push was applied.
+/// Queues a subscription per collection on `requests` (which has room for
+/// them all), before the call is made: a source may send its response
+/// headers only once it has read a request.
+pub(super) fn subscribe<U: Updater>(shared: &Shared<U>, requests: &mpsc::Sender<RequestResources>) {
+    for collection in &shared.options.collections {
+        let _ = requests.try_send(subscription(shared, collection));
+    }
+}
+
+/// The room a stream's request channel needs for its subscriptions.
+pub(super) fn room<U>(shared: &Shared<U>) -> usize {
+    shared.options.collections.len().max(1)
+}
+
+/// Applies and answers every push until the source closes the stream
+/// (`Ok`) or fails (`Err`). `served` is set once a push was applied.
 pub(super) async fn serve<U, S>(
     shared: &Shared<U>,
     mut pushes: S,
@@ -23,12 +37,6 @@ where
     U: Updater,
     S: Stream<Item = Result<Resources, Status>> + Unpin,
 {
-    for collection in &shared.options.collections {
-        let request = subscription(shared, collection);
-        if requests.send(request).await.is_err() {
-            return Ok(());
-        }
-    }
     while let Some(push) = pushes.next().await {
         let answer = answer(shared, push?);
         *served |= answer.error_detail.is_none();

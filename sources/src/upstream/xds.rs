@@ -8,18 +8,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use galleon_mcp::cache::RESOURCE_TYPE_URL;
+use galleon_mcp::ads::{self, AdsOptions, AdsResponse, AdsStream};
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope, quote};
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::Registry;
 use galleon_proto::mcp::Resource;
-use galleon_proto::xds::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
-use galleon_proto::xds::{DiscoveryRequest, DiscoveryResponse, Node};
 use galleon_schemas::DescriptorPool;
-use prost::Message;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::SERVED;
@@ -84,35 +79,20 @@ impl XdsUpstream {
             Ok(channel) => channel,
             Err(error) => return error.into(),
         };
-        let mut client = AggregatedDiscoveryServiceClient::new(channel)
-            .max_decoding_message_size(DEFAULT_MAX_MESSAGE_SIZE);
-        let (requests, outgoing) = mpsc::channel(self.dial.routes.len() + 1);
-        let node = Node {
-            id: self.dial.node_id.clone(),
-            ..Node::default()
+        let options = AdsOptions {
+            node: ads::node(&self.dial.node_id, None),
+            types: self.dial.routes.keys().cloned().collect(),
+            incremental: false,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         };
-        for type_url in self.dial.routes.keys() {
-            let request = DiscoveryRequest {
-                node: Some(node.clone()),
-                type_url: type_url.clone(),
-                version_info: accepted.get(type_url).cloned().unwrap_or_default(),
-                ..DiscoveryRequest::default()
-            };
-            if requests.send(request).await.is_err() {
-                return StreamEnd::Closed;
-            }
-        }
-        let mut responses = match client
-            .stream_aggregated_resources(ReceiverStream::new(outgoing))
-            .await
-        {
-            Ok(response) => response.into_inner(),
+        let mut stream = match AdsStream::open(channel, &options, accepted).await {
+            Ok(stream) => stream,
             Err(status) => return status.into(),
         };
         let mut answered = false;
         let mut unrequested = 0u64;
         loop {
-            let response = match responses.message().await {
+            let response = match stream.next().await {
                 Ok(Some(response)) => response,
                 Ok(None) => return StreamEnd::Closed,
                 Err(status) => return status.into(),
@@ -132,14 +112,8 @@ impl XdsUpstream {
             if send_all(events, batch).await.is_err() {
                 return StreamEnd::PipelineGone;
             }
-            accepted.insert(response.type_url.clone(), response.version_info.clone());
-            let ack = DiscoveryRequest {
-                version_info: response.version_info,
-                type_url: response.type_url,
-                response_nonce: response.nonce,
-                ..DiscoveryRequest::default()
-            };
-            if requests.send(ack).await.is_err() {
+            accepted.insert(response.type_url.clone(), response.version.clone());
+            if stream.ack(&response).await.is_err() {
                 return StreamEnd::Closed;
             }
         }
@@ -165,21 +139,14 @@ impl XdsUpstream {
 
     /// A response's resources; entries that are not MCP resources are
     /// reported (the mirror keeps their last good versions).
-    fn unwrap(&self, response: &DiscoveryResponse) -> Vec<Resource> {
+    fn unwrap(&self, response: &AdsResponse) -> Vec<Resource> {
         let mut problems = Vec::new();
         let resources = response
             .resources
             .iter()
-            .filter_map(|any| {
-                let decoded = if any.type_url == RESOURCE_TYPE_URL {
-                    Resource::decode(any.value.as_slice()).map_err(|e| e.to_string())
-                } else {
-                    Err(format!(
-                        "a {} where {RESOURCE_TYPE_URL} was expected",
-                        any.type_url
-                    ))
-                };
-                decoded
+            .filter_map(|entry| {
+                entry
+                    .resource()
                     .inspect_err(|reason| {
                         problems.push(Problem::new(
                             format!("{} {}", self.name(), response.type_url),

@@ -11,14 +11,13 @@ mod flavour;
 mod service;
 mod sotw;
 
-pub(super) use flavour::Xds;
 pub(super) use service::Ads;
-pub(super) use {delta::Delta, sotw::Sotw};
+/// The fuzz targets drive the engine with each flavour directly.
+#[cfg(feature = "fuzzing")]
+pub(super) use {delta::Delta, flavour::Xds, sotw::Sotw};
 
 use super::session::Node;
-
-/// The node-metadata key under which istiod sends its revision.
-const REVISION_KEY: &str = "ISTIO_REVISION";
+use crate::ads::REVISION_KEY;
 
 /// An xDS node as the session knows sinks: its id, and the revision in its
 /// metadata (`ISTIO_REVISION`), if any.
