@@ -8,8 +8,8 @@
 //! - [`mesh`]: the mesh-config file, over Galley's defaults.
 //!
 //! Files and etcd keys share [`documents`] (parsing, names, claims and
-//! last-good retention); the sources that dial share [`link`] (link health)
-//!. [`config`] is the `sources:` section
+//! last-good retention); the sources that dial share `link` (link health
+//! and the one reconnect loop). [`config`] is the `sources:` section
 //! and [`factory`] builds every configured source from it in one pass.
 
 pub mod config;
