@@ -9,7 +9,7 @@ use std::path::Path;
 
 use galleon_proto::mcp::SinkNode;
 use galleon_tests::hub::vs;
-use galleon_tests::pki::{Issued, TestCa, tls_channel};
+use galleon_tests::pki::{Issued, TestCa, tls_channel, tls_channel_from};
 use galleon_tests::*;
 
 const ISTIOD: &str = "spiffe://cluster.local/ns/istio-system/sa/istiod";
@@ -18,6 +18,15 @@ const INTRUDER: &str = "spiffe://cluster.local/ns/default/sa/intruder";
 /// A hub serving `resources/` over mutual TLS: `ca` signs its certificate
 /// and verifies clients; `allowed` is its access list.
 async fn serve_tls(ca: &TestCa, allowed: &[&str]) -> (tempfile::TempDir, Galleon) {
+    serve_tls_with(ca, allowed, "").await
+}
+
+/// [`serve_tls`] with more `mcp:` settings (`key: value` lines).
+async fn serve_tls_with(
+    ca: &TestCa,
+    allowed: &[&str],
+    settings: &str,
+) -> (tempfile::TempDir, Galleon) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir(root.join("resources")).unwrap();
@@ -26,9 +35,11 @@ async fn serve_tls(ca: &TestCa, allowed: &[&str]) -> (tempfile::TempDir, Galleon
     ca.server().write(&root.join("tls"), "server");
     std::fs::write(root.join("tls/ca.crt"), ca.pem()).unwrap();
     write_access_list(root, allowed);
-    let config = "mcp:\n  address: 127.0.0.1:0\n  tls: {cert: tls/server.crt, key: tls/server.key, \
-                  clientCa: tls/ca.crt, accessList: tls/access.yaml}\n\
-                  sources: [{files: {paths: [resources]}}]\n";
+    let config = format!(
+        "mcp:\n  address: 127.0.0.1:0\n  tls: {{cert: tls/server.crt, key: tls/server.key, \
+         clientCa: tls/ca.crt, accessList: tls/access.yaml}}\n{settings}\
+         sources: [{{files: {{paths: [resources]}}}}]\n"
+    );
     std::fs::write(root.join("galleon.yaml"), config).unwrap();
     let galleon = Galleon::serve_in(root, &["--config", "galleon.yaml"]).await;
     (dir, galleon)
@@ -257,4 +268,53 @@ async fn an_empty_or_unparsable_access_list_is_kept_out() {
         .wait_for_log(&["reloaded the access list", "identities=0"])
         .await;
     assert!(stream_as(&galleon, &ca, &ca.client(ISTIOD)).await.is_err());
+}
+
+#[tokio::test]
+async fn a_denied_client_cannot_hold_the_connection_slots() {
+    let ca = TestCa::new("mesh CA");
+    let settings = "  maxConnections: 40\n  handshakeTimeout: 1s\n";
+    let (dir, galleon) = serve_tls_with(&ca, &[ISTIOD], settings).await;
+    // The intruder, from another address, opens far more connections than
+    // there are slots; each is denied its stream and kept open.
+    let intruder = ca.client(INTRUDER);
+    let elsewhere = Some("127.0.0.2".parse().unwrap());
+    let mut held = Vec::new();
+    for _ in 0..60 {
+        if let Ok(channel) =
+            tls_channel_from(elsewhere, galleon.addr, &ca.pem(), Some(&intruder)).await
+        {
+            let node = SinkNode::default();
+            let refused = RawSink::try_open(channel.clone(), node).await.err();
+            held.push((channel, refused));
+        }
+    }
+    assert!(
+        held.len() <= 10,
+        "a quarter of the slots at most: {}",
+        held.len()
+    );
+    assert!(held.iter().all(|(_, refused)| {
+        refused
+            .as_ref()
+            .is_some_and(|s| s.code() == tonic::Code::PermissionDenied)
+    }));
+    // istiod is served meanwhile, and after the deadline has closed the
+    // intruder's connections.
+    let mut istiod = stream_as(&galleon, &ca, &ca.client(ISTIOD)).await.unwrap();
+    istiod.subscribe(VS).await;
+    let push = istiod.recv().await;
+    istiod.ack(&push).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    assert_eq!(names(&istiod.recv().await), ["default/a", "default/b"]);
+    // The deadline closed them (still open on this side): their address
+    // has its share again.
+    let mut again = 0;
+    for _ in 0..10 {
+        let dialled = tls_channel_from(elsewhere, galleon.addr, &ca.pem(), Some(&intruder)).await;
+        again += usize::from(dialled.is_ok());
+    }
+    assert_eq!(again, 10);
+    drop(held);
 }

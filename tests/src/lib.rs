@@ -11,9 +11,11 @@ pub mod pki;
 mod process;
 pub mod procstat;
 pub mod proxy;
+mod watch;
 
 pub use http::{http_get, http_get_as};
 pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
+pub use watch::WatchCli;
 
 use std::net::SocketAddr;
 use std::time::Duration;

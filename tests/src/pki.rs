@@ -109,6 +109,17 @@ pub async fn tls_channel(
     ca: &str,
     client: Option<&Issued>,
 ) -> Result<Channel, tonic::transport::Error> {
+    tls_channel_from(None, addr, ca, client).await
+}
+
+/// [`tls_channel`] from the local address `local` (any loopback address
+/// stands for another machine).
+pub async fn tls_channel_from(
+    local: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    ca: &str,
+    client: Option<&Issued>,
+) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
         .domain_name("localhost");
@@ -116,6 +127,7 @@ pub async fn tls_channel(
         tls = tls.identity(Identity::from_pem(&client.cert, &client.key));
     }
     Endpoint::from_shared(format!("https://{addr}"))?
+        .local_address(local)
         .tls_config(tls)?
         .connect()
         .await

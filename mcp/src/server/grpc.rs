@@ -13,6 +13,7 @@ use std::future::{Ready, ready};
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
+use futures_util::StreamExt;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -143,6 +144,7 @@ impl McpServer {
             return Status::permission_denied(refusal).into_http();
         }
         let identities = peer.as_ref().map(|p| p.identities.clone());
+        let identities_probation = peer.as_ref().map(|p| p.probation.clone());
         let remote = peer.map(|p| p.remote);
         if let Some(remote) = remote
             && !shared.admission.admit(remote.ip())
@@ -158,6 +160,13 @@ impl McpServer {
         let decoder = tonic_prost::ProstCodec::<R, P::Request>::default().decoder();
         let limit = Some(shared.options.max_request_size);
         let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
+        // The first request that decodes ends the connection's probation.
+        let probation = identities_probation;
+        let requests = requests.inspect(move |request| {
+            if let (Ok(_), Some(probation)) = (request, &probation) {
+                probation.end();
+            }
+        });
         let slots = (shared.options.collections.len() + shared.options.xds_types.len()).max(1);
         let (outbox, pushes) = mpsc::channel(slots);
         let engine = session::serve(

@@ -1,9 +1,10 @@
 //! Accepting sink connections: at most `maxConnections` open at once (one
 //! more is accepted and closed at once, so idle sockets cannot take the
-//! descriptors the sources need), and a connection that has not finished
-//! its handshake within the handshake deadline is closed. With TLS, each
-//! handshake runs on its own task, so a slow client never holds up the
-//! accept loop.
+//! descriptors the sources need); a connection that has made no valid
+//! request within the handshake deadline is closed, and one peer address
+//! holds at most a quarter of the slots with such connections. With TLS,
+//! each handshake runs on its own task, so a slow client never holds up
+//! the accept loop.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, warn};
 
-use super::connection::{Connection, Limited};
+use super::connection::{Connection, Limited, OnProbation};
 use super::{Shared, Stats};
 use crate::tls::ServerTls;
 
@@ -58,6 +59,8 @@ async fn accept(
     let limit = shared.options.max_connections;
     let handshake = shared.options.handshake_timeout;
     let open = Arc::new(Semaphore::new(limit));
+    let on_probation = Arc::new(OnProbation::default());
+    let per_peer = (limit / 4).max(1);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -80,8 +83,16 @@ async fn accept(
             }
             continue;
         };
+        let Some(probation) = on_probation.admit(peer.ip(), per_peer) else {
+            let count = Stats::inc(&shared.stats.refused_connections);
+            if count.is_power_of_two() {
+                warn!(%peer, refused = count, per_peer,
+                    "refusing a connection: this address has a quarter of mcp.maxConnections open without a valid request");
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let limited = Limited::new(stream, permit, handshake);
+        let limited = Limited::new(stream, permit, probation, handshake);
         match &shared.options.tls {
             None => {
                 if ready
