@@ -4,7 +4,9 @@
 //! deadline.
 
 use galleon_tests::hub::vs;
+use galleon_tests::procstat;
 use galleon_tests::*;
+use tokio_stream::StreamExt;
 
 #[tokio::test]
 async fn idle_connections_cannot_starve_the_sources_of_descriptors() {
@@ -246,4 +248,97 @@ async fn connections_that_never_ask_for_anything_cannot_hold_the_slots() {
         watch.next_names().await,
         ["default/a", "default/b", "default/c"]
     );
+}
+
+/// The hub's peak RSS while `work` runs, sampled every 10 ms.
+async fn peak_rss_during<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (u64, T) {
+    let mut work = std::pin::pin!(work);
+    let mut peak = procstat::rss(pid);
+    loop {
+        tokio::select! {
+            done = &mut work => return (peak.max(procstat::rss(pid)), done),
+            () = tokio::time::sleep(std::time::Duration::from_millis(10)) => {
+                peak = peak.max(procstat::rss(pid));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_naming_millions_of_resources_are_refused_before_they_cost_memory() {
+    use galleon_proto::xds::DeltaDiscoveryRequest;
+    use galleon_proto::xds::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+
+    let (dir, galleon) = serve_with_mcp("maxConnections: 100").await;
+    let mut watch = WatchCli::start(&galleon.url(), VS);
+    assert_eq!(watch.next_names().await, ["default/a"]);
+    let idle = procstat::rss(galleon.pid());
+    // 1.3 million versions held (15 MB, under maxRequestSize), on four
+    // delta streams at once.
+    let held: std::collections::BTreeMap<String, String> = (0..1_300_000)
+        .map(|i| (format!("{i:x}"), "v".to_owned()))
+        .collect();
+    let request = DeltaDiscoveryRequest {
+        type_url: "networking.istio.io/v1/VirtualService".into(),
+        initial_resource_versions: held,
+        ..Default::default()
+    };
+    let channel = tonic::transport::Endpoint::from_shared(galleon.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let streams = (0..4).map(|_| {
+        let mut client = AggregatedDiscoveryServiceClient::new(channel.clone());
+        let request = request.clone();
+        async move {
+            let requests = tokio_stream::iter([request]).chain(tokio_stream::pending());
+            let mut responses = client
+                .delta_aggregated_resources(requests)
+                .await?
+                .into_inner();
+            responses.message().await
+        }
+    });
+    let (peak, ended) =
+        peak_rss_during(galleon.pid(), futures_util::future::join_all(streams)).await;
+    for ended in ended {
+        let status = ended.expect_err("the stream is refused");
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+        assert!(
+            status.message().contains("mcp.maxNamesPerRequest"),
+            "{status}"
+        );
+    }
+    let grown = peak.saturating_sub(idle);
+    assert!(grown < 100 << 20, "RSS grew by {} MB", grown >> 20);
+
+    // Hundreds of distinct type URLs on one stream: the stream ends at the limit.
+    let mut client = AggregatedDiscoveryServiceClient::new(channel.clone());
+    let unknown = (0..300).map(|i| galleon_proto::xds::DiscoveryRequest {
+        type_url: format!("example.com/v1/Unknown{i}"),
+        ..Default::default()
+    });
+    let requests = tokio_stream::iter(unknown).chain(tokio_stream::pending());
+    let mut responses = client
+        .stream_aggregated_resources(requests)
+        .await
+        .unwrap()
+        .into_inner();
+    let ended = loop {
+        match responses.message().await {
+            Ok(Some(_empty)) => continue,
+            ended => break ended,
+        }
+    };
+    let status = ended.expect_err("the stream ends with a status");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+    assert!(
+        status.message().contains("mcp.maxTypesPerStream"),
+        "{status}"
+    );
+
+    // The sink was served throughout.
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    assert_eq!(watch.next_names().await, ["default/a", "default/b"]);
 }

@@ -27,6 +27,18 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         count("mcp.maxConnections", connections, 1, 1 << 24)?;
     }
     count("mcp.maxRequestSize", mcp.max_request_size, 1 << 10, 1 << 30)?;
+    count(
+        "mcp.maxNamesPerRequest",
+        mcp.max_names_per_request,
+        1,
+        1 << 24,
+    )?;
+    count(
+        "mcp.maxTypesPerStream",
+        mcp.max_types_per_stream,
+        1,
+        1 << 16,
+    )?;
     duration("mcp.stallTimeout", mcp.stall_timeout, secs(1), hours(24))?;
     duration(
         "mcp.handshakeTimeout",

@@ -39,6 +39,14 @@ pub struct McpConfig {
     /// The largest request a sink may send, in bytes (default 16 MiB).
     #[serde(default = "default_max_request_size")]
     pub max_request_size: usize,
+    /// The most resource names one request (or one stream's subscriptions)
+    /// may carry (default 100,000).
+    #[serde(default = "default_max_names")]
+    pub max_names_per_request: usize,
+    /// The most collections or type URLs one stream may subscribe to
+    /// (default 256).
+    #[serde(default = "default_max_types")]
+    pub max_types_per_stream: usize,
     /// Connections open at once (default: 10,000, or half the open-file
     /// limit if that is lower, so sources always have descriptors left).
     #[serde(default)]
@@ -137,6 +145,8 @@ impl Default for McpConfig {
             max_concurrent_streams: default_max_streams(),
             stall_timeout: default_stall_timeout(),
             max_request_size: default_max_request_size(),
+            max_names_per_request: default_max_names(),
+            max_types_per_stream: default_max_types(),
             max_connections: None,
             handshake_timeout: default_handshake_timeout(),
             stream_rate: StreamRateConfig::default(),
@@ -152,6 +162,14 @@ fn default_handshake_timeout() -> Duration {
 
 fn default_max_request_size() -> usize {
     galleon_mcp::server::DEFAULT_MAX_REQUEST_SIZE
+}
+
+fn default_max_names() -> usize {
+    galleon_mcp::server::DEFAULT_MAX_NAMES
+}
+
+fn default_max_types() -> usize {
+    galleon_mcp::server::DEFAULT_MAX_TYPES_PER_STREAM
 }
 
 fn default_stall_timeout() -> Duration {

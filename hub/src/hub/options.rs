@@ -31,6 +31,8 @@ pub(super) fn server_options(
         max_concurrent_streams: mcp.max_concurrent_streams,
         stall_timeout: mcp.stall_timeout,
         max_request_size: mcp.max_request_size,
+        max_names: mcp.max_names_per_request,
+        max_types_per_stream: mcp.max_types_per_stream,
         max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
         handshake_timeout: mcp.handshake_timeout,
         xds_types: xds_types(spec, registry),

@@ -24,6 +24,7 @@ use tower_service::Service;
 use tracing::warn;
 
 use super::body::PushBody;
+use super::capped::Capped;
 use super::connection::PeerInfo;
 use super::session::{self, Outbox, Outgoing, Protocol};
 use super::{McpServer, Shared, Stats, access};
@@ -157,7 +158,11 @@ impl McpServer {
             return Status::resource_exhausted(refusal).into_http();
         }
         let peer = remote.map(|a| a.to_string());
-        let decoder = tonic_prost::ProstCodec::<R, P::Request>::default().decoder();
+        let decoder = Capped {
+            inner: tonic_prost::ProstCodec::<R, P::Request>::default().decoder(),
+            fields: P::NAMED_FIELDS,
+            max: shared.options.max_names,
+        };
         let limit = Some(shared.options.max_request_size);
         let requests = Streaming::new_request(decoder, request.into_body(), None, limit);
         // The first request that decodes ends the connection's probation.

@@ -28,6 +28,9 @@ impl Protocol for Mcp {
 
     const NAME: &'static str = "mcp";
 
+    /// `initial_resource_versions`.
+    const NAMED_FIELDS: &'static [u32] = &[3];
+
     fn node(request: &RequestResources) -> Option<Node> {
         request.sink_node.as_ref().map(|node| Node {
             id: node.id.clone(),
@@ -50,8 +53,7 @@ impl Protocol for Mcp {
             )));
         }
         if request.response_nonce.is_empty() {
-            self.subscribe(request, session);
-            return Ok(());
+            return self.subscribe(request, session);
         }
         let Some(subscription) = self.subscriptions.get_mut(collection) else {
             session.answer(
@@ -94,7 +96,11 @@ impl Protocol for Mcp {
 }
 
 impl Mcp {
-    fn subscribe(&mut self, request: RequestResources, session: &mut Session) {
+    fn subscribe(
+        &mut self,
+        request: RequestResources,
+        session: &mut Session,
+    ) -> Result<(), Status> {
         let collection = request.collection;
         if let Some(existing) = self.subscriptions.get(&collection)
             && existing.incremental == request.incremental
@@ -102,13 +108,13 @@ impl Mcp {
             // Asking again buys nothing: the sink gets the collection when
             // it differs from what it has, as before.
             session.repeated(&collection);
-            return;
+            return Ok(());
         }
         let target = XdsType {
             collection: collection.clone(),
             bare: false,
         };
-        let route = session.route(&collection, Some(target), request.incremental);
+        let route = session.route(&collection, Some(target), request.incremental)?;
         let subscription = Subscription::new(
             route,
             request.incremental,
@@ -116,5 +122,6 @@ impl Mcp {
         );
         session.arm(&collection, &subscription.route, None);
         self.subscriptions.insert(collection, subscription);
+        Ok(())
     }
 }

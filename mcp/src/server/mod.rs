@@ -7,6 +7,7 @@ mod access;
 mod admission;
 mod body;
 mod callout;
+mod capped;
 mod connection;
 #[cfg(feature = "fuzzing")]
 mod fuzzing;
@@ -58,6 +59,12 @@ pub struct ServerOptions {
     /// The largest request a sink may send, in bytes; a larger one ends the
     /// stream with `ResourceExhausted`.
     pub max_request_size: usize,
+    /// The most resource names one request may carry (names asked for, or
+    /// versions held); a stream also holds at most this many names per
+    /// type. More ends the stream with `ResourceExhausted`.
+    pub max_names: usize,
+    /// The most collections or type URLs one stream may subscribe to.
+    pub max_types_per_stream: usize,
     /// Connections open at once; one more is closed at once.
     pub max_connections: usize,
     /// How long a new connection may take to send its first bytes.
@@ -94,6 +101,12 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// versions of 100,000 resources fit).
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
 
+/// Default [`ServerOptions::max_names`].
+pub const DEFAULT_MAX_NAMES: usize = 100_000;
+
+/// Default [`ServerOptions::max_types_per_stream`] (Istio asks for about 30).
+pub const DEFAULT_MAX_TYPES_PER_STREAM: usize = 256;
+
 /// Default [`ServerOptions::stall_timeout`]: five minutes.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -106,6 +119,8 @@ impl ServerOptions {
             max_concurrent_streams: 1024,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            max_names: DEFAULT_MAX_NAMES,
+            max_types_per_stream: DEFAULT_MAX_TYPES_PER_STREAM,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             xds_types: BTreeMap::new(),

@@ -12,7 +12,7 @@
 //! A push left unanswered past the stall limit drops the stream. The sink's
 //! node, its revision and every key's state are on the status board.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -54,6 +54,8 @@ pub(crate) type Outbox = mpsc::Sender<Outgoing>;
 const NODE_ID_MAX: usize = 256;
 /// The longest NACK message the status board keeps (and logs show).
 const NACK_MAX: usize = 1_024;
+/// The longest collection or type URL a sink may subscribe to.
+const KEY_MAX: usize = 512;
 
 /// Who the sink says it is.
 #[derive(Clone, Debug, Default)]
@@ -74,6 +76,10 @@ pub(crate) trait Protocol: Send {
 
     /// The protocol, for logs and the status board.
     const NAME: &'static str;
+
+    /// The request's fields that name resources (counted against
+    /// `max_names` before a request is decoded).
+    const NAMED_FIELDS: &'static [u32];
 
     /// The node a request names, if any.
     fn node(request: &Self::Request) -> Option<Node>;
@@ -128,6 +134,8 @@ pub(crate) struct Session {
     status: Option<StatusHandle>,
     /// When each key's unanswered push was sent (for the stall limit).
     unanswered: HashMap<String, Instant>,
+    /// Every key subscribed to on the stream.
+    routed: HashSet<String>,
     /// Pushes to send before reading on (answers given at once).
     queued: Vec<Outgoing>,
 }
@@ -156,6 +164,7 @@ pub(crate) async fn serve<P, S>(
         node: Node::default(),
         status: None,
         unanswered: HashMap::new(),
+        routed: HashSet::new(),
         queued: Vec::new(),
     };
     match run(&mut session, &mut protocol, requests, &outbox).await {
@@ -244,8 +253,27 @@ impl Session {
     }
 
     /// Routes a new subscription to `key`, served as `target` (`None`: the
-    /// hub does not serve it), and records it.
-    pub(crate) fn route(&self, key: &str, target: Option<XdsType>, incremental: bool) -> Route {
+    /// hub does not serve it), and records it; refused when the key is
+    /// longer than any collection or type URL, or one too many for a stream.
+    pub(crate) fn route(
+        &mut self,
+        key: &str,
+        target: Option<XdsType>,
+        incremental: bool,
+    ) -> Result<Route, Status> {
+        if key.len() > KEY_MAX {
+            return Err(Status::invalid_argument(format!(
+                "a type URL or collection of {} bytes: at most {KEY_MAX}",
+                key.len()
+            )));
+        }
+        let max = self.shared.options.max_types_per_stream;
+        if !self.routed.contains(key) && self.routed.len() >= max {
+            return Err(Status::resource_exhausted(format!(
+                "more than {max} collections or type URLs on one stream (mcp.maxTypesPerStream)"
+            )));
+        }
+        self.routed.insert(key.to_owned());
         let group = target
             .as_ref()
             .map(|t| self.shared.cache.group_for(&self.node(), &t.collection))
@@ -259,7 +287,7 @@ impl Session {
                 .map(|t| t.collection.clone());
             c.incremental = incremental;
         });
-        Route { target, group }
+        Ok(Route { target, group })
     }
 
     /// Answers `key`, which the hub does not serve, with `empty` (made
@@ -430,6 +458,8 @@ pub(crate) fn refusal(status: &Status) -> Option<Status> {
             "request too large: {}",
             status.message()
         ))),
+        // The caps checked before decoding (`capped`).
+        tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument => Some(status.clone()),
         // The protobuf decoder's errors.
         tonic::Code::Internal if status.message().contains("decode") => Some(
             Status::invalid_argument(format!("malformed request: {}", status.message())),

@@ -73,6 +73,9 @@ impl Flavour for Delta {
     type Response = DeltaDiscoveryResponse;
 
     const NAME: &'static str = "xds-delta";
+    /// `resource_names_subscribe`, `resource_names_unsubscribe`,
+    /// `initial_resource_versions`.
+    const NAMED_FIELDS: &'static [u32] = &[3, 4, 5];
     const INCREMENTAL: bool = true;
 
     fn node(request: &DeltaDiscoveryRequest) -> Option<&Node> {
@@ -99,6 +102,10 @@ impl Flavour for Delta {
         };
         subscription.change(subscribe, Vec::new());
         subscription
+    }
+
+    fn names(subscription: &Subscription) -> usize {
+        subscription.names.len()
     }
 
     fn change(

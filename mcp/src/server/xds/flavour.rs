@@ -81,6 +81,8 @@ pub(in crate::server) trait Flavour: Send {
     const NAME: &'static str;
     /// Whether its subscriptions are incremental.
     const INCREMENTAL: bool;
+    /// The request's fields that name resources.
+    const NAMED_FIELDS: &'static [u32];
 
     /// A response of the flavour.
     type Response: Message;
@@ -101,6 +103,9 @@ pub(in crate::server) trait Flavour: Send {
         request: Self::Request,
         answer: &Answer,
     ) -> Change;
+
+    /// How many names the subscription holds (capped at `max_names`).
+    fn names(subscription: &Self::Subscription) -> usize;
 
     /// The sink answered `pending` (an ACK when `acked`).
     fn answered(subscription: &mut Self::Subscription, pending: Pending<Self::Extra>, acked: bool);
@@ -140,6 +145,7 @@ impl<F: Flavour> Protocol for Xds<F> {
     type Request = F::Request;
 
     const NAME: &'static str = F::NAME;
+    const NAMED_FIELDS: &'static [u32] = F::NAMED_FIELDS;
 
     fn node(request: &F::Request) -> Option<Node> {
         F::node(request).map(node_of)
@@ -148,8 +154,7 @@ impl<F: Flavour> Protocol for Xds<F> {
     fn on_request(&mut self, mut request: F::Request, session: &mut Session) -> Result<(), Status> {
         let (type_url, nonce, error) = F::parts(&mut request);
         let Some((common, subscription)) = self.subscriptions.get_mut(&type_url) else {
-            self.open(type_url, request, session);
-            return Ok(());
+            return self.open(type_url, request, session);
         };
         let mut rearm = false;
         let answer = if nonce.is_empty() {
@@ -177,7 +182,7 @@ impl<F: Flavour> Protocol for Xds<F> {
         if rearm && common.pending.is_none() {
             session.arm(&type_url, &common.route, common.answered.clone());
         }
-        Ok(())
+        self.names_within_limit(session)
     }
 
     fn on_change(
@@ -211,9 +216,14 @@ impl<F: Flavour> Protocol for Xds<F> {
 impl<F: Flavour> Xds<F> {
     /// Opens `type_url`'s subscription: watched if the hub serves it, else
     /// answered empty at once.
-    fn open(&mut self, type_url: String, request: F::Request, session: &mut Session) {
+    fn open(
+        &mut self,
+        type_url: String,
+        request: F::Request,
+        session: &mut Session,
+    ) -> Result<(), Status> {
         let target = session.shared.options.xds_types.get(&type_url).cloned();
-        let mut common = Common::new(session.route(&type_url, target, F::INCREMENTAL));
+        let mut common = Common::new(session.route(&type_url, target, F::INCREMENTAL)?);
         let subscription = F::open(request);
         if common.route.target.is_some() {
             session.arm(&type_url, &common.route, None);
@@ -229,5 +239,19 @@ impl<F: Flavour> Xds<F> {
             );
         }
         self.subscriptions.insert(type_url, (common, subscription));
+        self.names_within_limit(session)
+    }
+
+    /// Refuses a stream whose subscriptions hold more names, together,
+    /// than one request may carry.
+    fn names_within_limit(&self, session: &Session) -> Result<(), Status> {
+        let names: usize = self.subscriptions.values().map(|(_, s)| F::names(s)).sum();
+        let max = session.shared.options.max_names;
+        if names > max {
+            return Err(Status::resource_exhausted(format!(
+                "subscriptions to {names} names on one stream: at most {max} (mcp.maxNamesPerRequest)"
+            )));
+        }
+        Ok(())
     }
 }

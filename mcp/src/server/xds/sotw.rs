@@ -43,6 +43,8 @@ impl Flavour for Sotw {
     type Response = DiscoveryResponse;
 
     const NAME: &'static str = "xds-sotw";
+    /// `resource_names`.
+    const NAMED_FIELDS: &'static [u32] = &[3];
     const INCREMENTAL: bool = false;
 
     fn node(request: &DiscoveryRequest) -> Option<&Node> {
@@ -57,6 +59,10 @@ impl Flavour for Sotw {
 
     fn open(request: DiscoveryRequest) -> Names {
         names(request)
+    }
+
+    fn names(subscription: &Names) -> usize {
+        subscription.0.len()
     }
 
     fn change(asked: &mut Names, request: DiscoveryRequest, answer: &Answer) -> Change {
