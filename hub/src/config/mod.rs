@@ -72,6 +72,11 @@ pub struct SchemasConfig {
     /// `FileDescriptorSet` files (`protoc --include_imports -o`, `buf build`).
     #[serde(default)]
     pub descriptor_sets: Vec<PathBuf>,
+    /// CustomResourceDefinition files or directories (Istio's, Gateway
+    /// API's, your own): every resource of a kind they define is validated
+    /// as the Kubernetes API server would (schema and CEL rules).
+    #[serde(default)]
+    pub crds: Vec<PathBuf>,
     /// What a field the message does not have does: `warn` (dropped, with a
     /// warning) or `reject` (the resource is refused).
     #[serde(default)]
@@ -291,6 +296,7 @@ impl HubConfig {
         let schemas = &mut self.schemas;
         schemas.proto_paths.iter_mut().for_each(resolve);
         schemas.descriptor_sets.iter_mut().for_each(resolve);
+        schemas.crds.iter_mut().for_each(resolve);
     }
 }
 

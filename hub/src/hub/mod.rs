@@ -4,6 +4,7 @@
 
 mod codecs;
 mod config_changes;
+mod crds;
 mod groups;
 mod options;
 mod running;
@@ -76,6 +77,9 @@ pub enum HubError {
     /// The configured schemas could not be loaded.
     #[error("schemas: {0}")]
     Schemas(#[from] galleon_schemas::LoadError),
+    /// The configured CRDs could not be loaded or match no known kind.
+    #[error("{0}")]
+    Crds(String),
     /// TLS or the access list could not be set up, or plaintext was
     /// refused.
     #[error(transparent)]
@@ -211,6 +215,9 @@ impl Hub {
         let started = std::time::SystemTime::now();
         let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
         self.codecs = codecs;
+        if let Some(validation) = crds::load(&self.config.schemas.crds, &self.registry)? {
+            self.validators.insert(0, Arc::new(validation));
+        }
         let health = SourceHealth::default();
         let context = SourceContext {
             registry: self.registry.clone(),
