@@ -11,6 +11,7 @@ pub mod config;
 pub mod fuzzing;
 mod hub;
 
+pub use hub::validate::{Findings, validate};
 pub use hub::{Hub, HubError, MESH_CONFIG_GVK, RunningHub};
 
 /// The git commit the hub was built from (`unknown` outside a checkout).

@@ -165,3 +165,61 @@ async fn crds_that_define_no_known_kind_stop_the_hub_with_the_fix() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn galleon_validate_refuses_what_serve_would_with_exit_codes_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("crds")).unwrap();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(root.join("crds/vs.yaml"), CRD).unwrap();
+    std::fs::write(root.join("config/good.yaml"), vs("a", "a")).unwrap();
+    let crds = root.join("crds");
+    let validate = |paths: Vec<std::path::PathBuf>, output: &str| {
+        let mut command = std::process::Command::new(galleon_binary());
+        command
+            .arg("validate")
+            .arg("--crds")
+            .arg(&crds)
+            .args(["-o", output]);
+        command.args(paths).output().unwrap()
+    };
+    let good = validate(vec![root.join("config")], "text");
+    assert_eq!(good.status.code(), Some(0), "{good:?}");
+
+    let broken = format!(
+        "{}---\n{}",
+        vs("b", "b"),
+        vs_with("c", "  hosts: [c]\n  http:\n  - timeout: 0s\n")
+    );
+    std::fs::write(root.join("config/broken.yaml"), broken).unwrap();
+    let bad = validate(vec![root.join("config")], "text");
+    assert_eq!(bad.status.code(), Some(1));
+    let text = String::from_utf8(bad.stdout).unwrap();
+    let line = text.lines().next().unwrap();
+    assert!(line.contains("broken.yaml:9"), "{text}");
+    assert!(line.contains("VirtualService default/c"), "{text}");
+    assert!(
+        line.contains("spec.http[0].timeout: Invalid value: \"string\": must be a valid duration greater than 1ms"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "one line per problem and a summary: {text}"
+    );
+
+    let json = validate(vec![root.join("config")], "json");
+    let outcome: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(outcome["valid"], false);
+    assert_eq!(outcome["resources"], 3);
+    assert_eq!(outcome["problems"][0]["severity"], "error");
+
+    let missing = validate(vec![root.join("nothere")], "text");
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("nothere: no such file or directory"),
+        "{stderr}"
+    );
+}

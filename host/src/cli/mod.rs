@@ -7,6 +7,7 @@ mod output;
 mod plugin;
 mod serve;
 mod status;
+mod validate;
 mod version;
 mod watch;
 
@@ -49,6 +50,9 @@ enum Command {
     Status(status::StatusArgs),
     /// Write plugins: scaffold, build, test against golden fixtures, inspect.
     Plugin(plugin::PluginArgs),
+    /// Check resources as `serve` would (names, kinds, CRD schemas and CEL
+    /// rules) without a server; exit 1 when something is invalid.
+    Validate(validate::ValidateArgs),
     /// Print the version, the plugin contract version and the git commit
     /// (and, with --admin-addr, the running hub's).
     Version(version::VersionArgs),
@@ -62,7 +66,10 @@ enum Command {
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `validate` prints its findings; its progress would only be noise.
+    let quiet = matches!(cli.command, Command::Validate(_));
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -90,7 +97,11 @@ pub(crate) fn main() -> ExitCode {
                 }
             };
         }
-        Command::Serve(_) | Command::Watch(_) | Command::Status(_) | Command::Version(_) => {}
+        Command::Serve(_)
+        | Command::Watch(_)
+        | Command::Status(_)
+        | Command::Validate(_)
+        | Command::Version(_) => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -105,6 +116,7 @@ pub(crate) fn main() -> ExitCode {
             Command::Serve(args) => done(serve::run(args).await),
             Command::Watch(args) => done(watch::run(args).await),
             Command::Status(args) => status::run(args).await,
+            Command::Validate(args) => validate::run(args).await,
             Command::Version(args) => version::run(args).await,
             Command::Completions { .. } | Command::Plugin(_) => Ok(ExitCode::SUCCESS),
         }

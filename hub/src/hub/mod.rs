@@ -9,6 +9,7 @@ mod groups;
 mod options;
 mod running;
 mod security;
+pub(crate) mod validate;
 
 pub use running::RunningHub;
 
@@ -54,6 +55,15 @@ async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpServer)
     mcp.set_ready();
 }
 
+/// Istio's kinds and the configured ones.
+fn registry(config: &HubConfig) -> Registry {
+    let mut registry = Registry::builtin();
+    for kind in &config.kinds {
+        registry.add(Schema::from(kind));
+    }
+    registry
+}
+
 /// Runs `task` until `stop`.
 async fn until(stop: CancellationToken, task: impl Future<Output = ()>) {
     tokio::select! {
@@ -80,6 +90,9 @@ pub enum HubError {
     /// The configured CRDs could not be loaded or match no known kind.
     #[error("{0}")]
     Crds(String),
+    /// A path to validate does not exist.
+    #[error("{}: no such file or directory", .0.display())]
+    Missing(std::path::PathBuf),
     /// TLS or the access list could not be set up, or plaintext was
     /// refused.
     #[error(transparent)]
@@ -116,11 +129,7 @@ impl Hub {
     /// A hub as `config` describes it (its sources are built when it
     /// starts, once the schemas they read with are loaded).
     pub fn new(config: HubConfig) -> Self {
-        let mut registry = Registry::builtin();
-        for kind in &config.kinds {
-            registry.add(Schema::from(kind));
-        }
-        let registry = Arc::new(registry);
+        let registry = Arc::new(registry(&config));
         let diagnostics = Diagnostics::default();
         Self {
             config,
