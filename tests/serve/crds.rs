@@ -1,51 +1,10 @@
 //! `schemas.crds` through the real binary: a resource the CRD's schema or
 //! CEL rules refuse is kept out with its file:line and the API server's
-//! words, and the last good version stays served. The CRD is this test's
+//! words, and the last good version stays served. The CRD is the tests'
 //! own, written as istio/api writes them.
 
-use galleon_tests::hub::vs;
+use galleon_tests::hub::{VS_CRD as CRD, vs};
 use galleon_tests::*;
-
-const CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: virtualservices.networking.istio.io
-spec:
-  group: networking.istio.io
-  names: {kind: VirtualService, plural: virtualservices, singular: virtualservice, listKind: VirtualServiceList}
-  scope: Namespaced
-  versions:
-  - name: v1alpha3
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              hosts:
-                type: array
-                maxItems: 3
-                items: {type: string}
-              http:
-                type: array
-                items:
-                  type: object
-                  properties:
-                    timeout:
-                      type: string
-                      x-kubernetes-validations:
-                      - rule: "duration(self) >= duration('1ms')"
-                        message: must be a valid duration greater than 1ms
-                    route:
-                      type: array
-                      items:
-                        type: object
-                        properties:
-                          weight: {type: integer, format: int32, minimum: 0}
-"#;
 
 fn vs_with(name: &str, spec: &str) -> String {
     format!(

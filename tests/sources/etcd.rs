@@ -352,3 +352,47 @@ async fn a_value_over_max_value_size_keeps_its_previous_content() {
     );
     sink.expect_silence().await;
 }
+
+#[tokio::test]
+async fn a_key_the_crd_refuses_is_kept_out_with_its_key_and_the_last_good_stays() {
+    let etcd = Etcd::start();
+    etcd.put("/galleon/a.yaml", &vs("a", "a.example"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("crds")).unwrap();
+    std::fs::write(dir.path().join("crds/vs.yaml"), galleon_tests::hub::VS_CRD).unwrap();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\nschemas: {{crds: [crds]}}\n\
+         sources: [{{etcd: {{endpoints: [\"{}\"], prefix: /galleon/}}}}]\n{FAST}",
+        etcd.endpoint()
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    assert_eq!(hosts(&push), [("default/a".into(), "a.example".into())]);
+    sink.ack(&push).await;
+
+    // Four hosts where the CRD allows three: refused, a.example kept.
+    let four = vs("a", "a.example").replace("hosts: [a.example]", "hosts: [a, b, c, d]");
+    etcd.put("/galleon/a.yaml", &four);
+    galleon
+        .wait_for_admin(
+            "/debug/diagnostics",
+            &[
+                "/galleon/a.yaml",
+                "spec.hosts: Too many: 4: must have at most 3 items",
+            ],
+        )
+        .await;
+    etcd.put("/galleon/b.yaml", &vs("b", "b.example"));
+    let push = sink.recv().await;
+    assert_eq!(
+        hosts(&push),
+        [
+            ("default/a".into(), "a.example".into()),
+            ("default/b".into(), "b.example".into()),
+        ]
+    );
+    sink.ack(&push).await;
+}

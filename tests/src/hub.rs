@@ -99,3 +99,47 @@ pub fn vs(name: &str, host: &str) -> String {
         "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  hosts: [{host}]\n"
     )
 }
+
+/// A VirtualService CRD of the tests' own, written as istio/api writes
+/// them: at most 3 hosts, an HTTP timeout of at least 1ms (a CEL rule), a
+/// route weight of at least 0.
+pub const VS_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: virtualservices.networking.istio.io
+spec:
+  group: networking.istio.io
+  names: {kind: VirtualService, plural: virtualservices, singular: virtualservice, listKind: VirtualServiceList}
+  scope: Namespaced
+  versions:
+  - name: v1alpha3
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              hosts:
+                type: array
+                maxItems: 3
+                items: {type: string}
+              http:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    timeout:
+                      type: string
+                      x-kubernetes-validations:
+                      - rule: "duration(self) >= duration('1ms')"
+                        message: must be a valid duration greater than 1ms
+                    route:
+                      type: array
+                      items:
+                        type: object
+                        properties:
+                          weight: {type: integer, format: int32, minimum: 0}
+"#;
