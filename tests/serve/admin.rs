@@ -447,13 +447,7 @@ async fn secrets_in_the_configuration_are_never_shown() {
 async fn a_sink_cannot_forge_a_series_in_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
-    let galleon = Galleon::serve(&[
-        "--files",
-        dir.path().to_str().unwrap(),
-        "--mcp-addr",
-        "127.0.0.1:0",
-    ])
-    .await;
+    let galleon = Galleon::serve_files(dir.path()).await;
     let forged = "x\"} 1\ngalleon_forged_total 1\n# \u{1b}[2J";
     let mut sink = RawSink::connect(&galleon.url(), forged).await;
     sink.subscribe(VS).await;
@@ -475,13 +469,7 @@ async fn a_sink_cannot_forge_a_series_in_the_metrics() {
 async fn version_and_status_read_a_running_hub_by_name_for_scripts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
-    let galleon = Galleon::serve(&[
-        "--files",
-        dir.path().to_str().unwrap(),
-        "--mcp-addr",
-        "127.0.0.1:0",
-    ])
-    .await;
+    let galleon = Galleon::serve_files(dir.path()).await;
     let by_name = format!("localhost:{}", galleon.admin.port());
     let out = tokio::process::Command::new(galleon_tests::galleon_binary())
         .args(["version", "-o", "json"])

@@ -23,13 +23,7 @@ async fn serves_a_directory_on_the_documented_command_line() {
         format!("{service}---\n{rule}"),
     )
     .unwrap();
-    let galleon = Galleon::serve(&[
-        "--files",
-        dir.path().to_str().unwrap(),
-        "--mcp-addr",
-        "127.0.0.1:0",
-    ])
-    .await;
+    let galleon = Galleon::serve_files(dir.path()).await;
 
     let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
     for (collection, expected) in [
@@ -295,13 +289,7 @@ async fn a_directory_moved_away_takes_its_problems_with_it() {
     )
     .unwrap();
     let resources = dir.path().join("resources");
-    let galleon = Galleon::serve(&[
-        "--files",
-        resources.to_str().unwrap(),
-        "--mcp-addr",
-        "127.0.0.1:0",
-    ])
-    .await;
+    let galleon = Galleon::serve_files(&resources).await;
     galleon
         .wait_for_admin("/debug/diagnostics", &["broken/bad.yaml"])
         .await;

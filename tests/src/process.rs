@@ -56,6 +56,12 @@ impl Galleon {
         Self::serve_in(&std::env::current_dir().expect("working directory"), args).await
     }
 
+    /// Runs `galleon serve --files FILES` on a free MCP port.
+    pub async fn serve_files(files: &Path) -> Self {
+        let files = files.to_str().expect("a UTF-8 path");
+        Self::serve(&["--files", files, "--mcp-addr", "127.0.0.1:0"]).await
+    }
+
     /// Runs `galleon serve ARGS` in directory `dir`.
     pub async fn serve_in(dir: &Path, args: &[&str]) -> Self {
         Self::serve_logged(dir, args, "info").await
