@@ -267,16 +267,17 @@ async fn response_headers_carry_the_hub_version_and_configured_metadata() {
 }
 
 #[tokio::test]
-async fn shutdown_ends_streams_cleanly() {
+async fn shutdown_ends_streams_unavailable_so_sinks_reconnect_elsewhere() {
     let source = TestServer::start(&[VS]).await;
     source.publish(VS, &[("ns/a", A1)]);
     let mut sink = source.sink(&[VS]).await;
     sink.recv().await;
     source.stop().await;
-    assert!(
-        matches!(sink.next().await, Ok(None)),
-        "stream ends with status OK"
-    );
+    let ended = sink
+        .next()
+        .await
+        .expect_err("the stream ends with a status");
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended}");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Signals: SIGHUP and SIGUSR1 force a rescan; SIGTERM ends sink streams
-//! cleanly and exits 0.
+//! Signals: SIGHUP and SIGUSR1 force a rescan; SIGTERM drains (not ready,
+//! still serving), ends sink streams with UNAVAILABLE and exits 0.
 
 use galleon_tests::*;
 
@@ -26,16 +26,17 @@ async fn sighup_and_sigusr1_rescan_a_source_that_does_not_watch() {
 }
 
 #[tokio::test]
-async fn sigterm_ends_sink_streams_cleanly() {
+async fn sigterm_ends_sink_streams_with_unavailable_and_exits_0() {
     let hub = Hub::start(&[("a.yaml", &vs("a", "a1"))]).await;
     let mut sink = hub.sink(&[VS]).await;
     sink.recv().await;
     let Hub { galleon, dir: _dir } = hub;
     assert!(galleon.stop().await, "exit status 0");
-    assert!(
-        matches!(sink.next().await, Ok(None)),
-        "the stream ended with status OK"
-    );
+    let ended = sink
+        .next()
+        .await
+        .expect_err("the stream ends with a status");
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended}");
 }
 
 #[tokio::test]
@@ -53,4 +54,38 @@ async fn a_changed_configuration_is_named_on_sighup_not_ignored() {
             "restart galleon",
         ])
         .await;
+}
+
+#[tokio::test]
+async fn sigterm_withdraws_readiness_keeps_serving_for_the_drain_then_ends_streams_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = "mcp: {address: \"127.0.0.1:0\", drainDelay: 2s}\n\
+                  sources: [{files: {paths: [resources]}}]\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    assert_eq!(galleon.admin_get("/readyz").await.0, 200);
+
+    galleon.signal("TERM");
+    galleon.wait_for_log(&["draining: not ready"]).await;
+    let (status, body) = galleon.admin_get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("draining"), "{body}");
+    // Still served during the drain.
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    let push = sink.recv().await;
+    assert_eq!(names(&push), ["default/a", "default/b"]);
+    sink.ack(&push).await;
+    let ended = tokio::time::timeout(PATIENCE, sink.next())
+        .await
+        .expect("the stream ends after the drain");
+    let status = ended.expect_err("ended with a status");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+    assert!(status.message().contains("reconnect"), "{status}");
+    assert!(galleon.stop().await, "exit status 0");
 }

@@ -104,6 +104,10 @@ async fn healthz() -> &'static str {
 /// snapshot (a group publishes only once all its collections synced); 503
 /// with the groups still waiting before.
 async fn readyz(State(state): State<AdminState>) -> (StatusCode, String) {
+    if state.mcp.is_draining() {
+        let reason = "not ready: draining before shutdown (open streams still served)\n";
+        return (StatusCode::SERVICE_UNAVAILABLE, reason.into());
+    }
     let waiting = state.unpublished();
     if waiting.is_empty() {
         (StatusCode::OK, "ready\n".into())

@@ -40,6 +40,21 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         1 << 16,
     )?;
     duration("mcp.stallTimeout", mcp.stall_timeout, secs(1), hours(24))?;
+    if let Some(age) = mcp.max_connection_age {
+        duration("mcp.maxConnectionAge", age, secs(1), hours(24 * 7))?;
+    }
+    duration(
+        "mcp.maxConnectionAgeGrace",
+        mcp.max_connection_age_grace,
+        Duration::ZERO,
+        hours(1),
+    )?;
+    duration(
+        "mcp.drainDelay",
+        mcp.drain_delay,
+        Duration::ZERO,
+        Duration::from_secs(600),
+    )?;
     duration(
         "mcp.handshakeTimeout",
         mcp.handshake_timeout,

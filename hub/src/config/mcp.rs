@@ -39,6 +39,19 @@ pub struct McpConfig {
     /// The largest request a sink may send, in bytes (default 16 MiB).
     #[serde(default = "default_max_request_size")]
     pub max_request_size: usize,
+    /// How long a connection may live before it is asked to go (HTTP/2
+    /// GOAWAY), so sinks spread over replicas added since (istiod's
+    /// `MAX_CONNECTION_AGE`); none by default.
+    #[serde(default, with = "humantime_serde")]
+    pub max_connection_age: Option<Duration>,
+    /// How long a connection asked to go may take to leave (default 10s).
+    #[serde(default = "default_age_grace", with = "humantime_serde")]
+    pub max_connection_age_grace: Duration,
+    /// On SIGTERM, how long readiness is withdrawn (gRPC health
+    /// `NOT_SERVING`, `/readyz` 503) while streams are still served, before
+    /// they end with `UNAVAILABLE` (default 5s).
+    #[serde(default = "default_drain", with = "humantime_serde")]
+    pub drain_delay: Duration,
     /// The most resource names one request (or one stream's subscriptions)
     /// may carry (default 100,000).
     #[serde(default = "default_max_names")]
@@ -146,6 +159,9 @@ impl Default for McpConfig {
             stall_timeout: default_stall_timeout(),
             max_request_size: default_max_request_size(),
             max_names_per_request: default_max_names(),
+            max_connection_age: None,
+            max_connection_age_grace: default_age_grace(),
+            drain_delay: default_drain(),
             max_types_per_stream: default_max_types(),
             max_connections: None,
             handshake_timeout: default_handshake_timeout(),
@@ -162,6 +178,14 @@ fn default_handshake_timeout() -> Duration {
 
 fn default_max_request_size() -> usize {
     galleon_mcp::server::DEFAULT_MAX_REQUEST_SIZE
+}
+
+fn default_age_grace() -> Duration {
+    galleon_mcp::server::DEFAULT_MAX_CONNECTION_AGE_GRACE
+}
+
+fn default_drain() -> Duration {
+    Duration::from_secs(5)
 }
 
 fn default_max_names() -> usize {

@@ -262,6 +262,7 @@ impl Hub {
         let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
         let source_events = Arc::new(AtomicU64::new(0));
+        let drain_delay = self.config.mcp.drain_delay;
         let pipeline = self.start_pipeline(
             spec,
             cache.clone(),
@@ -312,6 +313,7 @@ impl Hub {
             stop,
             tasks,
             pipeline: Some(pipeline),
+            drain_delay,
         })
     }
 }

@@ -32,6 +32,8 @@ pub(super) fn server_options(
         stall_timeout: mcp.stall_timeout,
         max_request_size: mcp.max_request_size,
         max_names: mcp.max_names_per_request,
+        max_connection_age: mcp.max_connection_age,
+        max_connection_age_grace: mcp.max_connection_age_grace,
         max_types_per_stream: mcp.max_types_per_stream,
         max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
         handshake_timeout: mcp.handshake_timeout,

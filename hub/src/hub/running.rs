@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::info;
 
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::McpServer;
@@ -21,6 +22,8 @@ pub struct RunningHub {
     pub(super) stop: CancellationToken,
     pub(super) tasks: Vec<JoinHandle<()>>,
     pub(super) pipeline: Option<std::thread::JoinHandle<()>>,
+    /// How long readiness is withdrawn before streams end (`mcp.drainDelay`).
+    pub(super) drain_delay: std::time::Duration,
 }
 
 impl RunningHub {
@@ -49,8 +52,17 @@ impl RunningHub {
         &self.diagnostics
     }
 
-    /// Stops gracefully: sink streams end cleanly, sources stop.
+    /// Stops gracefully: readiness is withdrawn for the drain delay while
+    /// streams are still served (load balancers and new sinks go to other
+    /// replicas), then every stream ends with `UNAVAILABLE` (so its sink
+    /// reconnects elsewhere rather than taking it for a normal end) and the
+    /// sources stop.
     pub async fn shutdown(mut self) {
+        self.mcp.drain();
+        if !self.drain_delay.is_zero() {
+            info!(delay = ?self.drain_delay, "draining: not ready, still serving open streams");
+            tokio::time::sleep(self.drain_delay).await;
+        }
         self.mcp.shutdown();
         self.stop.cancel();
         for task in self.tasks.drain(..) {

@@ -24,7 +24,7 @@ mod xds;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -67,6 +67,11 @@ pub struct ServerOptions {
     pub max_types_per_stream: usize,
     /// Connections open at once; one more is closed at once.
     pub max_connections: usize,
+    /// How long a connection may live before it is asked to go (HTTP/2
+    /// GOAWAY), so sinks spread over replicas added since; `None`: for ever.
+    pub max_connection_age: Option<Duration>,
+    /// How long a connection asked to go may take before it is closed.
+    pub max_connection_age_grace: Duration,
     /// How long a new connection may take to send its first bytes.
     pub handshake_timeout: Duration,
     /// MCP over xDS: what each type URL serves. A type not listed is
@@ -93,6 +98,9 @@ pub struct XdsType {
 
 /// Default [`ServerOptions::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Default [`ServerOptions::max_connection_age_grace`].
+pub const DEFAULT_MAX_CONNECTION_AGE_GRACE: Duration = Duration::from_secs(10);
 
 /// Default [`ServerOptions::handshake_timeout`].
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,6 +130,8 @@ impl ServerOptions {
             max_names: DEFAULT_MAX_NAMES,
             max_types_per_stream: DEFAULT_MAX_TYPES_PER_STREAM,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connection_age: None,
+            max_connection_age_grace: DEFAULT_MAX_CONNECTION_AGE_GRACE,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             xds_types: BTreeMap::new(),
             stream_rate: DEFAULT_STREAM_RATE,
@@ -145,6 +155,8 @@ struct Shared {
     next_stream: AtomicU64,
     /// Whether the hub has published everything once (gRPC health).
     ready: tokio::sync::watch::Sender<bool>,
+    /// Whether the hub is draining (readiness withdrawn before shutdown).
+    draining: AtomicBool,
     admission: admission::Admission,
 }
 
@@ -160,6 +172,7 @@ impl McpServer {
                 shutdown: CancellationToken::new(),
                 next_stream: AtomicU64::new(1),
                 ready: tokio::sync::watch::Sender::new(false),
+                draining: AtomicBool::new(false),
             }),
         }
     }
@@ -183,7 +196,22 @@ impl McpServer {
     /// Marks the server ready (every group published its first snapshot):
     /// gRPC health reports `SERVING` from then on, `NOT_SERVING` before.
     pub fn set_ready(&self) {
-        self.shared.ready.send_replace(true);
+        if !self.is_draining() {
+            self.shared.ready.send_replace(true);
+        }
+    }
+
+    /// Starts a drain: gRPC health reports `NOT_SERVING` (and the admin
+    /// server's `/readyz` not ready), so load balancers and new sinks go
+    /// elsewhere while the open streams are still served.
+    pub fn drain(&self) {
+        self.shared.draining.store(true, Ordering::Release);
+        self.shared.ready.send_replace(false);
+    }
+
+    /// Whether [`McpServer::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::Acquire)
     }
 
     /// Resolves once [`McpServer::shutdown`] was called.

@@ -25,8 +25,15 @@ impl McpServer {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .expect("galleon's own descriptors are valid");
-        tonic::transport::Server::builder()
-            .max_concurrent_streams(self.shared.options.max_concurrent_streams)
+        let options = &self.shared.options;
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(age) = options.max_connection_age {
+            builder = builder
+                .max_connection_age(age)
+                .max_connection_age_grace(options.max_connection_age_grace);
+        }
+        builder
+            .max_concurrent_streams(options.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             .add_service(StreamService::<ResourceSource>::new(self.clone()))

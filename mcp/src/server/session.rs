@@ -174,6 +174,14 @@ pub(crate) async fn serve<P, S>(
             warn!(stream = id, protocol = P::NAME, peer = ?session.peer, "dropping stream: {}", status.message());
             let _ = outbox.try_send(Outgoing::Abort(status));
         }
+        Err(Some(status)) if shared.shutdown.is_cancelled() => {
+            debug!(
+                stream = id,
+                protocol = P::NAME,
+                "ending stream: the hub is shutting down"
+            );
+            let _ = outbox.send(Outgoing::End(status)).await;
+        }
         Err(Some(status)) => {
             warn!(stream = id, protocol = P::NAME, code = ?status.code(), "closing stream: {}", status.message());
             let _ = outbox.send(Outgoing::End(status)).await;
@@ -201,7 +209,11 @@ where
             .min()
             .and_then(|sent| sent.checked_add(session.shared.options.stall_timeout));
         tokio::select! {
-            () = session.shared.shutdown.cancelled() => return Ok(()),
+            () = session.shared.shutdown.cancelled() => {
+                return Err(Some(Status::unavailable(
+                    "the hub is shutting down: reconnect (to another replica)",
+                )));
+            }
             request = requests.next() => match request {
                 Some(Ok(request)) => {
                     session.register(P::node(&request), P::NAME);
