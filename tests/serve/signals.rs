@@ -89,3 +89,26 @@ async fn sigterm_withdraws_readiness_keeps_serving_for_the_drain_then_ends_strea
     assert!(status.message().contains("reconnect"), "{status}");
     assert!(galleon.stop().await, "exit status 0");
 }
+
+#[tokio::test]
+async fn a_connection_past_max_connection_age_is_asked_to_go_and_the_sink_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = "mcp: {address: \"127.0.0.1:0\", maxConnectionAge: 1s, maxConnectionAgeGrace: 1s}\n\
+                  sources: [{files: {paths: [resources]}}]\n";
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    let ended = tokio::time::timeout(PATIENCE, sink.next())
+        .await
+        .expect("the old connection is closed after its age and grace");
+    assert!(!matches!(ended, Ok(Some(_))), "no push, an end: {ended:?}");
+    // A sink dialling again is served.
+    let mut again = RawSink::connect(&galleon.url(), "pilot").await;
+    again.subscribe(VS).await;
+    assert_eq!(names(&again.recv().await), ["default/a"]);
+}
