@@ -187,7 +187,8 @@ impl McpServer {
         self.shared.stats.snapshot()
     }
 
-    /// Ends every stream cleanly (status OK) and stops [`McpServer::serve`]
+    /// Ends every stream with `UNAVAILABLE` (reconnect, to another replica)
+    /// and stops [`McpServer::serve`]
     /// and [`McpServer::callout`].
     pub fn shutdown(&self) {
         self.shared.shutdown.cancel();
