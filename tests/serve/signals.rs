@@ -3,7 +3,7 @@
 
 use galleon_tests::*;
 
-use galleon_tests::hub::{FAST, Hub, vs};
+use galleon_tests::hub::{FAST, Hub, serve_with_mcp, vs};
 
 #[tokio::test]
 async fn sighup_and_sigusr1_rescan_a_source_that_does_not_watch() {
@@ -58,13 +58,7 @@ async fn a_changed_configuration_is_named_on_sighup_not_ignored() {
 
 #[tokio::test]
 async fn sigterm_withdraws_readiness_keeps_serving_for_the_drain_then_ends_streams_unavailable() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("resources")).unwrap();
-    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
-    let config = "mcp: {address: \"127.0.0.1:0\", drainDelay: 2s}\n\
-                  sources: [{files: {paths: [resources]}}]\n";
-    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
-    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let (dir, galleon) = serve_with_mcp("drainDelay: 2s").await;
     let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
     sink.subscribe(VS).await;
     let push = sink.recv().await;
@@ -92,13 +86,7 @@ async fn sigterm_withdraws_readiness_keeps_serving_for_the_drain_then_ends_strea
 
 #[tokio::test]
 async fn a_connection_past_max_connection_age_is_asked_to_go_and_the_sink_comes_back() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("resources")).unwrap();
-    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
-    let config = "mcp: {address: \"127.0.0.1:0\", maxConnectionAge: 1s, maxConnectionAgeGrace: 1s}\n\
-                  sources: [{files: {paths: [resources]}}]\n";
-    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
-    let galleon = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let (_dir, galleon) = serve_with_mcp("maxConnectionAge: 1s, maxConnectionAgeGrace: 1s").await;
     let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
     sink.subscribe(VS).await;
     let push = sink.recv().await;

@@ -143,3 +143,16 @@ spec:
                         properties:
                           weight: {type: integer, format: int32, minimum: 0}
 "#;
+
+/// `galleon serve` over `resources/` with `mcp_settings` in its `mcp:` map.
+pub async fn serve_with_mcp(mcp_settings: &str) -> (tempfile::TempDir, crate::Galleon) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\", {mcp_settings}}}\nsources: [{{files: {{paths: [resources]}}}}]\n"
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = crate::Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    (dir, galleon)
+}
