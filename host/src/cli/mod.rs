@@ -66,9 +66,10 @@ enum Command {
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `validate` prints its findings; its progress would only be noise.
+    // `validate` prints its findings; its progress and the ledger's own
+    // warnings (the same findings) would only repeat them.
     let quiet = matches!(cli.command, Command::Validate(_));
-    let default = if quiet { "warn" } else { "info" };
+    let default = if quiet { "error" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -10,10 +10,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use galleon_hub::config::HubConfig;
+use galleon_mcp::quote::escaped;
 use galleon_pipeline::diagnostics::Severity;
 use serde::Serialize;
 
 use super::output::{self, Format};
+
+/// The most characters of a location or message a text line shows.
+const SHOWN: usize = 4_096;
 
 /// Exit code: something is invalid.
 const INVALID: u8 = 1;
@@ -115,7 +119,11 @@ fn render(outcome: &Outcome) -> String {
         } else {
             "warning: "
         };
-        text += &format!("{}: {warning}{}\n", problem.location, problem.message);
+        // File names and values come from the user's tree: escaped, so a
+        // newline in one cannot forge a line a script reads.
+        let location = escaped(&problem.location, SHOWN);
+        let message = escaped(&problem.message, SHOWN);
+        text += &format!("{location}: {warning}{message}\n");
     }
     let errors = outcome
         .problems
