@@ -6,9 +6,11 @@
 //! `ARCHITECTURE.md` for the data path hop by hop.
 
 pub mod admin;
+pub mod admission;
 pub mod config;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod http_server;
 mod hub;
 
 pub use hub::validate::{Findings, validate};

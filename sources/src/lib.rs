@@ -25,6 +25,7 @@ pub mod upstream;
 pub mod yaml;
 
 pub use config::SourceConfig;
+pub use documents::resource_of;
 pub use etcd::EtcdSource;
 pub use factory::{BuildError, SourceContext, build};
 pub use file::FileSource;

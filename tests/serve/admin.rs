@@ -31,6 +31,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         source_events: Arc::default(),
         started: std::time::SystemTime::now(),
         health: Default::default(),
+        admission: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -2,6 +2,7 @@
 //! files on disk → pipeline → MCP.
 
 mod admin;
+mod admission;
 mod crds;
 mod files;
 mod hostile;

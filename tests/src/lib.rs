@@ -3,6 +3,7 @@
 //! resource builders, and the real binary as a child process. Everything
 //! goes over real gRPC; nothing is mocked.
 
+pub mod admission;
 pub mod etcd;
 mod http;
 pub mod hub;

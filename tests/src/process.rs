@@ -47,6 +47,8 @@ pub struct Galleon {
     pub addr: SocketAddr,
     /// Where it serves its admin endpoints.
     pub admin: SocketAddr,
+    /// Where it serves its admission webhook, if it does.
+    admission: Option<SocketAddr>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -133,13 +135,13 @@ impl Galleon {
                     if let (Some(tx), Some(mcp), Some(admin)) =
                         (ready.take(), addr("address"), addr("admin"))
                     {
-                        let _ = tx.send((mcp, admin));
+                        let _ = tx.send((mcp, admin, addr("admission")));
                     }
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let (addr, admin) = match tokio::time::timeout(PATIENCE, ready_rx).await {
+        let (addr, admin, admission) = match tokio::time::timeout(PATIENCE, ready_rx).await {
             Ok(Ok(addrs)) => addrs,
             _ => panic!(
                 "galleon serve {args:?} did not become ready; log:\n{}",
@@ -151,8 +153,15 @@ impl Galleon {
             _copy: None,
             addr,
             admin,
+            admission,
             log,
         }
+    }
+
+    /// The address of its admission webhook, when configured.
+    pub fn admission_addr(&self) -> SocketAddr {
+        self.admission
+            .expect("the hub serves an admission webhook (admission: in its config)")
     }
 
     /// `http://` URL of its MCP server.

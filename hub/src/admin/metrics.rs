@@ -24,6 +24,9 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// Encodes every metric as of now.
 pub(super) async fn metrics(State(state): State<AdminState>) -> Response {
     let mut registry = Registry::default();
+    if let Some(admission) = &state.admission {
+        admission.register(&mut registry);
+    }
     registry.register_collector(Box::new(HubCollector(state)));
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &registry) {

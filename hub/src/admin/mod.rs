@@ -27,6 +27,7 @@ use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_plugin_host::PluginHost;
 use galleon_sources::SourceHealth;
 
+use crate::admission::AdmissionStats;
 use crate::config::HubConfig;
 
 /// What the admin endpoints read: the hub's live state, shared.
@@ -50,6 +51,8 @@ pub struct AdminState {
     pub started: SystemTime,
     /// Every source's links.
     pub health: SourceHealth,
+    /// The admission webhook's counters, when it is configured.
+    pub admission: Option<AdmissionStats>,
 }
 
 impl AdminState {

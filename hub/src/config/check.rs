@@ -73,6 +73,26 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         1,
         1 << 20,
     )?;
+    if let Some(admission) = &config.admission {
+        count(
+            "admission.maxRequestBytes",
+            admission.max_request_bytes,
+            1 << 10,
+            64 << 20,
+        )?;
+        duration(
+            "admission.timeout",
+            admission.timeout,
+            millis(100),
+            secs(30),
+        )?;
+        count(
+            "admission.maxConnections",
+            admission.max_connections,
+            1,
+            1 << 16,
+        )?;
+    }
     let admin = &config.admin;
     count("admin.maxConnections", admin.max_connections, 1, 1 << 16)?;
     duration(

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod admission;
 mod check;
 mod mcp;
 mod redact;
 
+pub use admission::{AdmissionConfig, AdmissionTlsConfig};
 pub use galleon_sources::config::{
     EtcdConfig, FilesConfig, KubernetesConfig, McpUpstreamConfig, SourceConfig, XdsUpstreamConfig,
 };
@@ -34,6 +36,9 @@ pub struct HubConfig {
     /// The admin HTTP server (probes, metrics, introspection).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The validating admission webhook, when set.
+    #[serde(default)]
+    pub admission: Option<AdmissionConfig>,
     /// Where configuration comes from.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -88,6 +93,7 @@ impl Default for HubConfig {
         Self {
             mcp: McpConfig::default(),
             admin: AdminConfig::default(),
+            admission: None,
             sources: Vec::new(),
             mesh_config: None,
             domain: default_domain(),
@@ -278,6 +284,9 @@ impl HubConfig {
             source.resolve_paths(&resolve);
         }
         self.mcp.resolve_paths(&resolve);
+        if let Some(admission) = &mut self.admission {
+            admission.resolve_paths(&resolve);
+        }
         if let Some(mesh) = &mut self.mesh_config {
             resolve(mesh);
         }

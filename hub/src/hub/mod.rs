@@ -2,6 +2,7 @@
 //! pipeline, snapshot cache, MCP server and callouts — and starts it, one
 //! named step at a time ([`Hub::start`]).
 
+pub(crate) mod checks;
 mod codecs;
 mod config_changes;
 mod crds;
@@ -26,9 +27,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
+use crate::admission::{self, AdmissionStats, Webhook};
 use crate::config::HubConfig;
+use checks::Checks;
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::{CalloutOptions, McpServer};
+use galleon_mcp::tls::{HTTPS_ALPN, ServerTls, ServerTlsFiles};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
@@ -97,6 +101,9 @@ pub enum HubError {
     /// refused.
     #[error(transparent)]
     Security(#[from] security::SecurityError),
+    /// The admission webhook's certificate or key is unusable.
+    #[error("admission.tls: {0}")]
+    AdmissionTls(galleon_mcp::tls::TlsError),
     /// A configured source cannot be set up.
     #[error(transparent)]
     Sources(#[from] galleon_sources::BuildError),
@@ -250,6 +257,8 @@ impl Hub {
             ));
         }
         let spec = self.pipeline_spec()?;
+        let checks = Checks::new(self.validators.clone(), &self.codecs, &self.registry);
+        let admission = self.start_admission(checks, stop.clone()).await?;
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
         let cache = SnapshotCache::new(group_index(&spec));
         let security = Security::load(&self.config.mcp)?;
@@ -271,7 +280,14 @@ impl Hub {
             stop.clone(),
         )?;
         tasks.push(serve(mcp.clone(), listener));
-        tasks.push(tokio::spawn(security.watch(stop.clone())));
+        tasks.push(tokio::spawn(security.watch("MCP port", stop.clone())));
+        let (admission_addr, admission_stats) = match admission {
+            Some((addr, stats, admission_tasks)) => {
+                tasks.extend(admission_tasks);
+                (Some(addr), Some(stats))
+            }
+            None => (None, None),
+        };
         if let Some(path) = config.source.clone() {
             let running = HubConfig::clone(&config);
             tasks.push(tokio::spawn(config_changes::watch(
@@ -290,6 +306,7 @@ impl Hub {
             source_events,
             started,
             health,
+            admission: admission_stats,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
@@ -303,7 +320,8 @@ impl Hub {
                 .into_iter()
                 .map(|options| call_out(mcp.clone(), options)),
         );
-        info!(address = %addr, admin = %admin_addr, collections = served, "galleon is serving MCP");
+        let admission = admission_addr.map(tracing::field::display);
+        info!(address = %addr, admin = %admin_addr, admission, collections = served, "galleon is serving MCP");
         Ok(RunningHub {
             addr,
             admin_addr,
@@ -314,6 +332,7 @@ impl Hub {
             tasks,
             pipeline: Some(pipeline),
             drain_delay,
+            admission_addr,
         })
     }
 }
@@ -340,6 +359,40 @@ impl Hub {
         self.transformers.extend(plugins.transformer_factories());
         self.validators.extend(plugins.validator_factories());
         Ok(Some(plugins))
+    }
+
+    /// Starts the admission webhook when `admission:` is set: its
+    /// certificate loaded (and watched), its address bound, its server
+    /// running `checks`. Returns the bound address, its counters and tasks.
+    async fn start_admission(
+        &self,
+        checks: Checks,
+        stop: CancellationToken,
+    ) -> Result<Option<(SocketAddr, AdmissionStats, Vec<JoinHandle<()>>)>, HubError> {
+        let Some(config) = self.config.admission.clone() else {
+            return Ok(None);
+        };
+        let files = ServerTlsFiles {
+            cert: config.tls.cert.clone(),
+            key: config.tls.key.clone(),
+            client_ca: None,
+        };
+        let tls = ServerTls::load_with_alpn(files, HTTPS_ALPN).map_err(HubError::AdmissionTls)?;
+        let address = config.address;
+        let bind_error = |source| HubError::Bind { address, source };
+        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let stats = AdmissionStats::default();
+        let webhook = Webhook::new(checks, self.registry.clone(), &config, stats.clone());
+        let watch = Security::tls_only(tls.clone()).watch("admission webhook", stop.clone());
+        let tasks = vec![
+            tokio::spawn(watch),
+            tokio::spawn(async move {
+                admission::serve(listener, webhook, tls, &config, stop).await;
+            }),
+        ];
+        info!(address = %addr, "serving the admission webhook (POST /validate)");
+        Ok(Some((addr, stats, tasks)))
     }
 
     /// Binds the MCP address (with a backlog for a fleet reconnecting).

@@ -24,6 +24,8 @@ pub struct RunningHub {
     pub(super) pipeline: Option<std::thread::JoinHandle<()>>,
     /// How long readiness is withdrawn before streams end (`mcp.drainDelay`).
     pub(super) drain_delay: std::time::Duration,
+    /// The address the admission webhook listens on, when configured.
+    pub(super) admission_addr: Option<SocketAddr>,
 }
 
 impl RunningHub {
@@ -35,6 +37,11 @@ impl RunningHub {
     /// The address the admin HTTP server listens on.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The address the admission webhook listens on, when configured.
+    pub fn admission_addr(&self) -> Option<SocketAddr> {
+        self.admission_addr
     }
 
     /// The MCP source (stats, sink status).

@@ -105,10 +105,20 @@ impl Security {
         })
     }
 
-    /// Re-reads the files when their content changes, until `stop`. Their
-    /// directories are watched, not the paths: a Kubernetes Secret volume
-    /// swaps a `..data` link, and the files change under their names.
-    pub(super) async fn watch(self, stop: CancellationToken) {
+    /// A server certificate without a client CA or access list (the
+    /// admission webhook's).
+    pub(super) fn tls_only(tls: ServerTls) -> Self {
+        Self {
+            tls: Some(tls),
+            ..Self::default()
+        }
+    }
+
+    /// Re-reads the files when their content changes, until `stop`; `port`
+    /// names what they secure in logs. Their directories are watched, not
+    /// the paths: a Kubernetes Secret volume swaps a `..data` link, and the
+    /// files change under their names.
+    pub(super) async fn watch(self, port: &'static str, stop: CancellationToken) {
         let Some(tls) = self.tls else { return };
         let tls_files: Vec<PathBuf> = tls.files().paths().cloned().collect();
         let access_file: Vec<PathBuf> = self.access_file.iter().cloned().collect();
@@ -123,7 +133,7 @@ impl Security {
             let tls_read = read_all(&tls_files);
             if tls_read != tls_now {
                 tls_now = tls_read;
-                reload_tls(&tls);
+                reload_tls(&tls, port);
             }
             let access_read = read_all(&access_file);
             if access_read != access_now {
@@ -143,10 +153,11 @@ fn read_all(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
 
 /// Re-reads the certificate, key and CA, keeping what is in use if they
 /// do not load.
-fn reload_tls(tls: &ServerTls) {
+fn reload_tls(tls: &ServerTls, port: &str) {
     match tls.reload() {
-        Ok(()) => info!("reloaded the MCP port's certificate, key and client CA"),
-        Err(error) => warn!("keeping the TLS set-up in use: {error}"),
+        Ok(()) if tls.is_mutual() => info!("reloaded the {port}'s certificate, key and client CA"),
+        Ok(()) => info!("reloaded the {port}'s certificate and key"),
+        Err(error) => warn!("{port}: keeping the TLS set-up in use: {error}"),
     }
 }
 

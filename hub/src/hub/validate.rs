@@ -1,22 +1,26 @@
 //! `galleon validate` without a server: the paths read as a file source
 //! reads them (documents, names, kinds), and every resource put through
-//! the hub's validation stages (the CRDs of `schemas.crds`), so a CI
+//! the hub's [`checks`](super::checks) (the CRDs of `schemas.crds`, the
+//! validator plugins, the typed bodies of `schemas.protoPaths`), so a CI
 //! pipeline or a pre-commit hook refuses what `serve` would refuse, with
-//! the same locations and words.
+//! the same locations and words. Transformer plugins are not loaded: what
+//! they make is not in the files.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use galleon_pipeline::ValidatorFactory;
 use galleon_pipeline::diagnostics::{Diagnostics, Problem};
 use galleon_pipeline::event::Event;
 use galleon_pipeline::source::Source;
-use galleon_pipeline::{Validator, ValidatorFactory};
+use galleon_plugin_host::{PluginHost, PluginKind, PluginsConfig};
 use galleon_sources::FileSource;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{HubError, crds, registry};
+use super::checks::Checks;
+use super::{HubError, codecs, crds, registry};
 use crate::config::HubConfig;
 
 /// What validating found.
@@ -36,9 +40,14 @@ pub async fn validate(config: &HubConfig, paths: &[PathBuf]) -> Result<Findings,
         return Err(HubError::Missing(missing.clone()));
     }
     let registry = Arc::new(registry(config));
-    let validation = crds::load(&config.schemas.crds, &registry)?;
-    let mut validators: Vec<Box<dyn Validator>> = validation.iter().map(|v| v.build()).collect();
     let diagnostics = Diagnostics::default();
+    let (codecs, _) = codecs::load(&config.schemas, &registry)?;
+    let mut validators: Vec<Arc<dyn ValidatorFactory>> = Vec::new();
+    if let Some(validation) = crds::load(&config.schemas.crds, &registry)? {
+        validators.push(Arc::new(validation));
+    }
+    validators.extend(validator_plugins(config, &registry, &diagnostics).await?);
+    let mut checks = Checks::new(validators, &codecs, &registry).session();
     let source =
         Arc::new(FileSource::new(paths.to_vec(), registry, diagnostics.clone()).with_watch(false));
     let mut unsynced: BTreeSet<_> = source.collections().into_iter().collect();
@@ -53,13 +62,9 @@ pub async fn validate(config: &HubConfig, paths: &[PathBuf]) -> Result<Findings,
         match event {
             Event::Added(collection, entry) | Event::Updated(collection, entry) => {
                 findings.resources += 1;
-                for validator in &mut validators {
-                    if validator.collections().contains(&collection) {
-                        let verdict = validator.validate(&collection, &entry);
-                        findings.problems.extend(verdict.errors);
-                        findings.problems.extend(verdict.warnings);
-                    }
-                }
+                let verdict = checks.check(&collection, &entry);
+                findings.problems.extend(verdict.errors);
+                findings.problems.extend(verdict.warnings);
             }
             Event::FullSync(collection) => {
                 unsynced.remove(&collection);
@@ -73,4 +78,33 @@ pub async fn validate(config: &HubConfig, paths: &[PathBuf]) -> Result<Findings,
     problems.append(&mut findings.problems);
     findings.problems = problems;
     Ok(findings)
+}
+
+/// The validator plugins `config` binds, loaded off the async workers
+/// (compiling is CPU-bound).
+async fn validator_plugins(
+    config: &HubConfig,
+    registry: &Arc<galleon_pipeline::registry::Registry>,
+    diagnostics: &Diagnostics,
+) -> Result<Vec<Arc<dyn ValidatorFactory>>, HubError> {
+    let plugins = PluginsConfig {
+        bindings: config
+            .plugins
+            .bindings
+            .iter()
+            .filter(|b| b.kind == PluginKind::Validator)
+            .cloned()
+            .collect(),
+        builtins: Default::default(),
+        ..config.plugins.clone()
+    };
+    if plugins.bindings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (registry, diagnostics) = (registry.clone(), diagnostics.clone());
+    let host =
+        tokio::task::spawn_blocking(move || PluginHost::load(&plugins, &[], registry, diagnostics))
+            .await
+            .map_err(|error| HubError::Thread(std::io::Error::other(error)))??;
+    Ok(host.validator_factories())
 }

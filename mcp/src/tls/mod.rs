@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use client::ClientTls;
 pub use identity::identities;
-pub use server::{ServerTls, ServerTlsFiles};
+pub use server::{HTTPS_ALPN, ServerTls, ServerTlsFiles};
 
 /// Why a TLS set-up could not be built from its files.
 #[derive(Debug, thiserror::Error)]

@@ -36,22 +36,40 @@ impl ServerTlsFiles {
 #[derive(Clone)]
 pub struct ServerTls {
     files: Arc<ServerTlsFiles>,
+    alpn: &'static [&'static [u8]],
     current: Arc<RwLock<Arc<ServerConfig>>>,
 }
 
+/// What a gRPC port offers in ALPN: HTTP/2 only (clients such as grpc-go
+/// insist on it).
+const GRPC_ALPN: &[&[u8]] = &[b"h2"];
+
+/// What an HTTPS port offers: HTTP/2 and HTTP/1.1.
+pub const HTTPS_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
 impl ServerTls {
-    /// Reads `files` and builds the configuration.
+    /// Reads `files` and builds the configuration of a gRPC port.
     pub fn load(files: ServerTlsFiles) -> Result<Self, TlsError> {
-        let config = build(&files)?;
+        Self::load_with_alpn(files, GRPC_ALPN)
+    }
+
+    /// Reads `files` and builds a configuration offering `alpn`
+    /// ([`HTTPS_ALPN`] for an HTTPS server).
+    pub fn load_with_alpn(
+        files: ServerTlsFiles,
+        alpn: &'static [&'static [u8]],
+    ) -> Result<Self, TlsError> {
+        let config = build(&files, alpn)?;
         Ok(Self {
             files: Arc::new(files),
+            alpn,
             current: Arc::new(RwLock::new(Arc::new(config))),
         })
     }
 
     /// Re-reads the files. On error the configuration in use stays.
     pub fn reload(&self) -> Result<(), TlsError> {
-        let config = Arc::new(build(&self.files)?);
+        let config = Arc::new(build(&self.files, self.alpn)?);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = config;
         Ok(())
     }
@@ -67,7 +85,7 @@ impl ServerTls {
     }
 
     /// An acceptor with the configuration of this moment.
-    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+    pub fn acceptor(&self) -> TlsAcceptor {
         let config = self
             .current
             .read()
@@ -85,7 +103,7 @@ impl fmt::Debug for ServerTls {
     }
 }
 
-fn build(files: &ServerTlsFiles) -> Result<ServerConfig, TlsError> {
+fn build(files: &ServerTlsFiles, alpn: &[&[u8]]) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -103,7 +121,6 @@ fn build(files: &ServerTlsFiles) -> Result<ServerConfig, TlsError> {
     };
     let mut config =
         builder.with_single_cert(pem::chain(&files.cert)?, pem::private_key(&files.key)?)?;
-    // gRPC runs over HTTP/2 only; clients such as grpc-go insist on ALPN.
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(config)
 }

@@ -10,5 +10,6 @@ mod parse;
 mod set;
 
 pub(super) use names::{NameError, check_resource_name};
+pub use parse::resource_of;
 pub(super) use parse::{Document, ParsedFile, document_of, is_config_file, parse_file};
 pub(super) use set::DocumentSet;

@@ -315,6 +315,20 @@ pub(crate) fn document_of(
     }))
 }
 
+/// One Kubernetes-style object as the resource a file's document would
+/// make, with its collection, or why it is not one (`Ok(None)` for `null`):
+/// for checks outside a source, such as the admission webhook's.
+pub fn resource_of(
+    value: Value,
+    origin: &Arc<Origin>,
+    registry: &Registry,
+) -> Result<Option<(Collection, Entry)>, String> {
+    match document_of(value, origin, registry) {
+        Ok(document) => Ok(document.map(|d| (d.collection, d.entry))),
+        Err(invalid) => Err(invalid.to_string()),
+    }
+}
+
 fn string_field(object: &Map<String, Value>, field: &'static str) -> Result<String, Invalid> {
     match object.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
