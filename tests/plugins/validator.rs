@@ -102,3 +102,43 @@ async fn a_failing_fail_open_validator_accepts_with_a_warning() {
         .wait_for_log(&["failing failed in validate", "accepted (fail-open)"])
         .await;
 }
+
+#[tokio::test]
+async fn galleon_validate_runs_the_validator_plugins_a_config_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::copy(
+        galleon_plugin_artifacts::REQUIRE_HOSTS,
+        root.join("require_hosts.wasm"),
+    )
+    .unwrap();
+    let config = format!(
+        "plugins:\n  bindings:\n{}",
+        BINDING.replace("\"{dir}/require_hosts.wasm\"", "require_hosts.wasm")
+    );
+    std::fs::write(root.join("galleon.yaml"), config).unwrap();
+    std::fs::create_dir(root.join("config")).unwrap();
+    std::fs::write(root.join("config/good.yaml"), vs("good", "good")).unwrap();
+    let validate = || {
+        std::process::Command::new(galleon_binary())
+            .current_dir(root)
+            .args(["validate", "--config", "galleon.yaml", "config"])
+            .output()
+            .unwrap()
+    };
+    let good = validate();
+    assert_eq!(good.status.code(), Some(0), "{good:?}");
+
+    std::fs::write(root.join("config/bad.yaml"), NO_HOSTS).unwrap();
+    let bad = validate();
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let text = String::from_utf8(bad.stdout).unwrap();
+    let line = text.lines().next().unwrap();
+    for expected in [
+        "bad.yaml:1",
+        "rejected by validator require-hosts",
+        "needs at least one host",
+    ] {
+        assert!(line.contains(expected), "{expected}\n{text}");
+    }
+}

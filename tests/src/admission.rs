@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnectorBuilder;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tokio_rustls::rustls::pki_types::CertificateDer;
@@ -73,6 +74,8 @@ fn rand_id(object: &Value) -> u32 {
 pub struct WebhookClient {
     addr: SocketAddr,
     tls: ClientConfig,
+    /// Connections kept open between calls, as the API server keeps them.
+    pooled: Option<Client<HttpsConnector<HttpConnector>, Full<bytes::Bytes>>>,
 }
 
 impl WebhookClient {
@@ -89,20 +92,34 @@ impl WebhookClient {
             .expect("protocol versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Self { addr, tls }
+        Self {
+            addr,
+            tls,
+            pooled: None,
+        }
     }
 
-    /// POSTs `body` to `path` on a new connection: the status and the body,
-    /// or the error (a refused handshake).
-    pub async fn post(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(u16, Vec<u8>)> {
+    /// This client, keeping its connections open between calls.
+    pub fn keep_alive(mut self) -> Self {
+        self.pooled = Some(self.client(true));
+        self
+    }
+
+    fn client(&self, pooled: bool) -> Client<HttpsConnector<HttpConnector>, Full<bytes::Bytes>> {
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(self.tls.clone())
             .https_only()
             .enable_all_versions()
             .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build(connector);
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(if pooled { usize::MAX } else { 0 })
+            .build(connector)
+    }
+
+    /// POSTs `body` to `path` (on a new connection unless kept alive): the
+    /// status and the body, or the error (a refused handshake).
+    pub async fn post(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(u16, Vec<u8>)> {
+        let client = self.pooled.clone().unwrap_or_else(|| self.client(false));
         let request = http::Request::post(format!("https://localhost:{}{path}", self.addr.port()))
             .header("content-type", "application/json")
             .body(Full::new(bytes::Bytes::from(body)))?;

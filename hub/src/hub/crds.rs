@@ -151,6 +151,9 @@ fn object(schema: &Schema, api_version: &str, entry: &Entry) -> Value {
     }
     let mut object = match (&schema.body, entry.body.as_ref()) {
         (BodyShape::Object, Value::Object(fields)) => fields.clone(),
+        // A document without `spec` (the body is null): the API server sees
+        // none, and says so if its schema requires one.
+        (_, Value::Null) => Map::new(),
         (_, body) => Map::from_iter([("spec".to_owned(), body.clone())]),
     };
     object.insert("apiVersion".into(), json!(api_version));
