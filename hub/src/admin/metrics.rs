@@ -17,6 +17,8 @@ use prometheus_client::registry::Registry;
 
 use super::AdminState;
 use galleon_mcp::cache::resources_encoded;
+use galleon_pipeline::diagnostics::{Scope, Severity};
+use galleon_pipeline::event::Collection;
 use galleon_plugin_host::CallCounts;
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -170,6 +172,7 @@ impl Collector for HubCollector {
             state.diagnostics.reported(),
         )?;
         self.snapshots(e)?;
+        self.refused(e)?;
         self.sink_sync(e)?;
         self.plugins(e)?;
         process(e)
@@ -210,6 +213,37 @@ fn process(e: &mut DescriptorEncoder) -> std::fmt::Result {
 }
 
 impl HubCollector {
+    /// Resources a validation stage refuses now (the CRDs, a validator
+    /// plugin), by kind: each stays out, its last good version served.
+    fn refused(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let mut by_collection: BTreeMap<Collection, i64> = BTreeMap::new();
+        for (scope, problems) in self.0.diagnostics.current() {
+            if let Scope::Validation(collection, _) = scope
+                && problems.iter().any(|p| p.severity == Severity::Error)
+            {
+                *by_collection.entry(collection).or_default() += 1;
+            }
+        }
+        let registry = crate::hub::registry(&self.0.config);
+        let gauge = ConstGauge::new(0i64);
+        let mut family = encoder.encode_descriptor(
+            "galleon_validation_refused_resources",
+            "Resources refused by validation now (CRD schema and rules, validator plugins), by kind.",
+            None,
+            gauge.metric_type(),
+        )?;
+        for (collection, refused) in &by_collection {
+            let kind = registry
+                .schemas()
+                .into_iter()
+                .find(|s| &s.collection == collection)
+                .map_or_else(String::new, |s| s.kind.clone());
+            let labels = [("kind", kind.as_str()), ("collection", &**collection)];
+            ConstGauge::new(*refused).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
     /// Resources per published collection, and how old its version is.
     fn snapshots(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
         let cache = &self.0.cache;

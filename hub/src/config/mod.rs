@@ -442,22 +442,4 @@ groups:
         assert_eq!(config.groups[0].strategy(), Strategy::debounce());
         assert_eq!(config.groups[1].collections, [SYNTHETIC_SERVICE_ENTRIES]);
     }
-
-    #[test]
-    fn the_deployment_configurations_parse() {
-        let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
-        let image = std::fs::read_to_string(format!("{deploy}/galleon.yaml")).unwrap();
-        let config = HubConfig::parse(&image).unwrap();
-        assert!(config.mcp.insecure && !config.mcp.address.ip().is_loopback());
-        let manifests =
-            std::fs::read_to_string(format!("{deploy}/kubernetes/galleon.yaml")).unwrap();
-        let config_map = manifests.split("\n---\n").next().unwrap();
-        let config_map: serde_json::Value = serde_saphyr::from_str(config_map).unwrap();
-        let embedded = config_map["data"]["galleon.yaml"].as_str().unwrap();
-        let config = HubConfig::parse(embedded).unwrap();
-        assert_eq!(
-            config.plugins.cache_dir.as_deref(),
-            Some(Path::new("/var/lib/galleon/cache"))
-        );
-    }
 }

@@ -1,9 +1,10 @@
-//! The checks a resource passes before it is served, in one place for the
-//! three surfaces that run them: the pipeline (as its validators), `galleon
-//! validate` and the admission webhook. [`Checks`] holds what is loaded
-//! once (the CRD stage, the validator plugins' factories, the body codecs);
-//! a [`CheckSession`] is one caller's instances of them (a plugin instance
-//! is not shared between threads).
+//! The checks a resource passes before it is served, for the surfaces that
+//! judge a resource outside the pipeline (`galleon validate`, the admission
+//! webhook), built from the same validator factories and body codecs the
+//! pipeline runs, so all three refuse alike. [`Checks`] holds what is
+//! loaded once (the CRD stage, the validator plugins' factories, the body
+//! codecs); a [`CheckSession`] is one caller's instances of them (a plugin
+//! instance serves one call at a time).
 //!
 //! A resource is judged by every validator bound to its collection, then
 //! its body is encoded as its output collection serves it (typed from the

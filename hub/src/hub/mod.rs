@@ -60,7 +60,7 @@ async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpServer)
 }
 
 /// Istio's kinds and the configured ones.
-fn registry(config: &HubConfig) -> Registry {
+pub(crate) fn registry(config: &HubConfig) -> Registry {
     let mut registry = Registry::builtin();
     for kind in &config.kinds {
         registry.add(Schema::from(kind));
