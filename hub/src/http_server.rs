@@ -60,7 +60,12 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+            // Small responses go out at once (Nagle's algorithm and the
+            // peer's delayed ACK would hold each one ~40ms).
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                (stream, peer)
+            }
             Err(error) => {
                 debug!("{}: accept failed: {error}", limits.name);
                 tokio::time::sleep(ACCEPT_PAUSE).await;

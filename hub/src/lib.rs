@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod admission;
+mod checks;
 pub mod config;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

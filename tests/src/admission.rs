@@ -106,11 +106,14 @@ impl WebhookClient {
     }
 
     fn client(&self, pooled: bool) -> Client<HttpsConnector<HttpConnector>, Full<bytes::Bytes>> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(self.tls.clone())
             .https_only()
             .enable_all_versions()
-            .build();
+            .wrap_connector(http);
         Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(if pooled { usize::MAX } else { 0 })
             .build(connector)

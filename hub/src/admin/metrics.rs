@@ -224,7 +224,7 @@ impl HubCollector {
                 *by_collection.entry(collection).or_default() += 1;
             }
         }
-        let registry = crate::hub::registry(&self.0.config);
+        let registry = self.0.config.registry();
         let gauge = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(
             "galleon_validation_refused_resources",

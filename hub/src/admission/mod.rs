@@ -34,9 +34,9 @@ use tokio_util::sync::CancellationToken;
 use galleon_mcp::tls::ServerTls;
 use galleon_pipeline::registry::Registry;
 
+use crate::checks::Checks;
 use crate::config::AdmissionConfig;
 use crate::http_server::{self, Limits};
-use crate::hub::checks::Checks;
 use pool::{Late, Pool};
 use review::Subject;
 

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, oneshot};
 use galleon_pipeline::Verdict;
 use galleon_pipeline::event::{Collection, Entry};
 
-use crate::hub::checks::{CheckSession, Checks};
+use crate::checks::{CheckSession, Checks};
 
 /// Sessions of one set of checks, shared by every review.
 #[derive(Clone)]

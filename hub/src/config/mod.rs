@@ -22,7 +22,7 @@ pub use mcp::{CalloutConfig, McpConfig, McpTlsConfig, StreamRateConfig};
 
 use galleon_mcp::cache::DEFAULT_GROUP;
 use galleon_pipeline::Strategy;
-use galleon_pipeline::registry::{KindConfig, MESH_CONFIG};
+use galleon_pipeline::registry::{KindConfig, MESH_CONFIG, Registry, Schema};
 use galleon_plugin_host::PluginsConfig;
 use galleon_schemas::UnknownFields;
 
@@ -238,6 +238,15 @@ pub enum InvalidConfig {
 }
 
 impl HubConfig {
+    /// Istio's kinds and the configured ones.
+    pub fn registry(&self) -> Registry {
+        let mut registry = Registry::builtin();
+        for kind in &self.kinds {
+            registry.add(Schema::from(kind));
+        }
+        registry
+    }
+
     /// Reads a configuration file. Relative paths in it are relative to the
     /// file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {

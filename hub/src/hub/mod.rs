@@ -2,7 +2,6 @@
 //! pipeline, snapshot cache, MCP server and callouts — and starts it, one
 //! named step at a time ([`Hub::start`]).
 
-pub(crate) mod checks;
 mod codecs;
 mod config_changes;
 mod crds;
@@ -28,14 +27,14 @@ use tracing::{info, warn};
 
 use crate::admin::{self, AdminState};
 use crate::admission::{self, AdmissionStats, Webhook};
+use crate::checks::Checks;
 use crate::config::HubConfig;
-use checks::Checks;
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::{CalloutOptions, McpServer};
 use galleon_mcp::tls::{HTTPS_ALPN, ServerTls, ServerTlsFiles};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
-use galleon_pipeline::registry::{MESH_CONFIG, Registry, Schema};
+use galleon_pipeline::registry::{MESH_CONFIG, Registry};
 use galleon_pipeline::{
     BodyCodec, DirectMapping, PipelineSpec, Runtime, TransformerFactory, ValidatorFactory,
 };
@@ -57,15 +56,6 @@ async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpServer)
         "ready: every snapshot group has published"
     );
     mcp.set_ready();
-}
-
-/// Istio's kinds and the configured ones.
-pub(crate) fn registry(config: &HubConfig) -> Registry {
-    let mut registry = Registry::builtin();
-    for kind in &config.kinds {
-        registry.add(Schema::from(kind));
-    }
-    registry
 }
 
 /// Runs `task` until `stop`.
@@ -136,7 +126,7 @@ impl Hub {
     /// A hub as `config` describes it (its sources are built when it
     /// starts, once the schemas they read with are loaded).
     pub fn new(config: HubConfig) -> Self {
-        let registry = Arc::new(registry(&config));
+        let registry = Arc::new(config.registry());
         let diagnostics = Diagnostics::default();
         Self {
             config,

@@ -1,6 +1,6 @@
 //! `galleon validate` without a server: the paths read as a file source
 //! reads them (documents, names, kinds), and every resource put through
-//! the hub's [`checks`](super::checks) (the CRDs of `schemas.crds`, the
+//! the hub's [`checks`](crate::checks) (the CRDs of `schemas.crds`, the
 //! validator plugins, the typed bodies of `schemas.protoPaths`), so a CI
 //! pipeline or a pre-commit hook refuses what `serve` would refuse, with
 //! the same locations and words. Transformer plugins are not loaded: what
@@ -19,8 +19,8 @@ use galleon_sources::FileSource;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::checks::Checks;
-use super::{HubError, codecs, crds, registry};
+use super::{HubError, codecs, crds};
+use crate::checks::Checks;
 use crate::config::HubConfig;
 
 /// What validating found.
@@ -39,7 +39,7 @@ pub async fn validate(config: &HubConfig, paths: &[PathBuf]) -> Result<Findings,
     if let Some(missing) = paths.iter().find(|p| !p.exists()) {
         return Err(HubError::Missing(missing.clone()));
     }
-    let registry = Arc::new(registry(config));
+    let registry = Arc::new(config.registry());
     let diagnostics = Diagnostics::default();
     let (codecs, _) = codecs::load(&config.schemas, &registry)?;
     let mut validators: Vec<Arc<dyn ValidatorFactory>> = Vec::new();
@@ -76,8 +76,19 @@ pub async fn validate(config: &HubConfig, paths: &[PathBuf]) -> Result<Findings,
     let _ = running.await;
     let mut problems = diagnostics.problems();
     problems.append(&mut findings.problems);
+    problems.sort_by(|a, b| file_order(&a.location).cmp(&file_order(&b.location)));
     findings.problems = problems;
     Ok(findings)
+}
+
+/// Where a problem is, for reading in file order: its path, then its line
+/// (locations read `path:line (document n)`; others sort by their text).
+fn file_order(location: &str) -> (&str, u64) {
+    let place = location.split(" (document ").next().unwrap_or(location);
+    place
+        .rsplit_once(':')
+        .and_then(|(path, line)| Some((path, line.parse().ok()?)))
+        .unwrap_or((place, 0))
 }
 
 /// The validator plugins `config` binds, loaded off the async workers
@@ -107,4 +118,29 @@ async fn validator_plugins(
             .await
             .map_err(|error| HubError::Thread(std::io::Error::other(error)))??;
     Ok(host.validator_factories())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_order;
+
+    #[test]
+    fn problems_read_in_file_order() {
+        let mut locations = vec![
+            "b.yaml:2 (document 0)",
+            "a.yaml:10 (document 2)",
+            "a.yaml:9 (document 1)",
+            "crd validation",
+        ];
+        locations.sort_by_key(|l| file_order(l));
+        assert_eq!(
+            locations,
+            [
+                "a.yaml:9 (document 1)",
+                "a.yaml:10 (document 2)",
+                "b.yaml:2 (document 0)",
+                "crd validation"
+            ]
+        );
+    }
 }

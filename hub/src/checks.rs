@@ -20,13 +20,15 @@ use galleon_pipeline::event::{Collection, Entry};
 use galleon_pipeline::registry::Registry;
 use galleon_pipeline::{BodyCodec, StructCodec, Validator, ValidatorFactory, Verdict};
 
+/// Each directly served source collection's output collection and the
+/// codec its bodies are served with.
+type OutputCodecs = HashMap<Collection, (Collection, Arc<dyn BodyCodec>)>;
+
 /// What every check session is built from. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Checks {
     validators: Arc<[Arc<dyn ValidatorFactory>]>,
-    /// Each source collection's output collection and its codec, for the
-    /// kinds served as they are.
-    codecs: Arc<HashMap<Collection, (Collection, Arc<dyn BodyCodec>)>>,
+    codecs: Arc<OutputCodecs>,
 }
 
 impl Checks {
@@ -67,7 +69,7 @@ impl Checks {
 /// One caller's instances of the checks.
 pub(crate) struct CheckSession {
     validators: Vec<Box<dyn Validator>>,
-    codecs: Arc<HashMap<Collection, (Collection, Arc<dyn BodyCodec>)>>,
+    codecs: Arc<OutputCodecs>,
 }
 
 impl CheckSession {
