@@ -253,3 +253,19 @@ fn unserved_and_garbage_never_panic() {
         let _ = crds.validate(&v, Some(&v));
     }
 }
+
+#[test]
+fn crds_from_text_load_as_from_a_file_and_name_their_origin() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/widgets.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let from_text = Crds::from_text(&text, std::path::Path::new("stdin"));
+    assert_eq!(from_text.len(), crds().len());
+    assert!(
+        from_text.problems().is_empty(),
+        "{:?}",
+        from_text.problems()
+    );
+    let broken = Crds::from_text("kind: [", std::path::Path::new("stdin"));
+    let problem = broken.problems()[0].to_string();
+    assert!(problem.starts_with("stdin"), "{problem}");
+}

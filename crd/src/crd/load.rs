@@ -165,6 +165,13 @@ pub(crate) fn split_documents(text: &str) -> Vec<(usize, &str)> {
     parts
 }
 
+/// The CRDs in `text`, read as if from `path`.
+pub(crate) fn load_str(text: &str, path: &FsPath) -> Loaded {
+    let mut loaded = Loaded::default();
+    load_text(text, path, &mut loaded);
+    loaded
+}
+
 fn load_text(text: &str, path: &FsPath, loaded: &mut Loaded) {
     let (docs, errors) = documents(text, path);
     loaded.problems.extend(errors);

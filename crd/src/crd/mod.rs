@@ -76,7 +76,16 @@ impl Crds {
     /// Loads the CRDs in these files and directories. Never fails as a whole: what could not be
     /// read or loaded is in [`Crds::problems`], what was skipped in [`Crds::notes`].
     pub fn load<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Crds {
-        let loaded = load::load(paths);
+        Self::assemble(load::load(paths))
+    }
+
+    /// Loads the CRDs in `text` (YAML or JSON documents), naming `origin`
+    /// in problems and notes as [`Crds::load`] names a file.
+    pub fn from_text(text: &str, origin: &Path) -> Crds {
+        Self::assemble(load::load_str(text, origin))
+    }
+
+    fn assemble(loaded: load::Loaded) -> Crds {
         let mut crds = Crds {
             notes: loaded.notes,
             problems: loaded.problems,

@@ -157,3 +157,22 @@ fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
         .try_into()
         .map_err(|_| "an AdmissionReview without a request\n".to_owned())
 }
+
+/// The webhook's judging on arbitrary bytes, without the server: read as a
+/// review, turned into its subject, judged by `checks` and answered (for
+/// the fuzz target; feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_review(checks: &Checks, registry: &Registry, bytes: &[u8]) {
+    let Ok(request) = read(bytes) else { return };
+    let response = match review::subject(&request, registry) {
+        Subject::Allow(_) => AdmissionResponse::from(&request),
+        Subject::Deny(message) => {
+            review::denied(AdmissionResponse::from(&request), &message, "Invalid", 422)
+        }
+        Subject::Check(collection, entry) => {
+            let verdict = checks.session().check(&collection, &entry);
+            review::answer(&request, verdict)
+        }
+    };
+    let _ = serde_json::to_vec(&response.into_review());
+}

@@ -44,6 +44,16 @@ use groups::{group_index, resolve_groups};
 use running::spawn_pipeline;
 use security::Security;
 
+/// The CRD validation stage of `paths` over `registry`'s kinds (for the
+/// fuzz targets; `Hub::start` loads it itself).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn crd_validation(
+    paths: &[std::path::PathBuf],
+    registry: &Registry,
+) -> Result<Option<impl ValidatorFactory>, HubError> {
+    crds::load(paths, registry)
+}
+
 /// Waits for every group's first snapshot, then marks the MCP server ready
 /// (gRPC health `SERVING`).
 async fn mark_ready(cache: SnapshotCache, groups: Arc<[String]>, mcp: McpServer) {
