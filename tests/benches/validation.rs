@@ -9,12 +9,14 @@
 //! With `ISTIO_API=<an istio/api checkout>` it loads Istio's CRDs
 //! (`kubernetes/customresourcedefinitions.gen.yaml`) and uses istio/api's
 //! corpus (`tests/testdata/*.yaml`) as the documents, and first runs that
-//! corpus through the webhook: each valid document must be allowed, each
-//! invalid one (carrying `_err`, the API server's error) denied with a
-//! message containing it. Without it, the tests' own VirtualService CRD
+//! corpus through `galleon validate` (each document on its own) and the
+//! webhook: each valid document must be accepted, each invalid one
+//! (carrying `_err`, the API server's error) refused with a message
+//! containing it. Without it, the tests' own VirtualService CRD
 //! and documents are used. Builds the release `galleon` binary first:
 //! `cargo bench -p galleon-tests --bench validation`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,6 +52,7 @@ async fn main() {
         cases.iter().filter(|c| c.error.is_some()).count()
     ));
 
+    validate_conformance(&galleon, &crds, &cases);
     validate_throughput(&galleon, &crds, &cases, dir.path());
 
     let ca = TestCa::new("bench CA");
@@ -169,38 +172,45 @@ fn validate_throughput(galleon: &Path, crds: &Path, cases: &[Case], dir: &Path) 
     ));
 }
 
-/// Every case through the webhook: valid ones allowed, invalid ones denied
-/// with their error.
-async fn conformance(client: &WebhookClient, cases: &[Case]) {
-    let (mut valid, mut valid_allowed, mut invalid, mut refused, mut matched) = (0, 0, 0, 0, 0);
-    for case in cases {
-        let answer = client
-            .validate(&review(Operation::Create, &case.object, false))
-            .await;
-        let allowed = answer["allowed"] == true;
-        let message = answer["status"]["message"].as_str().unwrap_or_default();
+/// What a conformance run found.
+#[derive(Default)]
+struct Tally {
+    valid: usize,
+    valid_accepted: usize,
+    invalid: usize,
+    refused: usize,
+    matched: usize,
+}
+
+impl Tally {
+    /// Counts `case`, accepted or refused with `message`, and prints each
+    /// mismatch.
+    fn record(&mut self, case: &Case, accepted: bool, message: &str) {
         let name = case.object["metadata"]["name"].as_str().unwrap_or("?");
         match &case.error {
             None => {
-                valid += 1;
-                if allowed {
-                    valid_allowed += 1;
+                self.valid += 1;
+                if accepted {
+                    self.valid_accepted += 1;
                 } else {
-                    print(&format!("  {}/{name}: valid, denied: {message}", case.file));
+                    print(&format!(
+                        "  {}/{name}: valid, refused: {message}",
+                        case.file
+                    ));
                 }
             }
+            Some(error) if accepted => {
+                self.invalid += 1;
+                print(&format!(
+                    "  {}/{name}: invalid, accepted (want {error:?})",
+                    case.file
+                ));
+            }
             Some(error) => {
-                invalid += 1;
-                if allowed {
-                    print(&format!(
-                        "  {}/{name}: invalid, allowed (want {error:?}; warnings {})",
-                        case.file, answer["warnings"]
-                    ));
-                    continue;
-                }
-                refused += 1;
+                self.invalid += 1;
+                self.refused += 1;
                 if message.contains(error.as_str()) {
-                    matched += 1;
+                    self.matched += 1;
                 } else {
                     print(&format!(
                         "  {}/{name}: want {error:?}, got {message:?}",
@@ -210,9 +220,57 @@ async fn conformance(client: &WebhookClient, cases: &[Case]) {
             }
         }
     }
-    print(&format!(
-        "webhook conformance: valid allowed {valid_allowed}/{valid}; invalid denied {refused}/{invalid}; with the API server's message {matched}/{invalid}"
-    ));
+
+    fn print(&self, surface: &str) {
+        print(&format!(
+            "{surface} conformance: valid accepted {}/{}; invalid refused {}/{}; with the API server's message {}/{}",
+            self.valid_accepted, self.valid, self.refused, self.invalid, self.matched, self.invalid
+        ));
+    }
+}
+
+/// Every case through `galleon validate -` on its own (the corpus is a set
+/// of independent documents): valid ones accepted, invalid ones refused
+/// with their error.
+fn validate_conformance(galleon: &Path, crds: &Path, cases: &[Case]) {
+    let mut tally = Tally::default();
+    for case in cases {
+        let mut child = std::process::Command::new(galleon)
+            .args(["validate", "-o", "json", "--crds"])
+            .arg(crds)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let document = serde_json::to_vec(&case.object).unwrap();
+        child.stdin.take().unwrap().write_all(&document).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON findings");
+        let message: Vec<&str> = answer["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["severity"] == "error")
+            .filter_map(|p| p["message"].as_str())
+            .collect();
+        tally.record(case, answer["valid"] == true, &message.join("; "));
+    }
+    tally.print("galleon validate");
+}
+
+/// Every case through the webhook: valid ones allowed, invalid ones denied
+/// with their error.
+async fn conformance(client: &WebhookClient, cases: &[Case]) {
+    let mut tally = Tally::default();
+    for case in cases {
+        let answer = client
+            .validate(&review(Operation::Create, &case.object, false))
+            .await;
+        let message = answer["status"]["message"].as_str().unwrap_or_default();
+        tally.record(case, answer["allowed"] == true, message);
+    }
+    tally.print("webhook");
 }
 
 /// `CLIENTS` clients on connections of their own, each sending
