@@ -203,6 +203,25 @@ where
             .expect("stream open")
     }
 
+    /// The status the stream ended with, if it ends within `wait`; `None`
+    /// while it stays open (panics on a response: none is expected).
+    pub(crate) async fn ended_within(&mut self, wait: Duration) -> Option<tonic::Status> {
+        match tokio::time::timeout(wait, self.responses.message()).await {
+            Err(_) => None,
+            Ok(Err(status)) => Some(status),
+            Ok(Ok(None)) => Some(tonic::Status::ok("")),
+            Ok(Ok(Some(response))) => panic!("expected no response, got {response:?}"),
+        }
+    }
+
+    /// The next response within `wait`, if one comes.
+    pub(crate) async fn recv_within(&mut self, wait: Duration) -> Option<R> {
+        let next = tokio::time::timeout(wait, self.responses.message())
+            .await
+            .ok()?;
+        next.expect("stream healthy")
+    }
+
     /// Asserts nothing arrives for a while.
     pub(crate) async fn expect_silence(&mut self) {
         let quiet =

@@ -6,6 +6,7 @@
 
 mod ads;
 mod delta;
+mod fleet;
 mod sotw;
 mod typed;
 

@@ -82,8 +82,12 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
         galleon,
         "/metrics",
         &[
-            "istio_mcp_clients_total 1",
-            "istio_mcp_request_acks_total 1",
+            "istio_mcp_clients_total{component=\"galleon\"} 1",
+            "galleon_sinks_connected 1",
+            &format!("istio_mcp_request_acks_total{{component=\"galleon\",collection=\"{VS}\"}} 1"),
+            "galleon_build_info{version=",
+            "process_start_time_seconds ",
+            "process_max_fds ",
             &format!("galleon_sink_synced{{node=\"test-sink\",collection=\"{VS}\"}} 1"),
             &format!("galleon_collection_resources{{group=\"default\",collection=\"{VS}\"}} 1"),
         ],
@@ -102,7 +106,10 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
         assert!(was > 0 && now > was, "{counter}: {was} then {now}");
     }
     sink.nack(&second, "no route to reviews.v2").await;
-    wait_for(galleon, "/metrics", &["istio_mcp_request_nacks_total 1"]).await;
+    let nacked = format!(
+        "istio_mcp_request_nacks_total{{component=\"galleon\",collection=\"{VS}\",code=\"3\"}} 1"
+    );
+    wait_for(galleon, "/metrics", &[&nacked]).await;
     let sinks = wait_for(galleon, "/debug/sinks", &["no route to reviews.v2"]).await;
     let sinks: serde_json::Value = serde_json::from_str(&sinks).unwrap();
     assert_eq!(sinks[0]["protocol"], "mcp");
@@ -157,7 +164,7 @@ async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
         &hub.galleon,
         "/metrics",
         &[
-            "istio_mcp_request_nacks_total 1",
+            "istio_mcp_request_nacks_total{component=",
             "galleon_input_problems 1",
         ],
     )

@@ -4,6 +4,7 @@
 //! goes over real gRPC; nothing is mocked.
 
 pub mod admission;
+pub mod balancer;
 pub mod etcd;
 mod http;
 pub mod hub;

@@ -67,14 +67,14 @@ impl Collector for HubCollector {
         let stats = state.mcp.stats();
         let sinks = state.cache.sinks();
         let e = &mut encoder;
+        self.galley(e, sinks.len())?;
         gauge(
             e,
-            "istio_mcp_clients_total",
+            "galleon_sinks_connected",
             "Sinks connected (MCP and xDS streams).",
             sinks.len() as i64,
         )?;
-        counter(e, "istio_mcp_request_acks", "ACKs received.", stats.acks)?;
-        counter(e, "istio_mcp_request_nacks", "NACKs received.", stats.nacks)?;
+        build_info(e)?;
         counter(
             e,
             "galleon_streams_opened",
@@ -198,6 +198,22 @@ fn process(e: &mut DescriptorEncoder) -> std::fmt::Result {
             None,
             metric.metric_type(),
         )?)?;
+        if let Ok(boot) = procfs::boot_time_secs() {
+            let started = boot as f64 + stat.starttime as f64 / ticks;
+            let metric = ConstGauge::new(started);
+            metric.encode(e.encode_descriptor(
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch, in seconds.",
+                None,
+                metric.metric_type(),
+            )?)?;
+        }
+        gauge(
+            e,
+            "process_virtual_memory_bytes",
+            "Virtual memory size, in bytes.",
+            i64::try_from(stat.vsize).unwrap_or(i64::MAX),
+        )?;
         let rss = stat.rss.saturating_mul(procfs::page_size());
         gauge(
             e,
@@ -209,10 +225,84 @@ fn process(e: &mut DescriptorEncoder) -> std::fmt::Result {
     if let Ok(open) = me.fd_count() {
         gauge(e, "process_open_fds", "Open file descriptors.", open as i64)?;
     }
+    if let Ok(limits) = me.limits()
+        && let procfs::process::LimitValue::Value(max) = limits.max_open_files.soft_limit
+    {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        gauge(e, "process_max_fds", "The open-file limit (soft).", max)?;
+    }
     Ok(())
 }
 
+/// The component Galley's series carry (`galley` in Galley).
+const COMPONENT: &str = "galleon";
+
+/// `galleon_build_info{version,commit} 1`.
+fn build_info(e: &mut DescriptorEncoder) -> std::fmt::Result {
+    let metric = ConstGauge::new(1i64);
+    let mut family = e.encode_descriptor(
+        "galleon_build_info",
+        "The running build: its version and git commit.",
+        None,
+        metric.metric_type(),
+    )?;
+    let labels = [
+        ("version", env!("CARGO_PKG_VERSION")),
+        ("commit", crate::COMMIT),
+    ];
+    metric.encode(family.encode_family(&labels)?)
+}
+
 impl HubCollector {
+    /// Galley's series with Galley's label sets (`pkg/mcp/monitoring`):
+    /// `istio_mcp_clients_total{component}` (a gauge, as Galley named it),
+    /// `istio_mcp_request_acks_total{component,collection}` and
+    /// `istio_mcp_request_nacks_total{component,collection,code}`.
+    fn galley(&self, e: &mut DescriptorEncoder, clients: usize) -> std::fmt::Result {
+        let metric = ConstGauge::new(clients as i64);
+        let mut family = e.encode_descriptor(
+            "istio_mcp_clients_total",
+            "Sinks connected (MCP and xDS streams); Galley's name for a gauge.",
+            None,
+            metric.metric_type(),
+        )?;
+        metric.encode(family.encode_family(&[("component", COMPONENT)])?)?;
+        let answers = self.0.mcp.answers();
+        let acks = ConstCounter::new(0u64);
+        let mut family = e.encode_descriptor(
+            "istio_mcp_request_acks",
+            "ACKs received, by collection.",
+            None,
+            acks.metric_type(),
+        )?;
+        for (answer, count) in answers.iter().filter(|(a, _)| a.nack_code.is_none()) {
+            let labels = [
+                ("component", COMPONENT),
+                ("collection", answer.collection.as_str()),
+            ];
+            ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = e.encode_descriptor(
+            "istio_mcp_request_nacks",
+            "NACKs received, by collection and gRPC code.",
+            None,
+            acks.metric_type(),
+        )?;
+        for (answer, count) in &answers {
+            let Some(code) = answer.nack_code else {
+                continue;
+            };
+            let code = code.to_string();
+            let labels = [
+                ("component", COMPONENT),
+                ("collection", answer.collection.as_str()),
+                ("code", code.as_str()),
+            ];
+            ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
     /// Resources a validation stage refuses now (the CRDs, a validator
     /// plugin), by kind: each stays out, its last good version served.
     fn refused(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {

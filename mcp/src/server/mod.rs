@@ -35,8 +35,8 @@ pub use callout::{CalloutError, CalloutOptions};
 #[cfg(feature = "fuzzing")]
 pub use fuzzing::{fuzz_requests, fuzz_xds_requests};
 pub use listener::{LISTEN_BACKLOG, bind};
-pub use stats::ServerStats;
 use stats::Stats;
+pub use stats::{Answer, ServerStats};
 
 use crate::cache::SnapshotCache;
 use crate::tls::ServerTls;
@@ -185,6 +185,11 @@ impl McpServer {
     /// Protocol counters since start.
     pub fn stats(&self) -> ServerStats {
         self.shared.stats.snapshot()
+    }
+
+    /// ACKs and NACKs so far, by collection (and a NACK's code).
+    pub fn answers(&self) -> BTreeMap<Answer, u64> {
+        self.shared.stats.answers()
     }
 
     /// Ends every stream with `UNAVAILABLE` (reconnect, to another replica)

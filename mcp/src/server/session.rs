@@ -399,6 +399,7 @@ impl Session {
         match error {
             Some(error) => {
                 Stats::inc(&self.shared.stats.nacks);
+                self.shared.stats.answered(key, Some(error.code));
                 let message = escaped(&error.message, NACK_MAX);
                 warn!(stream = self.id, key = %quote(key), %version, code = error.code,
                     "sink rejected push (NACK): {message}");
@@ -409,6 +410,7 @@ impl Session {
             }
             None => {
                 Stats::inc(&self.shared.stats.acks);
+                self.shared.stats.answered(key, None);
                 self.update_status(key, |c| {
                     c.pending_version = None;
                     c.acked_version = Some(version);

@@ -1,6 +1,9 @@
-//! Protocol counters of the MCP source.
+//! Protocol counters of the MCP source, and the answers to pushes by
+//! collection (Galley's label sets for `istio_mcp_request_{acks,nacks}`).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -20,6 +23,23 @@ pub(super) struct Stats {
     pub(super) denied_streams: AtomicU64,
     pub(super) refused_connections: AtomicU64,
     pub(super) tls_failures: AtomicU64,
+    answers: Mutex<BTreeMap<Answer, u64>>,
+}
+
+/// Distinct collections the answers are counted by; the rest count under
+/// [`OTHER`], so sinks naming many types cannot grow the metrics.
+const ANSWER_COLLECTIONS: usize = 1024;
+
+/// The collection answers beyond [`ANSWER_COLLECTIONS`] are counted under.
+const OTHER: &str = "other";
+
+/// What a sink answered to a push of one collection.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Answer {
+    /// The collection (MCP) or type URL (xDS) pushed.
+    pub collection: String,
+    /// `None` for an ACK; a NACK's gRPC status code.
+    pub nack_code: Option<i32>,
 }
 
 impl Stats {
@@ -30,6 +50,35 @@ impl Stats {
 
     pub(super) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts an answer to a push of `collection`.
+    pub(super) fn answered(&self, collection: &str, nack_code: Option<i32>) {
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = answers.keys().any(|a| a.collection == collection);
+        let distinct = || {
+            let mut names: Vec<&str> = answers.keys().map(|a| a.collection.as_str()).collect();
+            names.dedup();
+            names.len()
+        };
+        let collection = if known || distinct() < ANSWER_COLLECTIONS {
+            collection
+        } else {
+            OTHER
+        };
+        let answer = Answer {
+            collection: collection.to_owned(),
+            nack_code,
+        };
+        *answers.entry(answer).or_default() += 1;
+    }
+
+    /// The answers so far, by collection and code.
+    pub(super) fn answers(&self) -> BTreeMap<Answer, u64> {
+        self.answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(super) fn snapshot(&self) -> ServerStats {
