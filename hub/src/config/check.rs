@@ -49,6 +49,7 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         Duration::ZERO,
         hours(1),
     )?;
+    duration("mcp.drainTimeout", mcp.drain_timeout, secs(1), hours(1))?;
     duration(
         "mcp.drainDelay",
         mcp.drain_delay,

@@ -41,8 +41,10 @@ pub struct McpConfig {
     pub max_request_size: usize,
     /// How long a connection may live before it is asked to go (HTTP/2
     /// GOAWAY), so sinks spread over replicas added since (istiod's
-    /// `MAX_CONNECTION_AGE`); none by default.
-    #[serde(default, with = "humantime_serde")]
+    /// `MAX_CONNECTION_AGE`): default 30m, jittered by up to ±10% per
+    /// process so replicas started together do not move their sinks at
+    /// once; `null` keeps connections for ever.
+    #[serde(default = "default_connection_age", with = "humantime_serde")]
     pub max_connection_age: Option<Duration>,
     /// How long a connection asked to go may take to leave (default 10s).
     #[serde(default = "default_age_grace", with = "humantime_serde")]
@@ -52,6 +54,10 @@ pub struct McpConfig {
     /// they end with `UNAVAILABLE` (default 5s).
     #[serde(default = "default_drain", with = "humantime_serde")]
     pub drain_delay: Duration,
+    /// After the drain, how long the hub waits for its streams and sources
+    /// to end before it exits anyway (default 30s).
+    #[serde(default = "default_drain_timeout", with = "humantime_serde")]
+    pub drain_timeout: Duration,
     /// The most resource names one request (or one stream's subscriptions)
     /// may carry (default 100,000).
     #[serde(default = "default_max_names")]
@@ -159,9 +165,10 @@ impl Default for McpConfig {
             stall_timeout: default_stall_timeout(),
             max_request_size: default_max_request_size(),
             max_names_per_request: default_max_names(),
-            max_connection_age: None,
+            max_connection_age: default_connection_age(),
             max_connection_age_grace: default_age_grace(),
             drain_delay: default_drain(),
+            drain_timeout: default_drain_timeout(),
             max_types_per_stream: default_max_types(),
             max_connections: None,
             handshake_timeout: default_handshake_timeout(),
@@ -186,6 +193,14 @@ fn default_age_grace() -> Duration {
 
 fn default_drain() -> Duration {
     Duration::from_secs(5)
+}
+
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_connection_age() -> Option<Duration> {
+    Some(Duration::from_secs(30 * 60))
 }
 
 fn default_max_names() -> usize {

@@ -271,7 +271,8 @@ impl Hub {
         let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
         let source_events = Arc::new(AtomicU64::new(0));
-        let drain_delay = self.config.mcp.drain_delay;
+        let (drain_delay, drain_timeout) =
+            (self.config.mcp.drain_delay, self.config.mcp.drain_timeout);
         let pipeline = self.start_pipeline(
             spec,
             cache.clone(),
@@ -332,6 +333,7 @@ impl Hub {
             tasks,
             pipeline: Some(pipeline),
             drain_delay,
+            drain_timeout,
             admission_addr,
         })
     }

@@ -3,6 +3,7 @@
 //! (the sources' own translation is `galleon_sources::factory`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use galleon_mcp::BackoffOptions;
 use galleon_mcp::server::{CalloutOptions, ServerOptions, StreamRate, XdsType};
@@ -32,7 +33,7 @@ pub(super) fn server_options(
         stall_timeout: mcp.stall_timeout,
         max_request_size: mcp.max_request_size,
         max_names: mcp.max_names_per_request,
-        max_connection_age: mcp.max_connection_age,
+        max_connection_age: mcp.max_connection_age.map(jittered),
         max_connection_age_grace: mcp.max_connection_age_grace,
         max_types_per_stream: mcp.max_types_per_stream,
         max_connections: mcp.max_connections.unwrap_or_else(default_max_connections),
@@ -96,4 +97,28 @@ fn default_max_connections() -> usize {
     usize::try_from(files / 2)
         .unwrap_or(usize::MAX)
         .min(galleon_mcp::server::DEFAULT_MAX_CONNECTIONS)
+}
+
+/// `age` moved by up to ±10%, differently in each process.
+fn jittered(age: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    // A factor in [0.9, 1.1].
+    let factor = 0.9 + 0.2 * (random % 10_001) as f64 / 10_000.0;
+    age.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_age_is_jittered_within_a_tenth() {
+        let age = Duration::from_secs(1800);
+        let ages: Vec<Duration> = (0..64).map(|_| jittered(age)).collect();
+        assert!(ages.iter().all(|a| (1620..=1980).contains(&a.as_secs())));
+        assert!(ages.iter().any(|a| *a != ages[0]), "not jittered: {ages:?}");
+    }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::McpServer;
@@ -24,6 +24,9 @@ pub struct RunningHub {
     pub(super) pipeline: Option<std::thread::JoinHandle<()>>,
     /// How long readiness is withdrawn before streams end (`mcp.drainDelay`).
     pub(super) drain_delay: std::time::Duration,
+    /// How long streams and sources may take to end after it
+    /// (`mcp.drainTimeout`).
+    pub(super) drain_timeout: std::time::Duration,
     /// The address the admission webhook listens on, when configured.
     pub(super) admission_addr: Option<SocketAddr>,
 }
@@ -72,11 +75,21 @@ impl RunningHub {
         }
         self.mcp.shutdown();
         self.stop.cancel();
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
-        }
-        if let Some(pipeline) = self.pipeline.take() {
-            let _ = tokio::task::spawn_blocking(move || pipeline.join()).await;
+        let tasks = std::mem::take(&mut self.tasks);
+        let pipeline = self.pipeline.take();
+        let ended = async move {
+            for task in tasks {
+                let _ = task.await;
+            }
+            if let Some(pipeline) = pipeline {
+                let _ = tokio::task::spawn_blocking(move || pipeline.join()).await;
+            }
+        };
+        if tokio::time::timeout(self.drain_timeout, ended)
+            .await
+            .is_err()
+        {
+            warn!(timeout = ?self.drain_timeout, "streams or sources still running after mcp.drainTimeout; exiting anyway");
         }
     }
 }
