@@ -30,6 +30,27 @@ fn hub_config(path: &Path) -> HubConfig {
 }
 
 #[test]
+fn the_rendered_manifests_carry_configurations_the_hub_accepts() {
+    let base = hub_config(&deploy().join("kubernetes/rendered/base.yaml"));
+    assert!(base.admission.is_none());
+    let webhook = hub_config(&deploy().join("kubernetes/rendered/webhook.yaml"));
+    assert!(webhook.admission.is_some());
+    let manifests = documents(&deploy().join("kubernetes/rendered/base.yaml"));
+    let deployment = manifests
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .unwrap();
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "galleon");
+    let image = pod["containers"][0]["image"].as_str().unwrap();
+    assert!(
+        image.contains(':') && !image.ends_with(":latest"),
+        "a pinned image: {image}"
+    );
+    assert!(manifests.iter().any(|d| d["kind"] == "PodDisruptionBudget"));
+}
+
+#[test]
 fn every_shipped_configuration_is_one_the_hub_accepts() {
     let image = std::fs::read_to_string(deploy().join("galleon.yaml")).unwrap();
     let image = HubConfig::parse(&image).unwrap();
