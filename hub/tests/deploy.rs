@@ -1,8 +1,10 @@
-//! The manifests in `deploy/` (read as files, as `kubectl apply -k`
-//! would) hold configurations the hub accepts, and the
-//! webhook's pieces agree with each other (the port the hub listens on is
-//! the one the Deployment exposes and the Service targets, the path is the
-//! one the hub serves), so `kubectl apply -k` gives a hub that starts.
+//! The manifests in `deploy/` (the image's configuration and the Helm
+//! chart's renderings in `deploy/kubernetes/`, read as `kubectl apply -f`
+//! would) hold configurations the hub accepts, and their pieces agree with
+//! each other: the ports the hub listens on are the ones the Deployment
+//! exposes and the Services target, every file the configuration names is
+//! mounted, the webhook's path is the one the hub serves. `.ci/manifests`
+//! checks the renderings are current and valid Kubernetes objects.
 
 use std::path::{Path, PathBuf};
 
@@ -13,85 +15,119 @@ fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
-/// Every document of a manifest file.
-fn documents(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// Every object of a manifest file.
+fn objects(name: &str) -> Vec<Value> {
+    let path = deploy().join("kubernetes").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    documents.into_iter().filter(|d| !d.is_null()).collect()
 }
 
-/// The hub configuration of the `galleon` ConfigMap in `path`.
-fn hub_config(path: &Path) -> HubConfig {
-    let config = documents(path)
-        .into_iter()
-        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "galleon")
-        .unwrap_or_else(|| panic!("{}: no galleon ConfigMap", path.display()));
-    let text = config["data"]["galleon.yaml"].as_str().unwrap();
-    HubConfig::parse(text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// The hub configuration of the `galleon` ConfigMap.
+fn hub_config(objects: &[Value]) -> HubConfig {
+    let text = find(objects, "ConfigMap", "galleon")["data"]["galleon.yaml"]
+        .as_str()
+        .unwrap();
+    HubConfig::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// The galleon container of the Deployment, and its pod.
+fn pod(objects: &[Value]) -> (&Value, &Value) {
+    let pod = &find(objects, "Deployment", "galleon")["spec"]["template"]["spec"];
+    (&pod["containers"][0], pod)
+}
+
+fn container_port(container: &Value, port: u16) -> &Value {
+    container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["containerPort"] == port)
+        .unwrap_or_else(|| panic!("the container does not expose {port}"))
+}
+
+fn mounted(container: &Value, path: &Path) -> bool {
+    container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| path.starts_with(m["mountPath"].as_str().unwrap()))
 }
 
 #[test]
-fn the_rendered_manifests_carry_configurations_the_hub_accepts() {
-    let base = hub_config(&deploy().join("kubernetes/rendered/base.yaml"));
-    assert!(base.admission.is_none());
-    let webhook = hub_config(&deploy().join("kubernetes/rendered/webhook.yaml"));
-    assert!(webhook.admission.is_some());
-    let manifests = documents(&deploy().join("kubernetes/rendered/base.yaml"));
-    let deployment = manifests
-        .iter()
-        .find(|d| d["kind"] == "Deployment")
-        .unwrap();
-    let pod = &deployment["spec"]["template"]["spec"];
+fn the_image_configuration_is_one_the_hub_accepts() {
+    let image = std::fs::read_to_string(deploy().join("galleon.yaml")).unwrap();
+    let image = HubConfig::parse(&image).unwrap();
+    assert!(image.mcp.insecure && !image.mcp.address.ip().is_loopback());
+}
+
+#[test]
+fn the_default_rendering_serves_istiod_from_a_pinned_image_with_what_it_needs() {
+    let objects = objects("galleon.yaml");
+    let config = hub_config(&objects);
+    assert!(config.admission.is_none());
+    assert_eq!(
+        config.plugins.cache_dir.as_deref(),
+        Some(Path::new("/var/lib/galleon/cache"))
+    );
+    let (container, pod) = pod(&objects);
     assert_eq!(pod["serviceAccountName"], "galleon");
-    let image = pod["containers"][0]["image"].as_str().unwrap();
+    find(&objects, "ServiceAccount", "galleon");
+    let image = container["image"].as_str().unwrap();
     assert!(
         image.contains(':') && !image.ends_with(":latest"),
         "a pinned image: {image}"
     );
-    assert!(manifests.iter().any(|d| d["kind"] == "PodDisruptionBudget"));
+    assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+    let mcp = container_port(container, config.mcp.address.port());
+    let admin = container_port(container, config.admin.address.port());
+    let service = find(&objects, "Service", "galleon");
+    let targets: Vec<&Value> = service["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["targetPort"])
+        .collect();
+    assert_eq!(targets, [&mcp["name"], &admin["name"]]);
+    for source in &config.sources {
+        let galleon_hub::config::SourceConfig::Files(files) = source else {
+            continue;
+        };
+        assert!(files.paths.iter().all(|p| mounted(container, p)));
+    }
+    assert!(mounted(container, config.mesh_config.as_deref().unwrap()));
+    find(&objects, "PodDisruptionBudget", "galleon");
+    // A files source reads no Kubernetes API: no ClusterRole.
+    assert!(objects.iter().all(|d| d["kind"] != "ClusterRole"));
 }
 
 #[test]
-fn every_shipped_configuration_is_one_the_hub_accepts() {
-    let image = std::fs::read_to_string(deploy().join("galleon.yaml")).unwrap();
-    let image = HubConfig::parse(&image).unwrap();
-    assert!(image.mcp.insecure && !image.mcp.address.ip().is_loopback());
-    let base = hub_config(&deploy().join("kubernetes/base/galleon.yaml"));
-    assert!(base.admission.is_none());
-    assert_eq!(
-        base.plugins.cache_dir.as_deref(),
-        Some(Path::new("/var/lib/galleon/cache"))
-    );
-    let webhook = hub_config(&deploy().join("kubernetes/webhook/config.yaml"));
-    let admission = webhook.admission.expect("the overlay turns the webhook on");
-    assert!(!webhook.schemas.crds.is_empty());
-
-    let patch = &documents(&deploy().join("kubernetes/webhook/deployment.yaml"))[0];
-    let container = &patch["spec"]["template"]["spec"]["containers"][0];
-    let port = &container["ports"][0];
-    assert_eq!(port["containerPort"], admission.address.port());
-    let mounted = |path: &Path| {
-        container["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| path.starts_with(m["mountPath"].as_str().unwrap()))
-    };
-    assert!(mounted(&admission.tls.cert) && mounted(&admission.tls.key));
-    assert!(mounted(&webhook.schemas.crds[0]));
-
-    let pieces = documents(&deploy().join("kubernetes/webhook/webhook.yaml"));
-    let service = pieces.iter().find(|d| d["kind"] == "Service").unwrap();
+fn the_webhook_rendering_agrees_with_the_hub_s_admission_settings() {
+    let objects = objects("galleon-webhook.yaml");
+    let config = hub_config(&objects);
+    let admission = config.admission.expect("the webhook values turn it on");
+    let (container, _) = pod(&objects);
+    let port = container_port(container, admission.address.port());
+    assert!(mounted(container, &admission.tls.cert) && mounted(container, &admission.tls.key));
+    assert!(config.schemas.crds.iter().all(|p| mounted(container, p)));
+    let service = find(&objects, "Service", "galleon-webhook");
     assert_eq!(service["spec"]["ports"][0]["targetPort"], port["name"]);
-    let configuration = pieces
+    let configuration = objects
         .iter()
         .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
         .unwrap();
     let hook = &configuration["webhooks"][0];
     assert_eq!(hook["clientConfig"]["service"]["path"], "/validate");
-    assert_eq!(
-        hook["clientConfig"]["service"]["name"],
-        service["metadata"]["name"]
-    );
+    assert_eq!(hook["clientConfig"]["service"]["name"], "galleon-webhook");
     assert_eq!(hook["sideEffects"], "None");
     assert_eq!(hook["admissionReviewVersions"][0], "v1");
+    assert_eq!(hook["failurePolicy"], "Ignore", "the safe start");
 }
