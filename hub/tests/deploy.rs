@@ -19,8 +19,8 @@ fn deploy() -> PathBuf {
 fn objects(name: &str) -> Vec<Value> {
     let path = deploy().join("kubernetes").join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     documents.into_iter().filter(|d| !d.is_null()).collect()
 }
 

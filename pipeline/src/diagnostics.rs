@@ -159,6 +159,23 @@ impl Diagnostics {
         }
     }
 
+    /// Replaces the problems of `scope` without logging them: the caller
+    /// logged them already (once per outage, where a ledger entry is kept
+    /// per link).
+    pub fn set_logged(&self, scope: &Scope, problems: Vec<Problem>) {
+        let mut scopes = self
+            .inner
+            .scopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = scopes.remove(scope).unwrap_or_default();
+        let new = problems.iter().filter(|p| !old.contains(p)).count();
+        self.inner.reported.fetch_add(new as u64, Ordering::Relaxed);
+        if !problems.is_empty() {
+            scopes.insert(scope.clone(), problems);
+        }
+    }
+
     /// Adds `problem` to `scope`, keeping only the latest `keep`. It is not
     /// logged again: it comes from a line already logged.
     pub fn push(&self, scope: &Scope, problem: Problem, keep: usize) {

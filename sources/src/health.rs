@@ -68,6 +68,9 @@ impl SourceHealth {
     }
 
     /// `link` of `source` fails with `error`; `served` stays served.
+    /// Returns how many other links of `source` are down with the same
+    /// error (one outage of a Kubernetes API server downs a link per kind:
+    /// the first is worth a warning, the rest are echoes of it).
     pub fn down(
         &self,
         source: &str,
@@ -75,8 +78,20 @@ impl SourceHealth {
         endpoint: Option<&str>,
         error: &str,
         served: &str,
-    ) {
+    ) -> usize {
         let error = escaped(error, ERROR_MAX);
+        let echoes = self
+            .links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|l| {
+                l.source == source
+                    && l.link != link
+                    && l.state == LinkState::Down
+                    && l.error.as_deref() == Some(error.as_str())
+            })
+            .count();
         self.set(
             source,
             link,
@@ -85,6 +100,7 @@ impl SourceHealth {
             Some(error),
             Some(served.to_owned()),
         );
+        echoes
     }
 
     fn set(

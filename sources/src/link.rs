@@ -64,16 +64,20 @@ impl Link {
     /// holds the latest error.
     fn down(&self, endpoint: &str, error: &dyn std::fmt::Display, served: &str, retry: Duration) {
         let retry = delay_field(retry);
+        let text = error.to_string();
+        let echoes = self
+            .health
+            .down(&self.source, &self.name, Some(endpoint), &text, served);
         if self.state.swap(DOWN, Ordering::Relaxed) == DOWN {
             debug!(source = %self.name, endpoint, %error, retry, "link still down");
+        } else if echoes > 0 {
+            debug!(source = %self.name, endpoint, %error, retry, echoes, "link down, as others of its source");
         } else {
-            warn!(source = %self.name, endpoint, %error, retry, "link down; {served}; retrying with backoff");
+            warn!(source = %self.name, endpoint, %error, retry, "link down; {served}; retrying with backoff (other links of this source down with the same error are logged at debug)");
         }
-        let error = error.to_string();
-        self.health
-            .down(&self.source, &self.name, Some(endpoint), &error, served);
-        let problem = Problem::new(endpoint, format!("{error}; {served}"));
-        self.diagnostics.set(&self.scope(), vec![problem]);
+        // Logged above (once per outage, not per link and attempt).
+        let problem = Problem::new(endpoint, format!("{text}; {served}"));
+        self.diagnostics.set_logged(&self.scope(), vec![problem]);
     }
 
     /// `endpoint` answers again (or for the first time).

@@ -237,6 +237,47 @@ async fn api_errors_are_retried_with_growing_delays() {
 }
 
 #[tokio::test]
+async fn an_api_server_outage_is_one_warning_not_one_per_kind_and_attempt() {
+    let kinds = [
+        VIRTUAL_SERVICES,
+        "networking.istio.io/v1alpha3/destinationrules",
+        "networking.istio.io/v1alpha3/gateways",
+    ];
+    let api = FakeApiServer::start(&kinds).await;
+    let dir = tempfile::tempdir().unwrap();
+    let galleon = serve(dir.path(), &api, "").await;
+    let mut sink = RawSink::connect(&galleon.url(), "pilot").await;
+    sink.subscribe(VS).await;
+    sink.recv().await;
+
+    api.partition();
+    galleon
+        .wait_for_log(&["link down", "retrying with backoff"])
+        .await;
+    // Every kind's watch fails, again and again, for a few seconds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let log = galleon.log();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one line for the outage:\n{}",
+        warnings.join("\n")
+    );
+    assert!(!log.contains("kube_client"), "{log}");
+    // Each kind's link is still reported where operators look.
+    let (_, sources) = galleon.admin_get("/debug/sources").await;
+    assert_eq!(
+        sources.matches("\"down\"").count(),
+        kinds.len(),
+        "{sources}"
+    );
+}
+
+#[tokio::test]
 async fn services_endpoints_pods_and_nodes_feed_the_service_entry_plugin() {
     let api =
         FakeApiServer::start(&["/v1/services", "/v1/endpoints", "/v1/pods", "/v1/nodes"]).await;

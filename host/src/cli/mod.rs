@@ -63,6 +63,9 @@ enum Command {
     },
 }
 
+/// The log directive that leaves kube-rs's per-request errors out.
+const KUBE_CLIENT_QUIET: &str = "kube_client::client::builder=off";
+
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -70,7 +73,14 @@ pub(crate) fn main() -> ExitCode {
     // warnings (the same findings) would only repeat them.
     let quiet = matches!(cli.command, Command::Validate(_));
     let default = if quiet { "error" } else { "info" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_owned());
+    let mut filter = EnvFilter::new(&directives);
+    // kube-rs logs every failed request at ERROR; the sources report each
+    // outage once, with what stays served. Naming kube_client in RUST_LOG
+    // brings its lines back.
+    if !directives.contains("kube_client") {
+        filter = filter.add_directive(KUBE_CLIENT_QUIET.parse().expect("a valid directive"));
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
