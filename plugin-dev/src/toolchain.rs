@@ -78,7 +78,18 @@ impl Tool {
 
 /// Runs `command`, returning its stdout; a failure carries everything it
 /// printed.
-pub fn run(step: &str, mut command: Command) -> Result<Vec<u8>, DevError> {
+pub fn run(step: &str, command: Command) -> Result<Vec<u8>, DevError> {
+    run_with(step, command, true)
+}
+
+/// Runs `command`, whose stdout is for galleon (cargo's JSON messages),
+/// returning it; a failure carries what it printed for people (stderr:
+/// cargo's rendered diagnostics), not the machine output.
+pub fn run_machine_readable(step: &str, command: Command) -> Result<Vec<u8>, DevError> {
+    run_with(step, command, false)
+}
+
+fn run_with(step: &str, mut command: Command, show_stdout: bool) -> Result<Vec<u8>, DevError> {
     debug!(?command, "running");
     let output = command.output().map_err(|e| DevError::Toolchain {
         step: step.into(),
@@ -89,7 +100,9 @@ pub fn run(step: &str, mut command: Command) -> Result<Vec<u8>, DevError> {
         return Ok(output.stdout);
     }
     let mut printed = String::from_utf8_lossy(&output.stderr).into_owned();
-    printed.push_str(&String::from_utf8_lossy(&output.stdout));
+    if show_stdout {
+        printed.push_str(&String::from_utf8_lossy(&output.stdout));
+    }
     Err(DevError::Toolchain {
         step: step.into(),
         status: output.status.to_string(),

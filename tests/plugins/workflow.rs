@@ -155,3 +155,34 @@ fn a_missing_toolchain_names_its_install_command() {
         text(&output)
     );
 }
+
+#[test]
+fn a_rust_compile_error_prints_the_compiler_s_diagnostics_not_cargo_s_json() {
+    let workspace = tempfile::tempdir().unwrap();
+    let created = galleon(
+        workspace.path(),
+        &["plugin", "new", "broken", "--lang", "rust"],
+    );
+    assert!(created.status.success(), "new: {}", text(&created));
+    let project = workspace.path().join("broken");
+    let source = project.join("src/lib.rs");
+    let code = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        format!("{code}\nfn broken() -> u8 {{ \"not a number\" }}\n"),
+    )
+    .unwrap();
+    let built = galleon(&project, &["plugin", "build"]);
+    assert!(!built.status.success());
+    let printed = text(&built);
+    assert!(
+        printed.contains("error[E0308]: mismatched types"),
+        "{printed}"
+    );
+    assert!(printed.contains("src/lib.rs"), "{printed}");
+    assert!(
+        !printed.contains("\"reason\""),
+        "cargo's JSON messages: {printed}"
+    );
+    assert!(printed.len() < 4_000, "{} bytes: {printed}", printed.len());
+}

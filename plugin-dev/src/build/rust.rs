@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::read_output;
 use crate::DevError;
 use crate::manifest::Project;
-use crate::toolchain::{CARGO, run};
+use crate::toolchain::{CARGO, run_machine_readable};
 
 /// The part of cargo's JSON messages a build needs.
 #[derive(Deserialize)]
@@ -27,7 +27,7 @@ pub(super) fn build(project: &Project) -> Result<Vec<u8>, DevError> {
         "wasm32-wasip2",
         "--message-format=json-render-diagnostics",
     ]);
-    let stdout = run("cargo build", cargo)?;
+    let stdout = run_machine_readable("cargo build", cargo)?;
     let manifest = project
         .dir
         .join("Cargo.toml")
