@@ -100,3 +100,35 @@ async fn a_connection_past_max_connection_age_is_asked_to_go_and_the_sink_comes_
     again.subscribe(VS).await;
     assert_eq!(names(&again.recv().await), ["default/a"]);
 }
+
+#[tokio::test]
+async fn galleon_watch_xds_reconnects_when_its_hub_drains_and_is_served_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    // The next hub takes the same port, as a restarted pod keeps its Service.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:{port}\", drainDelay: 200ms}}\nsources: [{{files: {{paths: [resources]}}}}]\n"
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let first = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    let url = first.url();
+    let mut watch = WatchCli::start_with(&[
+        "--addr",
+        &url,
+        "--xds",
+        "--type",
+        "networking.istio.io/v1/VirtualService",
+    ]);
+    assert_eq!(watch.next_names().await, ["default/a"]);
+
+    assert!(first.stop().await, "exit status 0");
+    std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
+    let _next = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
+    assert_eq!(watch.next_names().await, ["default/a", "default/b"]);
+}

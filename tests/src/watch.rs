@@ -8,17 +8,23 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::{PATIENCE, galleon_binary};
 
-/// A running `galleon watch` over MCP, one JSON object per push.
+/// A running `galleon watch`, one JSON object per push.
 pub struct WatchCli {
     _child: Child,
     lines: Lines<BufReader<ChildStdout>>,
 }
 
 impl WatchCli {
-    /// Watches `collection` at `url`.
+    /// Watches `collection` at `url` over MCP.
     pub fn start(url: &str, collection: &str) -> Self {
+        Self::start_with(&["--addr", url, "--collection", collection])
+    }
+
+    /// `galleon watch ARGS`.
+    pub fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new(galleon_binary())
-            .args(["watch", "--addr", url, "--collection", collection])
+            .arg("watch")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)

@@ -1,29 +1,79 @@
 //! `galleon watch --xds`: one ADS stream, as istiod opens it for
 //! `configSources: xds://…`: a request per type URL, every response printed
-//! and ACKed. `--incremental` speaks delta xDS (wildcard) instead.
+//! and ACKed. `--incremental` speaks delta xDS (wildcard) instead. As
+//! istiod does, it reconnects with backoff when the stream fails or the hub
+//! drains (`UNAVAILABLE`), naming in state of the world the versions it
+//! holds; a refusal a retry cannot fix ends it.
 
 use std::collections::HashMap;
 
-use anyhow::Context;
 use galleon_mcp::ads::{self, AdsOptions, AdsResource, AdsStream};
+use galleon_mcp::sink::SinkError;
+use galleon_mcp::{Backoff, BackoffOptions};
 use serde_json::{Value, json};
+use tonic::transport::Endpoint;
+use tracing::warn;
 
 use super::{Printer, WatchArgs};
 
+/// Why one stream ended, when a new one may do better.
+struct Retry(String);
+
 pub(super) async fn run(args: &WatchArgs, printer: &Printer) -> anyhow::Result<()> {
-    let channel = args
-        .endpoint()?
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to {}", args.addr))?;
+    let endpoint = args.endpoint()?;
     let options = AdsOptions {
         node: ads::node(&args.node_id, args.revision.as_deref()),
         types: args.types.clone(),
         incremental: args.incremental,
         max_message_size: args.max_message_size,
     };
-    let mut stream = AdsStream::open(channel, &options, &HashMap::new()).await?;
-    while let Some(response) = stream.next().await? {
+    let mut versions = HashMap::new();
+    let mut backoff = Backoff::new(BackoffOptions::default());
+    loop {
+        let mut served = false;
+        let Retry(why) =
+            watch_once(&endpoint, &options, &mut versions, printer, &mut served).await?;
+        if served {
+            backoff.reset();
+        }
+        let delay = backoff.next_delay();
+        warn!(addr = %args.addr, "{why}; reconnecting in {delay:?}");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// One stream, from dial to end; `served` is set once a response came.
+/// `Err` for a refusal a retry cannot fix, or stdout gone.
+async fn watch_once(
+    endpoint: &Endpoint,
+    options: &AdsOptions,
+    versions: &mut HashMap<String, String>,
+    printer: &Printer,
+    served: &mut bool,
+) -> anyhow::Result<Retry> {
+    let channel = match endpoint.connect().await {
+        Ok(channel) => channel,
+        Err(error) => return Ok(Retry(format!("cannot connect: {error}"))),
+    };
+    let refused = |status: tonic::Status| {
+        let error = SinkError::from(status);
+        if error.is_permanent() {
+            Err(anyhow::Error::new(error))
+        } else {
+            Ok(Retry(format!("the stream ended: {error}")))
+        }
+    };
+    let mut stream = match AdsStream::open(channel, options, versions).await {
+        Ok(stream) => stream,
+        Err(status) => return refused(status),
+    };
+    loop {
+        let response = match stream.next().await {
+            Ok(Some(response)) => response,
+            Ok(None) => return Ok(Retry("the hub closed the stream".into())),
+            Err(status) => return refused(status),
+        };
+        *served = true;
         let resources: Vec<Value> = response
             .resources
             .iter()
@@ -47,10 +97,12 @@ pub(super) async fn run(args: &WatchArgs, printer: &Printer) -> anyhow::Result<(
         }
         printer.print(&printed).map_err(anyhow::Error::msg)?;
         if stream.ack(&response).await.is_err() {
-            break;
+            return Ok(Retry("the stream closed before the ACK was sent".into()));
+        }
+        if !response.incremental {
+            versions.insert(response.type_url.clone(), response.version.clone());
         }
     }
-    Ok(())
 }
 
 /// One entry of a response: a wrapped `istio.mcp.v1alpha1.Resource`, or a
