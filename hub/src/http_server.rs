@@ -16,6 +16,7 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -104,15 +105,7 @@ async fn serve_plain(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
-    tokio::pin!(connection);
-    tokio::select! {
-        served = connection.as_mut() => {
-            if let Err(error) = served {
-                debug!(%peer, "{} connection ended: {error}", limits.name);
-            }
-        }
-        () = stop.cancelled() => connection.as_mut().graceful_shutdown(),
-    }
+    drive(connection, peer, limits, stop).await;
 }
 
 /// One TLS connection: the handshake under the header deadline, then
@@ -148,6 +141,16 @@ async fn serve_tls(
         .keep_alive_interval(Some(limits.header_read_timeout));
     let connection =
         builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    drive(connection, peer, limits, stop).await;
+}
+
+/// Serves `connection` to its end, or until `stop` (then it finishes the
+/// requests under way and closes).
+async fn drive<C>(connection: C, peer: SocketAddr, limits: Limits, stop: CancellationToken)
+where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
     tokio::pin!(connection);
     tokio::select! {
         served = connection.as_mut() => {

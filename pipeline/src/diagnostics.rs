@@ -143,6 +143,19 @@ struct Inner {
 impl Diagnostics {
     /// Replaces the problems of `scope`, logging the ones not already listed.
     pub fn set(&self, scope: &Scope, problems: Vec<Problem>) {
+        self.replace(scope, problems, true);
+    }
+
+    /// Replaces the problems of `scope` without logging them: the caller
+    /// logged them already (once per outage, where a ledger entry is kept
+    /// per link).
+    pub fn set_logged(&self, scope: &Scope, problems: Vec<Problem>) {
+        self.replace(scope, problems, false);
+    }
+
+    /// Replaces the problems of `scope`, counting (and with `log`, logging)
+    /// the ones not already listed.
+    fn replace(&self, scope: &Scope, problems: Vec<Problem>, log: bool) {
         let mut scopes = self
             .inner
             .scopes
@@ -151,26 +164,11 @@ impl Diagnostics {
         let old = scopes.remove(scope).unwrap_or_default();
         for problem in problems.iter().filter(|p| !old.contains(p)) {
             self.inner.reported.fetch_add(1, Ordering::Relaxed);
-            let location = escaped(&problem.location, LOGGED_MAX);
-            warn!(location = %location, "{}", escaped(&problem.message, LOGGED_MAX));
+            if log {
+                let location = escaped(&problem.location, LOGGED_MAX);
+                warn!(location = %location, "{}", escaped(&problem.message, LOGGED_MAX));
+            }
         }
-        if !problems.is_empty() {
-            scopes.insert(scope.clone(), problems);
-        }
-    }
-
-    /// Replaces the problems of `scope` without logging them: the caller
-    /// logged them already (once per outage, where a ledger entry is kept
-    /// per link).
-    pub fn set_logged(&self, scope: &Scope, problems: Vec<Problem>) {
-        let mut scopes = self
-            .inner
-            .scopes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let old = scopes.remove(scope).unwrap_or_default();
-        let new = problems.iter().filter(|p| !old.contains(p)).count();
-        self.inner.reported.fetch_add(new as u64, Ordering::Relaxed);
         if !problems.is_empty() {
             scopes.insert(scope.clone(), problems);
         }

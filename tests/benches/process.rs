@@ -8,7 +8,7 @@
 //! Builds the release `galleon` binary first, then
 //! `cargo bench -p galleon-tests --bench process` prints the figures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ fn vs(i: usize) -> String {
 
 #[tokio::main]
 async fn main() {
-    let galleon = release_binary();
+    let galleon = galleon_tests::built_galleon();
     let one = tempfile::tempdir().unwrap();
     let all: String = (0..RESOURCES).map(|i| format!("{}---\n", vs(i))).collect();
     std::fs::write(one.path().join("all.yaml"), all).unwrap();
@@ -113,17 +113,6 @@ async fn start(galleon: &Path, dir: &Path, cache: &Path) -> (Child, RawSink, Dur
             return (child, sink, started.elapsed());
         }
     }
-}
-
-/// The release build of `galleon` (built now, so the figures are of this
-/// source).
-fn release_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "galleon", "--bin", "galleon"])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building galleon failed");
-    galleon_tests::galleon_binary()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -39,7 +39,7 @@ struct Case {
 
 #[tokio::main]
 async fn main() {
-    let galleon = release_binary();
+    let galleon = galleon_tests::built_galleon();
     let dir = tempfile::tempdir().unwrap();
     let (crds, cases) = match std::env::var_os("ISTIO_API") {
         Some(api) => istio_corpus(Path::new(&api)),
@@ -322,24 +322,6 @@ async fn latency(addr: std::net::SocketAddr, ca: &str, cases: &[Case]) {
         ms(*all.last().unwrap()),
         all.len() as f64 / elapsed.as_secs_f64()
     ));
-}
-
-/// The `galleon` binary of this build's profile (release under `cargo
-/// bench`; a debug run, `cargo test --bench validation`, checks the
-/// conformance quickly).
-fn release_binary() -> PathBuf {
-    let profile: &[&str] = if cfg!(debug_assertions) {
-        &[]
-    } else {
-        &["--release"]
-    };
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-p", "galleon", "--bin", "galleon"])
-        .args(profile)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building galleon failed");
-    galleon_tests::galleon_binary()
 }
 
 fn ms(d: Duration) -> f64 {

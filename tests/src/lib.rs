@@ -16,7 +16,7 @@ pub mod proxy;
 mod watch;
 
 pub use http::{http_get, http_get_as};
-pub use process::{Galleon, galleon_binary, run_galleon, write_atomically};
+pub use process::{Galleon, built_galleon, galleon_binary, run_galleon, write_atomically};
 pub use watch::WatchCli;
 
 use std::net::SocketAddr;

@@ -28,6 +28,24 @@ pub fn galleon_binary() -> PathBuf {
     binary
 }
 
+/// `galleon` built now in the profile of the running build (release under
+/// `cargo bench`, so a benchmark's figures are of this source; debug in a
+/// quick `cargo test --bench` run), then [`galleon_binary`].
+pub fn built_galleon() -> PathBuf {
+    let profile: &[&str] = if cfg!(debug_assertions) {
+        &[]
+    } else {
+        &["--release"]
+    };
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-p", "galleon", "--bin", "galleon"])
+        .args(profile)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building galleon failed");
+    galleon_binary()
+}
+
 /// `--admin-addr 127.0.0.1:0` unless `args` name an admin address: tests
 /// run side by side, so none takes the default port.
 fn ephemeral_admin(args: &[&str]) -> Vec<&'static str> {
