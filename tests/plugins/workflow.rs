@@ -54,6 +54,10 @@ fn new_build_test(workspace: &Path, lang: &str, kind: &str) -> PathBuf {
         "{lang} {kind} build: {}",
         text(&built)
     );
+    if lang == "python" {
+        // componentize-py takes seconds: the build is not silent meanwhile.
+        assert!(text(&built).contains("still building"), "{}", text(&built));
+    }
     let tested = galleon(&project, &["plugin", "test"]);
     assert!(
         tested.status.success(),

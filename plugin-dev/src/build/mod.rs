@@ -4,6 +4,7 @@
 
 mod c;
 mod js;
+mod progress;
 mod python;
 mod rust;
 
@@ -45,12 +46,15 @@ pub fn build(dir: &Path, out: Option<&Path>) -> Result<Built, DevError> {
         .join("galleon-build")
         .join(&project.manifest.name);
     std::fs::create_dir_all(&scratch).map_err(DevError::io(&scratch))?;
-    let bytes = match project.manifest.language {
+    let language = project.manifest.language;
+    let progress = progress::Progress::start(&project.manifest.name, &language.to_string());
+    let bytes = match language {
         Language::Rust => rust::build(&project)?,
         Language::C => c::build(&project, &scratch)?,
         Language::Js => js::build(&project, &scratch)?,
         Language::Python => python::build(&project, &scratch)?,
     };
+    drop(progress);
     write_atomically(&out, &bytes)?;
     let built = Built {
         component: out,
