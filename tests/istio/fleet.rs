@@ -20,15 +20,18 @@ use crate::ads::{Delta, DeltaDiscoveryRequest, DeltaDiscoveryResponse, istiod};
 const VS: &str = "networking.istio.io/v1/VirtualService";
 const SINKS: usize = 6;
 
-/// A replica on `dir` reading `/galleon/` from etcd at `endpoint`, with a
-/// short drain.
+/// A ready replica on `dir` reading `/galleon/` from etcd at `endpoint`,
+/// with a short drain.
 async fn replica(dir: &Path, endpoint: &str) -> Galleon {
     let config = format!(
         "mcp: {{address: \"127.0.0.1:0\", drainDelay: 500ms}}\n\
          sources: [{{etcd: {{endpoints: [\"{endpoint}\"], prefix: /galleon/}}}}]\n{FAST}"
     );
     std::fs::write(dir.join("galleon.yaml"), config).unwrap();
-    Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await
+    let galleon = Galleon::serve_in(dir, &["--config", "galleon.yaml"]).await;
+    // The balancer, as a Service, sends sinks only to ready replicas.
+    galleon.wait_for_admin("/readyz", &["ready"]).await;
+    galleon
 }
 
 fn address(galleon: &Galleon) -> Replica {
