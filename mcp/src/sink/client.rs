@@ -12,6 +12,11 @@ use tracing::{info, warn};
 use super::{Shared, SinkError, SinkOptions, Updater, stream};
 use crate::BackoffOptions;
 use crate::backoff::Backoff;
+use crate::quote::escaped;
+
+/// The most of a failure's text logged (a source's status message could
+/// carry anything).
+const LOGGED_MAX: usize = 1_000;
 
 /// A sink that dials a source and reconnects with backoff.
 pub struct SinkClient<U> {
@@ -53,7 +58,7 @@ impl<U: Updater> SinkClient<U> {
                 result = self.run_once(&mut served) => match result {
                     Ok(()) => info!(endpoint = %self.endpoint.uri(), "source closed the stream"),
                     Err(error) if error.is_permanent() => return Err(error),
-                    Err(error) => warn!(endpoint = %self.endpoint.uri(), "sink stream failed: {error}"),
+                    Err(error) => warn!(endpoint = %self.endpoint.uri(), "sink stream failed: {}", escaped(&error.to_string(), LOGGED_MAX)),
                 },
             }
             if served {

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use galleon_mcp::ads::{self, AdsOptions, AdsResource, AdsStream};
+use galleon_mcp::quote::escaped;
 use galleon_mcp::sink::SinkError;
 use galleon_mcp::{Backoff, BackoffOptions};
 use serde_json::{Value, json};
@@ -37,6 +38,8 @@ pub(super) async fn run(args: &WatchArgs, printer: &Printer) -> anyhow::Result<(
             backoff.reset();
         }
         let delay = backoff.next_delay();
+        // The hub's words, escaped: a status message could carry anything.
+        let why = escaped(&why, 1_000);
         warn!(addr = %args.addr, "{why}; reconnecting in {delay:?}");
         tokio::time::sleep(delay).await;
     }
