@@ -55,6 +55,7 @@ const TEST_BUILDS: &[Build] = &[
         "",
         "future_version.wasm",
     ),
+    ("CONTRACT_0_1", "contract-0-1", "", "contract_0_1.wasm"),
 ];
 
 /// Sources whose change must rebuild the components.
@@ -70,6 +71,8 @@ const WATCHED: &[&str] = &[
     "tests/plugins/hostile",
     "tests/plugins/failing-validator",
     "tests/plugins/future-version",
+    "tests/plugins/contract-0.1",
+    "plugin-host/wit-0.1.0",
 ];
 
 /// The guest workspace's manifest, relative to the repository root.

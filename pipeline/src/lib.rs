@@ -10,10 +10,12 @@
 //! consume it, folds their outputs into one accumulator per output
 //! collection, and publishes snapshot groups into the snapshot cache
 //! (`galleon-mcp`), encoding bodies with each collection's [`codec`].
-//! Transformers and validators are traits here; the plugin host implements
-//! them with WebAssembly components.
+//! Beside it, [`analysis`] runs analyzers over the same admitted events on a
+//! thread of its own. Transformers, validators and analyzers are traits
+//! here; the plugin host implements them with WebAssembly components.
 
 mod accumulator;
+pub mod analysis;
 pub mod codec;
 pub mod diagnostics;
 pub mod event;

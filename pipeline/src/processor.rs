@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::accumulator::{Accumulator, Applied};
+use crate::analysis::AnalysisFeed;
 use crate::codec::{BodyCodec, StructCodec};
 use crate::diagnostics::{Diagnostics, Problem, Scope, Severity};
 use crate::event::{Collection, Entry, Event};
@@ -39,6 +40,8 @@ pub struct PipelineSpec {
     pub codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
     /// Validators, run in order before routing.
     pub validators: Vec<Arc<dyn ValidatorFactory>>,
+    /// Where admitted events go to be analyzed, if any analyzer is bound.
+    pub analysis: Option<AnalysisFeed>,
 }
 
 impl PipelineSpec {
@@ -60,6 +63,7 @@ pub(super) struct Processor {
     transformers: Vec<Box<dyn Transformer>>,
     validators: Vec<Box<dyn Validator>>,
     judged: HashMap<Collection, Vec<usize>>,
+    analysis: Option<AnalysisFeed>,
     accumulators: HashMap<Collection, Accumulator>,
     groups: Vec<SnapshotGroup>,
     groups_of: HashMap<Collection, Vec<usize>>,
@@ -121,6 +125,7 @@ impl Processor {
             transformers,
             validators,
             judged,
+            analysis: spec.analysis.clone(),
             accumulators,
             groups,
             groups_of,
@@ -137,13 +142,17 @@ impl Processor {
         processor
     }
 
-    /// Routes one source event through the transformers that consume it.
+    /// Routes one source event through the validators, then to the
+    /// analyzers that read it and the transformers that consume it.
     pub(super) fn handle(&mut self, event: &Event, now: Instant) {
         let Some(collection) = event.collection() else {
             return;
         };
         if !self.admit(event) {
             return;
+        }
+        if let Some(analysis) = &self.analysis {
+            analysis.event(event);
         }
         let Some(route) = self.routes.get(collection) else {
             debug!(%collection, "no transformer consumes this collection");

@@ -108,6 +108,9 @@ impl Runtime {
             let event = tokio::select! {
                 () = stop.cancelled() => return Outcome::Stopped,
                 () = self.refresh.notified() => {
+                    if let Some(analysis) = &self.spec.analysis {
+                        analysis.refresh();
+                    }
                     if let Some(reason) = processor.as_mut().and_then(|p| p.refresh(Instant::now())) {
                         info!(session = id, "rebuilding the pipeline: {reason}");
                         return Outcome::Rebuild("a transformer asked for it");
@@ -158,6 +161,9 @@ impl Runtime {
                     ),
                     domain_suffix: self.domain_suffix.clone(),
                 };
+                if let Some(analysis) = &self.spec.analysis {
+                    analysis.session(&settings);
+                }
                 let mut built = Processor::new(
                     &self.spec,
                     &settings,
@@ -184,14 +190,16 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// The transformers' inputs that no source feeds.
+    /// The transformers' and analyzers' inputs that no source feeds.
     fn unfed(&self) -> Vec<crate::event::Collection> {
         let fed: std::collections::HashSet<_> = self.source.collections().into_iter().collect();
+        let analyzed = self.spec.analysis.iter().flat_map(|a| a.inputs().cloned());
         let mut unfed: Vec<_> = self
             .spec
             .transformers
             .iter()
             .flat_map(|t| t.inputs())
+            .chain(analyzed)
             .filter(|c| !fed.contains(c))
             .collect();
         unfed.sort();

@@ -45,6 +45,7 @@ fn spec(strategy: Strategy) -> PipelineSpec {
         }],
         codecs: Default::default(),
         validators: Vec::new(),
+        analysis: None,
     }
 }
 

@@ -1,9 +1,9 @@
 //! A plugin binding as the pipeline's sessions share it: the sandbox, the
 //! versioned slot holding the loaded plugin, its limits and settings. The
-//! transformer and validator bindings build on these; the plugin host
+//! transformer, validator and analyzer bindings build on these; the plugin host
 //! assembles them from the configuration.
 
-use super::component::{LoadedTransformer, LoadedValidator};
+use super::component::{LoadedAnalyzer, LoadedTransformer, LoadedValidator};
 use super::limits::Limits;
 use super::sandbox::Sandbox;
 use super::slot::Slot;
@@ -29,4 +29,28 @@ pub(crate) struct ValidatorBinding {
     pub(crate) settings: String,
     pub(crate) collections: Vec<Collection>,
     pub(crate) fail_open: bool,
+}
+
+/// An analyzer binding.
+pub(crate) struct AnalyzerBinding {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) slot: Slot<LoadedAnalyzer>,
+    pub(crate) limits: Limits,
+    pub(crate) settings: String,
+    pub(crate) diagnostics: Diagnostics,
+    /// Whether its file is watched (not for a built-in run from the binary).
+    pub(crate) watched: bool,
+}
+
+impl AnalyzerBinding {
+    /// The collections its current version reads.
+    pub(crate) fn inputs(&self) -> Vec<Collection> {
+        let (_, loaded) = self.slot.current();
+        loaded
+            .description
+            .inputs
+            .iter()
+            .map(|c| Collection::from(c.as_str()))
+            .collect()
+    }
 }

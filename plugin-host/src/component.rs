@@ -1,16 +1,19 @@
 //! Loading a plugin file: read, hash, compile (through the cache), check that
-//! the component serves this host's world and version, link it, and for a
-//! transformer ask it to `describe` itself in a scratch instance.
+//! the component exports its kind's interface at a contract version this host
+//! loads, link it, and for a transformer or analyzer ask it to `describe`
+//! itself in a scratch instance.
 
 use std::path::Path;
 
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::Store;
+use wasmtime::component::{Component, Instance, InstancePre};
 
 use super::error::PluginError;
+use super::exports::{AnalyzerIndices, Contract, TransformerIndices, ValidatorIndices};
 use super::failure::Failure;
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
-use super::wit_bindings::{TransformerPluginPre, ValidatorPluginPre, WIT_PACKAGE, WIT_VERSION};
+use super::wit_bindings::{WIT_PACKAGE, WIT_VERSION, WIT_VERSIONS_LOADED, wit};
 use galleon_pipeline::event::Collection;
 
 /// A transformer's declared inputs and outputs.
@@ -27,14 +30,24 @@ pub struct Description {
 /// A loaded transformer, ready to instantiate.
 pub(crate) struct LoadedTransformer {
     pub(crate) digest: String,
-    pub(crate) pre: TransformerPluginPre<StoreState>,
+    pub(crate) pre: InstancePre<StoreState>,
+    pub(crate) exports: TransformerIndices,
     pub(crate) description: Description,
 }
 
 /// A loaded validator, ready to instantiate.
 pub(crate) struct LoadedValidator {
     pub(crate) digest: String,
-    pub(crate) pre: ValidatorPluginPre<StoreState>,
+    pub(crate) pre: InstancePre<StoreState>,
+    pub(crate) exports: ValidatorIndices,
+}
+
+/// A loaded analyzer, ready to instantiate.
+pub(crate) struct LoadedAnalyzer {
+    pub(crate) digest: String,
+    pub(crate) pre: InstancePre<StoreState>,
+    pub(crate) exports: AnalyzerIndices,
+    pub(crate) description: wit::Analyzers,
 }
 
 /// Reads a file and hashes it, without compiling.
@@ -53,29 +66,10 @@ pub(crate) fn load_transformer(
     bytes: &[u8],
     limits: Limits,
 ) -> Result<LoadedTransformer, PluginError> {
-    let instantiate = instantiate_error(name);
-    let (digest, pre) = link(
-        sandbox,
-        &sandbox.transformers,
-        "transformer",
-        name,
-        path,
-        bytes,
-    )?;
-    let pre = TransformerPluginPre::new(pre).map_err(&instantiate)?;
-    let mut store = sandbox.store(name, limits);
-    arm(&mut store, limits);
-    let plugin = blocking(|| pre.instantiate(&mut store)).map_err(instantiate)?;
-    arm(&mut store, limits);
-    let described = blocking(|| {
-        plugin
-            .galleon_plugin_transformer()
-            .call_describe(&mut store)
-    })
-    .map_err(|e| PluginError::Call {
-        name: name.into(),
-        call: "describe",
-        failure: Failure::of(&e, limits),
+    let (digest, pre, contract) = link(sandbox, "transformer", name, path, bytes)?;
+    let exports = TransformerIndices::new(&pre, contract).map_err(instantiate_error(name))?;
+    let described = describe(sandbox, name, &pre, limits, |store, instance| {
+        exports.load(store, instance)?.describe(store)
     })?;
     let description = Description {
         inputs: described
@@ -99,6 +93,7 @@ pub(crate) fn load_transformer(
     Ok(LoadedTransformer {
         digest,
         pre,
+        exports,
         description,
     })
 }
@@ -110,27 +105,77 @@ pub(crate) fn load_validator(
     path: &Path,
     bytes: &[u8],
 ) -> Result<LoadedValidator, PluginError> {
-    let (digest, pre) = link(sandbox, &sandbox.validators, "validator", name, path, bytes)?;
-    let pre = ValidatorPluginPre::new(pre).map_err(instantiate_error(name))?;
-    Ok(LoadedValidator { digest, pre })
+    let (digest, pre, contract) = link(sandbox, "validator", name, path, bytes)?;
+    let exports = ValidatorIndices::new(&pre, contract).map_err(instantiate_error(name))?;
+    Ok(LoadedValidator {
+        digest,
+        pre,
+        exports,
+    })
+}
+
+/// Compiles and checks an analyzer.
+pub(crate) fn load_analyzer(
+    sandbox: &Sandbox,
+    name: &str,
+    path: &Path,
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<LoadedAnalyzer, PluginError> {
+    let (digest, pre, _) = link(sandbox, "analyzer", name, path, bytes)?;
+    let exports = AnalyzerIndices::new(&pre).map_err(instantiate_error(name))?;
+    let description = describe(sandbox, name, &pre, limits, |store, instance| {
+        exports.load(&mut *store, instance)?.call_describe(store)
+    })?;
+    if description.analyzers.is_empty() || description.inputs.is_empty() {
+        return Err(PluginError::Binding {
+            name: name.into(),
+            message: "describe() must name at least one analyzer and one input collection".into(),
+        });
+    }
+    Ok(LoadedAnalyzer {
+        digest,
+        pre,
+        exports,
+        description,
+    })
+}
+
+/// Calls `describe` in a scratch instance, under `limits`.
+fn describe<D>(
+    sandbox: &Sandbox,
+    name: &str,
+    pre: &InstancePre<StoreState>,
+    limits: Limits,
+    call: impl FnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<D>,
+) -> Result<D, PluginError> {
+    let mut store = sandbox.store(name, limits);
+    arm(&mut store, limits);
+    let instance = blocking(|| pre.instantiate(&mut store)).map_err(instantiate_error(name))?;
+    arm(&mut store, limits);
+    blocking(|| call(&mut store, &instance)).map_err(|e| PluginError::Call {
+        name: name.into(),
+        call: "describe",
+        failure: Failure::of(&e, limits),
+    })
 }
 
 /// Compiles `bytes` (through the cache), checks the component exports
-/// `interface` at this host's version, and links it.
+/// `interface` at a version this host loads, and links it.
 fn link(
     sandbox: &Sandbox,
-    linker: &Linker<StoreState>,
     interface: &str,
     name: &str,
     path: &Path,
     bytes: &[u8],
-) -> Result<(String, InstancePre<StoreState>), PluginError> {
+) -> Result<(String, InstancePre<StoreState>, Contract), PluginError> {
     let compiled = sandbox.engine.compile(path, bytes)?;
-    check_world(sandbox, &compiled.component, interface, path)?;
-    let pre = linker
+    let contract = check_world(sandbox, &compiled.component, interface, path)?;
+    let pre = sandbox
+        .linker
         .instantiate_pre(&compiled.component)
         .map_err(instantiate_error(name))?;
-    Ok((compiled.digest, pre))
+    Ok((compiled.digest, pre, contract))
 }
 
 fn instantiate_error(name: &str) -> impl Fn(wasmtime::Error) -> PluginError + '_ {
@@ -142,14 +187,15 @@ fn instantiate_error(name: &str) -> impl Fn(wasmtime::Error) -> PluginError + '_
     }
 }
 
-/// Checks that the component exports `galleon:plugin/<interface>` at the
-/// version this host serves, naming both versions when it does not.
+/// Checks that the component exports `galleon:plugin/<interface>` at a
+/// version this host loads (analyzers: 0.2.0 on), naming the versions when
+/// it does not.
 fn check_world(
     sandbox: &Sandbox,
     component: &Component,
     interface: &str,
     path: &Path,
-) -> Result<(), PluginError> {
+) -> Result<Contract, PluginError> {
     let engine = sandbox.engine.engine();
     let exports: Vec<String> = component
         .component_type()
@@ -157,8 +203,12 @@ fn check_world(
         .map(|(name, _)| name.to_owned())
         .collect();
     let wanted = format!("{WIT_PACKAGE}/{interface}@{WIT_VERSION}");
-    if exports.contains(&wanted) {
-        return Ok(());
+    let prefix = format!("{WIT_PACKAGE}/{interface}@");
+    let built = exports.iter().find_map(|e| e.strip_prefix(&prefix));
+    if let Some(contract) = built.and_then(Contract::of) {
+        if interface != "analyzer" || contract == Contract::V0_2 {
+            return Ok(contract);
+        }
     }
     let world = |message: String| {
         Err(PluginError::World {
@@ -166,10 +216,10 @@ fn check_world(
             message,
         })
     };
-    let prefix = format!("{WIT_PACKAGE}/{interface}@");
-    if let Some(other) = exports.iter().find_map(|e| e.strip_prefix(&prefix)) {
+    if let Some(other) = built {
+        let loaded = WIT_VERSIONS_LOADED.join(" and ");
         return world(format!(
-            "built against {WIT_PACKAGE}@{other}, but this host serves {WIT_PACKAGE}@{WIT_VERSION}; rebuild it with a matching SDK"
+            "built against {WIT_PACKAGE}@{other}, but this host serves {WIT_PACKAGE}@{WIT_VERSION} (and loads {loaded}); rebuild it with a matching SDK"
         ));
     }
     if let Some(other) = exports

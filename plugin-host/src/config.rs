@@ -1,5 +1,5 @@
 //! The `plugins` section of the hub configuration: where plugins are
-//! cached, which files are bound as transformers or validators with which
+//! cached, which files are bound as transformers, validators or analyzers with which
 //! settings and limits, and how the built-ins are bound.
 
 use std::collections::BTreeMap;
@@ -41,6 +41,9 @@ pub enum PluginKind {
     Transformer,
     /// Judges resources before they enter the pipeline.
     Validator,
+    /// Judges resources against each other, reporting messages beside
+    /// the pipeline (contract 0.2.0).
+    Analyzer,
 }
 
 /// One plugin binding.

@@ -63,6 +63,15 @@ pub enum PluginError {
         /// The plugin's message.
         message: String,
     },
+    /// An analyzer said it could not analyze a batch, or answered beyond
+    /// the contract.
+    #[error("analyzer {name} failed: {message}")]
+    Analyze {
+        /// The binding's name.
+        name: String,
+        /// Why.
+        message: String,
+    },
     /// A call trapped, ran past its deadline or ran out of memory.
     #[error("plugin {name} failed in {call}: {failure}")]
     Call {

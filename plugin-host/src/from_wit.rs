@@ -1,8 +1,11 @@
 //! Plugin → host: the WIT records a transformer answers with, as pipeline
-//! events, and the checks that answer must pass.
+//! events (a derived output applied to the input it names), and the checks
+//! that answer must pass.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use super::wit_bindings::wit;
 use galleon_pipeline::event::{Collection, Entry, Event};
@@ -19,6 +22,17 @@ pub enum OutputError {
     /// The same resource twice in one answer.
     #[error("emitted {0} {1} twice in one answer")]
     Twice(String, String),
+    /// A derived output naming an input the host does not hold.
+    #[error("derived an output from {0} {1}, which is not an input it holds")]
+    UnknownInput(String, String),
+    /// A batch answered with a result count other than the events'.
+    #[error("answered a batch of {sent} events with {answered} results")]
+    BatchLength {
+        /// Events sent.
+        sent: usize,
+        /// Results received.
+        answered: usize,
+    },
     /// A body that does not parse as JSON.
     #[error("emitted {collection} {name} with a body that is not JSON: {error}")]
     BodyNotJson {
@@ -49,24 +63,64 @@ pub(crate) fn event(event: wit::Event) -> Result<Event, OutputError> {
     })
 }
 
+/// One output, as the plugin wrote it (nothing checked beyond the body being
+/// JSON; a derived one applied to the input `input` finds, as an update).
+pub(crate) fn output<'a>(
+    output: wit::Output,
+    input: impl Fn(&str, &str) -> Option<&'a Entry>,
+) -> Result<Event, OutputError> {
+    match output {
+        wit::Output::Event(e) => event(e),
+        wit::Output::Derived(d) => {
+            let from = derived_input(&d, input)?;
+            Ok(Event::Updated(
+                d.collection.as_str().into(),
+                derive(from, &d)?,
+            ))
+        }
+    }
+}
+
+fn derived_input<'a>(
+    d: &wit::Derived,
+    input: impl Fn(&str, &str) -> Option<&'a Entry>,
+) -> Result<&'a Entry, OutputError> {
+    input(&d.input.collection, &d.input.name)
+        .ok_or_else(|| OutputError::UnknownInput(d.input.collection.clone(), d.input.name.clone()))
+}
+
+/// What a transformer's answer resolves to before its checks.
+enum Resolved {
+    Set(Entry),
+    Unset,
+}
+
 /// Checks a transformer's outputs against the contract and converts them:
 /// every collection must be a declared output, every body JSON, every
-/// resource named, and no resource set twice in one answer. Additions are
-/// updates to the pipeline; `FullSync` and `Reset` are dropped (the host
-/// emits `FullSync` for the outputs itself).
-pub(crate) fn outputs(
-    outputs: Vec<wit::Event>,
+/// resource named, every derived output made from an input `input` finds,
+/// and no resource set twice in one answer. Additions are updates to the
+/// pipeline; `FullSync` and `Reset` are dropped (the host emits `FullSync`
+/// for the outputs itself).
+pub(crate) fn outputs<'a>(
+    outputs: Vec<wit::Output>,
     declared: &[Collection],
+    input: impl Fn(&str, &str) -> Option<&'a Entry>,
 ) -> Result<Vec<Event>, OutputError> {
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(outputs.len());
     for output in outputs {
-        let (collection, name, resource) = match output {
-            wit::Event::Added(r) | wit::Event::Updated(r) => {
-                (r.collection.clone(), r.name.clone(), Some(r))
+        let (collection, name, resolved) = match output {
+            wit::Output::Event(wit::Event::Added(r) | wit::Event::Updated(r)) => (
+                r.collection.clone(),
+                r.name.clone(),
+                Resolved::Set(entry(r)?),
+            ),
+            wit::Output::Event(wit::Event::Deleted(d)) => (d.collection, d.name, Resolved::Unset),
+            wit::Output::Event(wit::Event::FullSync(_) | wit::Event::Reset) => continue,
+            wit::Output::Derived(d) => {
+                let derived = derive(derived_input(&d, &input)?, &d)?;
+                (d.collection, derived.name.clone(), Resolved::Set(derived))
             }
-            wit::Event::Deleted(d) => (d.collection, d.name, None),
-            wit::Event::FullSync(_) | wit::Event::Reset => continue,
         };
         let Some(collection) = declared.iter().find(|c| &***c == collection.as_str()) else {
             return Err(OutputError::Undeclared(collection));
@@ -78,12 +132,62 @@ pub(crate) fn outputs(
             return Err(OutputError::Twice(collection.to_string(), name));
         }
         let collection = collection.clone();
-        events.push(match resource {
-            Some(r) => Event::Updated(collection, entry(r)?),
-            None => Event::Deleted(collection, name),
+        events.push(match resolved {
+            Resolved::Set(entry) => Event::Updated(collection, entry),
+            Resolved::Unset => Event::Deleted(collection, name),
         });
     }
     Ok(events)
+}
+
+/// `input` with a derived output's changes. Its version is the input's
+/// with a hash of the changes, so equal inputs and changes give equal
+/// versions on every replica.
+fn derive(input: &Entry, d: &wit::Derived) -> Result<Entry, OutputError> {
+    let mut entry = input.clone();
+    entry.origin = None;
+    if let Some(name) = &d.name {
+        entry.name = name.clone();
+    }
+    let apply = |map: &mut std::collections::BTreeMap<String, String>,
+                 changes: &[(String, Option<String>)]| {
+        for (key, value) in changes {
+            match value {
+                Some(value) => map.insert(key.clone(), value.clone()),
+                None => map.remove(key),
+            };
+        }
+    };
+    apply(&mut entry.labels, &d.labels);
+    apply(&mut entry.annotations, &d.annotations);
+    if let Some(patch) = &d.body_patch {
+        let patch: serde_json::Value =
+            serde_json::from_str(patch).map_err(|error| OutputError::BodyNotJson {
+                collection: d.collection.clone(),
+                name: entry.name.clone(),
+                error,
+            })?;
+        json_patch::merge(Arc::make_mut(&mut entry.body), &patch);
+    }
+    let mut hasher = Sha256::new();
+    for part in [d.collection.as_str(), entry.name.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    for (key, value) in d.labels.iter().chain(&d.annotations) {
+        hasher.update(key.as_bytes());
+        match value {
+            Some(value) => hasher.update([[1u8].as_slice(), value.as_bytes(), &[0]].concat()),
+            None => hasher.update([2u8, 0]),
+        }
+    }
+    hasher.update(d.body_patch.as_deref().unwrap_or_default().as_bytes());
+    entry.version = format!(
+        "{}+{}",
+        input.version,
+        &hex::encode(hasher.finalize())[..16]
+    );
+    Ok(entry)
 }
 
 fn entry(r: wit::Resource) -> Result<Entry, OutputError> {

@@ -16,11 +16,12 @@ use super::component::{
 };
 use super::engine::PluginEngine;
 use super::error::PluginError;
+use super::exports::ValidatorExports;
 use super::failure::Failure;
 use super::instance::{Answer, Instance, start};
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
-use super::wit_bindings::{ValidatorPlugin, wit};
+use super::wit_bindings::wit;
 use super::{from_wit, to_wit};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
@@ -106,13 +107,22 @@ impl WasmUnderTest {
                 message: "not configured".into(),
             });
         };
-        let outputs = match instance.handle(&to_wit::event(event))? {
-            Answer::Rejected(reason) => return Ok(Handled::Rejected(reason)),
-            Answer::Outputs(outputs) => outputs,
+        let answer = instance.handle(std::slice::from_ref(&to_wit::event(event)))?;
+        let outputs = match answer.into_iter().next() {
+            Some(Answer::Rejected(reason)) => return Ok(Handled::Rejected(reason)),
+            Some(Answer::Outputs(outputs)) => outputs,
+            None => Vec::new(),
+        };
+        // A derived output is made from the event's own resource.
+        let input = |collection: &str, name: &str| match event {
+            Event::Added(c, e) | Event::Updated(c, e) if **c == *collection && e.name == name => {
+                Some(e)
+            }
+            _ => None,
         };
         let events = outputs
             .into_iter()
-            .map(from_wit::event)
+            .map(|output| from_wit::output(output, input))
             .collect::<Result<_, _>>()
             .map_err(|error| PluginError::Output {
                 name: NAME.into(),
@@ -150,7 +160,7 @@ pub struct WasmValidatorUnderTest {
     sandbox: Sandbox,
     loaded: LoadedValidator,
     limits: Limits,
-    instance: Option<(Store<StoreState>, ValidatorPlugin)>,
+    instance: Option<(Store<StoreState>, ValidatorExports)>,
 }
 
 impl WasmValidatorUnderTest {
@@ -170,17 +180,16 @@ impl WasmValidatorUnderTest {
     pub fn configure(&mut self, settings: &serde_json::Value) -> Result<(), PluginError> {
         self.instance = None;
         let settings = to_wit::settings(settings);
-        let pre = &self.loaded.pre;
+        let loaded = &self.loaded;
         self.instance = Some(start(
             &self.sandbox,
             NAME,
             self.limits,
-            |store| pre.instantiate(store),
-            |plugin: &ValidatorPlugin, store| {
-                plugin
-                    .galleon_plugin_validator()
-                    .call_configure(store, &settings)
+            |store| {
+                let instance = loaded.pre.instantiate(&mut *store)?;
+                loaded.exports.load(store, &instance)
             },
+            |plugin: &ValidatorExports, store| plugin.configure(store, &settings),
         )?);
         Ok(())
     }
@@ -199,16 +208,12 @@ impl WasmValidatorUnderTest {
         };
         arm(store, self.limits);
         let resource = to_wit::resource(collection, entry);
-        let diagnostics = blocking(|| {
-            plugin
-                .galleon_plugin_validator()
-                .call_validate(&mut *store, &resource)
-        })
-        .map_err(|e| PluginError::Call {
-            name: NAME.into(),
-            call: "validate",
-            failure: Failure::of(&e, self.limits),
-        });
+        let diagnostics =
+            blocking(|| plugin.validate(&mut *store, &resource)).map_err(|e| PluginError::Call {
+                name: NAME.into(),
+                call: "validate",
+                failure: Failure::of(&e, self.limits),
+            });
         let diagnostics = diagnostics.inspect_err(|_| self.instance = None)?;
         Ok(diagnostics
             .into_iter()

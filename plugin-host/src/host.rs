@@ -10,9 +10,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::binding::{TransformerBinding, ValidatorBinding};
+use super::analyzer::WasmAnalyzerFactory;
+use super::binding::{AnalyzerBinding, TransformerBinding, ValidatorBinding};
 use super::builtin::{Builtin, builtin_bindings};
-use super::component::{LoadedTransformer, load_transformer, load_validator, read};
+use super::component::{
+    LoadedAnalyzer, LoadedTransformer, load_analyzer, load_transformer, load_validator, read,
+};
 use super::config::{PluginKind, PluginsConfig};
 use super::engine::{PluginEngine, default_cache_dir};
 use super::error::PluginError;
@@ -23,6 +26,7 @@ use super::stats::PluginStatus;
 use super::transformer::WasmTransformerFactory;
 use super::validator::WasmValidatorFactory;
 use galleon_fs_watch::{RescanSignals, next_change, watch_or_warn};
+use galleon_pipeline::analysis::AnalyzerFactory;
 use galleon_pipeline::diagnostics::{Diagnostics, PluginScope, Problem, Scope};
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry};
@@ -35,6 +39,7 @@ pub struct PluginHost {
     diagnostics: Diagnostics,
     transformers: Vec<Arc<TransformerBinding>>,
     validators: Vec<Arc<ValidatorBinding>>,
+    analyzers: Vec<Arc<AnalyzerBinding>>,
 }
 
 impl PluginHost {
@@ -56,6 +61,7 @@ impl PluginHost {
             diagnostics,
             transformers: Vec::new(),
             validators: Vec::new(),
+            analyzers: Vec::new(),
         };
         for binding in builtin_bindings(config, builtins)?
             .iter()
@@ -103,6 +109,24 @@ impl PluginHost {
                         fail_open: binding.fail_open,
                     }));
                 }
+                PluginKind::Analyzer => {
+                    let loaded = host.load_analyzer(&name, &path, &bytes, binding.limits())?;
+                    let analyzers: Vec<_> = loaded
+                        .description
+                        .analyzers
+                        .iter()
+                        .map(|a| &a.name)
+                        .collect();
+                    info!(plugin = %name, ?analyzers, inputs = ?loaded.description.inputs, "analyzer loaded");
+                    host.analyzers.push(Arc::new(AnalyzerBinding {
+                        sandbox: host.sandbox.clone(),
+                        slot: Slot::new(name, path, loaded),
+                        limits: binding.limits(),
+                        settings: binding.settings(),
+                        diagnostics: host.diagnostics.clone(),
+                        watched: binding.bundled.is_none(),
+                    }));
+                }
             }
         }
         Ok(host)
@@ -117,6 +141,24 @@ impl PluginHost {
     ) -> Result<LoadedTransformer, PluginError> {
         let loaded = load_transformer(&self.sandbox, name, path, bytes, limits)?;
         self.check_inputs(name, &loaded.description.inputs)?;
+        Ok(loaded)
+    }
+
+    fn load_analyzer(
+        &self,
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<LoadedAnalyzer, PluginError> {
+        let loaded = load_analyzer(&self.sandbox, name, path, bytes, limits)?;
+        let inputs: Vec<Collection> = loaded
+            .description
+            .inputs
+            .iter()
+            .map(|c| Collection::from(c.as_str()))
+            .collect();
+        self.check_inputs(name, &inputs)?;
         Ok(loaded)
     }
 
@@ -151,7 +193,48 @@ impl PluginHost {
                 (names(&b.collections), Vec::new())
             })
         });
-        transformers.chain(validators).collect()
+        let analyzers = self.analyzers.iter().map(|b| {
+            status(&b.slot, "analyzer", !b.watched, b.limits, |loaded| {
+                let d = &loaded.description;
+                (
+                    d.inputs.clone(),
+                    d.analyzers.iter().map(|a| a.name.clone()).collect(),
+                )
+            })
+        });
+        transformers.chain(validators).chain(analyzers).collect()
+    }
+
+    /// The analyzers, for the analysis thread and `galleon analyze`.
+    pub fn analyzer_factories(&self) -> Vec<Arc<dyn AnalyzerFactory>> {
+        self.analyzers
+            .iter()
+            .map(|b| Arc::new(WasmAnalyzerFactory::new(b.clone())) as Arc<dyn AnalyzerFactory>)
+            .collect()
+    }
+
+    /// Every analyzer the bound analyzer plugins hold: (binding, name,
+    /// description, inputs).
+    pub fn analyzers(&self) -> Vec<(String, String, String, Vec<String>)> {
+        self.analyzers
+            .iter()
+            .flat_map(|b| {
+                let (_, loaded) = b.slot.current();
+                loaded
+                    .description
+                    .analyzers
+                    .iter()
+                    .map(|a| {
+                        (
+                            b.slot.name.clone(),
+                            a.name.clone(),
+                            a.description.clone(),
+                            a.inputs.clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// The transformers, for the pipeline.
@@ -210,8 +293,14 @@ impl PluginHost {
             .iter()
             .filter(|b| b.watched)
             .map(|b| b.slot.path.clone());
+        let analyzers = self
+            .analyzers
+            .iter()
+            .filter(|b| b.watched)
+            .map(|b| b.slot.path.clone());
         transformers
             .chain(self.validators.iter().map(|b| b.slot.path.clone()))
+            .chain(analyzers)
             .collect()
     }
 
@@ -235,6 +324,27 @@ impl PluginHost {
         for binding in self.validators.iter().filter(|b| affected(&b.slot.path)) {
             installed |= self.reload_slot(&binding.slot, |bytes| {
                 load_validator(&self.sandbox, &binding.slot.name, &binding.slot.path, bytes)
+            });
+        }
+        let watched = self.analyzers.iter().filter(|b| b.watched);
+        for binding in watched.filter(|b| affected(&b.slot.path)) {
+            installed |= self.reload_slot(&binding.slot, |bytes| {
+                let loaded = self.load_analyzer(
+                    &binding.slot.name,
+                    &binding.slot.path,
+                    bytes,
+                    binding.limits,
+                )?;
+                let (_, current) = binding.slot.current();
+                if loaded.description.inputs != current.description.inputs {
+                    return Err(PluginError::Binding {
+                        name: binding.slot.name.clone(),
+                        message:
+                            "the new version reads other collections; restart the hub to bind it"
+                                .into(),
+                    });
+                }
+                Ok(loaded)
             });
         }
         installed

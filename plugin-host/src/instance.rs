@@ -1,7 +1,9 @@
 //! Live instances: one function instantiates and configures a plugin of
-//! either kind in a fresh store (deadline and memory cap armed for every
-//! call), and [`Instance`] is a transformer's long-lived instance. A failed
-//! call leaves a store unusable; the owner discards the instance.
+//! any kind in a fresh store (deadline and memory cap armed for every
+//! call), and [`Instance`] is a transformer's long-lived instance, handed
+//! events in batches (one crossing when the component exports `batch`, a
+//! `handle` call per event otherwise). A failed call leaves a store
+//! unusable; the owner discards the instance.
 
 use std::sync::Arc;
 
@@ -9,11 +11,13 @@ use wasmtime::Store;
 
 use super::component::LoadedTransformer;
 use super::error::PluginError;
+use super::exports::TransformerExports;
 use super::failure::Failure;
+use super::from_wit::OutputError;
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
 use super::to_wit;
-use super::wit_bindings::{TransformerPlugin, wit};
+use super::wit_bindings::wit;
 use galleon_pipeline::mesh::MeshSettings;
 
 /// Instantiates a plugin in a fresh store and configures it: `instantiate`
@@ -47,8 +51,8 @@ pub(crate) fn start<P>(
 
 /// What a transformer answered to one event.
 pub(crate) enum Answer {
-    /// Its output events, unchecked.
-    Outputs(Vec<wit::Event>),
+    /// Its outputs, unchecked.
+    Outputs(Vec<wit::Output>),
     /// It rejected the event, saying why.
     Rejected(String),
 }
@@ -57,7 +61,7 @@ pub(crate) enum Answer {
 pub(crate) struct Instance {
     name: String,
     store: Store<StoreState>,
-    plugin: TransformerPlugin,
+    plugin: TransformerExports,
     limits: Limits,
     pub(crate) generation: u64,
     pub(crate) loaded: Arc<LoadedTransformer>,
@@ -78,12 +82,11 @@ impl Instance {
             sandbox,
             name,
             limits,
-            |store| loaded.pre.instantiate(store),
-            |plugin: &TransformerPlugin, store| {
-                plugin
-                    .galleon_plugin_transformer()
-                    .call_configure(store, settings, &mesh)
+            |store| {
+                let instance = loaded.pre.instantiate(&mut *store)?;
+                loaded.exports.load(store, &instance)
             },
+            |plugin: &TransformerExports, store| plugin.configure(store, settings, &mesh),
         )?;
         Ok(Self {
             name: name.into(),
@@ -100,23 +103,48 @@ impl Instance {
         self.store.data().peak_memory()
     }
 
-    /// One `handle` call; `Err(_)` is a failure (trap, deadline, memory)
-    /// that ends the instance.
-    pub(crate) fn handle(&mut self, event: &wit::Event) -> Result<Answer, PluginError> {
-        arm(&mut self.store, self.limits);
-        let answer = blocking(|| {
-            self.plugin
-                .galleon_plugin_transformer()
-                .call_handle(&mut self.store, event)
-        })
-        .map_err(|e| PluginError::Call {
-            name: self.name.clone(),
-            call: "handle",
-            failure: Failure::of(&e, self.limits),
-        })?;
-        Ok(match answer {
+    /// Hands `events` to the plugin: one `handle-batch` call when it
+    /// exports `batch`, else one `handle` call each. One answer per event;
+    /// `Err(_)` is a failure (trap, deadline, memory, a batch answered with
+    /// the wrong number of results) that ends the instance.
+    pub(crate) fn handle(&mut self, events: &[wit::Event]) -> Result<Vec<Answer>, PluginError> {
+        let answer = |result: Result<Vec<wit::Output>, String>| match result {
             Ok(outputs) => Answer::Outputs(outputs),
             Err(reason) => Answer::Rejected(reason),
-        })
+        };
+        if let Some(batch) = self.plugin.batch() {
+            arm(&mut self.store, self.limits);
+            let results = blocking(|| batch.call_handle_batch(&mut self.store, events))
+                .map_err(|e| self.failed("handle-batch", &e))?;
+            if results.len() != events.len() {
+                return Err(PluginError::Output {
+                    name: self.name.clone(),
+                    call: "handle-batch",
+                    error: OutputError::BatchLength {
+                        sent: events.len(),
+                        answered: results.len(),
+                    },
+                });
+            }
+            return Ok(results.into_iter().map(answer).collect());
+        }
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            arm(&mut self.store, self.limits);
+            let result = blocking(|| self.plugin.handle(&mut self.store, event))
+                .map_err(|e| self.failed("handle", &e))?;
+            answers.push(answer(
+                result.map(|events| events.into_iter().map(wit::Output::Event).collect()),
+            ));
+        }
+        Ok(answers)
+    }
+
+    fn failed(&self, call: &'static str, error: &wasmtime::Error) -> PluginError {
+        PluginError::Call {
+            name: self.name.clone(),
+            call,
+            failure: Failure::of(error, self.limits),
+        }
     }
 }

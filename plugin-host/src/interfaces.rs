@@ -7,7 +7,7 @@ use std::path::Path;
 use super::component::read;
 use super::engine::PluginEngine;
 use super::error::PluginError;
-use super::wit_bindings::{WIT_PACKAGE, WIT_VERSION};
+use super::wit_bindings::{WIT_PACKAGE, WIT_VERSION, WIT_VERSIONS_LOADED};
 
 /// A component's imports and exports.
 #[derive(Clone, Debug)]
@@ -21,16 +21,18 @@ pub struct Interfaces {
 /// The galleon contract a component exports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contract {
-    /// `transformer` or `validator`.
+    /// `transformer`, `validator` or `analyzer`.
     pub interface: String,
     /// The contract version it was built against.
     pub version: String,
 }
 
 impl Contract {
-    /// Whether this host serves that version.
+    /// Whether this host loads that version (the one it serves, or an
+    /// earlier one it still loads).
     pub fn served(&self) -> bool {
-        self.version == WIT_VERSION
+        WIT_VERSIONS_LOADED.contains(&self.version.as_str())
+            && (self.interface != "analyzer" || self.version == WIT_VERSION)
     }
 }
 
@@ -52,6 +54,10 @@ impl Interfaces {
         self.exports.iter().find_map(|export| {
             let rest = export.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
             let (interface, version) = rest.split_once('@')?;
+            // A kind's interface, not one it adds (`batch`).
+            if !["transformer", "validator", "analyzer"].contains(&interface) {
+                return None;
+            }
             Some(Contract {
                 interface: interface.into(),
                 version: version.into(),

@@ -1,13 +1,14 @@
-//! The plugin host: transformers and validators as sandboxed WebAssembly
-//! components implementing the `galleon:plugin` WIT contract
-//! (`plugin-sdk/wit/plugin.wit`), including the built-in ones bundled into
-//! the binary. It implements `galleon-pipeline`'s transformer and validator
-//! traits.
+//! The plugin host: transformers, validators and analyzers as sandboxed
+//! WebAssembly components implementing the `galleon:plugin` WIT contract
+//! (`plugin-sdk/wit/plugin.wit`, 0.2.0; components built against 0.1.0 still
+//! load, through `exports`), including the built-in ones bundled into the
+//! binary. It implements `galleon-pipeline`'s transformer, validator and
+//! analyzer traits.
 //!
 //! The modules, from the configuration down: [`config`] is the `plugins`
 //! section; the [`PluginHost`] (`host`) assembles [`builtin`] and
 //! configured bindings (`binding`), hands the pipeline their factories
-//! (`transformer`, `validator`) and hot-loads new versions into each
+//! (`transformer`, `validator`, `analyzer`) and hot-loads new versions into each
 //! binding's versioned slot (`slot`). Underneath, `component` loads and
 //! checks a file, `engine` compiles it once (with an on-disk cache of
 //! precompiled artifacts) and drives epoch deadlines (`epoch`), `sandbox`
@@ -20,6 +21,7 @@
 //! replaced by a fresh one with the inputs replayed, and a new version is
 //! swapped in by replaying, diffing and emitting only what changed.
 
+mod analyzer;
 mod binding;
 pub mod builtin;
 mod component;
@@ -27,6 +29,7 @@ pub mod config;
 mod engine;
 mod epoch;
 mod error;
+mod exports;
 mod failure;
 mod from_wit;
 pub mod harness;
@@ -44,6 +47,7 @@ mod transformer;
 mod validator;
 mod wit_bindings;
 
+pub use analyzer::{WasmAnalyzer, WasmAnalyzerFactory};
 pub use builtin::{Builtin, binds_any, default_builtin_dir};
 pub use component::Description;
 pub use config::{BindingConfig, BuiltinConfig, PluginKind, PluginsConfig};

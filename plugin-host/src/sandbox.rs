@@ -22,7 +22,7 @@ use super::epoch::{EPOCH_TICK, during_call};
 use super::error::PluginError;
 use super::failure::{MemoryLimitExceeded, SleepDenied};
 use super::limits::Limits;
-use super::wit_bindings::{TransformerPlugin, ValidatorPlugin, host, wit as types};
+use super::wit_bindings::{host, v0_1, wit as types};
 
 /// How many of a plugin's logged warnings and errors the ledger keeps.
 const LOGGED_PROBLEMS_KEPT: usize = 5;
@@ -120,6 +120,21 @@ impl host::Host for StoreState {
 
 impl types::Host for StoreState {}
 
+/// 0.1.0's `log` import: the same call under the older version's name.
+impl v0_1::transformer::galleon::plugin::host::Host for StoreState {
+    fn log(&mut self, level: v0_1::transformer::galleon::plugin::host::Level, message: String) {
+        use v0_1::transformer::galleon::plugin::host::Level as L;
+        let level = match level {
+            L::Trace => host::Level::Trace,
+            L::Debug => host::Level::Debug,
+            L::Info => host::Level::Info,
+            L::Warn => host::Level::Warn,
+            L::Error => host::Level::Error,
+        };
+        host::Host::log(self, level, message);
+    }
+}
+
 /// WASI's monotonic clock, with its timers replaced by ones that fail: a
 /// host-side sleep could not be interrupted by the epoch deadline, so
 /// plugins may read the clock but not sleep.
@@ -147,29 +162,32 @@ impl monotonic_clock::Host for StoreState {
     }
 }
 
-/// Linkers for both worlds, built once per engine.
+/// The one linker every plugin is linked with, built once per engine.
 #[derive(Clone)]
 pub(crate) struct Sandbox {
     pub(crate) engine: PluginEngine,
     /// Where plugins' logged warnings and errors go (none in harnesses).
     ledger: Option<Diagnostics>,
-    pub(crate) transformers: Arc<Linker<StoreState>>,
-    pub(crate) validators: Arc<Linker<StoreState>>,
+    /// WASI (sleeping denied) and the `host` import of every contract
+    /// version loaded: all any world imports.
+    pub(crate) linker: Arc<Linker<StoreState>>,
 }
 
 impl Sandbox {
     pub(crate) fn new(engine: PluginEngine) -> Result<Self, PluginError> {
-        let link = |world: fn(&mut Linker<StoreState>) -> wasmtime::Result<()>| {
-            let mut linker = Linker::new(engine.engine());
-            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-                .and_then(|()| deny_sleep(&mut linker))
-                .and_then(|()| world(&mut linker))
-                .map_err(|e| PluginError::Engine(format!("cannot link the plugin world: {e:#}")))?;
-            Ok::<_, PluginError>(Arc::new(linker))
-        };
+        let mut linker = Linker::new(engine.engine());
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .and_then(|()| deny_sleep(&mut linker))
+            .and_then(|()| host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .and_then(|()| {
+                v0_1::transformer::galleon::plugin::host::add_to_linker::<_, HasSelf<_>>(
+                    &mut linker,
+                    |s| s,
+                )
+            })
+            .map_err(|e| PluginError::Engine(format!("cannot link the plugin world: {e:#}")))?;
         Ok(Self {
-            transformers: link(|l| TransformerPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
-            validators: link(|l| ValidatorPlugin::add_to_linker::<_, HasSelf<_>>(l, |s| s))?,
+            linker: Arc::new(linker),
             engine,
             ledger: None,
         })

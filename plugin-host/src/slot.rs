@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::component::{LoadedTransformer, LoadedValidator};
+use super::component::{LoadedAnalyzer, LoadedTransformer, LoadedValidator};
 use super::stats::CallStats;
 
 /// The current plugin of one binding.
@@ -64,6 +64,12 @@ impl Digest for LoadedTransformer {
 }
 
 impl Digest for LoadedValidator {
+    fn digest(&self) -> &str {
+        &self.digest
+    }
+}
+
+impl Digest for LoadedAnalyzer {
     fn digest(&self) -> &str {
         &self.digest
     }

@@ -120,50 +120,63 @@ impl WasmTransformer {
         Ok(differences)
     }
 
+    /// Replays the inputs into `instance`: `Reset`, every input, the synced
+    /// collections' `FullSync`, in one batch.
     fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Entry>, PluginError> {
-        let mut outputs = BTreeMap::new();
-        let replay = std::iter::once(Event::Reset)
+        let replay: Vec<Event> = std::iter::once(Event::Reset)
             .chain(
                 self.inputs
                     .iter()
                     .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
             )
-            .chain(self.synced.iter().map(|c| Event::FullSync(c.clone())));
-        for event in replay {
-            if let Some(events) = self.call(instance, &event)? {
-                apply(&mut outputs, events);
-            }
+            .chain(self.synced.iter().map(|c| Event::FullSync(c.clone())))
+            .collect();
+        let mut outputs = BTreeMap::new();
+        for events in self.call(instance, &replay)?.into_iter().flatten() {
+            apply(&mut outputs, events);
         }
         Ok(outputs)
     }
 
-    /// One call; `Ok(None)` when the plugin rejected the event (reported).
+    /// One crossing for `events` (already recorded as inputs): per event,
+    /// its outputs, or `None` when the plugin rejected it (reported).
     fn call(
         &self,
         instance: &mut Instance,
-        event: &Event,
-    ) -> Result<Option<Vec<Event>>, PluginError> {
+        events: &[Event],
+    ) -> Result<Vec<Option<Vec<Event>>>, PluginError> {
+        let sent: Vec<_> = events.iter().map(to_wit::event).collect();
         let started = Instant::now();
-        let answer = instance.handle(&to_wit::event(event));
+        let answers = instance.handle(&sent);
         self.binding.slot.stats.called(started.elapsed());
-        let outputs = match answer? {
-            Answer::Outputs(outputs) => outputs,
-            Answer::Rejected(message) => {
-                self.report_rejection(event, message);
-                return Ok(None);
-            }
+        let input = |collection: &str, name: &str| {
+            self.inputs
+                .get(&(Collection::from(collection), name.to_owned()))
         };
-        if let (Some(collection), Some(name)) = (event.collection(), event.name()) {
-            let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
-            self.binding.diagnostics.clear(&scope);
-        }
-        from_wit::outputs(outputs, &self.description.outputs)
-            .map(Some)
-            .map_err(|error| PluginError::Output {
-                name: self.name().into(),
-                call: "handle",
-                error,
+        events
+            .iter()
+            .zip(answers?)
+            .map(|(event, answer)| {
+                let outputs = match answer {
+                    Answer::Outputs(outputs) => outputs,
+                    Answer::Rejected(message) => {
+                        self.report_rejection(event, message);
+                        return Ok(None);
+                    }
+                };
+                if let (Some(collection), Some(name)) = (event.collection(), event.name()) {
+                    let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
+                    self.binding.diagnostics.clear(&scope);
+                }
+                from_wit::outputs(outputs, &self.description.outputs, input)
+                    .map(Some)
+                    .map_err(|error| PluginError::Output {
+                        name: self.name().into(),
+                        call: "handle",
+                        error,
+                    })
             })
+            .collect()
     }
 
     fn report_rejection(&self, event: &Event, message: String) {
@@ -272,10 +285,10 @@ impl Transformer for WasmTransformer {
         self.record_input(event);
         let mut produced = match self.instance.take() {
             None => self.recover_if_due(),
-            Some(mut instance) => match self.call(&mut instance, event) {
-                Ok(events) => {
+            Some(mut instance) => match self.call(&mut instance, std::slice::from_ref(event)) {
+                Ok(answers) => {
                     self.instance = Some(instance);
-                    let events = events.unwrap_or_default();
+                    let events = answers.into_iter().flatten().flatten().collect::<Vec<_>>();
                     apply(&mut self.outputs, events.clone());
                     events
                 }

@@ -9,11 +9,11 @@ use wasmtime::Store;
 
 use super::binding::ValidatorBinding;
 use super::error::PluginError;
+use super::exports::ValidatorExports;
 use super::failure::Failure;
 use super::instance::start;
 use super::sandbox::{StoreState, arm, blocking};
 use super::to_wit;
-use super::wit_bindings::ValidatorPlugin;
 use super::wit_bindings::wit;
 use galleon_pipeline::diagnostics::Problem;
 use galleon_pipeline::diagnostics::Severity;
@@ -23,7 +23,7 @@ use galleon_pipeline::{Validator, ValidatorFactory, Verdict};
 struct Instance {
     generation: u64,
     store: Store<StoreState>,
-    plugin: ValidatorPlugin,
+    plugin: ValidatorExports,
 }
 
 /// A validator plugin bound into a pipeline session.
@@ -40,12 +40,11 @@ impl WasmValidator {
             &b.sandbox,
             &b.slot.name,
             b.limits,
-            |store| loaded.pre.instantiate(store),
-            |plugin: &ValidatorPlugin, store| {
-                plugin
-                    .galleon_plugin_validator()
-                    .call_configure(store, &b.settings)
+            |store| {
+                let instance = loaded.pre.instantiate(&mut *store)?;
+                loaded.exports.load(store, &instance)
             },
+            |plugin: &ValidatorExports, store| plugin.configure(store, &b.settings),
         )?;
         Ok(Instance {
             generation,
@@ -67,12 +66,7 @@ impl WasmValidator {
         arm(&mut instance.store, self.binding.limits);
         let resource = to_wit::resource(collection, entry);
         let started = Instant::now();
-        let diagnostics = blocking(|| {
-            instance
-                .plugin
-                .galleon_plugin_validator()
-                .call_validate(&mut instance.store, &resource)
-        });
+        let diagnostics = blocking(|| instance.plugin.validate(&mut instance.store, &resource));
         self.binding.slot.stats.called(started.elapsed());
         let diagnostics = diagnostics.map_err(|e| PluginError::Call {
             name: self.binding.slot.name.clone(),

@@ -1,4 +1,4 @@
-//! The component side (built for `wasm32` only): WIT bindings for both
+//! The component side (built for `wasm32` only): WIT bindings for the three
 //! worlds, conversions between WIT records and the SDK's types, and the one
 //! long-lived plugin value per instance that the export macros call into.
 
@@ -7,13 +7,17 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
-use crate::{Diagnostic, Event, Level, Mesh, Resource, Severity, Transformer, Validator};
+use crate::{
+    Analyzer, Diagnostic, Event, Level, Mesh, Message, Report, Resource, ResourceRef, Severity,
+    Transformer, Validator,
+};
 
-/// Bindings of the `transformer-plugin` world.
+/// Bindings of the `batch-transformer-plugin` world: a Rust transformer
+/// takes batches (one crossing for many events).
 pub mod transformer {
     wit_bindgen::generate!({
         path: "wit",
-        world: "transformer-plugin",
+        world: "batch-transformer-plugin",
         pub_export_macro: true,
         default_bindings_module: "galleon_plugin_sdk::guest::transformer",
     });
@@ -28,8 +32,22 @@ pub mod validator {
         pub_export_macro: true,
         default_bindings_module: "galleon_plugin_sdk::guest::validator",
         with: {
-            "galleon:plugin/types@0.1.0": super::transformer::galleon::plugin::types,
-            "galleon:plugin/host@0.1.0": super::transformer::galleon::plugin::host,
+            "galleon:plugin/types@0.2.0": super::transformer::galleon::plugin::types,
+            "galleon:plugin/host@0.2.0": super::transformer::galleon::plugin::host,
+        },
+    });
+}
+
+/// Bindings of the `analyzer-plugin` world, over the same shared interfaces.
+pub mod analyzer {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "analyzer-plugin",
+        pub_export_macro: true,
+        default_bindings_module: "galleon_plugin_sdk::guest::analyzer",
+        with: {
+            "galleon:plugin/types@0.2.0": super::transformer::galleon::plugin::types,
+            "galleon:plugin/host@0.2.0": super::transformer::galleon::plugin::host,
         },
     });
 }
@@ -67,14 +85,18 @@ pub fn describe<P: Transformer>() -> t::Description {
     }
 }
 
-pub fn configure<P: Transformer>(settings: String, mesh: t::Mesh) -> Result<(), String> {
-    let settings = parse(&settings)?;
+fn mesh_from(mesh: t::Mesh) -> Result<Mesh, String> {
     let config =
         serde_json::from_str(&mesh.config).map_err(|e| format!("mesh config is not JSON: {e}"))?;
-    let mesh = Mesh {
+    Ok(Mesh {
         config,
         domain_suffix: mesh.domain_suffix,
-    };
+    })
+}
+
+pub fn configure<P: Transformer>(settings: String, mesh: t::Mesh) -> Result<(), String> {
+    let settings = parse(&settings)?;
+    let mesh = mesh_from(mesh)?;
     with_plugin(|p: &mut P| p.configure(&settings, &mesh))
 }
 
@@ -82,6 +104,85 @@ pub fn handle<P: Transformer>(event: t::Event) -> Result<Vec<t::Event>, String> 
     let event = event_from(event)?;
     let outputs = with_plugin(|p: &mut P| p.handle(event))?;
     Ok(outputs.into_iter().map(event_into).collect())
+}
+
+/// `handle-batch`: each event through `handle`, in one crossing.
+pub fn handle_batch<P: Transformer>(events: Vec<t::Event>) -> Vec<Result<Vec<t::Output>, String>> {
+    events
+        .into_iter()
+        .map(|event| {
+            Ok(handle::<P>(event)?
+                .into_iter()
+                .map(t::Output::Event)
+                .collect())
+        })
+        .collect()
+}
+
+pub fn describe_analyzer<P: Analyzer>() -> t::Analyzers {
+    let d = P::describe();
+    t::Analyzers {
+        inputs: d.inputs,
+        analyzers: d
+            .analyzers
+            .into_iter()
+            .map(|a| t::AnalyzerInfo {
+                name: a.name,
+                description: a.description,
+                inputs: a.inputs,
+            })
+            .collect(),
+        summary: d.summary,
+    }
+}
+
+pub fn configure_analyzer<P: Analyzer>(settings: String, mesh: t::Mesh) -> Result<(), String> {
+    let settings = parse(&settings)?;
+    let mesh = mesh_from(mesh)?;
+    with_plugin(|p: &mut P| p.configure(&settings, &mesh))
+}
+
+pub fn analyze<P: Analyzer>(events: Vec<t::Event>) -> Result<Vec<t::Report>, String> {
+    let events = events
+        .into_iter()
+        .map(event_from)
+        .collect::<Result<_, _>>()?;
+    let reports = with_plugin(|p: &mut P| p.handle_batch(events))?;
+    Ok(reports.into_iter().map(report_into).collect())
+}
+
+fn ref_into(r: ResourceRef) -> t::ResourceRef {
+    t::ResourceRef {
+        collection: r.collection,
+        name: r.name,
+    }
+}
+
+fn report_into(report: Report) -> t::Report {
+    t::Report {
+        subject: ref_into(report.subject),
+        messages: report.messages.into_iter().map(message_into).collect(),
+    }
+}
+
+fn message_into(m: Message) -> t::Message {
+    t::Message {
+        analyzer: m.analyzer,
+        code: m.code,
+        name: m.name,
+        severity: severity_into(m.severity),
+        field: m.field,
+        text: m.text,
+        references: m.references.into_iter().map(ref_into).collect(),
+    }
+}
+
+fn severity_into(severity: Severity) -> t::Severity {
+    match severity {
+        Severity::Error => t::Severity::Error,
+        Severity::Warning => t::Severity::Warning,
+        Severity::Info => t::Severity::Info,
+    }
 }
 
 pub fn configure_validator<P: Validator>(settings: String) -> Result<(), String> {
@@ -108,11 +209,7 @@ pub fn validate<P: Validator>(resource: t::Resource) -> Vec<t::Diagnostic> {
 
 fn diagnostic_into(d: Diagnostic) -> t::Diagnostic {
     t::Diagnostic {
-        severity: match d.severity {
-            Severity::Error => t::Severity::Error,
-            Severity::Warning => t::Severity::Warning,
-            Severity::Info => t::Severity::Info,
-        },
+        severity: severity_into(d.severity),
         message: d.message,
         field: d.field,
     }
@@ -167,7 +264,7 @@ fn event_into(event: Event) -> t::Event {
     }
 }
 
-/// Forwards to the host's `log` import (the same import in either world).
+/// Forwards to the host's `log` import (the same import in every world).
 pub fn log(level: Level, message: &str) {
     use transformer::galleon::plugin::host::{self, Level as L};
     let level = match level {

@@ -1,7 +1,8 @@
 //! The SDK for galleon plugins.
 //!
-//! A plugin is a small trait impl — [`Transformer`] or [`Validator`] — plus
-//! one line, [`export_transformer!`] or [`export_validator!`]. Built for
+//! A plugin is a small trait impl — [`Transformer`], [`Validator`] or
+//! [`Analyzer`] — plus one line, [`export_transformer!`],
+//! [`export_validator!`] or [`export_analyzer!`]. Built for
 //! `wasm32-wasip2`, that line exports the impl as a WebAssembly component
 //! implementing the `galleon:plugin` WIT contract (`wit/plugin.wit`). Built
 //! natively, the same source is an ordinary Rust library, so its unit tests
@@ -51,7 +52,7 @@ pub use version::content_version;
 pub use serde_json;
 
 /// The WIT package version this SDK builds plugins against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// Exports a [`Transformer`] as the component's `transformer` interface.
 /// Does nothing when building natively.
@@ -80,6 +81,16 @@ macro_rules! export_transformer {
                     $crate::guest::handle::<$plugin>(event)
                 }
             }
+            impl $crate::guest::transformer::exports::galleon::plugin::batch::Guest for GalleonTransformer {
+                fn handle_batch(
+                    events: ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Event>,
+                ) -> ::std::vec::Vec<::std::result::Result<
+                    ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Output>,
+                    ::std::string::String,
+                >> {
+                    $crate::guest::handle_batch::<$plugin>(events)
+                }
+            }
             $crate::guest::transformer::export!(GalleonTransformer with_types_in $crate::guest::transformer);
         };
     };
@@ -104,6 +115,42 @@ macro_rules! export_validator {
                 }
             }
             $crate::guest::validator::export!(GalleonValidator with_types_in $crate::guest::validator);
+        };
+    };
+}
+
+/// Exports an [`Analyzer`] as the component's `analyzer` interface.
+/// Does nothing when building natively.
+#[macro_export]
+macro_rules! export_analyzer {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct GalleonAnalyzer;
+            impl $crate::guest::analyzer::exports::galleon::plugin::analyzer::Guest
+                for GalleonAnalyzer
+            {
+                fn describe() -> $crate::guest::transformer::galleon::plugin::types::Analyzers {
+                    $crate::guest::describe_analyzer::<$plugin>()
+                }
+                fn configure(
+                    settings: ::std::string::String,
+                    mesh: $crate::guest::transformer::galleon::plugin::types::Mesh,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::guest::configure_analyzer::<$plugin>(settings, mesh)
+                }
+                fn handle_batch(
+                    events: ::std::vec::Vec<
+                        $crate::guest::transformer::galleon::plugin::types::Event,
+                    >,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Report>,
+                    ::std::string::String,
+        > {
+                    $crate::guest::analyze::<$plugin>(events)
+                }
+            }
+            $crate::guest::analyzer::export!(GalleonAnalyzer with_types_in $crate::guest::analyzer);
         };
     };
 }

@@ -15,6 +15,11 @@ const PLUGINS: &[(&str, &str)] = &[
         galleon_plugin_artifacts::ADD_LABEL,
         "examples/plugins/add-label/fixtures",
     ),
+    // add-label as built against the 0.1.0 contract: the same outputs.
+    (
+        galleon_plugin_artifacts::CONTRACT_0_1,
+        "examples/plugins/add-label/fixtures",
+    ),
     (
         galleon_plugin_artifacts::AUTHPOLICY,
         "plugins/authpolicy/fixtures",

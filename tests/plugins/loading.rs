@@ -42,7 +42,7 @@ async fn a_validator_bound_as_a_transformer_is_refused_naming_the_world() {
     let component = std::fs::read(galleon_plugin_artifacts::REQUIRE_HOSTS).unwrap();
     let stderr = refused(&component, "  - {file: plugin.wasm, kind: transformer}\n").await;
     assert!(
-        stderr.contains("exports galleon:plugin/validator@0.1.0, but it is bound as a transformer"),
+        stderr.contains("exports galleon:plugin/validator@0.2.0, but it is bound as a transformer"),
         "{stderr}"
     );
 }
@@ -92,7 +92,7 @@ async fn a_component_built_against_another_contract_version_is_refused_naming_bo
     let stderr = refused(&component, "  - {file: plugin.wasm, kind: transformer}\n").await;
     assert!(
         stderr.contains(
-            "built against galleon:plugin@0.2.0, but this host serves galleon:plugin@0.1.0"
+            "built against galleon:plugin@0.3.0, but this host serves galleon:plugin@0.2.0"
         ),
         "{stderr}"
     );

@@ -73,7 +73,7 @@ fn new_build_test(workspace: &Path, lang: &str, kind: &str) -> PathBuf {
     assert!(inspected.status.success(), "inspect: {}", text(&inspected));
     assert!(
         text(&inspected).contains(&format!(
-            "galleon:plugin/{kind}@0.1.0 (served by this galleon)"
+            "galleon:plugin/{kind}@0.2.0 (served by this galleon)"
         )),
         "{}",
         text(&inspected)

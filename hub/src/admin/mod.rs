@@ -39,6 +39,8 @@ pub struct AdminState {
     pub mcp: McpServer,
     /// The ledger of bad input.
     pub diagnostics: Diagnostics,
+    /// The analyzers' current messages.
+    pub findings: galleon_pipeline::analysis::Findings,
     /// Every snapshot group the hub publishes.
     pub groups: Arc<[String]>,
     /// The plugin host, when any plugin is bound.

@@ -32,6 +32,7 @@ use crate::config::HubConfig;
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::{CalloutOptions, McpServer};
 use galleon_mcp::tls::{HTTPS_ALPN, ServerTls, ServerTlsFiles};
+use galleon_pipeline::analysis::{AnalysisFeed, AnalyzerFactory, Findings};
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_pipeline::event::Collection;
 use galleon_pipeline::registry::{MESH_CONFIG, Registry};
@@ -128,6 +129,8 @@ pub struct Hub {
     sources: Vec<Arc<dyn Source>>,
     transformers: Vec<Arc<dyn TransformerFactory>>,
     validators: Vec<Arc<dyn ValidatorFactory>>,
+    analyzers: Vec<Arc<dyn AnalyzerFactory>>,
+    findings: Findings,
     codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
     builtins: Vec<Builtin>,
 }
@@ -145,6 +148,8 @@ impl Hub {
             sources: Vec::new(),
             transformers: Vec::new(),
             validators: Vec::new(),
+            analyzers: Vec::new(),
+            findings: Findings::default(),
             codecs: HashMap::new(),
             builtins: Vec::new(),
         }
@@ -158,6 +163,11 @@ impl Hub {
     /// The ledger of bad input.
     pub fn diagnostics(&self) -> &Diagnostics {
         &self.diagnostics
+    }
+
+    /// The analyzers' current messages.
+    pub fn findings(&self) -> &Findings {
+        &self.findings
     }
 
     /// Binds `builtins` by default (as `plugins.builtins` configures them):
@@ -220,6 +230,7 @@ impl Hub {
             transformers,
             codecs: self.codecs.clone(),
             validators: self.validators.clone(),
+            analysis: None,
         })
     }
 
@@ -256,7 +267,9 @@ impl Hub {
                 plugins.clone().watch(refresh.clone(), stop.clone()),
             ));
         }
-        let spec = self.pipeline_spec()?;
+        let mut spec = self.pipeline_spec()?;
+        spec.analysis = AnalysisFeed::start(self.analyzers.clone(), self.findings.clone());
+        let findings = self.findings.clone();
         let checks = Checks::new(self.validators.clone(), &self.codecs, &self.registry);
         let admission = self.start_admission(checks, stop.clone()).await?;
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
@@ -301,6 +314,7 @@ impl Hub {
             cache: cache.clone(),
             mcp: mcp.clone(),
             diagnostics: diagnostics.clone(),
+            findings,
             groups: groups.clone(),
             plugins,
             config,
@@ -360,6 +374,7 @@ impl Hub {
         let plugins = Arc::new(plugins);
         self.transformers.extend(plugins.transformer_factories());
         self.validators.extend(plugins.validator_factories());
+        self.analyzers.extend(plugins.analyzer_factories());
         Ok(Some(plugins))
     }
 

@@ -1,5 +1,5 @@
-//! A transformer built against `galleon:plugin@0.2.0` (its `wit/` is the
-//! current contract with the version bumped): the host, which serves 0.1.0,
+//! A transformer built against `galleon:plugin@0.3.0` (its `wit/` is the
+//! current contract with the version bumped): the host, which serves 0.2.0 (and loads 0.1.0),
 //! must refuse it and name both versions.
 
 #[cfg(target_arch = "wasm32")]

@@ -108,5 +108,19 @@ mod component {
         }
     }
 
+    /// Batches misbehave as single events do: each event through `handle`.
+    impl galleon_plugin_sdk::guest::transformer::exports::galleon::plugin::batch::Guest for Hostile {
+        fn handle_batch(
+            events: Vec<Event>,
+        ) -> Vec<Result<Vec<galleon_plugin_sdk::guest::transformer::galleon::plugin::types::Output>, String>>
+        {
+            use galleon_plugin_sdk::guest::transformer::galleon::plugin::types::Output;
+            events
+                .into_iter()
+                .map(|e| Ok(<Hostile as Guest>::handle(e)?.into_iter().map(Output::Event).collect()))
+                .collect()
+        }
+    }
+
     galleon_plugin_sdk::guest::transformer::export!(Hostile with_types_in galleon_plugin_sdk::guest::transformer);
 }
