@@ -18,6 +18,7 @@ const BUILTINS: &[Build] = &[
     ("AUTHPOLICY", "authpolicy", "", "authpolicy.wasm"),
     ("INGRESS", "ingress", "", "ingress.wasm"),
     ("SERVICEENTRY", "serviceentry", "", "serviceentry.wasm"),
+    ("ANALYZERS", "analyzers", "", "analyzers.wasm"),
 ];
 
 /// Example and test plugins (feature `test-plugins`).
@@ -66,6 +67,7 @@ const WATCHED: &[&str] = &[
     "plugins/authpolicy",
     "plugins/ingress",
     "plugins/serviceentry",
+    "plugins/analyzers",
     "examples/plugins/add-label",
     "examples/plugins/require-hosts",
     "tests/plugins/hostile",

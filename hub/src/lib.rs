@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod analysis;
 mod checks;
 pub mod config;
 #[cfg(feature = "fuzzing")]
@@ -14,6 +15,7 @@ pub mod fuzzing;
 mod http_server;
 mod hub;
 
+pub use hub::analyze::{Analysis, AnalyzeRequest, analyze, list_analyzers};
 pub use hub::validate::{Findings, validate};
 pub use hub::{Hub, HubError, MESH_CONFIG_GVK, RunningHub};
 

@@ -6,11 +6,14 @@
 
 use std::time::Duration;
 
-use galleon_plugin_host::Builtin;
+use galleon_plugin_host::{Builtin, PluginKind};
 
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 
-/// The built-in plugins, bound by default. `serviceentry` holds every Pod,
+/// The built-in plugins, bound by default: Galley's three transforms, and
+/// `analyzers`, Istio's analyzers, which run beside the pipeline (a full
+/// analysis of a large cluster is one call: it gets 10 s and 512 MiB).
+/// `serviceentry` holds every Pod,
 /// Service and Endpoints of the cluster (10,000 Services with 100,000 Pods
 /// need between 64 and 128 MiB, see `docs/benchmarks.md`), and one Node
 /// event regenerates every Service with a Pod on that Node (60 ms for 500
@@ -20,12 +23,22 @@ pub fn builtins() -> Vec<Builtin> {
     BUILTINS
         .iter()
         .map(|&(name, component)| {
+            let analyzers = name == "analyzers";
             let heavy = name == "serviceentry";
             Builtin {
                 name,
                 component,
-                deadline: heavy.then_some(Duration::from_secs(1)),
-                memory_mib: heavy.then_some(512),
+                kind: if analyzers {
+                    PluginKind::Analyzer
+                } else {
+                    PluginKind::Transformer
+                },
+                deadline: if analyzers {
+                    Some(Duration::from_secs(10))
+                } else {
+                    heavy.then_some(Duration::from_secs(1))
+                },
+                memory_mib: (heavy || analyzers).then_some(512),
             }
         })
         .collect()

@@ -1,5 +1,5 @@
 //! Built-in plugins: components the binary bundles and binds by default
-//! (galleon's are Galley's three transforms; the binary hands them over as
+//! (galleon's are Galley's three transforms and Istio's analyzers; the binary hands them over as
 //! [`Builtin`]s, so this crate knows no particular plugin).
 //!
 //! At start each enabled built-in is written to the built-in directory
@@ -26,6 +26,8 @@ pub struct Builtin {
     pub name: &'static str,
     /// The compiled component.
     pub component: &'static [u8],
+    /// What it is bound as.
+    pub kind: PluginKind,
     /// Its per-call deadline unless configured (the default limits' when
     /// `None`).
     pub deadline: Option<Duration>,
@@ -96,7 +98,7 @@ pub(crate) fn builtin_bindings(
             name: Some((*name).into()),
             file,
             bundled,
-            kind: PluginKind::Transformer,
+            kind: bundled_builtin.kind,
             collections: Vec::new(),
             settings: builtin.settings,
             deadline: builtin.deadline.or(bundled_builtin.deadline),
@@ -150,18 +152,21 @@ mod tests {
         Builtin {
             name: "authpolicy",
             component: b"authpolicy component",
+            kind: PluginKind::Transformer,
             deadline: None,
             memory_mib: None,
         },
         Builtin {
             name: "ingress",
             component: b"ingress component",
+            kind: PluginKind::Transformer,
             deadline: None,
             memory_mib: None,
         },
         Builtin {
             name: "serviceentry",
             component: b"serviceentry component",
+            kind: PluginKind::Transformer,
             deadline: Some(Duration::from_secs(1)),
             memory_mib: Some(512),
         },

@@ -466,6 +466,16 @@ pub fn list_fixtures(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, String> {
 /// Runs every fixture in `dir` against a fresh plugin from `make`; panics
 /// listing every fixture whose transcript differs from its golden file.
 pub fn check_fixtures(dir: &Path, mut make: impl FnMut() -> Box<dyn UnderTest>) {
+    check_transcripts(dir, |fixture| run(make().as_mut(), fixture));
+}
+
+/// [`check_fixtures`] for an analyzer: each fixture's events as one batch
+/// to a fresh analyzer from `make`, the messages standing compared.
+pub fn check_analyzer_fixtures(dir: &Path, mut make: impl FnMut() -> Box<dyn AnalyzerUnderTest>) {
+    check_transcripts(dir, |fixture| run_analyzer(make().as_mut(), fixture));
+}
+
+fn check_transcripts(dir: &Path, mut transcript: impl FnMut(&Fixture) -> Value) {
     let fixtures = fixtures(dir);
     assert!(!fixtures.is_empty(), "no fixtures in {}", dir.display());
     let failures: Vec<String> = fixtures
@@ -475,7 +485,7 @@ pub fn check_fixtures(dir: &Path, mut make: impl FnMut() -> Box<dyn UnderTest>) 
                 Ok(f) => f,
                 Err(e) => return Some(e),
             };
-            check_golden(&run(make().as_mut(), &fixture), golden).err()
+            check_golden(&transcript(&fixture), golden).err()
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

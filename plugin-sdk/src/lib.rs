@@ -146,11 +146,11 @@ macro_rules! export_analyzer {
                 ) -> ::std::result::Result<
                     ::std::vec::Vec<$crate::guest::transformer::galleon::plugin::types::Report>,
                     ::std::string::String,
-        > {
+                > {
                     $crate::guest::analyze::<$plugin>(events)
                 }
             }
-            $crate::guest::analyzer::export!(GalleonAnalyzer with_types_in $crate::guest::analyzer);
+    $crate::guest::analyzer::export!(GalleonAnalyzer with_types_in $crate::guest::analyzer);
         };
     };
 }

@@ -3,6 +3,7 @@
 
 mod address;
 mod admin_client;
+mod analyze;
 mod output;
 mod plugin;
 mod serve;
@@ -53,6 +54,9 @@ enum Command {
     /// Check resources as `serve` would (names, kinds, CRD schemas and CEL
     /// rules) without a server; exit 1 when something is invalid.
     Validate(validate::ValidateArgs),
+    /// Run Istio's analyzers (what `istioctl analyze` runs) over files; exit
+    /// 79 when a message reaches --failure-threshold.
+    Analyze(analyze::AnalyzeArgs),
     /// Print the version, the plugin contract version and the git commit
     /// (and, with --admin-addr, the running hub's).
     Version(version::VersionArgs),
@@ -71,8 +75,13 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     // `validate` prints its findings; its progress and the ledger's own
     // warnings (the same findings) would only repeat them.
-    let quiet = matches!(cli.command, Command::Validate(_));
-    let default = if quiet { "error" } else { "info" };
+    // `analyze` prints its messages and warns of documents it could not
+    // read; progress lines would only be noise.
+    let default = match cli.command {
+        Command::Validate(_) => "error",
+        Command::Analyze(_) => "warn",
+        _ => "info",
+    };
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_owned());
     let mut filter = EnvFilter::new(&directives);
     // kube-rs logs every failed request at ERROR; the sources report each
@@ -112,6 +121,7 @@ pub(crate) fn main() -> ExitCode {
         | Command::Watch(_)
         | Command::Status(_)
         | Command::Validate(_)
+        | Command::Analyze(_)
         | Command::Version(_) => {}
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -128,6 +138,7 @@ pub(crate) fn main() -> ExitCode {
             Command::Watch(args) => done(watch::run(args).await),
             Command::Status(args) => status::run(args).await,
             Command::Validate(args) => validate::run(args).await,
+            Command::Analyze(args) => analyze::run(args).await,
             Command::Version(args) => version::run(args).await,
             Command::Completions { .. } | Command::Plugin(_) => Ok(ExitCode::SUCCESS),
         }

@@ -115,3 +115,67 @@ pub struct Endpoint {
     /// What it answers.
     pub description: String,
 }
+
+/// A resource as an analysis message names it (istioctl's `Kind
+/// name.namespace`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AnalyzedResource {
+    /// Its kind, e.g. `VirtualService` (the collection when no kind is
+    /// known for it).
+    pub kind: String,
+    /// Its namespace (`default` for a file resource without one; empty for
+    /// a cluster-scoped kind).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// Where a resource was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageOrigin {
+    /// The file (or source locator).
+    pub file: String,
+    /// The line its document starts on.
+    pub line: usize,
+}
+
+/// One analysis message (`/debug/analysis`, `galleon analyze -o json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisMessage {
+    /// Its code, e.g. `IST0101`.
+    pub code: String,
+    /// The code's name, e.g. `ReferencedResourceNotFound`.
+    pub name: String,
+    /// `Error`, `Warning` or `Info`.
+    pub level: String,
+    /// The analyzer that found it.
+    pub analyzer: String,
+    /// The resource it is about.
+    pub resource: AnalyzedResource,
+    /// Where that resource was read from.
+    pub origin: Option<MessageOrigin>,
+    /// The field it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// Other resources it names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<AnalyzedResource>,
+    /// The analyzer failed since it was found: it may no longer hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+}
+
+/// One analyzer a bound plugin holds (`galleon analyze --list-analyzers`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyzerListing {
+    /// The plugin binding holding it.
+    pub plugin: String,
+    /// Its name, e.g. `virtualservice.GatewayAnalyzer`.
+    pub name: String,
+    /// What it finds.
+    pub description: String,
+    /// The collections it reads.
+    pub inputs: Vec<String>,
+}

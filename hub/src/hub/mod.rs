@@ -2,6 +2,7 @@
 //! pipeline, snapshot cache, MCP server and callouts — and starts it, one
 //! named step at a time ([`Hub::start`]).
 
+pub(crate) mod analyze;
 mod codecs;
 mod config_changes;
 mod crds;
@@ -95,6 +96,9 @@ pub enum HubError {
     /// The configured CRDs could not be loaded or match no known kind.
     #[error("{0}")]
     Crds(String),
+    /// `galleon analyze` was asked for something it cannot do.
+    #[error("{0}")]
+    Analyze(String),
     /// A path to validate does not exist.
     #[error("{}: no such file or directory", .0.display())]
     Missing(std::path::PathBuf),

@@ -1,0 +1,9 @@
+//! The source collections the analyzers read.
+
+pub(crate) const VIRTUAL_SERVICES: &str = "k8s/networking.istio.io/v1alpha3/virtualservices";
+pub(crate) const GATEWAYS: &str = "k8s/networking.istio.io/v1alpha3/gateways";
+pub(crate) const DESTINATION_RULES: &str = "k8s/networking.istio.io/v1alpha3/destinationrules";
+pub(crate) const SERVICE_ENTRIES: &str = "k8s/networking.istio.io/v1alpha3/serviceentries";
+pub(crate) const SIDECARS: &str = "k8s/networking.istio.io/v1alpha3/sidecars";
+pub(crate) const SERVICES: &str = "k8s/core/v1/services";
+pub(crate) const PODS: &str = "k8s/core/v1/pods";

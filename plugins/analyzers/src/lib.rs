@@ -1,0 +1,245 @@
+//! Built-in analyzer plugin: Istio's configuration analyzers (what
+//! `istioctl analyze` runs), under Istio's analyzer names, with its message
+//! codes and levels.
+//!
+//! Each analyzer is a function of the whole state ([`store::Store`]) to its
+//! findings, and declares the collections it reads. A batch re-runs only the
+//! analyzers that read a collection it changed, and reports only the
+//! resources whose messages changed: one edit re-analyses what it can
+//! affect and sends little. The binding's settings may name the analyzers
+//! to run (`{"analyzers": ["virtualservice.GatewayAnalyzer"]}`).
+
+mod collections;
+mod destinationrule;
+mod gateway;
+mod hosts;
+mod messages;
+mod service;
+mod serviceentry;
+mod sidecar;
+mod store;
+mod virtualservice;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use galleon_plugin_sdk::serde_json::Value;
+use galleon_plugin_sdk::{
+    Analyzer, AnalyzerInfo, Analyzers, Event, Mesh, Message, Report, ResourceRef, export_analyzer,
+};
+
+use collections::{
+    DESTINATION_RULES, GATEWAYS, PODS, SERVICE_ENTRIES, SERVICES, SIDECARS, VIRTUAL_SERVICES,
+};
+use messages::Finding;
+use store::Store;
+
+/// One analyzer: its name, what it finds, what it reads, and the function.
+struct Definition {
+    name: &'static str,
+    description: &'static str,
+    inputs: &'static [&'static str],
+    run: fn(&Store) -> Vec<Finding>,
+}
+
+const ANALYZERS: &[Definition] = &[
+    Definition {
+        name: "virtualservice.GatewayAnalyzer",
+        description: "Checks the gateways associated with each virtual service",
+        inputs: &[VIRTUAL_SERVICES, GATEWAYS],
+        run: virtualservice::gateways,
+    },
+    Definition {
+        name: "virtualservice.DestinationHostAnalyzer",
+        description: "Checks the destination hosts associated with each virtual service",
+        inputs: &[VIRTUAL_SERVICES, SERVICES, SERVICE_ENTRIES],
+        run: virtualservice::destination_hosts,
+    },
+    Definition {
+        name: "virtualservice.DestinationRuleAnalyzer",
+        description: "Checks the destination rules associated with each virtual service",
+        inputs: &[VIRTUAL_SERVICES, DESTINATION_RULES],
+        run: virtualservice::destination_rules,
+    },
+    Definition {
+        name: "virtualservice.ConflictingMeshGatewayHostsAnalyzer",
+        description: "Checks if multiple virtual services associated with the mesh gateway have conflicting hosts",
+        inputs: &[VIRTUAL_SERVICES],
+        run: virtualservice::mesh_gateway_hosts,
+    },
+    Definition {
+        name: "gateway.IngressGatewayPortAnalyzer",
+        description: "Checks a gateway's ports against the gateway's Kubernetes service ports",
+        inputs: &[GATEWAYS, PODS, SERVICES],
+        run: gateway::ports,
+    },
+    Definition {
+        name: "gateway.ConflictingGatewayAnalyzer",
+        description: "Checks a gateway's selector, port number and hosts",
+        inputs: &[GATEWAYS],
+        run: gateway::conflicts,
+    },
+    Definition {
+        name: "sidecar.SelectorAnalyzer",
+        description: "Validates that sidecars that define a workload selector match at least one pod, and that there aren't multiple sidecar resources that select overlapping pods",
+        inputs: &[SIDECARS, PODS],
+        run: sidecar::selectors,
+    },
+    Definition {
+        name: "service.PortNameAnalyzer",
+        description: "Checks the port names associated with each service",
+        inputs: &[SERVICES],
+        run: service::port_names,
+    },
+    Definition {
+        name: "destinationrule.SubsetSelectPodAnalyzer",
+        description: "Checks that the subsets of a destination rule select pods",
+        inputs: &[DESTINATION_RULES, SERVICES, PODS],
+        run: destinationrule::subsets,
+    },
+    Definition {
+        name: "serviceentry.Analyzer",
+        description: "Checks the validity of ServiceEntry",
+        inputs: &[SERVICE_ENTRIES],
+        run: serviceentry::addresses,
+    },
+];
+
+/// The plugin: the resources, which analyzers run, and each one's last
+/// messages by resource.
+#[derive(Default)]
+pub struct IstioAnalyzers {
+    store: Store,
+    /// Indices into [`ANALYZERS`] of those that run (all unless configured).
+    enabled: Option<Vec<usize>>,
+    /// Per analyzer, its messages by resource.
+    results: BTreeMap<usize, BTreeMap<ResourceRef, Vec<Message>>>,
+    /// Every analyzer ran once.
+    primed: bool,
+}
+
+impl IstioAnalyzers {
+    fn enabled(&self) -> Vec<usize> {
+        self.enabled
+            .clone()
+            .unwrap_or_else(|| (0..ANALYZERS.len()).collect())
+    }
+
+    /// Re-runs analyzer `index`; returns the resources whose messages from
+    /// it changed.
+    fn rerun(&mut self, index: usize) -> BTreeSet<ResourceRef> {
+        let mut now: BTreeMap<ResourceRef, Vec<Message>> = BTreeMap::new();
+        for finding in (ANALYZERS[index].run)(&self.store) {
+            now.entry(finding.subject).or_default().push(finding.message);
+        }
+        let before = self.results.remove(&index).unwrap_or_default();
+        let changed = before
+            .iter()
+            .filter(|(subject, messages)| now.get(*subject) != Some(*messages))
+            .map(|(subject, _)| subject.clone())
+            .chain(
+                now.iter()
+                    .filter(|(subject, messages)| before.get(*subject) != Some(*messages))
+                    .map(|(subject, _)| subject.clone()),
+            )
+            .collect();
+        self.results.insert(index, now);
+        changed
+    }
+
+    /// Every message about `subject`, across analyzers.
+    fn messages(&self, subject: &ResourceRef) -> Vec<Message> {
+        self.results
+            .values()
+            .filter_map(|by_subject| by_subject.get(subject))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Analyzer for IstioAnalyzers {
+    fn describe() -> Analyzers {
+        let mut inputs: Vec<String> = ANALYZERS
+            .iter()
+            .flat_map(|a| a.inputs.iter().map(|c| (*c).to_owned()))
+            .collect();
+        inputs.sort();
+        inputs.dedup();
+        Analyzers {
+            inputs,
+            analyzers: ANALYZERS
+                .iter()
+                .map(|a| AnalyzerInfo {
+                    name: a.name.into(),
+                    description: a.description.into(),
+                    inputs: a.inputs.iter().map(|c| (*c).to_owned()).collect(),
+                })
+                .collect(),
+            summary: "Istio's configuration analyzers (istioctl analyze)".into(),
+        }
+    }
+
+    fn configure(&mut self, settings: &Value, _mesh: &Mesh) -> Result<(), String> {
+        let Some(names) = settings.get("analyzers") else {
+            return Ok(());
+        };
+        let names = names
+            .as_array()
+            .ok_or("settings.analyzers must be a list of analyzer names")?;
+        let mut enabled = Vec::new();
+        for name in names {
+            let name = name.as_str().ok_or("settings.analyzers must list names")?;
+            let index = ANALYZERS
+                .iter()
+                .position(|a| a.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = ANALYZERS.iter().map(|a| a.name).collect();
+                    format!("no analyzer {name:?}; this plugin has {}", known.join(", "))
+                })?;
+            enabled.push(index);
+        }
+        self.enabled = Some(enabled);
+        Ok(())
+    }
+
+    fn handle_batch(&mut self, events: Vec<Event>) -> Result<Vec<Report>, String> {
+        let mut changed: BTreeSet<String> = BTreeSet::new();
+        let mut reset = !self.primed;
+        for event in events {
+            reset |= matches!(event, Event::Reset);
+            changed.extend(self.store.apply(event));
+        }
+        let mut touched = BTreeSet::new();
+        for index in self.enabled() {
+            let reads = ANALYZERS[index].inputs;
+            if reset || reads.iter().any(|c| changed.contains(*c)) {
+                touched.extend(self.rerun(index));
+            }
+        }
+        self.primed = true;
+        Ok(touched
+            .into_iter()
+            .map(|subject| Report {
+                messages: self.messages(&subject),
+                subject,
+            })
+            .collect())
+    }
+}
+
+export_analyzer!(IstioAnalyzers);
+
+#[cfg(test)]
+mod tests {
+    use galleon_plugin_sdk::harness::{NativeAnalyzer, check_analyzer_fixtures};
+
+    use super::IstioAnalyzers;
+
+    #[test]
+    fn fixtures_match_their_golden_files() {
+        check_analyzer_fixtures(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+            || Box::new(NativeAnalyzer::<IstioAnalyzers>::default()),
+        );
+    }
+}
