@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::AdminState;
 use super::api::{
-    BuildInfo, Endpoint, LinkHealth, PublishedCollection, ResourcePage, ScopedProblem,
+    AnalysisMessage, BuildInfo, Endpoint, LinkHealth, PublishedCollection, ResourcePage, ScopedProblem,
     ServedResource, SinkStatus,
 };
 use crate::config::HubConfig;
@@ -64,6 +64,38 @@ pub(super) async fn diagnostics(State(state): State<AdminState>) -> Json<Vec<Sco
 /// what it did since start.
 pub(super) async fn plugins(State(state): State<AdminState>) -> Json<Vec<PluginStatus>> {
     Json(state.plugins.map(|p| p.status()).unwrap_or_default())
+}
+
+/// The query of `/debug/analysis`: every field optional, each narrowing.
+#[derive(Deserialize)]
+pub(super) struct AnalysisQuery {
+    code: Option<String>,
+    level: Option<String>,
+    namespace: Option<String>,
+    kind: Option<String>,
+}
+
+/// `/debug/analysis`: the analyzers' current messages, by level then
+/// resource; `?code=IST0101&level=Error&namespace=bookinfo&kind=VirtualService`
+/// narrow them (levels compare without case).
+pub(super) async fn analysis(
+    State(state): State<AdminState>,
+    Query(query): Query<AnalysisQuery>,
+) -> Json<Vec<AnalysisMessage>> {
+    let registry = state.config.registry();
+    let wanted = |value: &str, filter: &Option<String>| {
+        filter.as_deref().is_none_or(|f| f.eq_ignore_ascii_case(value))
+    };
+    let messages = crate::analysis::messages(&state.findings, &registry)
+        .into_iter()
+        .filter(|m| {
+            wanted(&m.code, &query.code)
+                && wanted(&m.level, &query.level)
+                && wanted(&m.resource.namespace, &query.namespace)
+                && wanted(&m.resource.kind, &query.kind)
+        })
+        .collect();
+    Json(messages)
 }
 
 /// `/debug/config`: the configuration in effect, defaults filled in and
@@ -131,6 +163,10 @@ pub(super) const ENDPOINTS: &[(&str, &str)] = &[
         "every connected sink and what it has of each collection",
     ),
     ("/debug/diagnostics", "every current problem with the input"),
+    (
+        "/debug/analysis",
+        "the analyzers' messages (?code=, level=, namespace=, kind=)",
+    ),
     (
         "/debug/plugins",
         "every plugin binding: version, limits, calls, failures",

@@ -56,6 +56,9 @@ fn counter(
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
+/// The most distinct message codes `galleon_analysis_messages` labels.
+const ANALYSIS_CODES_SHOWN: usize = 256;
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::fmt::Result {
     let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
@@ -173,6 +176,7 @@ impl Collector for HubCollector {
         )?;
         self.snapshots(e)?;
         self.refused(e)?;
+        self.analysis(e)?;
         self.sink_sync(e)?;
         self.plugins(e)?;
         process(e)
@@ -330,6 +334,36 @@ impl HubCollector {
                 .map_or_else(String::new, |s| s.kind.clone());
             let labels = [("kind", kind.as_str()), ("collection", &**collection)];
             ConstGauge::new(*refused).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    /// The analyzers' current messages by code and level. Codes come from
+    /// plugins: past [`ANALYSIS_CODES_SHOWN`] distinct ones, the rest are
+    /// counted under `other` (a plugin cannot grow the series without end).
+    fn analysis(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let mut counts: BTreeMap<(String, &'static str), i64> = BTreeMap::new();
+        let mut codes = std::collections::BTreeSet::new();
+        for finding in self.0.findings.all() {
+            let m = &finding.message;
+            let code = if codes.len() < ANALYSIS_CODES_SHOWN || codes.contains(&m.code) {
+                codes.insert(m.code.clone());
+                m.code.clone()
+            } else {
+                "other".to_owned()
+            };
+            *counts.entry((code, m.level.as_str())).or_default() += 1;
+        }
+        let gauge = ConstGauge::new(0i64);
+        let mut family = encoder.encode_descriptor(
+            "galleon_analysis_messages",
+            "The analyzers' current messages (IST codes), by code and level.",
+            None,
+            gauge.metric_type(),
+        )?;
+        for ((code, level), count) in &counts {
+            let labels = [("code", code.as_str()), ("level", level)];
+            ConstGauge::new(*count).encode(family.encode_family(&labels)?)?;
         }
         Ok(())
     }

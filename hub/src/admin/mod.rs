@@ -85,6 +85,7 @@ fn router(state: AdminState) -> Router {
         .route("/debug/snapshots", get(debug::snapshots))
         .route("/debug/sinks", get(debug::sinks))
         .route("/debug/diagnostics", get(debug::diagnostics))
+        .route("/debug/analysis", get(debug::analysis))
         .route("/debug/plugins", get(debug::plugins))
         .route("/debug/config", get(debug::config))
         .route("/debug/version", get(debug::version))
