@@ -165,3 +165,76 @@ fn a_misspelled_group_collection_stops_the_hub_with_a_suggestion() {
         "{stderr}"
     );
 }
+
+#[test]
+fn analyze_finds_the_examples_three_mistakes_with_file_and_line() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/analysis");
+    let out = galleon(&["analyze", dir]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(79), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("Error [IST0101] (VirtualService frontdoor.bookinfo "),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].contains("frontdoor.yaml:10) Referenced gateway not found: \"bookinfo-gatway\""),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains(
+            "reviews.yaml:10) Referenced host+subset in destinationrule not found: \"reviews+v2\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("Info [IST0118] (Service ratings.bookinfo "),
+        "{stdout}"
+    );
+    // Below the threshold, suppressed, or filtered: exit 0.
+    let info_only = galleon(&["analyze", dir, "--analyzer", "service.PortNameAnalyzer"]);
+    assert_eq!(info_only.status.code(), Some(0));
+    let suppressed = galleon(&["analyze", dir, "-S", "IST0101=VirtualService *.bookinfo"]);
+    assert_eq!(suppressed.status.code(), Some(0));
+    let failing = galleon(&[
+        "analyze",
+        dir,
+        "--analyzer",
+        "service.PortNameAnalyzer",
+        "--failure-threshold",
+        "info",
+    ]);
+    assert_eq!(failing.status.code(), Some(79));
+}
+
+#[test]
+fn analyze_prints_json_and_refuses_unknown_analyzers() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/analysis");
+    let out = galleon(&[
+        "analyze",
+        dir,
+        "-o",
+        "json",
+        "--analyzer",
+        "virtualservice.GatewayAnalyzer",
+    ]);
+    let messages: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages}");
+    let m = &messages[0];
+    assert_eq!(m["code"], "IST0101");
+    assert_eq!(m["name"], "ReferencedResourceNotFound");
+    assert_eq!(m["analyzer"], "virtualservice.GatewayAnalyzer");
+    assert_eq!(m["resource"]["kind"], "VirtualService");
+    assert_eq!(m["resource"]["namespace"], "bookinfo");
+    assert_eq!(m["origin"]["line"], 10);
+    let unknown = galleon(&["analyze", dir, "--analyzer", "nope.Analyzer"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8(unknown.stderr).unwrap();
+    assert!(
+        stderr.contains("no analyzer \"nope.Analyzer\"") && stderr.contains("--list-analyzers"),
+        "{stderr}"
+    );
+    let missing = galleon(&["analyze", "/no/such/dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

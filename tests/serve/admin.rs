@@ -25,6 +25,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         cache: cache.clone(),
         mcp: McpServer::new(cache.clone(), ServerOptions::new([VS])),
         diagnostics: Diagnostics::default(),
+        findings: Default::default(),
         groups: Arc::from(vec!["default".to_owned(), "synthetic".to_owned()]),
         plugins: None,
         config: Arc::new(HubConfig::default()),

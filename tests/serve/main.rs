@@ -3,6 +3,7 @@
 
 mod admin;
 mod admission;
+mod analysis;
 mod crds;
 mod files;
 mod hostile;

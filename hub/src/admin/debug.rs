@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::AdminState;
 use super::api::{
-    AnalysisMessage, BuildInfo, Endpoint, LinkHealth, PublishedCollection, ResourcePage, ScopedProblem,
-    ServedResource, SinkStatus,
+    AnalysisMessage, BuildInfo, Endpoint, LinkHealth, PublishedCollection, ResourcePage,
+    ScopedProblem, ServedResource, SinkStatus,
 };
 use crate::config::HubConfig;
 use galleon_plugin_host::PluginStatus;
@@ -84,7 +84,9 @@ pub(super) async fn analysis(
 ) -> Json<Vec<AnalysisMessage>> {
     let registry = state.config.registry();
     let wanted = |value: &str, filter: &Option<String>| {
-        filter.as_deref().is_none_or(|f| f.eq_ignore_ascii_case(value))
+        filter
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case(value))
     };
     let messages = crate::analysis::messages(&state.findings, &registry)
         .into_iter()
