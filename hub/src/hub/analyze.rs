@@ -2,7 +2,8 @@
 //! reads them, the analyzer plugins (the built-in Istio analyzers and any
 //! bound with `kind: analyzer`) built for the mesh configuration given, and
 //! the whole state handed to them as one batch, as `serve` does for its
-//! first analysis. What they report comes back as the same messages
+//! first analysis, with the ingress gateway istioctl assumes (see
+//! `default_ingress`). What they report comes back as the same messages
 //! `/debug/analysis` shows.
 
 use std::collections::BTreeSet;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use galleon_pipeline::analysis::{AnalysisSession, AnalyzerFactory, Findings};
 use galleon_pipeline::diagnostics::{Diagnostics, Problem};
-use galleon_pipeline::event::Event;
+use galleon_pipeline::event::{Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 use galleon_pipeline::source::Source;
 use galleon_plugin_host::{Builtin, PluginHost, PluginKind, PluginsConfig};
@@ -21,6 +22,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::HubError;
+
+const PODS: &str = "k8s/core/v1/pods";
+const SERVICES: &str = "k8s/core/v1/services";
 use crate::admin::api::{AnalysisMessage, AnalyzerListing};
 use crate::analysis::messages;
 use crate::config::HubConfig;
@@ -95,6 +99,7 @@ pub async fn analyze(
         .iter()
         .filter(|e| matches!(e, Event::Added(..) | Event::Updated(..)))
         .count();
+    events.extend(default_ingress(&events));
     let factories: Vec<Arc<dyn AnalyzerFactory>> = host.analyzer_factories();
     // Collections no file holds are complete as they are: empty.
     let inputs: BTreeSet<_> = factories.iter().flat_map(|f| f.inputs()).collect();
@@ -112,6 +117,48 @@ pub async fn analyze(
         problems: diagnostics.problems(),
         messages: messages(&findings, &registry),
     })
+}
+
+/// The ingress gateway every Istio installation runs, as `istioctl
+/// analyze` assumes it when it reads files: the Pod and Service
+/// `istio-system/istio-ingressgateway…` (selector `istio: ingressgateway`,
+/// ports 80, 443, 31400, 15443), unless the files define them.
+fn default_ingress(events: &[Event]) -> Vec<Event> {
+    let defined = |collection: &str, name: &str| {
+        events.iter().any(
+            |e| matches!(e, Event::Added(c, entry) if &**c == collection && entry.name == name),
+        )
+    };
+    let entry = |name: &str, body: Value| Entry {
+        name: name.to_owned(),
+        labels: Default::default(),
+        annotations: Default::default(),
+        create_time: None,
+        version: "default".into(),
+        body: Arc::new(body),
+        origin: None,
+    };
+    let mut added = Vec::new();
+    const POD: &str = "istio-system/istio-ingressgateway-dummypod";
+    const SERVICE: &str = "istio-system/istio-ingressgateway";
+    if !defined(PODS, POD) {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "istio-ingressgateway-dummypod", "namespace": "istio-system",
+                         "labels": {"istio": "ingressgateway"}},
+            "spec": {"containers": [{"name": "istio-proxy"}]},
+        });
+        added.push(Event::Added(PODS.into(), entry(POD, pod)));
+    }
+    if !defined(SERVICES, SERVICE) {
+        let port = |name: &str, number: u16| json!({"name": name, "port": number, "targetPort": number, "protocol": "TCP"});
+        let service = json!({
+            "selector": {"istio": "ingressgateway"},
+            "ports": [port("http2", 80), port("https", 443), port("tcp", 31400), port("tls", 15443)],
+        });
+        added.push(Event::Added(SERVICES.into(), entry(SERVICE, service)));
+    }
+    added
 }
 
 /// Every event of the file set's full state.

@@ -7,3 +7,13 @@ pub(crate) const SERVICE_ENTRIES: &str = "k8s/networking.istio.io/v1alpha3/servi
 pub(crate) const SIDECARS: &str = "k8s/networking.istio.io/v1alpha3/sidecars";
 pub(crate) const SERVICES: &str = "k8s/core/v1/services";
 pub(crate) const PODS: &str = "k8s/core/v1/pods";
+pub(crate) const NODES: &str = "k8s/core/v1/nodes";
+pub(crate) const NAMESPACES: &str = "k8s/core/v1/namespaces";
+
+/// Namespaces Istio's analyzers never look at.
+pub(crate) const SYSTEM_NAMESPACES: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];

@@ -1,40 +1,83 @@
-//! `destinationrule.SubsetSelectPodAnalyzer`: a subset whose labels,
-//! together with its host's Service selector, match no pod.
+//! `destinationrule.SubsetSelectPodAnalyzer`: a DestinationRule whose host
+//! names nothing in the mesh, and subsets whose labels (with the
+//! ServiceEntry's workload selector) match no pod, as Istio labels pods
+//! (their node's region, zone and subzone, and hostname).
 
 use galleon_plugin_sdk::serde_json::Value;
 
-use crate::collections::{DESTINATION_RULES, SERVICES};
-use crate::hosts::{fqdn, service_fqdn};
-use crate::messages::{Finding, SUBSET_SELECTS_NO_PODS, finding};
-use crate::store::{Store, string_map};
+use crate::collections::{DESTINATION_RULES, NODES, PODS};
+use crate::hosts::HostMap;
+use crate::messages::{Finding, SUBSET_SELECTS_NO_PODS, UNKNOWN_DESTINATION_RULE_HOST, finding};
+use crate::store::{Labels, Store, items, matches, pod_labels, string_map, strings};
 
 const ANALYZER: &str = "destinationrule.SubsetSelectPodAnalyzer";
 
+/// Every pod's labels with the ones Istio adds from its node.
+fn labelled_pods(store: &Store) -> Vec<Labels> {
+    store
+        .all(PODS)
+        .map(|pod| {
+            let mut labels = pod_labels(pod);
+            let node = pod
+                .body
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if let Some(n) = store.get(NODES, node) {
+                let node_labels = string_map(n.body.pointer("/metadata/labels"));
+                let node_labels = if node_labels.is_empty() {
+                    n.labels.clone()
+                } else {
+                    node_labels
+                };
+                for key in [
+                    "topology.kubernetes.io/region",
+                    "topology.kubernetes.io/zone",
+                    "topology.istio.io/subzone",
+                ] {
+                    if let Some(value) = node_labels.get(key).filter(|v| !v.is_empty()) {
+                        labels.insert(key.to_owned(), value.clone());
+                    }
+                }
+            }
+            if !node.is_empty() {
+                labels.insert("kubernetes.io/hostname".into(), node.to_owned());
+            }
+            labels
+        })
+        .collect()
+}
+
 pub(crate) fn subsets(store: &Store) -> Vec<Finding> {
+    let map = HostMap::new(store);
+    let pods = labelled_pods(store);
     let mut found = Vec::new();
     for dr in store.all(DESTINATION_RULES) {
-        let Some(host) = dr.body.get("host").and_then(Value::as_str) else {
+        let host = dr.body.get("host").and_then(Value::as_str).unwrap_or("");
+        let export = strings(dr.body.get("exportTo"));
+        let Some(target) = map.destination(dr.namespace(), &export, host) else {
+            found.push(finding(
+                ANALYZER,
+                &UNKNOWN_DESTINATION_RULE_HOST,
+                dr,
+                None,
+                format!("The host {host} defined in the DestinationRule does not match any services in the mesh."),
+                Vec::new(),
+            ));
             continue;
         };
-        let fq = fqdn(dr.namespace(), host);
-        // Only a host that is a Service of this cluster has pods to select.
-        let Some(service) = store.all(SERVICES).find(|s| service_fqdn(s) == fq) else {
-            continue;
-        };
-        let selector = string_map(service.body.get("selector"));
-        let subsets = dr.body.get("subsets").and_then(Value::as_array);
-        for (i, subset) in subsets.into_iter().flatten().enumerate() {
-            let mut labels = selector.clone();
-            labels.extend(string_map(subset.get("labels")));
-            if store.pods_matching(service.namespace(), &labels).is_empty() {
+        for subset in items(dr.body.get("subsets")) {
+            let mut selector = target.selector.clone();
+            selector.extend(string_map(subset.get("labels")));
+            if !pods.iter().any(|labels| matches(&selector, labels)) {
                 let name = subset.get("name").and_then(Value::as_str).unwrap_or("");
                 found.push(finding(
                     ANALYZER,
                     &SUBSET_SELECTS_NO_PODS,
                     dr,
-                    Some(format!("spec.subsets[{i}]")),
+                    None,
                     format!(
-                        "The Subset {name} defined in the DestinationRule does not select any pods, which may lead to 503 UH (NoHealthyUpstream)."
+                        "The Subset {name} defined in the DestinationRule does not select any pods. Which may lead to 503 UH (NoHealthyUpstream)."
                     ),
                     Vec::new(),
                 ));

@@ -1,89 +1,91 @@
-//! The Gateway analyzers: selectors that match no gateway pod or ports the
-//! pods do not expose, and Gateways that claim the same host on the same
-//! port of the same workload.
+//! The Gateway analyzers: selectors that match no gateway pod, ports the
+//! gateway's Services do not expose, and Gateways claiming the same host
+//! on the same port of the same workload.
 
 use std::collections::BTreeMap;
 
 use galleon_plugin_sdk::serde_json::Value;
 use galleon_plugin_sdk::{Resource, ResourceRef};
 
-use crate::collections::{GATEWAYS, PODS, SERVICES};
-use crate::hosts::overlap;
+use crate::collections::{GATEWAYS, SERVICES};
 use crate::messages::{
-    CONFLICTING_GATEWAYS, Finding, GATEWAY_PORT_NOT_ON_WORKLOAD, REFERENCED_RESOURCE_NOT_FOUND,
+    CONFLICTING_GATEWAYS, Finding, GATEWAY_PORT_NOT_ON_SERVICE, REFERENCED_RESOURCE_NOT_FOUND,
     finding,
 };
-use crate::store::{Store, matches, pod_labels, selector_text, string_map, strings};
+use crate::store::{Labels, Store, items, matches, selector_text, string_map, strings};
 
 const PORT_ANALYZER: &str = "gateway.IngressGatewayPortAnalyzer";
 const CONFLICT_ANALYZER: &str = "gateway.ConflictingGatewayAnalyzer";
 
-fn servers(gateway: &Resource) -> impl Iterator<Item = &Value> {
-    gateway
-        .body
-        .get("servers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+fn selector_field(selector: &Labels) -> Option<String> {
+    let first = selector.keys().next().map_or("", String::as_str);
+    Some(format!("spec.selector.{first}"))
+}
+
+fn selector_not_found(analyzer: &str, gw: &Resource, selector: &Labels) -> Finding {
+    finding(
+        analyzer,
+        &REFERENCED_RESOURCE_NOT_FOUND,
+        gw,
+        selector_field(selector),
+        format!(
+            "Referenced selector not found: {:?}",
+            selector_text(selector)
+        ),
+        Vec::new(),
+    )
 }
 
 /// A Gateway's selector matching no pod in any namespace (IST0101), and
-/// server ports that no matching pod's Service exposes (IST0104).
+/// server ports that no TCP port of a Service selecting its pods targets
+/// (IST0162).
 pub(crate) fn ports(store: &Store) -> Vec<Finding> {
     let mut found = Vec::new();
     for gw in store.all(GATEWAYS) {
         let selector = string_map(gw.body.get("selector"));
-        let pods: Vec<&Resource> = store
-            .all(PODS)
-            .filter(|p| matches(&selector, &pod_labels(p)))
+        let pods: Vec<(&str, &Labels)> = store
+            .pods(None)
+            .filter(|(_, _, labels)| matches(&selector, labels))
+            .map(|(ns, _, labels)| (ns, labels))
             .collect();
         if pods.is_empty() {
-            found.push(finding(
-                PORT_ANALYZER,
-                &REFERENCED_RESOURCE_NOT_FOUND,
-                gw,
-                Some("spec.selector".into()),
-                format!("Referenced selector not found: {:?}", selector_text(&selector)),
-                Vec::new(),
-            ));
+            found.push(selector_not_found(PORT_ANALYZER, gw, &selector));
             continue;
         }
-        // The ports the gateway's pods are reachable on: their container
-        // ports, and the ports of Services selecting them.
-        let mut exposed: Vec<i64> = Vec::new();
-        for pod in &pods {
-            let labels = pod_labels(pod);
-            for service in store
-                .all(SERVICES)
-                .filter(|s| s.namespace() == pod.namespace())
-            {
-                let selects = string_map(service.body.get("selector"));
-                if selects.is_empty() || !matches(&selects, &labels) {
+        // Target ports reachable, and service ports that have a target.
+        let (mut targets, mut translated) = (Vec::new(), Vec::new());
+        for (ns, labels) in &pods {
+            for service in store.all(SERVICES).filter(|s| s.namespace() == *ns) {
+                if !matches(&string_map(service.body.get("selector")), labels) {
                     continue;
                 }
-                let service_ports = service.body.get("ports").and_then(Value::as_array);
-                for port in service_ports.into_iter().flatten() {
-                    if let Some(target) = port.get("targetPort").and_then(Value::as_i64) {
-                        exposed.push(target);
+                for port in items(service.body.get("ports")) {
+                    if port.get("protocol").and_then(Value::as_str) != Some("TCP") {
+                        continue;
                     }
-                    if let Some(number) = port.get("port").and_then(Value::as_i64) {
-                        exposed.push(number);
+                    let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
+                    match port.get("targetPort").and_then(Value::as_i64) {
+                        Some(target) if target != 0 => {
+                            targets.push(target);
+                            translated.push(number);
+                        }
+                        _ => targets.push(number),
                     }
                 }
             }
         }
-        for (i, server) in servers(gw).enumerate() {
+        for (i, server) in items(gw.body.get("servers")).enumerate() {
             let Some(port) = server.pointer("/port/number").and_then(Value::as_i64) else {
                 continue;
             };
-            if !exposed.contains(&port) {
+            if !targets.contains(&port) && !translated.contains(&port) {
                 found.push(finding(
                     PORT_ANALYZER,
-                    &GATEWAY_PORT_NOT_ON_WORKLOAD,
+                    &GATEWAY_PORT_NOT_ON_SERVICE,
                     gw,
                     Some(format!("spec.servers[{i}].port")),
                     format!(
-                        "The gateway refers to a port that is not exposed on the workload (pod selector {}; port {port})",
+                        "The gateway is listening on a target port (port {port}) that is not defined in the Service associated with its workload instances (Pod selector {}). If you need to access the gateway port through the gateway Service, it will not be available.",
                         selector_text(&selector)
                     ),
                     Vec::new(),
@@ -94,52 +96,87 @@ pub(crate) fn ports(store: &Store) -> Vec<Finding> {
     found
 }
 
-/// Gateways with the same selector, port and an overlapping host (IST0145),
-/// reported on each.
+/// One Gateway's servers on one port: host → bind.
+type Claims<'a> = BTreeMap<&'a str, &'a str>;
+
+/// Gateways whose selectors pick the same workload (the same selector, or
+/// one within the other matching a common pod) and that serve the same
+/// host with the same bind on the same port (IST0145), reported per server.
 pub(crate) fn conflicts(store: &Store) -> Vec<Finding> {
-    // (selector, port) → (gateway, hosts)
-    let mut claims: BTreeMap<(String, i64), Vec<(&Resource, Vec<&str>)>> = BTreeMap::new();
+    // (selector, port) → gateway → hosts.
+    let mut claims: BTreeMap<(String, i64), BTreeMap<&str, Claims<'_>>> = BTreeMap::new();
+    let mut selectors: BTreeMap<String, Labels> = BTreeMap::new();
     for gw in store.all(GATEWAYS) {
-        let selector = selector_text(&string_map(gw.body.get("selector")));
-        for server in servers(gw) {
-            let Some(port) = server.pointer("/port/number").and_then(Value::as_i64) else {
-                continue;
-            };
-            let hosts = strings(server.get("hosts"))
-                .into_iter()
-                .map(|h| h.split_once('/').map_or(h, |(_, host)| host))
-                .collect();
-            claims
+        let labels = string_map(gw.body.get("selector"));
+        let selector = selector_text(&labels);
+        selectors.insert(selector.clone(), labels);
+        for server in items(gw.body.get("servers")) {
+            let port = server
+                .pointer("/port/number")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let bind = server.get("bind").and_then(Value::as_str).unwrap_or("");
+            let entry = claims
                 .entry((selector.clone(), port))
                 .or_default()
-                .push((gw, hosts));
+                .entry(gw.name.as_str())
+                .or_default();
+            for host in strings(server.get("hosts")) {
+                entry.insert(host, bind);
+            }
         }
     }
+    let common_pod = |a: &Labels, b: &Labels| {
+        store
+            .pods(None)
+            .any(|(_, _, labels)| matches(a, labels) && matches(b, labels))
+    };
     let mut found = Vec::new();
-    for ((selector, port), claimants) in &claims {
-        for (i, (gw, hosts)) in claimants.iter().enumerate() {
-            let mut others: Vec<&Resource> = Vec::new();
-            let mut shared: Vec<&str> = Vec::new();
-            for (j, (other, other_hosts)) in claimants.iter().enumerate() {
-                if i == j || other.name == gw.name {
+    for gw in store.all(GATEWAYS) {
+        let labels = string_map(gw.body.get("selector"));
+        let selector = selector_text(&labels);
+        let hits: Vec<&String> = selectors
+            .keys()
+            .filter(|other| {
+                **other == selector
+                    || ((other.contains(&selector) || selector.contains(other.as_str()))
+                        && common_pod(&labels, &selectors[*other]))
+            })
+            .collect();
+        let servers: Vec<&Value> = items(gw.body.get("servers")).collect();
+        if !selector.is_empty() && servers.is_empty() && hits.len() <= 1 {
+            found.push(selector_not_found(CONFLICT_ANALYZER, gw, &labels));
+            continue;
+        }
+        for server in servers {
+            let port = server
+                .pointer("/port/number")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let bind = server.get("bind").and_then(Value::as_str).unwrap_or("");
+            let hosts = strings(server.get("hosts"));
+            let mut conflicting: Vec<&str> = Vec::new();
+            for hit in &hits {
+                let Some(gateways) = claims.get(&((*hit).clone(), port)) else {
                     continue;
-                }
-                let common: Vec<&str> = hosts
-                    .iter()
-                    .copied()
-                    .filter(|h| other_hosts.iter().any(|o| overlap(h, o)))
-                    .collect();
-                if !common.is_empty() {
-                    others.push(other);
-                    shared.extend(common);
+                };
+                for (other, other_hosts) in gateways {
+                    if *other != gw.name
+                        && hosts.iter().any(|h| other_hosts.get(h) == Some(&bind))
+                        && !conflicting.contains(other)
+                    {
+                        conflicting.push(other);
+                    }
                 }
             }
-            if others.is_empty() {
+            if conflicting.is_empty() {
                 continue;
             }
-            shared.sort_unstable();
-            shared.dedup();
-            let names: Vec<&str> = others.iter().map(|o| o.name.as_str()).collect();
+            conflicting.sort_unstable();
+            let names: Vec<&str> = conflicting
+                .iter()
+                .map(|n| n.trim_start_matches('/'))
+                .collect();
             found.push(finding(
                 CONFLICT_ANALYZER,
                 &CONFLICTING_GATEWAYS,
@@ -148,9 +185,12 @@ pub(crate) fn conflicts(store: &Store) -> Vec<Finding> {
                 format!(
                     "Conflict with gateways {} (workload selector {selector}, port {port}, hosts {}).",
                     names.join(","),
-                    shared.join(",")
+                    hosts.join(",")
                 ),
-                others.iter().map(|o| ResourceRef::from(*o)).collect(),
+                conflicting
+                    .iter()
+                    .map(|n| ResourceRef::new(GATEWAYS, *n))
+                    .collect(),
             ));
         }
     }

@@ -10,6 +10,7 @@
 //! to run (`{"analyzers": ["virtualservice.GatewayAnalyzer"]}`).
 
 mod collections;
+mod deprecation;
 mod destinationrule;
 mod gateway;
 mod hosts;
@@ -28,17 +29,25 @@ use galleon_plugin_sdk::{
 };
 
 use collections::{
-    DESTINATION_RULES, GATEWAYS, PODS, SERVICE_ENTRIES, SERVICES, SIDECARS, VIRTUAL_SERVICES,
+    DESTINATION_RULES, GATEWAYS, NAMESPACES, NODES, PODS, SERVICE_ENTRIES, SERVICES, SIDECARS,
+    VIRTUAL_SERVICES,
 };
 use messages::Finding;
 use store::Store;
+
+/// What analyzers know beyond the resources: from the mesh configuration.
+#[derive(Default)]
+struct Context {
+    /// The mesh allocates ServiceEntry addresses (DNS capture).
+    addresses_allocated: bool,
+}
 
 /// One analyzer: its name, what it finds, what it reads, and the function.
 struct Definition {
     name: &'static str,
     description: &'static str,
     inputs: &'static [&'static str],
-    run: fn(&Store) -> Vec<Finding>,
+    run: fn(&Store, &Context) -> Vec<Finding>,
 }
 
 const ANALYZERS: &[Definition] = &[
@@ -46,61 +55,67 @@ const ANALYZERS: &[Definition] = &[
         name: "virtualservice.GatewayAnalyzer",
         description: "Checks the gateways associated with each virtual service",
         inputs: &[VIRTUAL_SERVICES, GATEWAYS],
-        run: virtualservice::gateways,
+        run: |store, _| virtualservice::gateways(store),
     },
     Definition {
         name: "virtualservice.DestinationHostAnalyzer",
         description: "Checks the destination hosts associated with each virtual service",
-        inputs: &[VIRTUAL_SERVICES, SERVICES, SERVICE_ENTRIES],
-        run: virtualservice::destination_hosts,
+        inputs: &[VIRTUAL_SERVICES, SERVICE_ENTRIES, SERVICES],
+        run: |store, _| virtualservice::destination_hosts(store),
     },
     Definition {
         name: "virtualservice.DestinationRuleAnalyzer",
         description: "Checks the destination rules associated with each virtual service",
         inputs: &[VIRTUAL_SERVICES, DESTINATION_RULES],
-        run: virtualservice::destination_rules,
+        run: |store, _| virtualservice::destination_rules(store),
     },
     Definition {
         name: "virtualservice.ConflictingMeshGatewayHostsAnalyzer",
         description: "Checks if multiple virtual services associated with the mesh gateway have conflicting hosts",
         inputs: &[VIRTUAL_SERVICES],
-        run: virtualservice::mesh_gateway_hosts,
+        run: |store, _| virtualservice::mesh_gateway_hosts(store),
     },
     Definition {
         name: "gateway.IngressGatewayPortAnalyzer",
         description: "Checks a gateway's ports against the gateway's Kubernetes service ports",
         inputs: &[GATEWAYS, PODS, SERVICES],
-        run: gateway::ports,
+        run: |store, _| gateway::ports(store),
     },
     Definition {
         name: "gateway.ConflictingGatewayAnalyzer",
         description: "Checks a gateway's selector, port number and hosts",
-        inputs: &[GATEWAYS],
-        run: gateway::conflicts,
+        inputs: &[GATEWAYS, PODS],
+        run: |store, _| gateway::conflicts(store),
     },
     Definition {
         name: "sidecar.SelectorAnalyzer",
         description: "Validates that sidecars that define a workload selector match at least one pod, and that there aren't multiple sidecar resources that select overlapping pods",
-        inputs: &[SIDECARS, PODS],
-        run: sidecar::selectors,
+        inputs: &[SIDECARS, PODS, NAMESPACES],
+        run: |store, _| sidecar::selectors(store),
     },
     Definition {
         name: "service.PortNameAnalyzer",
         description: "Checks the port names associated with each service",
         inputs: &[SERVICES],
-        run: service::port_names,
+        run: |store, _| service::port_names(store),
     },
     Definition {
         name: "destinationrule.SubsetSelectPodAnalyzer",
         description: "Checks that the subsets of a destination rule select pods",
-        inputs: &[DESTINATION_RULES, SERVICES, PODS],
-        run: destinationrule::subsets,
+        inputs: &[DESTINATION_RULES, PODS, SERVICES, SERVICE_ENTRIES, NODES],
+        run: |store, _| destinationrule::subsets(store),
     },
     Definition {
         name: "serviceentry.Analyzer",
         description: "Checks the validity of ServiceEntry",
         inputs: &[SERVICE_ENTRIES],
-        run: serviceentry::addresses,
+        run: |store, context| serviceentry::addresses(store, context.addresses_allocated),
+    },
+    Definition {
+        name: "deprecation.DeprecationAnalyzer",
+        description: "Checks for deprecated Istio types and fields",
+        inputs: &[VIRTUAL_SERVICES, SIDECARS],
+        run: |store, _| deprecation::fields(store),
     },
 ];
 
@@ -109,6 +124,7 @@ const ANALYZERS: &[Definition] = &[
 #[derive(Default)]
 pub struct IstioAnalyzers {
     store: Store,
+    context: Context,
     /// Indices into [`ANALYZERS`] of those that run (all unless configured).
     enabled: Option<Vec<usize>>,
     /// Per analyzer, its messages by resource.
@@ -128,8 +144,10 @@ impl IstioAnalyzers {
     /// it changed.
     fn rerun(&mut self, index: usize) -> BTreeSet<ResourceRef> {
         let mut now: BTreeMap<ResourceRef, Vec<Message>> = BTreeMap::new();
-        for finding in (ANALYZERS[index].run)(&self.store) {
-            now.entry(finding.subject).or_default().push(finding.message);
+        for finding in (ANALYZERS[index].run)(&self.store, &self.context) {
+            now.entry(finding.subject)
+                .or_default()
+                .push(finding.message);
         }
         let before = self.results.remove(&index).unwrap_or_default();
         let changed = before
@@ -179,7 +197,8 @@ impl Analyzer for IstioAnalyzers {
         }
     }
 
-    fn configure(&mut self, settings: &Value, _mesh: &Mesh) -> Result<(), String> {
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        self.context.addresses_allocated = serviceentry::auto_allocated(mesh);
         let Some(names) = settings.get("analyzers") else {
             return Ok(());
         };

@@ -21,8 +21,8 @@ macro_rules! codes {
 }
 
 codes! {
+    DEPRECATED = "IST0002" Deprecated Warning;
     REFERENCED_RESOURCE_NOT_FOUND = "IST0101" ReferencedResourceNotFound Error;
-    GATEWAY_PORT_NOT_ON_WORKLOAD = "IST0104" GatewayPortNotOnWorkload Warning;
     CONFLICTING_MESH_GATEWAY_HOSTS = "IST0109" ConflictingMeshGatewayVirtualServiceHosts Error;
     CONFLICTING_SIDECAR_SELECTORS = "IST0110" ConflictingSidecarWorkloadSelectors Error;
     MULTIPLE_SIDECARS_WITHOUT_SELECTORS = "IST0111" MultipleSidecarsWithoutWorkloadSelectors Error;
@@ -30,8 +30,14 @@ codes! {
     PORT_NAME_CONVENTION = "IST0118" PortNameIsNotUnderNamingConvention Info;
     HOST_NOT_IN_GATEWAY = "IST0132" VirtualServiceHostNotFoundInGateway Warning;
     SERVICE_ENTRY_ADDRESSES_REQUIRED = "IST0134" ServiceEntryAddressesRequired Warning;
+    INGRESS_ROUTE_RULES_NOT_AFFECTED = "IST0140" IngressRouteRulesNotAffected Warning;
     CONFLICTING_GATEWAYS = "IST0145" ConflictingGateways Error;
+    EXTERNAL_NAME_PORT_NAME = "IST0150" ExternalNameServiceTypeInvalidPortName Warning;
+    GATEWAY_PORT_NOT_ON_SERVICE = "IST0162" GatewayPortNotDefinedOnService Warning;
+    REFERENCED_INTERNAL_GATEWAY = "IST0165" ReferencedInternalGateway Warning;
+    INEFFECTIVE_POLICY = "IST0167" IneffectivePolicy Warning;
     SUBSET_SELECTS_NO_PODS = "IST0173" DestinationRuleSubsetNotSelectPods Error;
+    UNKNOWN_DESTINATION_RULE_HOST = "IST0174" UnknownDestinationRuleHost Warning;
 }
 
 /// A finding of `analyzer` about `subject`.

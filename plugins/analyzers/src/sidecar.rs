@@ -1,63 +1,106 @@
-//! `sidecar.SelectorAnalyzer`: Sidecars whose selector matches no pod,
-//! several selecting the same pod, or several in a namespace without one.
+//! `sidecar.SelectorAnalyzer`: Sidecars whose selector matches no pod of
+//! their namespace, several selecting the same pod, several in a namespace
+//! without one, and Sidecars that cannot apply (ambient mode).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use galleon_plugin_sdk::{Resource, ResourceRef};
 
-use crate::collections::SIDECARS;
+use crate::collections::{NAMESPACES, PODS, SIDECARS};
 use crate::messages::{
-    CONFLICTING_SIDECAR_SELECTORS, Finding, MULTIPLE_SIDECARS_WITHOUT_SELECTORS,
-    REFERENCED_RESOURCE_NOT_FOUND, finding,
+    CONFLICTING_SIDECAR_SELECTORS, Finding, INEFFECTIVE_POLICY,
+    MULTIPLE_SIDECARS_WITHOUT_SELECTORS, REFERENCED_RESOURCE_NOT_FOUND, finding,
 };
 use crate::store::{Store, selector_text, string_map};
 
 const ANALYZER: &str = "sidecar.SelectorAnalyzer";
 
+fn ambient_namespace(store: &Store, namespace: &str) -> bool {
+    let Some(ns) = store.get(NAMESPACES, namespace) else {
+        return false;
+    };
+    let labels = &ns.labels;
+    labels.get("istio-injection").map(String::as_str) != Some("enabled")
+        && labels.get("istio.io/rev").is_none_or(String::is_empty)
+        && labels.get("istio.io/dataplane-mode").map(String::as_str) == Some("ambient")
+}
+
+fn ambient_pod(store: &Store, name: &str) -> bool {
+    store.get(PODS, name).is_some_and(|pod| {
+        pod.body
+            .pointer("/metadata/annotations/ambient.istio.io~1redirection")
+            .and_then(|v| v.as_str())
+            == Some("enabled")
+            || pod
+                .annotations
+                .get("ambient.istio.io/redirection")
+                .map(String::as_str)
+                == Some("enabled")
+    })
+}
+
 pub(crate) fn selectors(store: &Store) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut without: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
-    let mut by_pod: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
+    let mut by_pod: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
+    let mut ineffective = BTreeSet::new();
     for sidecar in store.all(SIDECARS) {
         let selector = string_map(sidecar.body.pointer("/workloadSelector/labels"));
         if selector.is_empty() {
-            without.entry(sidecar.namespace()).or_default().push(sidecar);
+            without
+                .entry(sidecar.namespace())
+                .or_default()
+                .push(sidecar);
             continue;
         }
-        let pods = store.pods_matching(sidecar.namespace(), &selector);
+        let pods = store.pods_matching(Some(sidecar.namespace()), &selector);
         if pods.is_empty() {
+            let first = selector.keys().next().cloned().unwrap_or_default();
             found.push(finding(
                 ANALYZER,
                 &REFERENCED_RESOURCE_NOT_FOUND,
                 sidecar,
-                Some("spec.workloadSelector".into()),
-                format!("Referenced selector not found: {:?}", selector_text(&selector)),
+                Some(format!("spec.workloadSelector.labels.{first}")),
+                format!(
+                    "Referenced selector not found: {:?}",
+                    selector_text(&selector)
+                ),
                 Vec::new(),
             ));
         }
         for pod in pods {
-            by_pod.entry(pod.name.as_str()).or_default().push(sidecar);
+            by_pod.entry(pod).or_default().push(sidecar);
         }
     }
-    for (namespace, sidecars) in without.into_iter().filter(|(_, s)| s.len() > 1) {
-        let names = names(&sidecars);
-        for sidecar in &sidecars {
+    let mut ineffective_policy = |sidecar: &Resource, reason: &str, found: &mut Vec<Finding>| {
+        if ineffective.insert(sidecar.name.clone()) {
             found.push(finding(
                 ANALYZER,
-                &MULTIPLE_SIDECARS_WITHOUT_SELECTORS,
+                &INEFFECTIVE_POLICY,
                 sidecar,
                 None,
-                format!(
-                    "The Sidecars [{names}] in namespace {namespace:?} have no workload selector, which can lead to undefined behavior."
-                ),
-                refs(&sidecars, sidecar),
+                format!("The policy has no impact: {reason}."),
+                Vec::new(),
             ));
         }
-    }
-    for (pod, sidecars) in by_pod.into_iter().filter(|(_, s)| s.len() > 1) {
-        let names = names(&sidecars);
+    };
+    for (pod, sidecars) in &by_pod {
+        if ambient_pod(store, pod) {
+            for sidecar in sidecars {
+                ineffective_policy(
+                    sidecar,
+                    "selected workload is in ambient mode, the policy has no impact",
+                    &mut found,
+                );
+            }
+            continue;
+        }
+        if sidecars.len() < 2 {
+            continue;
+        }
         let (namespace, pod_name) = pod.split_once('/').unwrap_or(("", pod));
-        for sidecar in &sidecars {
+        let names = names(sidecars);
+        for sidecar in sidecars {
             found.push(finding(
                 ANALYZER,
                 &CONFLICTING_SIDECAR_SELECTORS,
@@ -66,7 +109,35 @@ pub(crate) fn selectors(store: &Store) -> Vec<Finding> {
                 format!(
                     "The Sidecars [{names}] in namespace {namespace:?} select the same workload pod {pod_name:?}, which can lead to undefined behavior."
                 ),
-                refs(&sidecars, sidecar),
+                refs(sidecars, sidecar),
+            ));
+        }
+    }
+    for (namespace, sidecars) in &without {
+        if ambient_namespace(store, namespace) {
+            for sidecar in sidecars {
+                ineffective_policy(
+                    sidecar,
+                    "namespace is in ambient mode, the policy has no impact",
+                    &mut found,
+                );
+            }
+            continue;
+        }
+        if sidecars.len() < 2 {
+            continue;
+        }
+        let names = names(sidecars);
+        for sidecar in sidecars {
+            found.push(finding(
+                ANALYZER,
+                &MULTIPLE_SIDECARS_WITHOUT_SELECTORS,
+                sidecar,
+                None,
+                format!(
+                    "The Sidecars [{names}] in namespace {namespace:?} have no workload selector, which can lead to undefined behavior."
+                ),
+                refs(sidecars, sidecar),
             ));
         }
     }
@@ -74,11 +145,9 @@ pub(crate) fn selectors(store: &Store) -> Vec<Finding> {
 }
 
 fn names(sidecars: &[&Resource]) -> String {
-    sidecars
-        .iter()
-        .map(|s| s.short_name())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut names: Vec<&str> = sidecars.iter().map(|s| s.short_name()).collect();
+    names.sort_unstable();
+    names.join(" ")
 }
 
 fn refs(sidecars: &[&Resource], this: &Resource) -> Vec<ResourceRef> {

@@ -1,16 +1,24 @@
 //! Every resource the analyzers read, by collection and name, with the
-//! lookups they share (a namespace's resources, labels matching a
-//! selector).
+//! index they share, kept up to date as events arrive: pods' labels by
+//! namespace. Resources in the system
+//! namespaces are left out, as Istio's analyzers leave them.
 
 use std::collections::BTreeMap;
 
 use galleon_plugin_sdk::serde_json::Value;
 use galleon_plugin_sdk::{Event, Resource};
 
+use crate::collections::{PODS, SYSTEM_NAMESPACES};
+
+/// Labels.
+pub(crate) type Labels = BTreeMap<String, String>;
+
 /// The current resources.
 #[derive(Default)]
 pub(crate) struct Store {
     by_collection: BTreeMap<String, BTreeMap<String, Resource>>,
+    /// namespace → pod name → labels.
+    pods: BTreeMap<String, BTreeMap<String, Labels>>,
 }
 
 impl Store {
@@ -18,7 +26,11 @@ impl Store {
     pub(crate) fn apply(&mut self, event: Event) -> Option<String> {
         match event {
             Event::Added(r) | Event::Updated(r) => {
+                if SYSTEM_NAMESPACES.contains(&r.namespace()) {
+                    return None;
+                }
                 let collection = r.collection.clone();
+                self.index(&r, true);
                 self.by_collection
                     .entry(collection.clone())
                     .or_default()
@@ -29,13 +41,25 @@ impl Store {
                 let removed = self
                     .by_collection
                     .get_mut(&collection)
-                    .and_then(|c| c.remove(&name));
-                removed.map(|_| collection)
+                    .and_then(|c| c.remove(&name))?;
+                self.index(&removed, false);
+                Some(collection)
             }
             Event::FullSync(_) => None,
             Event::Reset => {
-                self.by_collection.clear();
+                *self = Self::default();
                 None
+            }
+        }
+    }
+
+    fn index(&mut self, r: &Resource, present: bool) {
+        if r.collection == PODS {
+            let pods = self.pods.entry(r.namespace().to_owned()).or_default();
+            if present {
+                pods.insert(r.short_name().to_owned(), pod_labels(r));
+            } else {
+                pods.remove(r.short_name());
             }
         }
     }
@@ -53,20 +77,32 @@ impl Store {
         self.by_collection.get(collection)?.get(name)
     }
 
-    /// The pods of `namespace` whose labels `selector` matches.
-    pub(crate) fn pods_matching(
-        &self,
-        namespace: &str,
-        selector: &BTreeMap<String, String>,
-    ) -> Vec<&Resource> {
-        self.all(crate::collections::PODS)
-            .filter(|p| p.namespace() == namespace && matches(selector, &pod_labels(p)))
+    /// Pods as (namespace, name, labels), of `namespace` or of all.
+    pub(crate) fn pods<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a str, &'a str, &'a Labels)> + 'a {
+        self.pods
+            .iter()
+            .filter(move |(ns, _)| namespace.is_none_or(|n| n == ns.as_str()))
+            .flat_map(|(ns, pods)| {
+                pods.iter()
+                    .map(move |(name, l)| (ns.as_str(), name.as_str(), l))
+            })
+    }
+
+    /// The names (`namespace/name`) of the pods of `namespace` (all when
+    /// `None`) whose labels `selector` matches.
+    pub(crate) fn pods_matching(&self, namespace: Option<&str>, selector: &Labels) -> Vec<String> {
+        self.pods(namespace)
+            .filter(|(_, _, labels)| matches(selector, labels))
+            .map(|(ns, name, _)| format!("{ns}/{name}"))
             .collect()
     }
 }
 
 /// A pod's labels (its object's `metadata.labels`, else the resource's).
-pub(crate) fn pod_labels(pod: &Resource) -> BTreeMap<String, String> {
+pub(crate) fn pod_labels(pod: &Resource) -> Labels {
     match pod.body.pointer("/metadata/labels") {
         Some(Value::Object(labels)) => labels
             .iter()
@@ -78,18 +114,18 @@ pub(crate) fn pod_labels(pod: &Resource) -> BTreeMap<String, String> {
 
 /// Whether every pair of `selector` is in `labels` (an empty selector
 /// matches everything).
-pub(crate) fn matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn matches(selector: &Labels, labels: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// A JSON map of strings (a selector, labels) as a map.
-pub(crate) fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn string_map(value: Option<&Value>) -> Labels {
     match value {
         Some(Value::Object(map)) => map
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
             .collect(),
-        _ => BTreeMap::new(),
+        _ => Labels::new(),
     }
 }
 
@@ -101,8 +137,13 @@ pub(crate) fn strings(value: Option<&Value>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// A selector written `k=v,k2=v2`, as Istio's messages print it.
-pub(crate) fn selector_text(selector: &BTreeMap<String, String>) -> String {
+/// The items of a JSON list.
+pub(crate) fn items(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    value.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// A selector written `k=v,k2=v2` (keys sorted), as Istio's messages print it.
+pub(crate) fn selector_text(selector: &Labels) -> String {
     selector
         .iter()
         .map(|(k, v)| format!("{k}={v}"))

@@ -112,12 +112,21 @@ mod component {
     impl galleon_plugin_sdk::guest::transformer::exports::galleon::plugin::batch::Guest for Hostile {
         fn handle_batch(
             events: Vec<Event>,
-        ) -> Vec<Result<Vec<galleon_plugin_sdk::guest::transformer::galleon::plugin::types::Output>, String>>
-        {
+        ) -> Vec<
+            Result<
+                Vec<galleon_plugin_sdk::guest::transformer::galleon::plugin::types::Output>,
+                String,
+            >,
+        > {
             use galleon_plugin_sdk::guest::transformer::galleon::plugin::types::Output;
             events
                 .into_iter()
-                .map(|e| Ok(<Hostile as Guest>::handle(e)?.into_iter().map(Output::Event).collect()))
+                .map(|e| {
+                    Ok(<Hostile as Guest>::handle(e)?
+                        .into_iter()
+                        .map(Output::Event)
+                        .collect())
+                })
                 .collect()
         }
     }
