@@ -191,7 +191,11 @@ fn analyze_finds_the_examples_three_mistakes_with_file_and_line() {
         "{stdout}"
     );
     assert!(
-        lines[2].starts_with("Info [IST0118] (Service ratings.bookinfo "),
+        lines[2].starts_with("Warning [IST0132] (VirtualService frontdoor.bookinfo "),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].starts_with("Info [IST0118] (Service ratings.bookinfo "),
         "{stdout}"
     );
     // Below the threshold, suppressed, or filtered: exit 0.
@@ -229,7 +233,8 @@ fn analyze_prints_json_and_refuses_unknown_analyzers() {
         "virtualservice.GatewayAnalyzer",
     ]);
     let messages: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages}");
+    // The missing Gateway (IST0101), and no Gateway serving the host (IST0132).
+    assert_eq!(messages.as_array().unwrap().len(), 2, "{messages}");
     let m = &messages[0];
     assert_eq!(m["code"], "IST0101");
     assert_eq!(m["name"], "ReferencedResourceNotFound");
