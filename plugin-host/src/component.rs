@@ -205,10 +205,10 @@ fn check_world(
     let wanted = format!("{WIT_PACKAGE}/{interface}@{WIT_VERSION}");
     let prefix = format!("{WIT_PACKAGE}/{interface}@");
     let built = exports.iter().find_map(|e| e.strip_prefix(&prefix));
-    if let Some(contract) = built.and_then(Contract::of) {
-        if interface != "analyzer" || contract == Contract::V0_2 {
-            return Ok(contract);
-        }
+    if let Some(contract) = built.and_then(Contract::of)
+        && (interface != "analyzer" || contract == Contract::V0_2)
+    {
+        return Ok(contract);
     }
     let world = |message: String| {
         Err(PluginError::World {

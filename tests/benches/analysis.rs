@@ -54,11 +54,11 @@ async fn main() {
     let galleon = galleon_tests::built_galleon();
     match std::env::var_os("ISTIO_SRC") {
         Some(src) => conformance(&galleon, Path::new(&src)),
-        None => println!("ISTIO_SRC not set: Istio's analyzer grid not run"),
+        None => print("ISTIO_SRC not set: Istio's analyzer grid not run"),
     }
     // `-- --grid-only`: Istio's grid alone.
     if !std::env::args().any(|a| a == "--grid-only") {
-        scaled(&galleon).await;
+        scaled().await;
     }
 }
 
@@ -95,12 +95,12 @@ fn conformance(galleon: &Path, src: &Path) {
         let got: Vec<Value> = match serde_json::from_slice(&out.stdout) {
             Ok(got) => got,
             Err(_) => {
-                println!(
+                print(&format!(
                     "  {} ({}): {}",
                     case.name,
                     case.analyzer,
                     String::from_utf8_lossy(&out.stderr).trim()
-                );
+                ));
                 continue;
             }
         };
@@ -138,27 +138,27 @@ fn conformance(galleon: &Path, src: &Path) {
         if got == expected {
             figure.0 += 1;
         } else {
-            println!(
+            print(&format!(
                 "  {} ({}): expected {expected:?}, got {got:?}",
                 case.name, case.analyzer
-            );
+            ));
         }
     }
     let (mut exact, mut total) = (0, 0);
-    println!("| analyzer | exact cases |\n|---|---|");
+    print("| analyzer | exact cases |\n|---|---|");
     for (analyzer, (e, t)) in &figures {
         let note = if held.contains(analyzer) {
             ""
         } else {
             " (not held)"
         };
-        println!("| `{analyzer}`{note} | {e}/{t} |");
+        print(&format!("| `{analyzer}`{note} | {e}/{t} |"));
         if held.contains(analyzer) {
             exact += e;
             total += t;
         }
     }
-    println!("analyzers held: {exact}/{total} grid cases exact");
+    print(&format!("analyzers held: {exact}/{total} grid cases exact"));
 }
 
 /// Message names → codes, from messages.yaml.
@@ -249,7 +249,7 @@ fn bookinfo(ns: &str) -> String {
     docs.join("---\n")
 }
 
-async fn scaled(galleon: &Path) {
+async fn scaled() {
     let dir = tempfile::tempdir().unwrap();
     let resources = dir.path().join("resources");
     std::fs::create_dir(&resources).unwrap();
@@ -288,11 +288,11 @@ async fn scaled(galleon: &Path) {
     .await;
     let reanalysed = changed.elapsed();
     let rss = rss_mib(hub.pid());
-    println!(
+    print(&format!(
         "analysis of {documents} resources ({NAMESPACES} namespaces of bookinfo): first full analysis {:.2} s after start; one edit → its message {:.0} ms; RSS {rss:.0} MiB",
         first.as_secs_f64(),
         reanalysed.as_secs_f64() * 1e3
-    );
+    ));
     assert!(hub.stop().await);
 }
 
@@ -326,4 +326,9 @@ fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     kib / 1024.0
+}
+
+#[allow(clippy::print_stdout)]
+fn print(line: &str) {
+    println!("{line}");
 }

@@ -95,7 +95,7 @@ async fn analyzed(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let builtins = galleon_plugin_artifacts::builtins();
     if args.list_analyzers {
         let listing = list_analyzers(&config, &builtins).await?;
-        output::print(args.output, &listing, render_listing)?;
+        output::print(args.output, &listing, |l: &Vec<_>| render_listing(l))?;
         return Ok(ExitCode::SUCCESS);
     }
     let request = AnalyzeRequest {
@@ -126,14 +126,14 @@ async fn analyzed(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
             m
         })
         .collect();
-    output::print(args.output, &shown, render)?;
+    output::print(args.output, &shown, |m: &Vec<_>| render(m))?;
     let failed = shown
         .iter()
         .any(|m| rank(&m.level) >= args.failure_threshold.rank());
     Ok(ExitCode::from(if failed { FAILED } else { 0 }))
 }
 
-fn render(messages: &Vec<AnalysisMessage>) -> String {
+fn render(messages: &[AnalysisMessage]) -> String {
     if messages.is_empty() {
         return "\u{2714} No validation issues found when analyzing the given files.\n".into();
     }
@@ -145,7 +145,7 @@ fn render(messages: &Vec<AnalysisMessage>) -> String {
         .collect()
 }
 
-fn render_listing(listing: &Vec<AnalyzerListing>) -> String {
+fn render_listing(listing: &[AnalyzerListing]) -> String {
     let mut text = format!("Available analyzers ({}):\n", listing.len());
     for analyzer in listing {
         text += &format!("  {}: {}\n", analyzer.name, analyzer.description);

@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Args;
-use galleon_hub::admin::api::{CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus};
+use galleon_hub::admin::api::{
+    AnalysisMessage, CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus,
+};
 use galleon_mcp::quote::escaped;
 use serde::Serialize;
 
@@ -39,6 +41,8 @@ struct Status {
     sinks: Vec<SinkRow>,
     /// The current problems with the input.
     problems: Vec<ScopedProblem>,
+    /// The analyzers' current messages.
+    analysis: Vec<AnalysisMessage>,
 }
 
 /// One sink's state for one collection.
@@ -78,9 +82,11 @@ pub(super) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let sinks: Vec<SinkStatus> = admin.get_json("/debug/sinks").await?;
     let published: Vec<PublishedCollection> = admin.get_json("/debug/snapshots").await?;
     let problems: Vec<ScopedProblem> = admin.get_json("/debug/diagnostics").await?;
+    let analysis: Vec<AnalysisMessage> = admin.get_json("/debug/analysis").await?;
     let status = Status {
         sinks: rows(&sinks, &published),
         problems,
+        analysis,
     };
     output::print(args.output, &status, render)?;
     Ok(exit_code(&status))
@@ -220,6 +226,24 @@ fn render(status: &Status) -> String {
             );
         }
     }
+    if !status.analysis.is_empty() {
+        let count = |level: &str| status.analysis.iter().filter(|m| m.level == level).count();
+        let _ = writeln!(
+            out,
+            "\n{} analysis messages ({} errors, {} warnings, {} info):",
+            status.analysis.len(),
+            count("Error"),
+            count("Warning"),
+            count("Info")
+        );
+        for message in &status.analysis {
+            let _ = writeln!(
+                out,
+                "  {}",
+                escaped(&galleon_hub::analysis::line(message), LINE)
+            );
+        }
+    }
     out
 }
 
@@ -272,6 +296,7 @@ mod tests {
     fn sink_strings_of_any_length_are_escaped_and_bounded() {
         let forged = format!("a\x1b[2J\nSYNCED {}", "x".repeat(70_000));
         let status = Status {
+            analysis: Vec::new(),
             sinks: rows(&[sink(forged.clone(), forged)], &[]),
             problems: Vec::new(),
         };
@@ -294,6 +319,7 @@ mod tests {
             published_at: String::new(),
         };
         let status = |latest: &str, problems: Vec<ScopedProblem>| Status {
+            analysis: Vec::new(),
             sinks: rows(&[sink("n".into(), "c".into())], &[published(latest)]),
             problems,
         };

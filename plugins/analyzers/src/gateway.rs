@@ -40,6 +40,11 @@ fn selector_not_found(analyzer: &str, gw: &Resource, selector: &Labels) -> Findi
 /// server ports that no TCP port of a Service selecting its pods targets
 /// (IST0162).
 pub(crate) fn ports(store: &Store) -> Vec<Finding> {
+    let mut services: BTreeMap<&str, Vec<(Labels, &Resource)>> = BTreeMap::new();
+    for service in store.all(SERVICES) {
+        let selects = string_map(service.body.get("selector"));
+        services.entry(service.namespace()).or_default().push((selects, service));
+    }
     let mut found = Vec::new();
     for gw in store.all(GATEWAYS) {
         let selector = string_map(gw.body.get("selector"));
@@ -55,8 +60,8 @@ pub(crate) fn ports(store: &Store) -> Vec<Finding> {
         // Target ports reachable, and service ports that have a target.
         let (mut targets, mut translated) = (Vec::new(), Vec::new());
         for (ns, labels) in &pods {
-            for service in store.all(SERVICES).filter(|s| s.namespace() == *ns) {
-                if !matches(&string_map(service.body.get("selector")), labels) {
+            for (selects, service) in services.get(ns).into_iter().flatten() {
+                if !matches(selects, labels) {
                     continue;
                 }
                 for port in items(service.body.get("ports")) {
