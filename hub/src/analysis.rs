@@ -1,59 +1,8 @@
-//! Analysis messages as the hub shows them: the analyzers' findings with
-//! kinds, namespaces and origins (`messages`), istioctl's one-line text,
-//! its `--suppress` patterns, and the filters of `/debug/analysis`.
+//! Analysis messages as the command line shows them: istioctl's one-line
+//! text, its `--suppress` patterns, and how serious a level is. (The
+//! messages themselves are `admin::api::AnalysisMessage`.)
 
-use galleon_pipeline::analysis::{Findings, Level};
-use galleon_pipeline::registry::Registry;
-
-use crate::admin::api::{AnalysisMessage, AnalyzedResource, MessageOrigin};
-
-/// Every current finding, as messages ordered by level, then resource.
-pub fn messages(findings: &Findings, registry: &Registry) -> Vec<AnalysisMessage> {
-    let resource = |collection: &str, name: &str| {
-        let schema = registry.by_collection(collection);
-        let (namespace, name) = match name.split_once('/') {
-            Some((namespace, name)) => (namespace, name),
-            None if schema.is_some_and(|s| s.cluster_scoped) => ("", name),
-            None => ("default", name),
-        };
-        AnalyzedResource {
-            kind: schema.map_or_else(|| collection.to_owned(), |s| s.kind.clone()),
-            namespace: if namespace.is_empty() && !schema.is_some_and(|s| s.cluster_scoped) {
-                "default".into()
-            } else {
-                namespace.to_owned()
-            },
-            name: name.to_owned(),
-        }
-    };
-    let mut all: Vec<(Level, AnalysisMessage)> = findings
-        .all()
-        .into_iter()
-        .map(|f| {
-            let m = f.message;
-            let message = AnalysisMessage {
-                code: m.code,
-                name: m.name,
-                level: m.level.to_string(),
-                analyzer: m.analyzer,
-                resource: resource(&f.subject.0, &f.subject.1),
-                origin: f.origin.map(|o| MessageOrigin {
-                    file: o.path.display().to_string(),
-                    line: o.line,
-                }),
-                field: m.field,
-                message: m.text,
-                references: m.references.iter().map(|(c, n)| resource(c, n)).collect(),
-                stale: f.stale,
-            };
-            (m.level, message)
-        })
-        .collect();
-    all.sort_by(|(la, a), (lb, b)| {
-        (la, &a.resource, &a.code, &a.message).cmp(&(lb, &b.resource, &b.code, &b.message))
-    });
-    all.into_iter().map(|(_, m)| m).collect()
-}
+use crate::admin::api::{AnalysisMessage, AnalyzedResource};
 
 /// The resource as istioctl names it: `Kind name.namespace` (`Kind name`
 /// when cluster-scoped).
@@ -148,6 +97,7 @@ pub fn rank(level: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::api::MessageOrigin;
 
     fn message(kind: &str, name: &str, namespace: &str, code: &str) -> AnalysisMessage {
         AnalysisMessage {

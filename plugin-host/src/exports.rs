@@ -10,11 +10,11 @@ use wasmtime::{AsContextMut, Store};
 use super::sandbox::StoreState;
 use super::wit_bindings::{v0_1, v0_2, wit};
 
-use v0_1::transformer::exports::galleon::plugin::transformer as t1;
-use v0_1::validator::exports::galleon::plugin::validator as v1;
-use v0_2::analyzer::exports::galleon::plugin::analyzer as a2;
-use v0_2::transformer::exports::galleon::plugin::{batch as b2, transformer as t2};
-use v0_2::validator::exports::galleon::plugin::validator as v2;
+use v0_1::transformer_world::exports::galleon::plugin::transformer as t1;
+use v0_1::validator_world::exports::galleon::plugin::validator as v1;
+use v0_2::analyzer_world::exports::galleon::plugin::analyzer as a2;
+use v0_2::transformer_world::exports::galleon::plugin::{batch as b2, transformer as t2};
+use v0_2::validator_world::exports::galleon::plugin::validator as v2;
 
 /// A contract version this host loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -121,9 +121,13 @@ impl host::Host for StoreState {
 impl types::Host for StoreState {}
 
 /// 0.1.0's `log` import: the same call under the older version's name.
-impl v0_1::transformer::galleon::plugin::host::Host for StoreState {
-    fn log(&mut self, level: v0_1::transformer::galleon::plugin::host::Level, message: String) {
-        use v0_1::transformer::galleon::plugin::host::Level as L;
+impl v0_1::transformer_world::galleon::plugin::host::Host for StoreState {
+    fn log(
+        &mut self,
+        level: v0_1::transformer_world::galleon::plugin::host::Level,
+        message: String,
+    ) {
+        use v0_1::transformer_world::galleon::plugin::host::Level as L;
         let level = match level {
             L::Trace => host::Level::Trace,
             L::Debug => host::Level::Debug,
@@ -180,7 +184,7 @@ impl Sandbox {
             .and_then(|()| deny_sleep(&mut linker))
             .and_then(|()| host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
             .and_then(|()| {
-                v0_1::transformer::galleon::plugin::host::add_to_linker::<_, HasSelf<_>>(
+                v0_1::transformer_world::galleon::plugin::host::add_to_linker::<_, HasSelf<_>>(
                     &mut linker,
                     |s| s,
                 )

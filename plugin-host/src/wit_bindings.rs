@@ -9,7 +9,7 @@
 /// interfaces' own indices (see `component`).
 pub(crate) mod v0_2 {
     /// Transformers, with the optional `batch` interface.
-    pub(crate) mod transformer {
+    pub(crate) mod transformer_world {
         wasmtime::component::bindgen!({
             path: "../plugin-sdk/wit",
             world: "batch-transformer-plugin",
@@ -17,25 +17,25 @@ pub(crate) mod v0_2 {
     }
 
     /// Validators; the shared interfaces are the transformer world's.
-    pub(crate) mod validator {
+    pub(crate) mod validator_world {
         wasmtime::component::bindgen!({
             path: "../plugin-sdk/wit",
             world: "validator-plugin",
             with: {
-                "galleon:plugin/types": super::transformer::galleon::plugin::types,
-                "galleon:plugin/host": super::transformer::galleon::plugin::host,
+                "galleon:plugin/types": super::transformer_world::galleon::plugin::types,
+                "galleon:plugin/host": super::transformer_world::galleon::plugin::host,
             },
         });
     }
 
     /// Analyzers; the shared interfaces are the transformer world's.
-    pub(crate) mod analyzer {
+    pub(crate) mod analyzer_world {
         wasmtime::component::bindgen!({
             path: "../plugin-sdk/wit",
             world: "analyzer-plugin",
             with: {
-                "galleon:plugin/types": super::transformer::galleon::plugin::types,
-                "galleon:plugin/host": super::transformer::galleon::plugin::host,
+                "galleon:plugin/types": super::transformer_world::galleon::plugin::types,
+                "galleon:plugin/host": super::transformer_world::galleon::plugin::host,
             },
         });
     }
@@ -45,31 +45,31 @@ pub(crate) mod v0_2 {
 /// apart (its name carries the version) and forwards to 0.2.0's.
 pub(crate) mod v0_1 {
     /// 0.1.0 transformers.
-    pub(crate) mod transformer {
+    pub(crate) mod transformer_world {
         wasmtime::component::bindgen!({
             path: "wit-0.1.0",
             world: "transformer-plugin",
             with: {
-                "galleon:plugin/types": crate::wit_bindings::v0_2::transformer::galleon::plugin::types,
+                "galleon:plugin/types": crate::wit_bindings::v0_2::transformer_world::galleon::plugin::types,
             },
         });
     }
 
     /// 0.1.0 validators.
-    pub(crate) mod validator {
+    pub(crate) mod validator_world {
         wasmtime::component::bindgen!({
             path: "wit-0.1.0",
             world: "validator-plugin",
             with: {
-                "galleon:plugin/types": crate::wit_bindings::v0_2::transformer::galleon::plugin::types,
-                "galleon:plugin/host": super::transformer::galleon::plugin::host,
+                "galleon:plugin/types": crate::wit_bindings::v0_2::transformer_world::galleon::plugin::types,
+                "galleon:plugin/host": super::transformer_world::galleon::plugin::host,
             },
         });
     }
 }
 
 /// The WIT types every world shares, and the host interface plugins import.
-pub(crate) use v0_2::transformer::galleon::plugin::{host, types as wit};
+pub(crate) use v0_2::transformer_world::galleon::plugin::{host, types as wit};
 
 /// The package and version of the contract this host serves.
 pub const WIT_PACKAGE: &str = "galleon:plugin";

@@ -2,6 +2,8 @@
 //! server serialises them and `galleon status` (or any Rust client) reads
 //! them back, so the two cannot drift.
 
+use galleon_pipeline::analysis::{Findings, Level};
+use galleon_pipeline::registry::Registry;
 use serde::{Deserialize, Serialize};
 
 pub use galleon_mcp::cache::{CollectionStatus, Nack, SinkStatus};
@@ -178,4 +180,52 @@ pub struct AnalyzerListing {
     pub description: String,
     /// The collections it reads.
     pub inputs: Vec<String>,
+}
+
+/// Every current finding, as messages ordered by level, then resource.
+pub fn analysis_messages(findings: &Findings, registry: &Registry) -> Vec<AnalysisMessage> {
+    // A namespaced resource without a namespace (a file's) is in
+    // `default`, as istioctl treats files.
+    let resource = |collection: &str, name: &str| {
+        let schema = registry.by_collection(collection);
+        let cluster_scoped = schema.is_some_and(|s| s.cluster_scoped);
+        let (namespace, name) = name.split_once('/').unwrap_or(("", name));
+        let namespace = if namespace.is_empty() && !cluster_scoped {
+            "default"
+        } else {
+            namespace
+        };
+        AnalyzedResource {
+            kind: schema.map_or_else(|| collection.to_owned(), |s| s.kind.clone()),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    };
+    let mut all: Vec<(Level, AnalysisMessage)> = findings
+        .all()
+        .into_iter()
+        .map(|f| {
+            let m = f.message;
+            let message = AnalysisMessage {
+                code: m.code,
+                name: m.name,
+                level: m.level.to_string(),
+                analyzer: m.analyzer,
+                resource: resource(&f.subject.0, &f.subject.1),
+                origin: f.origin.map(|o| MessageOrigin {
+                    file: o.path.display().to_string(),
+                    line: o.line,
+                }),
+                field: m.field,
+                message: m.text,
+                references: m.references.iter().map(|(c, n)| resource(c, n)).collect(),
+                stale: f.stale,
+            };
+            (m.level, message)
+        })
+        .collect();
+    all.sort_by(|(la, a), (lb, b)| {
+        (la, &a.resource, &a.code, &a.message).cmp(&(lb, &b.resource, &b.code, &b.message))
+    });
+    all.into_iter().map(|(_, m)| m).collect()
 }

@@ -88,7 +88,7 @@ pub(super) async fn analysis(
             .as_deref()
             .is_none_or(|f| f.eq_ignore_ascii_case(value))
     };
-    let messages = crate::analysis::messages(&state.findings, &registry)
+    let messages = super::api::analysis_messages(&state.findings, &registry)
         .into_iter()
         .filter(|m| {
             wanted(&m.code, &query.code)

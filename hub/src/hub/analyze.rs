@@ -25,8 +25,7 @@ use super::HubError;
 
 const PODS: &str = "k8s/core/v1/pods";
 const SERVICES: &str = "k8s/core/v1/services";
-use crate::admin::api::{AnalysisMessage, AnalyzerListing};
-use crate::analysis::messages;
+use crate::admin::api::{AnalysisMessage, AnalyzerListing, analysis_messages};
 use crate::config::HubConfig;
 
 /// What `analyze` was asked to do.
@@ -115,7 +114,7 @@ pub async fn analyze(
     Ok(Analysis {
         resources,
         problems: diagnostics.problems(),
-        messages: messages(&findings, &registry),
+        messages: analysis_messages(&findings, &registry),
     })
 }
 

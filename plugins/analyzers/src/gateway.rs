@@ -43,7 +43,10 @@ pub(crate) fn ports(store: &Store) -> Vec<Finding> {
     let mut services: BTreeMap<&str, Vec<(Labels, &Resource)>> = BTreeMap::new();
     for service in store.all(SERVICES) {
         let selects = string_map(service.body.get("selector"));
-        services.entry(service.namespace()).or_default().push((selects, service));
+        services
+            .entry(service.namespace())
+            .or_default()
+            .push((selects, service));
     }
     let mut found = Vec::new();
     for gw in store.all(GATEWAYS) {
