@@ -206,3 +206,91 @@ fn entry(r: wit::Resource) -> Result<Entry, OutputError> {
         origin: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn input() -> Entry {
+        Entry {
+            name: "ns/a".into(),
+            labels: BTreeMap::from([("old".into(), "x".into()), ("keep".into(), "y".into())]),
+            annotations: BTreeMap::new(),
+            create_time: None,
+            version: "v1".into(),
+            body: Arc::new(json!({"a": 1, "b": {"c": 2}})),
+            origin: None,
+        }
+    }
+
+    fn derived(patch: Option<&str>) -> wit::Output {
+        wit::Output::Derived(wit::Derived {
+            input: wit::ResourceRef {
+                collection: "in".into(),
+                name: "ns/a".into(),
+            },
+            collection: "out".into(),
+            name: None,
+            labels: vec![("team".into(), Some("mesh".into())), ("old".into(), None)],
+            annotations: vec![],
+            body_patch: patch.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn a_derived_output_is_its_input_with_the_changes_applied() {
+        let entry = input();
+        let find = |c: &str, n: &str| (c == "in" && n == "ns/a").then_some(&entry);
+        let declared: Vec<Collection> = vec!["out".into()];
+        let events = outputs(
+            vec![derived(Some(r#"{"b": {"c": null, "d": 3}}"#))],
+            &declared,
+            find,
+        )
+        .unwrap();
+        let [Event::Updated(collection, out)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(&**collection, "out");
+        assert_eq!(out.name, "ns/a");
+        assert_eq!(*out.body, json!({"a": 1, "b": {"d": 3}}));
+        assert_eq!(out.labels.get("team").map(String::as_str), Some("mesh"));
+        assert!(!out.labels.contains_key("old") && out.labels.contains_key("keep"));
+        assert!(out.version.starts_with("v1+"));
+        // The same changes give the same version; other changes another.
+        let again = outputs(
+            vec![derived(Some(r#"{"b": {"c": null, "d": 3}}"#))],
+            &declared,
+            find,
+        )
+        .unwrap();
+        let other = outputs(vec![derived(None)], &declared, find).unwrap();
+        let version = |e: &[Event]| match e {
+            [Event::Updated(_, entry)] => entry.version.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(version(&events), version(&again));
+        assert_ne!(version(&events), version(&other));
+        assert_eq!(
+            *input().body,
+            json!({"a": 1, "b": {"c": 2}}),
+            "the input is untouched"
+        );
+    }
+
+    #[test]
+    fn a_derived_output_of_an_unknown_input_or_a_bad_patch_breaks_the_contract() {
+        let declared: Vec<Collection> = vec!["out".into()];
+        let none = |_: &str, _: &str| None;
+        let error = outputs(vec![derived(None)], &declared, none).unwrap_err();
+        assert!(matches!(error, OutputError::UnknownInput(..)), "{error}");
+        let entry = input();
+        let find = |_: &str, _: &str| Some(&entry);
+        let error = outputs(vec![derived(Some("{not json"))], &declared, find).unwrap_err();
+        assert!(matches!(error, OutputError::BodyNotJson { .. }), "{error}");
+    }
+}
