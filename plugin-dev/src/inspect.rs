@@ -1,7 +1,7 @@
 //! `galleon plugin inspect`: what a compiled plugin is — its contract and
 //! version, what it declares, what it imports, how big it is — and whether
 //! it loads under given limits (compiled, instantiated and, for a
-//! transformer, described within the deadline and memory cap).
+//! transformer or an analyzer, described within the deadline and memory cap).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use galleon_plugin_host::{Contract, Description, Interfaces, Limits, PluginEngine};
 
 use crate::DevError;
-use crate::under_test::{HarnessTransformer, HarnessValidator};
+use crate::under_test::{HarnessAnalyzer, HarnessTransformer, HarnessValidator};
 
 /// What `inspect` found.
 #[derive(Debug)]
@@ -52,6 +52,7 @@ pub fn inspect(path: &Path, limits: Limits) -> Result<Report, DevError> {
     let load = match contract.as_ref().map(|c| c.interface.as_str()) {
         Some("validator") => HarnessValidator::load_in(engine, path, limits)
             .and_then(|mut plugin| plugin.instantiate()),
+        Some("analyzer") => HarnessAnalyzer::load_in(engine, path, limits).map(|_| ()),
         _ => HarnessTransformer::load_in(engine, path, limits).map(|plugin| {
             description = Some(plugin.description().clone());
         }),

@@ -7,12 +7,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use galleon_pipeline::analysis::Level;
 use galleon_pipeline::event::{Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
-use galleon_plugin_host::harness::{Handled, Severity as Found, WasmValidatorUnderTest};
+use galleon_plugin_host::harness::{
+    Handled, Severity as Found, WasmAnalyzerUnderTest, WasmValidatorUnderTest,
+};
 use galleon_plugin_host::{Limits, PluginEngine, PluginError};
-use galleon_plugin_sdk::harness::{UnderTest, ValidatorUnderTest};
-use galleon_plugin_sdk::{Description, Diagnostic, Mesh, Resource, Severity};
+use galleon_plugin_sdk::harness::{AnalyzerUnderTest, UnderTest, ValidatorUnderTest};
+use galleon_plugin_sdk::{
+    AnalyzerInfo, Analyzers, Description, Diagnostic, Mesh, Message, Report, Resource, ResourceRef,
+    Severity,
+};
 use serde_json::Value;
 
 /// A compiled transformer, instantiated in the real sandbox.
@@ -109,6 +115,83 @@ impl ValidatorUnderTest for HarnessValidator {
                 },
                 message: f.message,
                 field: f.field,
+            })
+            .collect())
+    }
+}
+
+/// A compiled analyzer, instantiated in the real sandbox.
+pub struct HarnessAnalyzer(WasmAnalyzerUnderTest);
+
+impl HarnessAnalyzer {
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        WasmAnalyzerUnderTest::load_in(engine, path, limits).map(Self)
+    }
+
+    /// Compiles the component at `path`, with the default limits and a
+    /// private cache.
+    pub fn load(path: &Path) -> Result<Self, PluginError> {
+        Self::load_in(PluginEngine::new(None)?, path, Limits::default())
+    }
+}
+
+impl AnalyzerUnderTest for HarnessAnalyzer {
+    fn describe(&mut self) -> Result<Analyzers, String> {
+        let (inputs, analyzers, summary) = self.0.describe();
+        Ok(Analyzers {
+            inputs,
+            analyzers: analyzers
+                .into_iter()
+                .map(|(name, description, inputs)| AnalyzerInfo {
+                    name,
+                    description,
+                    inputs,
+                })
+                .collect(),
+            summary,
+        })
+    }
+
+    fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
+        let mesh = MeshSettings {
+            config: Arc::new(mesh.config.clone()),
+            domain_suffix: mesh.domain_suffix.clone(),
+        };
+        self.0.configure(settings, &mesh).map_err(|e| e.to_string())
+    }
+
+    fn handle_batch(
+        &mut self,
+        events: &[galleon_plugin_sdk::Event],
+    ) -> Result<Vec<Report>, String> {
+        let events: Vec<Event> = events.iter().map(to_host).collect();
+        let reports = self.0.handle_batch(&events).map_err(|e| e.to_string())??;
+        Ok(reports
+            .into_iter()
+            .map(|r| Report {
+                subject: ResourceRef::new(&*r.subject.0, r.subject.1),
+                messages: r
+                    .messages
+                    .into_iter()
+                    .map(|m| Message {
+                        analyzer: m.analyzer,
+                        code: m.code,
+                        name: m.name,
+                        severity: match m.level {
+                            Level::Error => Severity::Error,
+                            Level::Warning => Severity::Warning,
+                            Level::Info => Severity::Info,
+                        },
+                        field: m.field,
+                        text: m.text,
+                        references: m
+                            .references
+                            .into_iter()
+                            .map(|(c, n)| ResourceRef::new(&*c, n))
+                            .collect(),
+                    })
+                    .collect(),
             })
             .collect())
     }

@@ -23,9 +23,9 @@ use super::failure::Failure;
 use super::instance::start;
 use super::retry::Retry;
 use super::sandbox::{StoreState, arm, blocking};
-use super::to_wit;
 use super::wit_bindings::wit;
-use galleon_pipeline::analysis::{Analyzed, Analyzer, AnalyzerFactory, Level, Message, Report};
+use super::{from_wit, to_wit};
+use galleon_pipeline::analysis::{Analyzed, Analyzer, AnalyzerFactory, Report};
 use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
@@ -169,16 +169,12 @@ impl WasmAnalyzer {
 
     /// A plugin's report, with its subject's origin from the inputs.
     fn report(&self, report: wit::Report) -> Report {
-        let subject: Key = (
-            report.subject.collection.as_str().into(),
-            report.subject.name,
-        );
-        let origin = self.state.get(&subject).and_then(|e| e.origin.clone());
-        Report {
-            subject,
-            origin,
-            messages: report.messages.into_iter().map(message).collect(),
-        }
+        let mut report = from_wit::report(report);
+        report.origin = self
+            .state
+            .get(&report.subject)
+            .and_then(|e| e.origin.clone());
+        report
     }
 
     /// Records a failure (the instance is gone) and reports it.
@@ -200,26 +196,6 @@ impl WasmAnalyzer {
 
     fn replace_or_fail(&mut self) -> Result<Analyzed, String> {
         self.replace().map_err(|error| self.failed(&error))
-    }
-}
-
-fn message(m: wit::Message) -> Message {
-    Message {
-        analyzer: m.analyzer,
-        code: m.code,
-        name: m.name,
-        level: match m.severity {
-            wit::Severity::Error => Level::Error,
-            wit::Severity::Warning => Level::Warning,
-            wit::Severity::Info => Level::Info,
-        },
-        field: m.field,
-        text: m.text,
-        references: m
-            .references
-            .into_iter()
-            .map(|r| (r.collection.as_str().into(), r.name))
-            .collect(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Plugin → host: the WIT records a transformer answers with, as pipeline
 //! events (a derived output applied to the input it names), and the checks
-//! that answer must pass.
+//! that answer must pass; an analyzer's reports.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -87,6 +87,39 @@ fn derived_input<'a>(
 ) -> Result<&'a Entry, OutputError> {
     input(&d.input.collection, &d.input.name)
         .ok_or_else(|| OutputError::UnknownInput(d.input.collection.clone(), d.input.name.clone()))
+}
+
+/// An analyzer's report (its subject's origin is the host's to add).
+pub(crate) fn report(report: wit::Report) -> galleon_pipeline::analysis::Report {
+    use galleon_pipeline::analysis::{Level, Message, Report};
+    Report {
+        subject: (
+            report.subject.collection.as_str().into(),
+            report.subject.name,
+        ),
+        origin: None,
+        messages: report
+            .messages
+            .into_iter()
+            .map(|m| Message {
+                analyzer: m.analyzer,
+                code: m.code,
+                name: m.name,
+                level: match m.severity {
+                    wit::Severity::Error => Level::Error,
+                    wit::Severity::Warning => Level::Warning,
+                    wit::Severity::Info => Level::Info,
+                },
+                field: m.field,
+                text: m.text,
+                references: m
+                    .references
+                    .into_iter()
+                    .map(|r| (r.collection.as_str().into(), r.name))
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 /// What a transformer's answer resolves to before its checks.

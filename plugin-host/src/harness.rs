@@ -1,5 +1,6 @@
 //! A compiled plugin run on its own, in the real sandbox: a transformer one
-//! event at a time, a validator one resource at a time. This is what a
+//! event at a time, a validator one resource at a time, an analyzer one
+//! batch at a time. This is what a
 //! plugin's golden fixtures, `galleon plugin test` and the plugin benchmarks
 //! drive.
 //! Unlike a binding in the pipeline it hands back exactly what the plugin
@@ -12,11 +13,12 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 use super::component::{
-    Description, LoadedTransformer, LoadedValidator, load_transformer, load_validator, read,
+    Description, LoadedAnalyzer, LoadedTransformer, LoadedValidator, load_analyzer,
+    load_transformer, load_validator, read,
 };
 use super::engine::PluginEngine;
 use super::error::PluginError;
-use super::exports::ValidatorExports;
+use super::exports::{AnalyzerExports, ValidatorExports};
 use super::failure::Failure;
 use super::instance::{Answer, Instance, start};
 use super::limits::Limits;
@@ -227,5 +229,89 @@ impl WasmValidatorUnderTest {
                 field: d.field,
             })
             .collect())
+    }
+}
+
+/// One analyzer a compiled analyzer plugin holds: (name, description,
+/// inputs).
+pub type AnalyzerEntry = (String, String, Vec<String>);
+
+/// A compiled analyzer, instantiated in the real sandbox.
+pub struct WasmAnalyzerUnderTest {
+    sandbox: Sandbox,
+    loaded: LoadedAnalyzer,
+    limits: Limits,
+    instance: Option<(Store<StoreState>, AnalyzerExports)>,
+}
+
+impl WasmAnalyzerUnderTest {
+    /// Compiles the component at `path` with `engine` (and its cache).
+    pub fn load_in(engine: PluginEngine, path: &Path, limits: Limits) -> Result<Self, PluginError> {
+        let sandbox = Sandbox::new(engine)?;
+        let loaded = load_analyzer(&sandbox, NAME, path, &read(path)?, limits)?;
+        Ok(Self {
+            sandbox,
+            loaded,
+            limits,
+            instance: None,
+        })
+    }
+
+    /// What `describe` said: every collection read, and its analyzers.
+    pub fn describe(&self) -> (Vec<String>, Vec<AnalyzerEntry>, String) {
+        let d = &self.loaded.description;
+        let analyzers = d
+            .analyzers
+            .iter()
+            .map(|a| (a.name.clone(), a.description.clone(), a.inputs.clone()))
+            .collect();
+        (d.inputs.clone(), analyzers, d.summary.clone())
+    }
+
+    /// Starts a fresh instance configured with `settings` and `mesh`.
+    pub fn configure(
+        &mut self,
+        settings: &serde_json::Value,
+        mesh: &MeshSettings,
+    ) -> Result<(), PluginError> {
+        self.instance = None;
+        let (settings, mesh) = (to_wit::settings(settings), to_wit::mesh(mesh));
+        let loaded = &self.loaded;
+        self.instance = Some(start(
+            &self.sandbox,
+            NAME,
+            self.limits,
+            |store| {
+                let instance = loaded.pre.instantiate(&mut *store)?;
+                loaded.exports.load(store, &instance)
+            },
+            |plugin: &AnalyzerExports, store| plugin.call_configure(store, &settings, &mesh),
+        )?);
+        Ok(())
+    }
+
+    /// One batch: the reports, as the plugin wrote them (`Err(_)` inside
+    /// when it said it could not analyze).
+    pub fn handle_batch(
+        &mut self,
+        events: &[Event],
+    ) -> Result<Result<Vec<galleon_pipeline::analysis::Report>, String>, PluginError> {
+        let Some((store, plugin)) = self.instance.as_mut() else {
+            return Err(PluginError::Binding {
+                name: NAME.into(),
+                message: "not configured".into(),
+            });
+        };
+        arm(store, self.limits);
+        let sent: Vec<_> = events.iter().map(to_wit::event).collect();
+        let answer = blocking(|| plugin.call_handle_batch(&mut *store, &sent)).map_err(|e| {
+            PluginError::Call {
+                name: NAME.into(),
+                call: "handle-batch",
+                failure: Failure::of(&e, self.limits),
+            }
+        });
+        let answer = answer.inspect_err(|_| self.instance = None)?;
+        Ok(answer.map(|reports| reports.into_iter().map(from_wit::report).collect()))
     }
 }

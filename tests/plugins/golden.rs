@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use galleon_plugin_dev::under_test::HarnessTransformer;
-use galleon_plugin_sdk::harness::{UnderTest, check_fixtures};
+use galleon_plugin_dev::under_test::{HarnessAnalyzer, HarnessTransformer};
+use galleon_plugin_sdk::harness::{UnderTest, check_analyzer_fixtures, check_fixtures};
 
 /// (component, fixture directory relative to the workspace root).
 const PLUGINS: &[(&str, &str)] = &[
@@ -49,4 +49,14 @@ fn compiled_plugins_match_their_golden_fixtures() {
     for (component, fixtures) in PLUGINS {
         check_fixtures(&dir(fixtures), || wasm(component));
     }
+}
+
+#[test]
+fn the_compiled_analyzers_match_their_golden_fixtures() {
+    check_analyzer_fixtures(&dir("plugins/analyzers/fixtures"), || {
+        Box::new(
+            HarnessAnalyzer::load(Path::new(galleon_plugin_artifacts::ANALYZERS))
+                .expect("load component"),
+        )
+    });
 }
