@@ -44,7 +44,7 @@ fn version_names_the_plugin_contract_and_the_commit() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], format!("galleon {}", env!("CARGO_PKG_VERSION")));
-    assert_eq!(lines[1], "plugin contract galleon:plugin@0.1.0");
+    assert_eq!(lines[1], "plugin contract galleon:plugin@0.2.0");
     let commit = lines[2].strip_prefix("git commit ").unwrap();
     assert!(
         commit == "unknown" || commit.chars().all(|c| c.is_ascii_hexdigit()),

@@ -14,7 +14,7 @@ use super::wit_bindings::{WIT_PACKAGE, WIT_VERSION, WIT_VERSIONS_LOADED};
 pub struct Interfaces {
     /// Imported instance names, e.g. `wasi:io/streams@0.2.6`.
     pub imports: Vec<String>,
-    /// Exported instance names, e.g. `galleon:plugin/transformer@0.1.0`.
+    /// Exported instance names, e.g. `galleon:plugin/transformer@0.2.0`.
     pub exports: Vec<String>,
 }
 

@@ -42,7 +42,7 @@ pub struct ScopedProblem {
 pub struct BuildInfo {
     /// The release, e.g. `0.1.0`.
     pub version: String,
-    /// The plugin contract it serves, e.g. `galleon:plugin@0.1.0`.
+    /// The plugin contract it serves, e.g. `galleon:plugin@0.2.0`.
     pub plugin_contract: String,
     /// The git commit it was built from.
     pub commit: String,
