@@ -26,11 +26,14 @@ use super::sandbox::{StoreState, arm, blocking};
 use super::wit_bindings::wit;
 use super::{from_wit, to_wit};
 use galleon_pipeline::analysis::{Analyzed, Analyzer, AnalyzerFactory, Report};
-use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope};
+use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope, escaped};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 
 type Key = (Collection, String);
+
+/// The longest an analyzer's own error is shown.
+const MESSAGE_MAX: usize = 1_000;
 
 /// The most messages one answer may carry (a plugin cannot flood the
 /// status page or the metrics).
@@ -153,9 +156,11 @@ impl WasmAnalyzer {
             call: "handle-batch",
             failure: Failure::of(&e, limits),
         })?;
+        // The plugin's words reach the log and the status page: escaped
+        // and bounded, so they cannot forge a line.
         let reports = answer.map_err(|message| PluginError::Analyze {
             name: self.name().into(),
-            message,
+            message: escaped(&message, MESSAGE_MAX),
         })?;
         let messages: usize = reports.iter().map(|r| r.messages.len()).sum();
         if messages > MESSAGES_MAX {
