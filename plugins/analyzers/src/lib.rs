@@ -131,6 +131,8 @@ pub struct IstioAnalyzers {
     results: BTreeMap<usize, BTreeMap<ResourceRef, Vec<Message>>>,
     /// Every analyzer ran once.
     primed: bool,
+    /// How many times an analyzer ran (what a batch cost).
+    runs: usize,
 }
 
 impl IstioAnalyzers {
@@ -143,6 +145,7 @@ impl IstioAnalyzers {
     /// Re-runs analyzer `index`; returns the resources whose messages from
     /// it changed.
     fn rerun(&mut self, index: usize) -> BTreeSet<ResourceRef> {
+        self.runs += 1;
         let mut now: BTreeMap<ResourceRef, Vec<Message>> = BTreeMap::new();
         for finding in (ANALYZERS[index].run)(&self.store, &self.context) {
             now.entry(finding.subject)
@@ -251,8 +254,67 @@ export_analyzer!(IstioAnalyzers);
 #[cfg(test)]
 mod tests {
     use galleon_plugin_sdk::harness::{NativeAnalyzer, check_analyzer_fixtures};
+    use galleon_plugin_sdk::serde_json::json;
+    use galleon_plugin_sdk::{Analyzer, Event, Resource};
 
     use super::IstioAnalyzers;
+    use crate::collections::{PODS, VIRTUAL_SERVICES};
+
+    fn vs(gateway: &str) -> Event {
+        Event::Updated(Resource::new(
+            VIRTUAL_SERVICES,
+            "shop/front",
+            json!({"hosts": ["shop.example.com"], "gateways": [gateway]}),
+        ))
+    }
+
+    #[test]
+    fn a_batch_reports_only_the_resources_whose_messages_changed() {
+        let mut analyzers = IstioAnalyzers::default();
+        let first = analyzers.handle_batch(vec![vs("missing")]).unwrap();
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert!(first[0].messages.iter().any(|m| m.code == "IST0101"));
+        assert_eq!(
+            analyzers.runs,
+            super::ANALYZERS.len(),
+            "the first batch runs them all"
+        );
+        // A change no analyzer of the VirtualService reads: nothing to report,
+        // and only the analyzers that read Pods ran.
+        let pod = Resource::new(
+            PODS,
+            "shop/p",
+            json!({"metadata": {"labels": {"app": "x"}}}),
+        );
+        let before = analyzers.runs;
+        assert!(
+            analyzers
+                .handle_batch(vec![Event::Added(pod)])
+                .unwrap()
+                .is_empty()
+        );
+        let read_pods = super::ANALYZERS
+            .iter()
+            .filter(|a| a.inputs.contains(&PODS))
+            .count();
+        assert_eq!(analyzers.runs - before, read_pods);
+        assert!(read_pods < super::ANALYZERS.len());
+        // The same VirtualService again: its messages did not change.
+        assert!(
+            analyzers
+                .handle_batch(vec![vs("missing")])
+                .unwrap()
+                .is_empty()
+        );
+        // Removing it clears its messages, in one report.
+        let removed = Event::Deleted {
+            collection: VIRTUAL_SERVICES.into(),
+            name: "shop/front".into(),
+        };
+        let cleared = analyzers.handle_batch(vec![removed]).unwrap();
+        assert_eq!(cleared.len(), 1);
+        assert!(cleared[0].messages.is_empty());
+    }
 
     #[test]
     fn fixtures_match_their_golden_files() {
