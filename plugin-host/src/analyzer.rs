@@ -104,10 +104,7 @@ impl WasmAnalyzer {
             &b.sandbox,
             &b.slot.name,
             b.limits,
-            |store| {
-                let instance = loaded.pre.instantiate(&mut *store)?;
-                loaded.exports.load(store, &instance)
-            },
+            |store| loaded.instantiate(store),
             |plugin: &AnalyzerExports, store| plugin.call_configure(store, &b.settings, &self.mesh),
         )?;
         Ok(Instance {

@@ -9,7 +9,10 @@ use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre};
 
 use super::error::PluginError;
-use super::exports::{AnalyzerIndices, Contract, TransformerIndices, ValidatorIndices};
+use super::exports::{
+    AnalyzerExports, AnalyzerIndices, Contract, TransformerExports, TransformerIndices,
+    ValidatorExports, ValidatorIndices,
+};
 use super::failure::Failure;
 use super::limits::Limits;
 use super::sandbox::{Sandbox, StoreState, arm, blocking};
@@ -49,6 +52,26 @@ pub(crate) struct LoadedAnalyzer {
     pub(crate) exports: AnalyzerIndices,
     pub(crate) description: wit::Analyzers,
 }
+
+/// An instance of a loaded component in `store`, and its exports: the one
+/// way every kind of plugin is instantiated.
+macro_rules! instantiate {
+    ($loaded:ty, $exports:ty) => {
+        impl $loaded {
+            pub(crate) fn instantiate(
+                &self,
+                store: &mut Store<StoreState>,
+            ) -> wasmtime::Result<$exports> {
+                let instance = self.pre.instantiate(&mut *store)?;
+                self.exports.load(store, &instance)
+            }
+        }
+    };
+}
+
+instantiate!(LoadedTransformer, TransformerExports);
+instantiate!(LoadedValidator, ValidatorExports);
+instantiate!(LoadedAnalyzer, AnalyzerExports);
 
 /// Reads a file and hashes it, without compiling.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PluginError> {

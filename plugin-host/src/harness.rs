@@ -187,10 +187,7 @@ impl WasmValidatorUnderTest {
             &self.sandbox,
             NAME,
             self.limits,
-            |store| {
-                let instance = loaded.pre.instantiate(&mut *store)?;
-                loaded.exports.load(store, &instance)
-            },
+            |store| loaded.instantiate(store),
             |plugin: &ValidatorExports, store| plugin.configure(store, &settings),
         )?);
         Ok(())
@@ -281,10 +278,7 @@ impl WasmAnalyzerUnderTest {
             &self.sandbox,
             NAME,
             self.limits,
-            |store| {
-                let instance = loaded.pre.instantiate(&mut *store)?;
-                loaded.exports.load(store, &instance)
-            },
+            |store| loaded.instantiate(store),
             |plugin: &AnalyzerExports, store| plugin.call_configure(store, &settings, &mesh),
         )?);
         Ok(())

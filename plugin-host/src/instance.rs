@@ -82,10 +82,7 @@ impl Instance {
             sandbox,
             name,
             limits,
-            |store| {
-                let instance = loaded.pre.instantiate(&mut *store)?;
-                loaded.exports.load(store, &instance)
-            },
+            |store| loaded.instantiate(store),
             |plugin: &TransformerExports, store| plugin.configure(store, settings, &mesh),
         )?;
         Ok(Self {

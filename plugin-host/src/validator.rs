@@ -40,10 +40,7 @@ impl WasmValidator {
             &b.sandbox,
             &b.slot.name,
             b.limits,
-            |store| {
-                let instance = loaded.pre.instantiate(&mut *store)?;
-                loaded.exports.load(store, &instance)
-            },
+            |store| loaded.instantiate(store),
             |plugin: &ValidatorExports, store| plugin.configure(store, &b.settings),
         )?;
         Ok(Instance {
