@@ -43,6 +43,12 @@ const TEST_BUILDS: &[Build] = &[
         "add_label_same_output.wasm",
     ),
     ("REQUIRE_HOSTS", "require-hosts", "", "require_hosts.wasm"),
+    (
+        "UNUSED_GATEWAYS",
+        "unused-gateways",
+        "",
+        "unused_gateways.wasm",
+    ),
     ("HOSTILE", "hostile", "", "hostile.wasm"),
     (
         "FAILING_VALIDATOR",
@@ -70,6 +76,7 @@ const WATCHED: &[&str] = &[
     "plugins/analyzers",
     "examples/plugins/add-label",
     "examples/plugins/require-hosts",
+    "examples/plugins/unused-gateways",
     "tests/plugins/hostile",
     "tests/plugins/failing-validator",
     "tests/plugins/future-version",

@@ -54,6 +54,8 @@ pub enum Kind {
     Transformer,
     /// Judges resources before they enter the pipeline.
     Validator,
+    /// Judges resources against each other and reports messages.
+    Analyzer,
 }
 
 impl Kind {
@@ -62,6 +64,7 @@ impl Kind {
         match self {
             Kind::Transformer => "transformer-plugin",
             Kind::Validator => "validator-plugin",
+            Kind::Analyzer => "analyzer-plugin",
         }
     }
 
@@ -70,6 +73,7 @@ impl Kind {
         match self {
             Kind::Transformer => "transformer",
             Kind::Validator => "validator",
+            Kind::Analyzer => "analyzer",
         }
     }
 }

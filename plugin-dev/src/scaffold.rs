@@ -19,21 +19,30 @@ static TRANSFORMER_FIXTURES: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/add-label/fixtures");
 static VALIDATOR_FIXTURES: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/require-hosts/fixtures");
+static ANALYZER_FIXTURES: Dir<'_> =
+    include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/unused-gateways/fixtures");
 static C_TRANSFORMER: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/c/add-label/src");
 static C_VALIDATOR: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/c/require-hosts/src");
+static C_ANALYZER: Dir<'_> =
+    include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/c/unused-gateways/src");
 static JS_TRANSFORMER: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/js/add-label/src");
 static JS_VALIDATOR: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/js/require-hosts/src");
+static JS_ANALYZER: Dir<'_> =
+    include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/js/unused-gateways/src");
 static PYTHON_TRANSFORMER: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/python/add-label/src");
 static PYTHON_VALIDATOR: Dir<'_> =
     include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/python/require-hosts/src");
+static PYTHON_ANALYZER: Dir<'_> =
+    include_dir!("$CARGO_MANIFEST_DIR/../examples/plugins/python/unused-gateways/src");
 const RUST_MANIFEST: &str = include_str!("../templates/rust/Cargo.toml");
 const RUST_TRANSFORMER: &str = include_str!("../templates/rust/transformer.rs");
 const RUST_VALIDATOR: &str = include_str!("../templates/rust/validator.rs");
+const RUST_ANALYZER: &str = include_str!("../templates/rust/analyzer.rs");
 const README: &str = include_str!("../templates/README.md");
 
 /// Creates a `kind` plugin project called `name` in `language` at `dir`
@@ -62,6 +71,7 @@ pub fn new(dir: &Path, name: &str, language: Language, kind: Kind) -> Result<(),
     let fixtures = match kind {
         Kind::Transformer => &TRANSFORMER_FIXTURES,
         Kind::Validator => &VALIDATOR_FIXTURES,
+        Kind::Analyzer => &ANALYZER_FIXTURES,
     };
     project.dir_contents(Path::new("fixtures"), fixtures)?;
     let source = match (language, kind) {
@@ -71,18 +81,22 @@ pub fn new(dir: &Path, name: &str, language: Language, kind: Kind) -> Result<(),
             let code = match kind {
                 Kind::Transformer => RUST_TRANSFORMER,
                 Kind::Validator => RUST_VALIDATOR,
+                Kind::Analyzer => RUST_ANALYZER,
             };
             project.file("src/lib.rs", code)?;
             "src/lib.rs"
         }
         (Language::C, Kind::Transformer) => project.sources(&C_TRANSFORMER, "src/plugin.c")?,
         (Language::C, Kind::Validator) => project.sources(&C_VALIDATOR, "src/plugin.c")?,
+        (Language::C, Kind::Analyzer) => project.sources(&C_ANALYZER, "src/plugin.c")?,
         (Language::Js, Kind::Transformer) => project.sources(&JS_TRANSFORMER, "src/plugin.js")?,
         (Language::Js, Kind::Validator) => project.sources(&JS_VALIDATOR, "src/plugin.js")?,
+        (Language::Js, Kind::Analyzer) => project.sources(&JS_ANALYZER, "src/plugin.js")?,
         (Language::Python, Kind::Transformer) => {
             project.sources(&PYTHON_TRANSFORMER, "src/app.py")?
         }
         (Language::Python, Kind::Validator) => project.sources(&PYTHON_VALIDATOR, "src/app.py")?,
+        (Language::Python, Kind::Analyzer) => project.sources(&PYTHON_ANALYZER, "src/app.py")?,
     };
     let manifest = Manifest {
         name: name.into(),
@@ -107,6 +121,7 @@ fn readme(dir: &Path, name: &str, language: Language, kind: Kind, source: &str) 
             "\n      collections: [k8s/networking.istio.io/v1alpha3/virtualservices]",
             "{}",
         ),
+        Kind::Analyzer => ("unused-gateways", "", "{}"),
     };
     let title = match language {
         Language::Rust => "Rust",

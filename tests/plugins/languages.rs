@@ -4,17 +4,20 @@
 //! their transcripts equal the Rust examples' on the same fixtures; a
 //! changed build is hot-loaded onto an open sink stream; a JavaScript or
 //! Python plugin that loops hits the deadline, one that allocates without
-//! bound hits the memory cap; and for every language a scaffolded project
-//! builds and passes its own fixtures.
+//! bound hits the memory cap; analyzers scaffolded in Rust and JavaScript
+//! are hot-loaded in turn into a running hub; and for every language a
+//! scaffolded project builds and passes its own fixtures.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use galleon_plugin_dev::under_test::{HarnessTransformer, HarnessValidator};
+use galleon_plugin_dev::under_test::{HarnessAnalyzer, HarnessTransformer, HarnessValidator};
 use galleon_plugin_dev::{Kind, Language, build, fixtures, scaffold};
 use galleon_plugin_host::{Limits, PluginEngine};
-use galleon_plugin_sdk::harness::{Fixture, fixtures as fixture_files, run, run_validator};
+use galleon_plugin_sdk::harness::{
+    Fixture, fixtures as fixture_files, run, run_analyzer, run_validator,
+};
 use galleon_proto::mcp::Resources;
 use galleon_tests::hub::vs;
 use galleon_tests::*;
@@ -68,9 +71,11 @@ fn engine() -> PluginEngine {
 fn every_language_gives_the_rust_examples_outputs() {
     let transformer_fixtures = root().join("examples/plugins/add-label/fixtures");
     let validator_fixtures = root().join("examples/plugins/require-hosts/fixtures");
+    let analyzer_fixtures = root().join("examples/plugins/unused-gateways/fixtures");
     for language in LANGUAGES {
         let transformer = built(&format!("examples/plugins/{language}/add-label"));
         let validator = built(&format!("examples/plugins/{language}/require-hosts"));
+        let analyzer = built(&format!("examples/plugins/{language}/unused-gateways"));
         for (fixture, _) in fixture_files(&transformer_fixtures) {
             let fixture = Fixture::load(&fixture).unwrap();
             let mut rust = HarnessTransformer::load_in(
@@ -105,10 +110,25 @@ fn every_language_gives_the_rust_examples_outputs() {
                 "the fixture covers warnings"
             );
         }
+        for (fixture, _) in fixture_files(&analyzer_fixtures) {
+            let fixture = Fixture::load(&fixture).unwrap();
+            let load = |path: &Path| HarnessAnalyzer::load_in(engine(), path, Limits::default());
+            let rust = run_analyzer(
+                &mut load(Path::new(galleon_plugin_artifacts::UNUSED_GATEWAYS)).unwrap(),
+                &fixture,
+            );
+            let wasm = run_analyzer(&mut load(&analyzer).unwrap(), &fixture);
+            assert_eq!(wasm, rust, "{language} unused-gateways");
+            assert!(
+                rust.to_string().contains("EX0001"),
+                "the fixture finds some"
+            );
+        }
         // And the golden files, as `galleon plugin test` checks them.
         for (component, dir) in [
             (&transformer, &transformer_fixtures),
             (&validator, &validator_fixtures),
+            (&analyzer, &analyzer_fixtures),
         ] {
             let outcomes =
                 fixtures::test(&engine(), component, dir, Limits::default(), false).unwrap();
@@ -148,6 +168,80 @@ fn scaffold_add_label(language: Language, changed: bool) -> (tempfile::TempDir, 
     let component = build::build(&project, None).unwrap().component;
     precompile(&component);
     (dir, component)
+}
+
+/// Scaffolds the `language` analyzer project with its message code changed
+/// to `code`, and builds it.
+fn scaffold_analyzer(language: Language, code: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("finder");
+    scaffold::new(&project, "finder", language, Kind::Analyzer).unwrap();
+    let source = project.join(match language {
+        Language::C => "src/plugin.c",
+        Language::Js => "src/plugin.js",
+        Language::Python => "src/app.py",
+        Language::Rust => "src/lib.rs",
+    });
+    let source_code = std::fs::read_to_string(&source).unwrap();
+    let edited = source_code.replacen("EX0001", code, 1);
+    assert_ne!(source_code, edited, "the code is in {}", source.display());
+    std::fs::write(&source, edited).unwrap();
+    // As a user builds it; Rust projects share the workflow tests' target
+    // directory (the SDK's dependencies build once).
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffolded-rust");
+    let built = std::process::Command::new(galleon_binary())
+        .args(["plugin", "build"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", scratch)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{language} analyzer build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let component = project.join("target/finder.wasm");
+    precompile(&component);
+    (dir, component)
+}
+
+/// An analyzer made by `galleon plugin new --kind analyzer` in Rust, then
+/// one in JavaScript, each hot-loaded over the file a running hub's binding
+/// names: each build's messages replace the last one's in
+/// `/debug/analysis`, with no restart.
+#[tokio::test]
+async fn scaffolded_analyzers_in_rust_and_javascript_are_hot_loaded() {
+    let (_rust_project, rust) = scaffold_analyzer(Language::Rust, "EX0101");
+    let (_js_project, js) = scaffold_analyzer(Language::Js, "EX0102");
+    let gateway = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: idle, namespace: shop}\nspec:\n  selector: {istio: ingressgateway}\n  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [shop.example.com]}]\n";
+    let (hub, staged) = start_staged(
+        &[("gateway.yaml", gateway)],
+        &[(galleon_plugin_artifacts::UNUSED_GATEWAYS, "finder.wasm")],
+        "  - {name: finder, file: \"{dir}/finder.wasm\", kind: analyzer}\n",
+    )
+    .await;
+    let g = &hub.galleon;
+    let messages = |code: &str| format!("/debug/analysis?code={code}");
+    g.wait_for_admin(
+        &messages("EX0001"),
+        &["No VirtualService is bound to Gateway", "gateway.yaml"],
+    )
+    .await;
+    for (component, code) in [(&rust, "EX0101"), (&js, "EX0102")] {
+        write_atomically(
+            staged.path(),
+            "finder.wasm",
+            std::fs::read(component).unwrap(),
+        );
+        g.wait_for_admin(&messages(code), &["shop/idle", "gateway.yaml"])
+            .await;
+        let (_, all) = g.admin_get("/debug/analysis?kind=Gateway").await;
+        assert_eq!(
+            all.matches("\"EX0").count(),
+            1,
+            "only the new build's message: {all}"
+        );
+    }
 }
 
 async fn hot_loads(language: Language) {

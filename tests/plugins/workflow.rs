@@ -1,6 +1,6 @@
 //! `galleon plugin new`, `build`, `test` and `inspect`, typed exactly as a
 //! user types them, with the real binary, in a fresh directory outside the
-//! repository: for every language and both kinds the scaffolded project
+//! repository: for every language and every kind the scaffolded project
 //! builds and passes its own golden fixtures. A broken edit fails `test`; a
 //! missing toolchain is an error naming the install command.
 
@@ -82,7 +82,7 @@ fn new_build_test(workspace: &Path, lang: &str, kind: &str) -> PathBuf {
 }
 
 fn every_kind(lang: &str) {
-    for kind in ["transformer", "validator"] {
+    for kind in ["transformer", "validator", "analyzer"] {
         let workspace = tempfile::tempdir().unwrap();
         new_build_test(workspace.path(), lang, kind);
     }

@@ -109,6 +109,7 @@ enum Lang {
 enum PluginKind {
     Transformer,
     Validator,
+    Analyzer,
 }
 
 /// Runs a `galleon plugin` command.
@@ -153,6 +154,7 @@ fn new(name: &str, lang: Lang, kind: PluginKind, dir: Option<PathBuf>) -> anyhow
     let kind = match kind {
         PluginKind::Transformer => Kind::Transformer,
         PluginKind::Validator => Kind::Validator,
+        PluginKind::Analyzer => Kind::Analyzer,
     };
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     scaffold::new(&dir, name, language, kind)?;

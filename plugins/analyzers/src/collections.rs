@@ -9,6 +9,8 @@ pub(crate) const SERVICES: &str = "k8s/core/v1/services";
 pub(crate) const PODS: &str = "k8s/core/v1/pods";
 pub(crate) const NODES: &str = "k8s/core/v1/nodes";
 pub(crate) const NAMESPACES: &str = "k8s/core/v1/namespaces";
+pub(crate) const REQUEST_AUTHENTICATIONS: &str =
+    "k8s/security.istio.io/v1beta1/requestauthentications";
 
 /// Namespaces Istio's analyzers never look at.
 pub(crate) const SYSTEM_NAMESPACES: &[&str] = &[

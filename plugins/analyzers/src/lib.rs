@@ -14,11 +14,13 @@ mod deprecation;
 mod destinationrule;
 mod gateway;
 mod hosts;
+mod jwt;
 mod messages;
 mod service;
 mod serviceentry;
 mod sidecar;
 mod store;
+mod tls;
 mod virtualservice;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,8 +31,8 @@ use galleon_plugin_sdk::{
 };
 
 use collections::{
-    DESTINATION_RULES, GATEWAYS, NAMESPACES, NODES, PODS, SERVICE_ENTRIES, SERVICES, SIDECARS,
-    VIRTUAL_SERVICES,
+    DESTINATION_RULES, GATEWAYS, NAMESPACES, NODES, PODS, REQUEST_AUTHENTICATIONS, SERVICE_ENTRIES,
+    SERVICES, SIDECARS, VIRTUAL_SERVICES,
 };
 use messages::Finding;
 use store::Store;
@@ -76,6 +78,12 @@ const ANALYZERS: &[Definition] = &[
         run: |store, _| virtualservice::mesh_gateway_hosts(store),
     },
     Definition {
+        name: "virtualservice.JWTClaimRouteAnalyzer",
+        description: "Checks the VirtualService using JWT claim based routing has corresponding RequestAuthentication",
+        inputs: &[VIRTUAL_SERVICES, REQUEST_AUTHENTICATIONS, GATEWAYS, PODS],
+        run: |store, _| jwt::claim_routes(store),
+    },
+    Definition {
         name: "gateway.IngressGatewayPortAnalyzer",
         description: "Checks a gateway's ports against the gateway's Kubernetes service ports",
         inputs: &[GATEWAYS, PODS, SERVICES],
@@ -86,6 +94,12 @@ const ANALYZERS: &[Definition] = &[
         description: "Checks a gateway's selector, port number and hosts",
         inputs: &[GATEWAYS, PODS],
         run: |store, _| gateway::conflicts(store),
+    },
+    Definition {
+        name: "gateway.CertificateAnalyzer",
+        description: "Checks a gateway certificate",
+        inputs: &[GATEWAYS],
+        run: |store, _| tls::duplicate_certificates(store),
     },
     Definition {
         name: "sidecar.SelectorAnalyzer",
@@ -104,6 +118,12 @@ const ANALYZERS: &[Definition] = &[
         description: "Checks that the subsets of a destination rule select pods",
         inputs: &[DESTINATION_RULES, PODS, SERVICES, SERVICE_ENTRIES, NODES],
         run: |store, _| destinationrule::subsets(store),
+    },
+    Definition {
+        name: "destinationrule.CaCertificateAnalyzer",
+        description: "Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL",
+        inputs: &[DESTINATION_RULES],
+        run: |store, _| tls::ca_certificates(store),
     },
     Definition {
         name: "serviceentry.Analyzer",

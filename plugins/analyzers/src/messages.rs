@@ -28,11 +28,16 @@ codes! {
     MULTIPLE_SIDECARS_WITHOUT_SELECTORS = "IST0111" MultipleSidecarsWithoutWorkloadSelectors Error;
     PORT_SELECTOR_REQUIRED = "IST0112" VirtualServiceDestinationPortSelectorRequired Error;
     PORT_NAME_CONVENTION = "IST0118" PortNameIsNotUnderNamingConvention Info;
+    NO_CA_DESTINATION_LEVEL = "IST0128" NoServerCertificateVerificationDestinationLevel Warning;
+    NO_CA_PORT_LEVEL = "IST0129" NoServerCertificateVerificationPortLevel Warning;
     HOST_NOT_IN_GATEWAY = "IST0132" VirtualServiceHostNotFoundInGateway Warning;
     SERVICE_ENTRY_ADDRESSES_REQUIRED = "IST0134" ServiceEntryAddressesRequired Warning;
+    DUPLICATE_CERTIFICATE = "IST0138" GatewayDuplicateCertificate Warning;
     INGRESS_ROUTE_RULES_NOT_AFFECTED = "IST0140" IngressRouteRulesNotAffected Warning;
     CONFLICTING_GATEWAYS = "IST0145" ConflictingGateways Error;
+    JWT_CLAIM_ROUTE_WITHOUT_AUTHN = "IST0149" JwtClaimBasedRoutingWithoutRequestAuthN Error;
     EXTERNAL_NAME_PORT_NAME = "IST0150" ExternalNameServiceTypeInvalidPortName Warning;
+    INVALID_GATEWAY_CREDENTIAL = "IST0161" InvalidGatewayCredential Error;
     GATEWAY_PORT_NOT_ON_SERVICE = "IST0162" GatewayPortNotDefinedOnService Warning;
     REFERENCED_INTERNAL_GATEWAY = "IST0165" ReferencedInternalGateway Warning;
     INEFFECTIVE_POLICY = "IST0167" IneffectivePolicy Warning;
