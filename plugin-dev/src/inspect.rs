@@ -26,8 +26,11 @@ pub struct Report {
     pub imports: Vec<String>,
     /// How long compiling took (no cache).
     pub compile: Duration,
-    /// A transformer's declaration.
+    /// A transformer's declaration, or an analyzer plugin's (its inputs,
+    /// no outputs).
     pub description: Option<Description>,
+    /// An analyzer plugin's analyzers, by name.
+    pub analyzers: Vec<String>,
     /// The limits it was tried under.
     pub limits: Limits,
     /// How long loading the precompiled component, instantiating it and
@@ -48,11 +51,20 @@ pub fn inspect(path: &Path, limits: Limits) -> Result<Report, DevError> {
     let compile = started.elapsed();
     let contract = interfaces.contract();
     let mut description = None;
+    let mut analyzers = Vec::new();
     let started = Instant::now();
     let load = match contract.as_ref().map(|c| c.interface.as_str()) {
         Some("validator") => HarnessValidator::load_in(engine, path, limits)
             .and_then(|mut plugin| plugin.instantiate()),
-        Some("analyzer") => HarnessAnalyzer::load_in(engine, path, limits).map(|_| ()),
+        Some("analyzer") => HarnessAnalyzer::load_in(engine, path, limits).map(|plugin| {
+            let (inputs, held, summary) = plugin.describe();
+            description = Some(Description {
+                inputs: inputs.into_iter().map(Into::into).collect(),
+                outputs: Vec::new(),
+                summary,
+            });
+            analyzers = held.into_iter().map(|(name, _, _)| name).collect();
+        }),
         _ => HarnessTransformer::load_in(engine, path, limits).map(|plugin| {
             description = Some(plugin.description().clone());
         }),
@@ -67,6 +79,7 @@ pub fn inspect(path: &Path, limits: Limits) -> Result<Report, DevError> {
         imports: interfaces.imports,
         compile,
         description,
+        analyzers,
         limits,
         load,
     })

@@ -134,6 +134,12 @@ impl HarnessAnalyzer {
     pub fn load(path: &Path) -> Result<Self, PluginError> {
         Self::load_in(PluginEngine::new(None)?, path, Limits::default())
     }
+
+    /// What it declared: its inputs, its analyzers (name, description,
+    /// inputs) and summary.
+    pub fn describe(&self) -> (Vec<String>, Vec<(String, String, Vec<String>)>, String) {
+        self.0.describe()
+    }
 }
 
 impl AnalyzerUnderTest for HarnessAnalyzer {

@@ -224,6 +224,8 @@ struct Inspection {
     summary: Option<String>,
     inputs: Vec<String>,
     outputs: Vec<String>,
+    /// An analyzer plugin's analyzers.
+    analyzers: Vec<String>,
     exports: Vec<String>,
     imports: Vec<String>,
     deadline_ms: u128,
@@ -255,6 +257,7 @@ fn print_inspection(file: &Path, limits: Limits, format: Format) -> anyhow::Resu
         summary: description.map(|d| escaped(&d.summary, SUMMARY_MAX)),
         inputs: description.map_or_else(Vec::new, |d| collections(&d.inputs)),
         outputs: description.map_or_else(Vec::new, |d| collections(&d.outputs)),
+        analyzers: names(&report.analyzers),
         exports: names(&report.exports),
         imports: names(&report.imports),
         deadline_ms: report.limits.deadline.as_millis(),
@@ -287,10 +290,16 @@ fn render_inspection(i: &Inspection) -> String {
     }
     if let Some(summary) = &i.summary {
         text.push_str(&format!(
-            "summary:   {summary}\ninputs:    {}\noutputs:   {}\n",
-            i.inputs.join(", "),
-            i.outputs.join(", ")
+            "summary:   {summary}\ninputs:    {}\n",
+            i.inputs.join(", ")
         ));
+        // An analyzer plugin reports messages, not collections.
+        if i.analyzers.is_empty() {
+            text.push_str(&format!("outputs:   {}\n", i.outputs.join(", ")));
+        }
+    }
+    if !i.analyzers.is_empty() {
+        text.push_str(&format!("analyzers: {}\n", i.analyzers.join(", ")));
     }
     text.push_str(&format!("exports:   {}\nimports:\n", i.exports.join(", ")));
     for import in &i.imports {
