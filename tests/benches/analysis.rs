@@ -38,6 +38,10 @@ const RENAMED: &[(&str, &str)] = &[
         "deprecation.FieldAnalyzer",
         "deprecation.DeprecationAnalyzer",
     ),
+    (
+        "schemaValidation.CollectionValidationAnalyzer(collections.VirtualService),",
+        "schema.ValidationAnalyzer.VirtualService",
+    ),
 ];
 
 #[derive(Debug, Default)]
@@ -48,6 +52,9 @@ struct GridCase {
     analyzer: String,
     expected: Vec<(String, String)>,
 }
+
+/// Kinds without a namespace among those the grid names.
+const CLUSTER_SCOPED: &[&str] = &["Namespace", "Node"];
 
 #[tokio::main]
 async fn main() {
@@ -108,15 +115,13 @@ fn conformance(galleon: &Path, src: &Path) {
             .iter()
             .map(|m| {
                 let r = &m["resource"];
-                (
-                    m["code"].as_str().unwrap().to_owned(),
-                    format!(
-                        "{} {}/{}",
-                        r["kind"].as_str().unwrap(),
-                        r["namespace"].as_str().unwrap(),
-                        r["name"].as_str().unwrap()
-                    ),
-                )
+                let (kind, name) = (r["kind"].as_str().unwrap(), r["name"].as_str().unwrap());
+                let resource = match r["namespace"].as_str().unwrap_or("") {
+                    // Cluster-scoped: named as the grid names it.
+                    "" => format!("{kind} {name}"),
+                    namespace => format!("{kind} {namespace}/{name}"),
+                };
+                (m["code"].as_str().unwrap().to_owned(), resource)
             })
             .collect();
         let mut expected: Vec<(String, String)> = case
@@ -125,9 +130,14 @@ fn conformance(galleon: &Path, src: &Path) {
             .map(|(name, resource)| {
                 let code = codes.get(name).cloned().unwrap_or_else(|| name.clone());
                 // The grid leaves a file resource without a namespace
-                // unqualified; galleon puts it in `default`, as istioctl does.
+                // unqualified; galleon puts it in `default`, as istioctl
+                // does, but for cluster-scoped kinds.
                 let resource = match resource.split_once(' ') {
-                    Some((kind, name)) if !name.contains('/') => format!("{kind} default/{name}"),
+                    Some((kind, name))
+                        if !name.contains('/') && !CLUSTER_SCOPED.contains(&kind) =>
+                    {
+                        format!("{kind} default/{name}")
+                    }
                     _ => resource.clone(),
                 };
                 (code, resource)

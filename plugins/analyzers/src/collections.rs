@@ -9,6 +9,11 @@ pub(crate) const SERVICES: &str = "k8s/core/v1/services";
 pub(crate) const PODS: &str = "k8s/core/v1/pods";
 pub(crate) const NODES: &str = "k8s/core/v1/nodes";
 pub(crate) const NAMESPACES: &str = "k8s/core/v1/namespaces";
+pub(crate) const ENVOY_FILTERS: &str = "k8s/networking.istio.io/v1alpha3/envoyfilters";
+pub(crate) const TELEMETRIES: &str = "k8s/telemetry.istio.io/v1alpha1/telemetries";
+pub(crate) const AUTHORIZATION_POLICIES: &str =
+    "k8s/security.istio.io/v1beta1/authorizationpolicies";
+pub(crate) const DEPLOYMENTS: &str = "k8s/apps/v1/deployments";
 pub(crate) const REQUEST_AUTHENTICATIONS: &str =
     "k8s/security.istio.io/v1beta1/requestauthentications";
 

@@ -9,17 +9,24 @@
 //! affect and sends little. The binding's settings may name the analyzers
 //! to run (`{"analyzers": ["virtualservice.GatewayAnalyzer"]}`).
 
+mod annotations;
+mod auth;
 mod collections;
 mod deprecation;
 mod destinationrule;
+mod envoyfilter;
 mod gateway;
 mod hosts;
+mod injection;
 mod jwt;
 mod messages;
+mod protocols;
+mod schema;
 mod service;
 mod serviceentry;
 mod sidecar;
 mod store;
+mod telemetry;
 mod tls;
 mod virtualservice;
 
@@ -31,17 +38,31 @@ use galleon_plugin_sdk::{
 };
 
 use collections::{
-    DESTINATION_RULES, GATEWAYS, NAMESPACES, NODES, PODS, REQUEST_AUTHENTICATIONS, SERVICE_ENTRIES,
-    SERVICES, SIDECARS, VIRTUAL_SERVICES,
+    AUTHORIZATION_POLICIES, DEPLOYMENTS, DESTINATION_RULES, ENVOY_FILTERS, GATEWAYS, NAMESPACES,
+    NODES, PODS, REQUEST_AUTHENTICATIONS, SERVICE_ENTRIES, SERVICES, SIDECARS, TELEMETRIES,
+    VIRTUAL_SERVICES,
 };
 use messages::Finding;
 use store::Store;
 
 /// What analyzers know beyond the resources: from the mesh configuration.
-#[derive(Default)]
 struct Context {
     /// The mesh allocates ServiceEntry addresses (DNS capture).
     addresses_allocated: bool,
+    /// The mesh names default access-log providers.
+    default_access_logging: bool,
+    /// Policies here apply mesh-wide (`rootNamespace`).
+    root_namespace: String,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self {
+            addresses_allocated: false,
+            default_access_logging: false,
+            root_namespace: "istio-system".into(),
+        }
+    }
 }
 
 /// One analyzer: its name, what it finds, what it reads, and the function.
@@ -130,6 +151,60 @@ const ANALYZERS: &[Definition] = &[
         description: "Checks the validity of ServiceEntry",
         inputs: &[SERVICE_ENTRIES],
         run: |store, context| serviceentry::addresses(store, context.addresses_allocated),
+    },
+    Definition {
+        name: "serviceentry.ConflictingServiceEntryProtocolAnalyzer",
+        description: "Checks if multiple ServiceEntries define the same host and port with different protocols",
+        inputs: &[SERVICE_ENTRIES],
+        run: |store, _| protocols::conflicting_protocols(store),
+    },
+    Definition {
+        name: "envoyfilter.EnvoyPatchAnalyzer",
+        description: "Checks an envoyFilters ",
+        inputs: &[ENVOY_FILTERS],
+        run: |store, _| envoyfilter::patches(store),
+    },
+    Definition {
+        name: "auth.AuthorizationPoliciesAnalyzer",
+        description: "Checks the validity of authorization policies",
+        inputs: &[AUTHORIZATION_POLICIES, NAMESPACES, PODS],
+        run: |store, context| auth::policies(store, &context.root_namespace),
+    },
+    Definition {
+        name: "telemetry.ProviderAnalyzer",
+        description: "Validates that providers in telemetry resource is valid",
+        inputs: &[TELEMETRIES],
+        run: |store, context| telemetry::providers(store, context.default_access_logging),
+    },
+    Definition {
+        name: "telemetry.SelectorAnalyzer",
+        description: "Validates that telemetries that define a selector match at least one pod, and that there aren't multiple telemetry resources that select overlapping pods",
+        inputs: &[TELEMETRIES, PODS],
+        run: |store, _| telemetry::selectors(store),
+    },
+    Definition {
+        name: "telemetry.DefaultSelectorAnalyzer",
+        description: "Validates that there aren't multiple telemetry resources that have no selector",
+        inputs: &[TELEMETRIES],
+        run: |store, _| telemetry::default_selectors(store),
+    },
+    Definition {
+        name: "annotations.K8sAnalyzer",
+        description: "Checks for misplaced and invalid Istio annotations in Kubernetes resources",
+        inputs: &[NAMESPACES, SERVICES, PODS, DEPLOYMENTS],
+        run: |store, _| annotations::annotations(store),
+    },
+    Definition {
+        name: "injection.Analyzer",
+        description: "Checks conditions related to Istio sidecar injection",
+        inputs: &[NAMESPACES, PODS],
+        run: |store, _| injection::injection(store),
+    },
+    Definition {
+        name: "schema.ValidationAnalyzer.VirtualService",
+        description: "Runs schema validation as an analyzer on 'VirtualService' resources",
+        inputs: &[VIRTUAL_SERVICES],
+        run: |store, _| schema::validate(store),
     },
     Definition {
         name: "deprecation.DeprecationAnalyzer",
@@ -222,6 +297,10 @@ impl Analyzer for IstioAnalyzers {
 
     fn configure(&mut self, settings: &Value, mesh: &Mesh) -> Result<(), String> {
         self.context.addresses_allocated = serviceentry::auto_allocated(mesh);
+        self.context.default_access_logging = telemetry::default_access_logging(mesh);
+        if let Some(root) = mesh.config.get("rootNamespace").and_then(Value::as_str) {
+            self.context.root_namespace = root.to_owned();
+        }
         let Some(names) = settings.get("analyzers") else {
             return Ok(());
         };
