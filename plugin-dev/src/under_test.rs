@@ -11,7 +11,7 @@ use galleon_pipeline::analysis::Level;
 use galleon_pipeline::event::{Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 use galleon_plugin_host::harness::{
-    Handled, Severity as Found, WasmAnalyzerUnderTest, WasmValidatorUnderTest,
+    AnalyzerEntry, Handled, Severity as Found, WasmAnalyzerUnderTest, WasmValidatorUnderTest,
 };
 use galleon_plugin_host::{Limits, PluginEngine, PluginError};
 use galleon_plugin_sdk::harness::{AnalyzerUnderTest, UnderTest, ValidatorUnderTest};
@@ -137,7 +137,7 @@ impl HarnessAnalyzer {
 
     /// What it declared: its inputs, its analyzers (name, description,
     /// inputs) and summary.
-    pub fn describe(&self) -> (Vec<String>, Vec<(String, String, Vec<String>)>, String) {
+    pub fn describe(&self) -> (Vec<String>, Vec<AnalyzerEntry>, String) {
         self.0.describe()
     }
 }

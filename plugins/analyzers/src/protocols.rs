@@ -53,10 +53,10 @@ pub(crate) fn conflicting_protocols(store: &Store) -> Vec<Finding> {
     let mut found = Vec::new();
     for ((scope, host, number), entries) in &index {
         let mut seen: Vec<&(String, &Resource)> = entries.iter().collect();
-        if scope != EVERYWHERE {
-            if let Some(global) = index.get(&(EVERYWHERE.to_owned(), host, *number)) {
-                seen.extend(global);
-            }
+        if scope != EVERYWHERE
+            && let Some(global) = index.get(&(EVERYWHERE.to_owned(), host, *number))
+        {
+            seen.extend(global);
         }
         let protocols: BTreeSet<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
         if protocols.len() < 2 {
