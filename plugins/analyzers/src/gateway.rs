@@ -9,32 +9,12 @@ use galleon_plugin_sdk::{Resource, ResourceRef};
 
 use crate::collections::{GATEWAYS, SERVICES};
 use crate::messages::{
-    CONFLICTING_GATEWAYS, Finding, GATEWAY_PORT_NOT_ON_SERVICE, REFERENCED_RESOURCE_NOT_FOUND,
-    finding,
+    CONFLICTING_GATEWAYS, Finding, GATEWAY_PORT_NOT_ON_SERVICE, finding, selector_not_found,
 };
 use crate::store::{Labels, Store, items, matches, selector_text, string_map, strings};
 
 const PORT_ANALYZER: &str = "gateway.IngressGatewayPortAnalyzer";
 const CONFLICT_ANALYZER: &str = "gateway.ConflictingGatewayAnalyzer";
-
-fn selector_field(selector: &Labels) -> Option<String> {
-    let first = selector.keys().next().map_or("", String::as_str);
-    Some(format!("spec.selector.{first}"))
-}
-
-fn selector_not_found(analyzer: &str, gw: &Resource, selector: &Labels) -> Finding {
-    finding(
-        analyzer,
-        &REFERENCED_RESOURCE_NOT_FOUND,
-        gw,
-        selector_field(selector),
-        format!(
-            "Referenced selector not found: {:?}",
-            selector_text(selector)
-        ),
-        Vec::new(),
-    )
-}
 
 /// A Gateway's selector matching no pod in any namespace (IST0101), and
 /// server ports that no TCP port of a Service selecting its pods targets
@@ -57,7 +37,12 @@ pub(crate) fn ports(store: &Store) -> Vec<Finding> {
             .map(|(ns, _, labels)| (ns, labels))
             .collect();
         if pods.is_empty() {
-            found.push(selector_not_found(PORT_ANALYZER, gw, &selector));
+            found.push(selector_not_found(
+                PORT_ANALYZER,
+                gw,
+                "spec.selector",
+                &selector,
+            ));
             continue;
         }
         // Target ports reachable, and service ports that have a target.
@@ -153,7 +138,12 @@ pub(crate) fn conflicts(store: &Store) -> Vec<Finding> {
             .collect();
         let servers: Vec<&Value> = items(gw.body.get("servers")).collect();
         if !selector.is_empty() && servers.is_empty() && hits.len() <= 1 {
-            found.push(selector_not_found(CONFLICT_ANALYZER, gw, &labels));
+            found.push(selector_not_found(
+                CONFLICT_ANALYZER,
+                gw,
+                "spec.selector",
+                &labels,
+            ));
             continue;
         }
         for server in servers {

@@ -3,6 +3,8 @@
 
 use galleon_plugin_sdk::{Message, Resource, ResourceRef, Severity};
 
+use crate::store::{Labels, selector_text};
+
 /// One of Istio's message kinds.
 pub(crate) struct Code {
     pub(crate) code: &'static str,
@@ -91,4 +93,26 @@ pub(crate) fn finding(
             references,
         },
     }
+}
+
+/// `subject`'s selector (at `path`) matches no pod (IST0101): the field is
+/// its first label, as Istio points at it.
+pub(crate) fn selector_not_found(
+    analyzer: &str,
+    subject: &Resource,
+    path: &str,
+    selector: &Labels,
+) -> Finding {
+    let first = selector.keys().next().map_or("", String::as_str);
+    finding(
+        analyzer,
+        &REFERENCED_RESOURCE_NOT_FOUND,
+        subject,
+        Some(format!("{path}.{first}")),
+        format!(
+            "Referenced selector not found: {:?}",
+            selector_text(selector)
+        ),
+        Vec::new(),
+    )
 }

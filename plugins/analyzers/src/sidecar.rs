@@ -9,9 +9,9 @@ use galleon_plugin_sdk::{Resource, ResourceRef};
 use crate::collections::{NAMESPACES, PODS, SIDECARS};
 use crate::messages::{
     CONFLICTING_SIDECAR_SELECTORS, Finding, INEFFECTIVE_POLICY,
-    MULTIPLE_SIDECARS_WITHOUT_SELECTORS, REFERENCED_RESOURCE_NOT_FOUND, finding,
+    MULTIPLE_SIDECARS_WITHOUT_SELECTORS, finding, selector_not_found,
 };
-use crate::store::{Store, selector_text, string_map};
+use crate::store::{Store, string_map};
 
 const ANALYZER: &str = "sidecar.SelectorAnalyzer";
 
@@ -55,17 +55,11 @@ pub(crate) fn selectors(store: &Store) -> Vec<Finding> {
         }
         let pods = store.pods_matching(Some(sidecar.namespace()), &selector);
         if pods.is_empty() {
-            let first = selector.keys().next().cloned().unwrap_or_default();
-            found.push(finding(
+            found.push(selector_not_found(
                 ANALYZER,
-                &REFERENCED_RESOURCE_NOT_FOUND,
                 sidecar,
-                Some(format!("spec.workloadSelector.labels.{first}")),
-                format!(
-                    "Referenced selector not found: {:?}",
-                    selector_text(&selector)
-                ),
-                Vec::new(),
+                "spec.workloadSelector.labels",
+                &selector,
             ));
         }
         for pod in pods {

@@ -12,9 +12,9 @@ use galleon_plugin_sdk::{Mesh, Resource};
 use crate::collections::TELEMETRIES;
 use crate::messages::{
     CONFLICTING_TELEMETRY_SELECTORS, Finding, INVALID_TELEMETRY_PROVIDER,
-    MULTIPLE_TELEMETRIES_WITHOUT_SELECTORS, REFERENCED_RESOURCE_NOT_FOUND, finding,
+    MULTIPLE_TELEMETRIES_WITHOUT_SELECTORS, finding, selector_not_found,
 };
-use crate::store::{Store, items, selector_text, string_map};
+use crate::store::{Store, items, string_map};
 
 const PROVIDER_ANALYZER: &str = "telemetry.ProviderAnalyzer";
 const SELECTOR_ANALYZER: &str = "telemetry.SelectorAnalyzer";
@@ -78,17 +78,11 @@ pub(crate) fn selectors(store: &Store) -> Vec<Finding> {
         }
         let pods = store.pods_matching(Some(t.namespace()), &selector);
         if pods.is_empty() {
-            let first = selector.keys().next().map_or("", String::as_str);
-            found.push(finding(
+            found.push(selector_not_found(
                 SELECTOR_ANALYZER,
-                &REFERENCED_RESOURCE_NOT_FOUND,
                 t,
-                Some(format!("spec.selector.matchLabels.{first}")),
-                format!(
-                    "Referenced selector not found: {:?}",
-                    selector_text(&selector)
-                ),
-                Vec::new(),
+                "spec.selector.matchLabels",
+                &selector,
             ));
         }
         for pod in pods {
