@@ -84,7 +84,7 @@ pub(super) fn load(
 fn typings(registry: &Registry) -> BTreeMap<Collection, Typing> {
     let root = |body| match body {
         BodyShape::Spec => "spec",
-        BodyShape::Object => "",
+        BodyShape::Object | BodyShape::Credential => "",
     };
     registry
         .schemas()

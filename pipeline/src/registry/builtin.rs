@@ -232,6 +232,10 @@ const NAMESPACED_OBJECT: &[Row] = &[
     ("apps/v1", "Deployment", "deployments", None),
 ];
 
+/// Kinds kept as a summary of what they hold, never the data: Secrets,
+/// read by the Gateway credential analyzer.
+const NAMESPACED_CREDENTIAL: &[Row] = &[("v1", "Secret", "secrets", None)];
+
 /// The later API versions of Istio's kinds, by group: each kind of the
 /// group registered above also accepts these (VirtualService written as
 /// `networking.istio.io/v1` is the same resource as one written as
@@ -303,4 +307,5 @@ pub(super) fn schemas() -> impl Iterator<Item = Schema> {
     rows(NAMESPACED_SPEC, false, BodyShape::Spec)
         .chain(rows(CLUSTER_SPEC, true, BodyShape::Spec))
         .chain(rows(NAMESPACED_OBJECT, false, BodyShape::Object))
+        .chain(rows(NAMESPACED_CREDENTIAL, false, BodyShape::Credential))
 }

@@ -26,6 +26,9 @@ pub enum BodyShape {
     /// The whole document minus `apiVersion`, `kind` and `metadata` (kinds
     /// without a spec, e.g. Endpoints, or that Galley took whole, e.g. Pod).
     Object,
+    /// A Secret: its type, the names of its keys and its certificate's
+    /// validity window, never the data (the sources summarise it).
+    Credential,
 }
 
 /// One known kind.

@@ -9,6 +9,8 @@ pub(crate) const SERVICES: &str = "k8s/core/v1/services";
 pub(crate) const PODS: &str = "k8s/core/v1/pods";
 pub(crate) const NODES: &str = "k8s/core/v1/nodes";
 pub(crate) const NAMESPACES: &str = "k8s/core/v1/namespaces";
+/// Secrets as the hub keeps them: key names and certificate validity.
+pub(crate) const SECRETS: &str = "k8s/core/v1/secrets";
 pub(crate) const ENVOY_FILTERS: &str = "k8s/networking.istio.io/v1alpha3/envoyfilters";
 pub(crate) const TELEMETRIES: &str = "k8s/telemetry.istio.io/v1alpha1/telemetries";
 pub(crate) const AUTHORIZATION_POLICIES: &str =

@@ -39,8 +39,8 @@ use galleon_plugin_sdk::{
 
 use collections::{
     AUTHORIZATION_POLICIES, DEPLOYMENTS, DESTINATION_RULES, ENVOY_FILTERS, GATEWAYS, NAMESPACES,
-    NODES, PODS, REQUEST_AUTHENTICATIONS, SERVICE_ENTRIES, SERVICES, SIDECARS, TELEMETRIES,
-    VIRTUAL_SERVICES,
+    NODES, PODS, REQUEST_AUTHENTICATIONS, SECRETS, SERVICE_ENTRIES, SERVICES, SIDECARS,
+    TELEMETRIES, VIRTUAL_SERVICES,
 };
 use messages::Finding;
 use store::Store;
@@ -63,6 +63,13 @@ impl Default for Context {
             root_namespace: "istio-system".into(),
         }
     }
+}
+
+/// The wall clock, in Unix seconds (certificates are judged against it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// One analyzer: its name, what it finds, what it reads, and the function.
@@ -115,6 +122,12 @@ const ANALYZERS: &[Definition] = &[
         description: "Checks a gateway's selector, port number and hosts",
         inputs: &[GATEWAYS, PODS],
         run: |store, _| gateway::conflicts(store),
+    },
+    Definition {
+        name: "gateway.SecretAnalyzer",
+        description: "Checks a gateway's referenced secrets for correctness",
+        inputs: &[GATEWAYS, PODS, SECRETS],
+        run: |store, _| tls::credentials(store, unix_now()),
     },
     Definition {
         name: "gateway.CertificateAnalyzer",

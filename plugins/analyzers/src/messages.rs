@@ -57,6 +57,7 @@ codes! {
     INVALID_TELEMETRY_PROVIDER = "IST0157" InvalidTelemetryProvider Warning;
     CONFLICTING_TELEMETRY_SELECTORS = "IST0159" ConflictingTelemetryWorkloadSelectors Error;
     MULTIPLE_TELEMETRIES_WITHOUT_SELECTORS = "IST0160" MultipleTelemetriesWithoutWorkloadSelectors Error;
+    INVALID_GATEWAY_CREDENTIAL = "IST0161" InvalidGatewayCredential Error;
     GATEWAY_PORT_NOT_ON_SERVICE = "IST0162" GatewayPortNotDefinedOnService Warning;
     REFERENCED_INTERNAL_GATEWAY = "IST0165" ReferencedInternalGateway Warning;
     INEFFECTIVE_POLICY = "IST0167" IneffectivePolicy Warning;

@@ -1,18 +1,22 @@
 //! The TLS analyzers: DestinationRules that originate TLS without a CA to
-//! verify the server (`destinationrule.CaCertificateAnalyzer`), and
-//! Gateways that serve one certificate from several Gateways of a workload
-//! (`gateway.CertificateAnalyzer`).
+//! verify the server (`destinationrule.CaCertificateAnalyzer`), Gateways
+//! that serve one certificate from several Gateways of a workload
+//! (`gateway.CertificateAnalyzer`), and Gateway credentials that do not
+//! exist or hold no valid certificate (`gateway.SecretAnalyzer`; the hub
+//! keeps of a Secret only its key names and certificate validity).
 
 use galleon_plugin_sdk::serde_json::Value;
 
-use crate::collections::{DESTINATION_RULES, GATEWAYS};
+use crate::collections::{DESTINATION_RULES, GATEWAYS, SECRETS};
 use crate::messages::{
-    DUPLICATE_CERTIFICATE, Finding, NO_CA_DESTINATION_LEVEL, NO_CA_PORT_LEVEL, finding,
+    DUPLICATE_CERTIFICATE, Finding, INVALID_GATEWAY_CREDENTIAL, NO_CA_DESTINATION_LEVEL,
+    NO_CA_PORT_LEVEL, REFERENCED_RESOURCE_NOT_FOUND, finding, selector_not_found,
 };
-use crate::store::{Store, items, string_map};
+use crate::store::{Store, items, matches, string_map};
 
 const CA_ANALYZER: &str = "destinationrule.CaCertificateAnalyzer";
 const CERTIFICATE_ANALYZER: &str = "gateway.CertificateAnalyzer";
+const SECRET_ANALYZER: &str = "gateway.SecretAnalyzer";
 
 fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
@@ -141,6 +145,77 @@ pub(crate) fn duplicate_certificates(store: &Store) -> Vec<Finding> {
                     ),
                     vec![(*other).into()],
                 ));
+            }
+        }
+    }
+    found
+}
+
+/// Whether a Secret's summary holds a certificate valid at `now` (Unix
+/// seconds).
+fn valid_credential(secret: &Value, now: i64) -> bool {
+    let certificate = secret.get("certificate");
+    let second = |field: &str| {
+        certificate
+            .and_then(|c| c.get(field))
+            .and_then(Value::as_i64)
+    };
+    matches!(
+        (second("notBefore"), second("notAfter")),
+        (Some(from), Some(until)) if from <= now && now <= until
+    )
+}
+
+/// Each Gateway server's `credentialName`, looked up in the namespace of
+/// the Gateway's workload (the first pod its selector matches): missing
+/// (IST0101), or holding no certificate valid now (IST0161).
+pub(crate) fn credentials(store: &Store, now: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for gw in store.all(GATEWAYS) {
+        let selector = string_map(gw.body.get("selector"));
+        let Some((namespace, _, _)) = store
+            .pods(None)
+            .find(|(_, _, labels)| matches(&selector, labels))
+        else {
+            found.push(selector_not_found(
+                SECRET_ANALYZER,
+                gw,
+                "spec.selector",
+                &selector,
+            ));
+            continue;
+        };
+        for (i, server) in items(gw.body.get("servers")).enumerate() {
+            let credential = text(server, "/tls/credentialName");
+            if credential.is_empty() {
+                continue;
+            }
+            let name = match credential.contains('/') {
+                true => credential.to_owned(),
+                false => format!("{namespace}/{credential}"),
+            };
+            let field = Some(format!("spec.servers[{i}].tls.credentialName"));
+            match store.get(SECRETS, &name) {
+                None => found.push(finding(
+                    SECRET_ANALYZER,
+                    &REFERENCED_RESOURCE_NOT_FOUND,
+                    gw,
+                    field,
+                    format!("Referenced credentialName not found: {credential:?}"),
+                    Vec::new(),
+                )),
+                Some(secret) if !valid_credential(&secret.body, now) => found.push(finding(
+                    SECRET_ANALYZER,
+                    &INVALID_GATEWAY_CREDENTIAL,
+                    gw,
+                    field,
+                    format!(
+                        "The credential referenced by the Gateway {} in namespace {namespace} is invalid, which can cause the traffic not to work as expected.",
+                        gw.short_name()
+                    ),
+                    vec![secret.into()],
+                )),
+                Some(_) => {}
             }
         }
     }

@@ -3,7 +3,9 @@
 //! a unit's bytes into documents (`parse`, with `names` and `invalid` for
 //! what makes a document not a resource), and the set of units' documents
 //! that turns every re-read into exactly the events that changed (`set`).
+//! A Secret is kept as a summary (`credential`), never its data.
 
+mod credential;
 mod invalid;
 mod names;
 mod parse;

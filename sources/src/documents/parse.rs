@@ -289,6 +289,7 @@ pub(crate) fn document_of(
             object.remove("kind");
             Value::Object(object)
         }
+        BodyShape::Credential => super::credential::summary(&object),
     };
     let entry = Entry {
         labels: string_map(&metadata, "labels", &name)?,
