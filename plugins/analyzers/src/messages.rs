@@ -27,6 +27,7 @@ codes! {
     REFERENCED_RESOURCE_NOT_FOUND = "IST0101" ReferencedResourceNotFound Error;
     NAMESPACE_NOT_INJECTED = "IST0102" NamespaceNotInjected Info;
     POD_MISSING_PROXY = "IST0103" PodMissingProxy Warning;
+    SCHEMA_VALIDATION_ERROR = "IST0106" SchemaValidationError Error;
     MISPLACED_ANNOTATION = "IST0107" MisplacedAnnotation Warning;
     UNKNOWN_ANNOTATION = "IST0108" UnknownAnnotation Warning;
     CONFLICTING_MESH_GATEWAY_HOSTS = "IST0109" ConflictingMeshGatewayVirtualServiceHosts Error;

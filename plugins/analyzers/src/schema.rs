@@ -1,8 +1,9 @@
 //! `schema.ValidationAnalyzer.VirtualService`: Istio's checks of a
 //! VirtualService's meaning beyond its schema — rules no request can reach
 //! (a rule after one without matches, or whose every match an earlier rule
-//! took; IST0130), and matches an earlier one makes ineffective, exactly or
-//! by a URI prefix that covers it (IST0131).
+//! took; IST0130), matches an earlier one makes ineffective, exactly or by
+//! a URI prefix that covers it (IST0131), and destination weights and match
+//! regexes Istio refuses (IST0106).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,9 @@ use galleon_plugin_sdk::Resource;
 use galleon_plugin_sdk::serde_json::{Map, Value};
 
 use crate::collections::VIRTUAL_SERVICES;
-use crate::messages::{Finding, INEFFECTIVE_MATCH, UNREACHABLE_RULE, finding};
+use crate::messages::{
+    Finding, INEFFECTIVE_MATCH, SCHEMA_VALIDATION_ERROR, UNREACHABLE_RULE, finding,
+};
 use crate::store::{Store, items};
 
 const ANALYZER: &str = "schema.ValidationAnalyzer.VirtualService";
@@ -43,6 +46,21 @@ impl Report<'_> {
             text,
             Vec::new(),
         ));
+    }
+
+    fn invalid(&mut self, why: &str) {
+        let text = format!("Schema validation error: {why}");
+        let duplicate = self.found.iter().any(|f| f.message.text == text);
+        if !duplicate {
+            self.found.push(finding(
+                ANALYZER,
+                &SCHEMA_VALIDATION_ERROR,
+                self.vs,
+                None,
+                text,
+                Vec::new(),
+            ));
+        }
     }
 
     fn ineffective(&mut self, rule: &str, matched: &str, earlier: &str) {
@@ -176,6 +194,79 @@ fn unreachable(report: &mut Report<'_>, rules: &Value, http: bool) -> Vec<Prefix
     prefixes
 }
 
+/// Negative weights, and several destinations whose weights add up to 0.
+fn weights(report: &mut Report<'_>, rules: &Value) {
+    for rule in items(Some(rules)) {
+        let destinations: Vec<&Value> = items(rule.get("route")).collect();
+        let mut total = 0;
+        for destination in &destinations {
+            let weight = destination
+                .get("weight")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if weight < 0 {
+                report.invalid(&format!("weight {weight} < 0"));
+            }
+            total += weight;
+        }
+        if destinations.len() > 1 && total == 0 {
+            report.invalid("total destination weight = 0");
+        }
+    }
+}
+
+/// The longest regex Istio accepts, in bytes.
+const REGEX_MAX: usize = 1024;
+
+/// Regexes of HTTP matches that are empty, too long, or not RE2 syntax.
+fn regexes(report: &mut Report<'_>, rules: &Value) {
+    let check = |report: &mut Report<'_>, field: &str, matcher: &Value| {
+        let Some(regex) = matcher.get("regex").and_then(Value::as_str) else {
+            return;
+        };
+        // Istio lets `*` stand for "any value" where a header must be absent.
+        if field == "withoutHeaders" && regex == "*" {
+            return;
+        }
+        if regex.is_empty() {
+            report.invalid(&format!(
+                "{field:?}: regex string match should not be empty"
+            ));
+        } else if regex.len() > REGEX_MAX {
+            report.invalid(&format!(
+                "{field:?}: regex is too large, max length allowed is {REGEX_MAX}"
+            ));
+        } else if let Err(error) = regex_syntax::Parser::new().parse(regex) {
+            // Its last line says what is wrong; the others draw the pattern.
+            let text = error.to_string();
+            let what = text
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            let error = format!("error parsing regexp: {what}: `{regex}`");
+            report.invalid(&format!("{field:?}: {error}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"));
+        }
+    };
+    for m in items(Some(rules)).flat_map(|rule| items(rule.get("match"))) {
+        for field in ["uri", "scheme", "method", "authority"] {
+            if let Some(matcher) = m.get(field) {
+                check(report, field, matcher);
+            }
+        }
+        for field in ["headers", "withoutHeaders", "queryParams"] {
+            for matcher in m
+                .get(field)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(Map::values)
+            {
+                check(report, field, matcher);
+            }
+        }
+    }
+}
+
 pub(crate) fn validate(store: &Store) -> Vec<Finding> {
     let mut found = Vec::new();
     let empty = Value::Object(Map::new());
@@ -185,6 +276,10 @@ pub(crate) fn validate(store: &Store) -> Vec<Finding> {
             found: Vec::new(),
         };
         let list = |field: &str| vs.body.get(field).unwrap_or(&empty);
+        for field in ["http", "tcp", "tls"] {
+            weights(&mut report, list(field));
+        }
+        regexes(&mut report, list("http"));
         let prefixes = unreachable(&mut report, list("http"), true);
         unreachable(&mut report, list("tcp"), false);
         unreachable(&mut report, list("tls"), false);
