@@ -269,3 +269,19 @@ fn crds_from_text_load_as_from_a_file_and_name_their_origin() {
     let problem = broken.problems()[0].to_string();
     assert!(problem.starts_with("stdin"), "{problem}");
 }
+
+/// The fuzz targets' own CRD (`fuzz/fixtures/crds.yaml`) must load clean: a
+/// refused fixture leaves the `crd` and `admission` targets nothing to
+/// validate against (the rules' cost estimate once refused it).
+#[test]
+fn the_fuzz_targets_crd_loads_within_the_cost_budget() {
+    let crds = Crds::load([concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/fixtures/crds.yaml"
+    )]);
+    assert!(crds.problems().is_empty(), "{:?}", crds.problems());
+    assert!(
+        crds.lookup("networking.istio.io/v1alpha3", "VirtualService")
+            .is_some()
+    );
+}

@@ -36,7 +36,15 @@ pub fn fuzz_crd(crds: &str, bytes: &[u8]) {
         let _ = Crds::from_text(&text, Path::new("fuzz.yaml"));
         return;
     }
-    let loaded = LOADED.get_or_init(|| Crds::from_text(crds, Path::new("crds.yaml")));
+    let loaded = LOADED.get_or_init(|| {
+        let loaded = Crds::from_text(crds, Path::new("crds.yaml"));
+        assert!(
+            loaded.problems().is_empty(),
+            "the target's CRDs load: {:?}",
+            loaded.problems()
+        );
+        loaded
+    });
     if let Ok(object) = serde_saphyr::from_str::<serde_json::Value>(&text) {
         let _ = loaded.validate(&object, None).message();
         let _ = loaded.validate(&object, Some(&object)).message();
