@@ -1,5 +1,12 @@
 //! The accumulator of one output collection: the current resources, encoded
 //! once per change, and whether every transformer feeding it has synced.
+//!
+//! Several transformers may feed one collection (the direct mapping and the
+//! ingress plugin both write VirtualServices). Each resource name is held
+//! per producer: when two claim one name, the first-bound producer's version
+//! is served, whatever order they came in (so every replica serves the
+//! same), the other is kept aside and reported, and it is served if the
+//! first withdraws its own.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,7 +38,9 @@ enum EncodeError {
 pub(crate) struct Accumulator {
     collection: Collection,
     codec: Arc<dyn BodyCodec>,
-    resources: BTreeMap<String, CachedResource>,
+    /// Per name, each producer's version (by producer index); the first is
+    /// served.
+    resources: BTreeMap<String, BTreeMap<usize, CachedResource>>,
     feeders: usize,
     synced_feeders: usize,
     snapshot: Option<Arc<CollectionSnapshot>>,
@@ -66,13 +75,11 @@ impl Accumulator {
         self.synced_feeders >= self.feeders
     }
 
-    pub(super) fn apply(&mut self, event: &Event) -> Applied {
+    /// Applies `event`, an output of transformer `producer`.
+    pub(super) fn apply(&mut self, event: &Event, producer: usize) -> Applied {
         let applied = match event {
-            Event::Added(_, entry) | Event::Updated(_, entry) => self.set(entry),
-            Event::Deleted(_, name) => match self.resources.remove(name) {
-                Some(_) => Applied::Changed(Vec::new()),
-                None => Applied::Unchanged(Vec::new()),
-            },
+            Event::Added(_, entry) | Event::Updated(_, entry) => self.set(entry, producer),
+            Event::Deleted(_, name) => self.delete(name, producer),
             Event::FullSync(_) => {
                 self.synced_feeders += 1;
                 if self.synced_feeders == self.feeders {
@@ -93,20 +100,44 @@ impl Accumulator {
         applied
     }
 
-    fn set(&mut self, entry: &Entry) -> Applied {
+    fn set(&mut self, entry: &Entry, producer: usize) -> Applied {
         let (resource, warnings) = match self.encode(entry) {
             Ok(encoded) => encoded,
             Err(error) => return Applied::Rejected(error.to_string()),
         };
-        match self.resources.get(&entry.name) {
-            Some(existing) if existing.version() == resource.version() => {
-                Applied::Unchanged(warnings)
-            }
-            _ => {
-                self.resources.insert(entry.name.clone(), resource);
-                Applied::Changed(warnings)
-            }
+        let claims = self.resources.entry(entry.name.clone()).or_default();
+        let served = served_version(claims);
+        claims.insert(producer, resource);
+        if served_version(claims) == served {
+            Applied::Unchanged(warnings)
+        } else {
+            Applied::Changed(warnings)
         }
+    }
+
+    fn delete(&mut self, name: &str, producer: usize) -> Applied {
+        let Some(claims) = self.resources.get_mut(name) else {
+            return Applied::Unchanged(Vec::new());
+        };
+        let served = served_version(claims);
+        claims.remove(&producer);
+        let now = served_version(claims);
+        if claims.is_empty() {
+            self.resources.remove(name);
+        }
+        if now == served {
+            Applied::Unchanged(Vec::new())
+        } else {
+            Applied::Changed(Vec::new())
+        }
+    }
+
+    /// The producers holding a version of `name`, the served one first.
+    pub(super) fn claimants(&self, name: &str) -> Vec<usize> {
+        self.resources
+            .get(name)
+            .map(|claims| claims.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     fn encode(&self, entry: &Entry) -> Result<(CachedResource, Vec<String>), EncodeError> {
@@ -149,9 +180,16 @@ impl Accumulator {
             .get_or_insert_with(|| {
                 Arc::new(CollectionSnapshot::new(
                     &self.collection,
-                    self.resources.values().cloned(),
+                    self.resources
+                        .values()
+                        .filter_map(|claims| claims.values().next().cloned()),
                 ))
             })
             .clone()
     }
+}
+
+/// The served version among a name's claims: the first producer's.
+fn served_version(claims: &BTreeMap<usize, CachedResource>) -> Option<Arc<str>> {
+    claims.values().next().map(|r| r.version().clone())
 }

@@ -84,6 +84,8 @@ pub enum Scope {
     /// A resource the pipeline could not accumulate (a body its collection's
     /// codec cannot encode).
     Pipeline(Collection, String),
+    /// One output resource that more than one transformer produces.
+    Conflict(Collection, String),
     /// A plugin, by binding name.
     Plugin(String, PluginScope),
 }
@@ -112,6 +114,7 @@ impl fmt::Display for Scope {
             Self::Source(source) => write!(f, "source {source}"),
             Self::Validation(collection, name) => write!(f, "validation {collection} {name}"),
             Self::Pipeline(collection, name) => write!(f, "pipeline {collection} {name}"),
+            Self::Conflict(collection, name) => write!(f, "conflict {collection} {name}"),
             Self::Plugin(plugin, aspect) => match aspect {
                 PluginScope::Load => write!(f, "plugin {plugin} load"),
                 PluginScope::Run => write!(f, "plugin {plugin}"),

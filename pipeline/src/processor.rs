@@ -224,7 +224,11 @@ impl Processor {
             warn!(%collection, "dropping output for a collection no snapshot group serves");
             return;
         };
-        let applied = accumulator.apply(event);
+        let applied = accumulator.apply(event, producer);
+        if let Some(name) = event.name() {
+            let claimants = accumulator.claimants(name);
+            self.report_conflict(&collection, name, &claimants);
+        }
         match event {
             Event::Added(_, entry) | Event::Updated(_, entry) => {
                 let problems = match &applied {
@@ -254,6 +258,36 @@ impl Processor {
                 self.publish(index);
             }
         }
+    }
+
+    /// Reports (or clears) two transformers producing one resource: the
+    /// first-bound one's version is served, the others' are not.
+    fn report_conflict(&mut self, collection: &Collection, name: &str, claimants: &[usize]) {
+        let scope = Scope::Conflict(collection.clone(), name.to_owned());
+        let [served, hidden @ ..] = claimants else {
+            self.diagnostics.clear(&scope);
+            return;
+        };
+        if hidden.is_empty() {
+            self.diagnostics.clear(&scope);
+            return;
+        }
+        let producer = |index: &usize| match self.transformers[*index].name() {
+            DIRECT => "the direct mapping".to_owned(),
+            plugin => format!("plugin {plugin}"),
+        };
+        let others: Vec<String> = hidden.iter().map(producer).collect();
+        let problem = Problem::new(
+            format!("{collection} {name}"),
+            format!(
+                "{} and {} both produce {name} in {collection}; the one from {} is served, \
+                 the other is not. Rename one of them, or bind only one transformer to write it",
+                producer(served),
+                others.join(" and "),
+                producer(served),
+            ),
+        );
+        self.diagnostics.set(&scope, vec![problem]);
     }
 
     /// Replaces what the ledger says about one accumulated resource.

@@ -333,3 +333,67 @@ async fn output_a_codec_refuses_names_the_plugin_that_made_it() {
     );
     stop.cancel();
 }
+
+/// The value of OUTPUT's `name` as served now.
+fn served_value(cache: &SnapshotCache, name: &str) -> Option<serde_json::Value> {
+    let snapshot = cache.snapshot("default")?;
+    let served = snapshot.collection(OUTPUT)?.get(name)?.decode();
+    let body = served.body.unwrap();
+    let body = <prost_types::Struct as prost::Message>::decode(body.value.as_slice()).unwrap();
+    Some(galleon_proto::json::struct_to_json(&body)["value"].clone())
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_transformers_producing_one_resource_serve_the_first_bound_and_report_it() {
+    const OTHER: &str = "k8s/example/v1/others";
+    let (source, script) = scripted(&[INPUT, OTHER, MESH_CONFIG]);
+    let cache = SnapshotCache::new(DefaultGroup);
+    let diagnostics = Diagnostics::default();
+    let mut spec = spec(Strategy::Immediate);
+    let direct = DirectMapping::new([
+        (Collection::from(INPUT), Collection::from(OUTPUT)),
+        (Collection::from(MESH_CONFIG), Collection::from(MESH_CONFIG)),
+    ]);
+    let plugin = Plugin(DirectMapping::new([(
+        Collection::from(OTHER),
+        Collection::from(OUTPUT),
+    )]));
+    spec.transformers = vec![Arc::new(direct), Arc::new(plugin)];
+    let runtime = Runtime::new(source, spec, cache.clone(), diagnostics.clone(), "x".into());
+    let stop = CancellationToken::new();
+    tokio::spawn(runtime.run(stop.clone()));
+    mesh_synced(&script).await;
+    // The plugin's comes first; the direct mapping is bound first and wins.
+    for event in [
+        Event::Added(OTHER.into(), entry("ns/a", 2)),
+        Event::FullSync(OTHER.into()),
+        Event::Added(INPUT.into(), entry("ns/a", 1)),
+        Event::FullSync(INPUT.into()),
+    ] {
+        script.send(event).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(served_value(&cache, "ns/a"), Some(json!(1)));
+    let problems = diagnostics.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].message,
+        "the direct mapping and plugin bad-plugin both produce ns/a in example/things; the one \
+         from the direct mapping is served, the other is not. Rename one of them, or bind only \
+         one transformer to write it"
+    );
+
+    // The winner withdraws its own: the other's is served, nothing to report.
+    script
+        .send(Event::Deleted(INPUT.into(), "ns/a".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(served_value(&cache, "ns/a"), Some(json!(2)));
+    assert!(
+        diagnostics.problems().is_empty(),
+        "{:?}",
+        diagnostics.problems()
+    );
+    stop.cancel();
+}

@@ -27,7 +27,12 @@ const EDITS: usize = 9;
 const SYNTHETIC: &str = "istio/networking/v1alpha3/synthetic/serviceentries";
 
 fn pod_ip(service: usize, pod: usize, generation: usize) -> String {
-    format!("10.{}.{}.{}", service / 250, service % 250, pod + generation * 16)
+    format!(
+        "10.{}.{}.{}",
+        service / 250,
+        service % 250,
+        pod + generation * 16
+    )
 }
 
 fn endpoints(service: usize, generation: usize) -> String {

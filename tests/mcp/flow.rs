@@ -123,3 +123,16 @@ async fn watch_reports_a_push_over_its_size_limit_once() {
         "no reconnect storm"
     );
 }
+
+#[tokio::test]
+async fn a_misspelled_collection_is_refused_with_the_collection_meant() {
+    let source = TestServer::start(&[VS]).await;
+    let typo = VS.trim_end_matches('s');
+    let (status, stderr) =
+        run_galleon(&["watch", "--addr", &source.url(), "--collection", typo]).await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&format!("did you mean {VS:?}?")),
+        "{stderr}"
+    );
+}

@@ -309,3 +309,27 @@ async fn a_directory_moved_away_takes_its_problems_with_it() {
     let (_, diagnostics) = galleon.admin_get("/debug/diagnostics").await;
     assert!(!diagnostics.contains("bad.yaml"), "{diagnostics}");
 }
+
+/// A misspelled xDS type is answered empty, as the protocol asks, and the
+/// hub says which type was meant; before, only a debug line.
+#[tokio::test]
+async fn a_misspelled_xds_type_is_answered_empty_and_named_with_the_type_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vs.yaml"), vs("reviews", "reviews")).unwrap();
+    let galleon = Galleon::serve_files(dir.path()).await;
+    let mut watch = WatchCli::start_with(&[
+        "--addr",
+        &galleon.url(),
+        "--xds",
+        "--type",
+        "networking.istio.io/v1/VirtualServce",
+    ]);
+    assert!(watch.next_names().await.is_empty(), "answered empty");
+    galleon
+        .wait_for_log(&[
+            "networking.istio.io/v1/VirtualServce",
+            "which this hub does not serve",
+            "did you mean \"networking.istio.io/v1/VirtualService\"?",
+        ])
+        .await;
+}

@@ -15,7 +15,7 @@ use super::XdsType;
 use super::session::{Node, Outgoing, Pending, Protocol, Session};
 use super::subscription::Subscription;
 use crate::cache::CollectionSnapshot;
-use crate::quote::quote;
+use crate::quote::{did_you_mean, quote};
 
 /// MCP's part of a stream.
 #[derive(Default)]
@@ -46,10 +46,12 @@ impl Protocol for Mcp {
     ) -> Result<(), Status> {
         let collection = request.collection.as_str();
         if !session.shared.options.collections.contains(collection) {
+            let served = &session.shared.options.collections;
             return Err(Status::invalid_argument(format!(
-                "unknown collection {}: this hub serves {} collections",
+                "unknown collection {}: this hub serves {} collections{}",
                 quote(collection),
-                session.shared.options.collections.len()
+                served.len(),
+                did_you_mean(collection, served.iter().map(String::as_str)),
             )));
         }
         if request.response_nonce.is_empty() {

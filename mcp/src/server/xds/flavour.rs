@@ -13,9 +13,11 @@ use bytes::Bytes;
 use galleon_proto::rpc;
 use prost::Message;
 use tonic::Status;
+use tracing::warn;
 
 use super::node_of;
 use crate::cache::CollectionSnapshot;
+use crate::quote::{did_you_mean, quote};
 use crate::server::session::{Node, Outgoing, Pending, Protocol, Route, Session};
 
 /// What a later request changed in its subscription.
@@ -222,7 +224,21 @@ impl<F: Flavour> Xds<F> {
         request: F::Request,
         session: &mut Session,
     ) -> Result<(), Status> {
-        let target = session.shared.options.xds_types.get(&type_url).cloned();
+        let types = &session.shared.options.xds_types;
+        let target = types.get(&type_url).cloned();
+        if target.is_none() {
+            // A type this hub does not serve is answered empty, as the
+            // protocol asks (istiod asks for every type it knows); one close
+            // to a served type is most likely misspelled.
+            let hint = did_you_mean(&type_url, types.keys().map(String::as_str));
+            if !hint.is_empty() {
+                warn!(
+                    node = %quote(&session.node().id),
+                    "a sink asked for {}, which this hub does not serve (answered empty){hint}",
+                    quote(&type_url)
+                );
+            }
+        }
         let mut common = Common::new(session.route(&type_url, target, F::INCREMENTAL)?);
         let subscription = F::open(request);
         if common.route.target.is_some() {
