@@ -264,6 +264,16 @@ impl PluginHost {
             return;
         }
         let mut watcher = watch_or_warn(&files, "plugin files");
+        // A file replaced between loading and the watch starting would
+        // otherwise wait for the next change: read each once more now
+        // (unchanged content is a no-op).
+        let host = self.clone();
+        if tokio::task::spawn_blocking(move || host.reload(&files))
+            .await
+            .unwrap_or(false)
+        {
+            refresh.notify_one();
+        }
         let mut signals = RescanSignals::new();
         // Failed plugins retry on their backoff even when no events arrive.
         let mut tick = tokio::time::interval(Duration::from_secs(1));

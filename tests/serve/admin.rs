@@ -114,9 +114,17 @@ async fn metrics_and_introspection_follow_sinks_and_bad_input() {
     let sinks = wait_for(galleon, "/debug/sinks", &["no route to reviews.v2"]).await;
     let sinks: serde_json::Value = serde_json::from_str(&sinks).unwrap();
     assert_eq!(sinks[0]["protocol"], "mcp");
-    assert!(sinks[0]["connected_since"].as_u64().unwrap() > 1_700_000_000);
+    // Field names in one style on every endpoint (camelCase), times as
+    // RFC 3339.
+    let since = sinks[0]["connectedSince"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(since).is_ok(), "{since}");
+    assert!(sinks[0]["nodeId"].is_string());
     let status = &sinks[0]["collections"][VS];
-    assert_eq!(status["acked_version"], push.system_version_info);
+    assert_eq!(status["ackedVersion"], push.system_version_info);
+    let (_, snapshots) = galleon.admin_get("/debug/snapshots").await;
+    let snapshots: serde_json::Value = serde_json::from_str(&snapshots).unwrap();
+    let published = snapshots[0]["publishedAt"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(published).is_ok(), "{published}");
     assert_eq!(status["nack"]["version"], second.system_version_info);
 
     hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");

@@ -287,7 +287,7 @@ mod tests {
             node_id,
             peer: None,
             protocol: "mcp".into(),
-            connected_since: 0,
+            connected_since: String::new(),
             collections: [(type_url, status)].into(),
         }
     }

@@ -12,6 +12,7 @@ pub use galleon_sources::{LinkHealth, LinkState};
 
 /// `/debug/snapshots`: one collection of a published snapshot.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublishedCollection {
     /// The snapshot group it is published in.
     pub group: String,

@@ -25,7 +25,7 @@ use tokio::sync::watch as channel;
 pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex};
 pub use resource::{CachedResource, RESOURCE_TYPE_URL, REVISION_LABEL, resources_encoded};
 pub use snapshot::{CollectionSnapshot, Delta, Snapshot, SnapshotBuilder};
-pub use status::{CollectionStatus, Nack, SinkStatus, unix_now};
+pub use status::{CollectionStatus, Nack, SinkStatus, rfc3339_now};
 pub(crate) use status::{StatusBoard, StatusHandle};
 pub use watch::Watch;
 

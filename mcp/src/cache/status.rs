@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What one connected sink has of each collection it subscribed to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SinkStatus {
     /// Hub-assigned id of the stream, unique in this process.
     pub stream: u64,
@@ -18,14 +19,16 @@ pub struct SinkStatus {
     pub peer: Option<String>,
     /// How it speaks: `mcp`, `xds-sotw` or `xds-delta`.
     pub protocol: std::borrow::Cow<'static, str>,
-    /// When the stream opened, in seconds since the Unix epoch.
-    pub connected_since: u64,
+    /// When the stream opened (RFC 3339, as every time the admin server
+    /// shows).
+    pub connected_since: String,
     /// Per subscribed collection.
     pub collections: BTreeMap<String, CollectionStatus>,
 }
 
 /// One collection on one sink stream.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CollectionStatus {
     /// Snapshot group the collection is served from.
     pub group: String,
@@ -51,11 +54,9 @@ pub struct Nack {
     pub message: String,
 }
 
-/// Now, in seconds since the Unix epoch (what `connected_since` holds).
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// Now, as `connected_since` holds it (RFC 3339, to the second).
+pub fn rfc3339_now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// The status of every connected sink.

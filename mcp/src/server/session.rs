@@ -29,7 +29,9 @@ use tracing::{debug, info, warn};
 
 use super::push::{Push, grpc_frame};
 use super::{Shared, Stats, XdsType};
-use crate::cache::{CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle, unix_now};
+use crate::cache::{
+    CachedResource, CollectionSnapshot, Nack, SinkStatus, StatusHandle, rfc3339_now,
+};
 use crate::quote::{escaped, quote};
 
 type WatchStream = Pin<Box<dyn Stream<Item = Arc<CollectionSnapshot>> + Send>>;
@@ -445,7 +447,7 @@ impl Session {
             node_id: node.id.clone(),
             peer: self.peer.clone(),
             protocol: protocol.into(),
-            connected_since: unix_now(),
+            connected_since: rfc3339_now(),
             collections: Default::default(),
         }));
         self.node = node;
