@@ -528,3 +528,56 @@ async fn version_and_status_read_a_running_hub_by_name_for_scripts() {
     let yaml = String::from_utf8(out.stdout).unwrap();
     assert!(yaml.contains("problems: []"), "{yaml}");
 }
+
+/// `serve` reads its addresses as the dialling commands do (a hostname, a
+/// scheme), so one `GALLEON_ADMIN_ADDR` serves both; a warning in the input
+/// is printed by `galleon status` with its severity and does not fail it.
+#[tokio::test]
+async fn serve_and_status_share_one_address_convention_and_warnings_do_not_fail_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("crds")).unwrap();
+    std::fs::create_dir_all(root.join("resources")).unwrap();
+    std::fs::write(root.join("crds/vs.yaml"), galleon_tests::hub::VS_CRD).unwrap();
+    std::fs::write(root.join("resources/a.yaml"), vs("a", "a")).unwrap();
+    std::fs::write(
+        root.join("galleon.yaml"),
+        "schemas: {crds: [crds]}\nsources: [{files: {paths: [resources]}}]\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let admin = format!("http://localhost:{port}");
+    let galleon = Galleon::serve_in(
+        root,
+        &[
+            "--config",
+            "galleon.yaml",
+            "--mcp-addr",
+            "localhost:0",
+            "--admin-addr",
+            &admin,
+        ],
+    )
+    .await;
+    assert_eq!(galleon.admin.port(), port);
+    assert!(galleon.addr.ip().is_loopback());
+    // A field the CRD does not know: a warning (the resource is served).
+    let odd = vs("b", "b").replace("spec:\n", "spec:\n  colour: blue\n");
+    std::fs::write(root.join("resources/b.yaml"), odd).unwrap();
+    galleon
+        .wait_for_admin("/debug/diagnostics", &["\"warning\"", "spec.colour"])
+        .await;
+    let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+        .arg("status")
+        .env("GALLEON_ADMIN_ADDR", &admin)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("  warning: "), "{text}");
+}

@@ -3,7 +3,6 @@
 //! checkout when there is one (so edits show up live), else from the copy
 //! built into the binary.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +15,8 @@ use tracing::{info, warn};
 use galleon_hub::Hub;
 use galleon_hub::config::{FilesConfig, HubConfig, SourceConfig};
 use galleon_sources::FileSource;
+
+use super::address;
 
 /// The bundled example, as built into the binary.
 static QUICKSTART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../examples/quickstart");
@@ -37,17 +38,18 @@ pub(super) struct ServeArgs {
     /// Cluster DNS suffix.
     #[arg(long)]
     domain: Option<String>,
-    /// Address of the MCP server [default: 127.0.0.1:9901].
+    /// Address of the MCP server: host:port, a scheme allowed, a hostname
+    /// resolved [default: 127.0.0.1:9901].
     #[arg(long, env = "GALLEON_ADDR")]
-    mcp_addr: Option<SocketAddr>,
+    mcp_addr: Option<String>,
     /// Serve plaintext MCP on an address other than loopback (refused
     /// otherwise; set `mcp.tls` in the configuration instead).
     #[arg(long)]
     insecure: bool,
     /// Address of the admin HTTP server (probes, metrics, introspection)
-    /// [default: 127.0.0.1:9902].
+    /// (host:port, as --mcp-addr) [default: 127.0.0.1:9902].
     #[arg(long, env = "GALLEON_ADMIN_ADDR")]
-    admin_addr: Option<SocketAddr>,
+    admin_addr: Option<String>,
     /// An include root of `.proto` files for typed bodies (an istio/api
     /// checkout, then its `common-protos`); repeatable.
     #[arg(long = "proto-path", value_name = "DIR")]
@@ -75,12 +77,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(domain) = args.domain {
         config.domain = domain;
     }
-    if let Some(addr) = args.mcp_addr {
-        config.mcp.address = addr;
+    if let Some(addr) = &args.mcp_addr {
+        config.mcp.address = address::listen("--mcp-addr", addr)?;
     }
     config.mcp.insecure |= args.insecure;
-    if let Some(addr) = args.admin_addr {
-        config.admin.address = addr;
+    if let Some(addr) = &args.admin_addr {
+        config.admin.address = address::listen("--admin-addr", addr)?;
     }
     config.schemas.proto_paths.extend(args.proto_paths);
     if bundled {

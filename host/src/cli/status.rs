@@ -2,14 +2,17 @@
 //! the admin server's `/debug/sinks`, `/debug/snapshots` and
 //! `/debug/diagnostics`; prints every sink's sync state per collection (or
 //! xDS type) and the current problems with the input (`-o text|json|yaml`),
-//! and says in its exit code whether all is well: 0 every sink synced and
-//! no problem, 3 a sink NACKed or is behind, 4 the input has problems.
+//! and says in its exit code whether all is well (1: the hub unreadable,
+//! 2: a usage error): 0 every sink synced and
+//! no error in the input (warnings are printed, not counted), 3 a sink
+//! NACKed or is behind, 4 the input has errors (something was kept out).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::Args;
+use galleon_hub::admin::api::Severity;
 use galleon_hub::admin::api::{
     AnalysisMessage, CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus,
 };
@@ -21,7 +24,7 @@ use super::output::{self, Format};
 
 /// Exit code: a sink NACKed, or has not ACKed the latest version.
 const SINK_BEHIND: u8 = 3;
-/// Exit code: the input has problems.
+/// Exit code: the input has errors (something was kept out).
 const INPUT_PROBLEMS: u8 = 4;
 
 #[derive(Debug, Args)]
@@ -94,7 +97,11 @@ pub(super) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 /// 0 when all is well; else what is wrong, the input first.
 fn exit_code(status: &Status) -> ExitCode {
-    if !status.problems.is_empty() {
+    let errors = status
+        .problems
+        .iter()
+        .any(|p| p.problem.severity == Severity::Error);
+    if errors {
         return ExitCode::from(INPUT_PROBLEMS);
     }
     let behind = status
@@ -218,9 +225,13 @@ fn render(status: &Status) -> String {
         let _ = writeln!(out, "\n{} problems with the input:", status.problems.len());
         for problem in &status.problems {
             let problem = &problem.problem;
+            let severity = match problem.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
             let _ = writeln!(
                 out,
-                "  {}: {}",
+                "  {severity}: {}: {}",
                 escaped(&problem.location, LINE),
                 escaped(&problem.message, LINE)
             );
@@ -333,8 +344,17 @@ mod tests {
             problem: galleon_hub::admin::api::Problem::new("a.yaml", "bad"),
         };
         assert_eq!(
-            exit_code(&status("v1", vec![problem])),
+            exit_code(&status("v1", vec![problem.clone()])),
             ExitCode::from(INPUT_PROBLEMS)
+        );
+        let warning = ScopedProblem {
+            problem: galleon_hub::admin::api::Problem::warning("a.yaml", "odd"),
+            ..problem
+        };
+        assert_eq!(
+            exit_code(&status("v1", vec![warning])),
+            ExitCode::SUCCESS,
+            "a warning is printed, not counted"
         );
     }
 }

@@ -7,7 +7,7 @@ use galleon_pipeline::registry::Registry;
 use serde::{Deserialize, Serialize};
 
 pub use galleon_mcp::cache::{CollectionStatus, Nack, SinkStatus};
-pub use galleon_pipeline::diagnostics::Problem;
+pub use galleon_pipeline::diagnostics::{Problem, Severity};
 pub use galleon_sources::{LinkHealth, LinkState};
 
 /// `/debug/snapshots`: one collection of a published snapshot.
