@@ -131,3 +131,93 @@ fn the_webhook_rendering_agrees_with_the_hub_s_admission_settings() {
     assert_eq!(hook["admissionReviewVersions"][0], "v1");
     assert_eq!(hook["failurePolicy"], "Ignore", "the safe start");
 }
+
+/// Whether `rules` (a ClusterRole's) let the hub list and watch `resource`
+/// of API group `group`.
+fn allowed(rules: &[Value], group: &str, resource: &str) -> bool {
+    let holds = |list: &Value, want: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == want || v == "*")
+    };
+    rules.iter().any(|rule| {
+        holds(&rule["apiGroups"], group)
+            && holds(&rule["resources"], resource)
+            && holds(&rule["verbs"], "list")
+            && holds(&rule["verbs"], "watch")
+    })
+}
+
+#[test]
+fn the_kubernetes_rendering_may_read_every_kind_the_source_watches_and_keeps_its_pieces_together() {
+    let objects = objects("galleon-kubernetes.yaml");
+    let config = hub_config(&objects);
+    let (container, _) = pod(&objects);
+    let (_, binding) = objects
+        .iter()
+        .find(|d| d["kind"] == "ClusterRoleBinding")
+        .map(|b| (b, &b["subjects"][0]))
+        .expect("a kubernetes source gets a ClusterRoleBinding");
+    assert_eq!(binding["name"], "galleon");
+    let role = objects
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole")
+        .expect("and a ClusterRole");
+    let rules = role["rules"].as_array().unwrap();
+    let registry = config.registry();
+    let watched: Vec<_> = registry
+        .schemas()
+        .into_iter()
+        .filter_map(|s| s.collection.strip_prefix("k8s/").map(str::to_owned))
+        .collect();
+    assert!(watched.len() > 20, "{watched:?}");
+    for collection in &watched {
+        let parts: Vec<&str> = collection.split('/').collect();
+        let group = if parts[0] == "core" { "" } else { parts[0] };
+        let resource = parts[parts.len() - 1];
+        assert!(
+            allowed(rules, group, resource),
+            "the ClusterRole lets the source watch {group}/{resource}"
+        );
+    }
+    // Mutual TLS with an access list, every file mounted.
+    let tls = config.mcp.tls.as_ref().expect("mcp.tls from tlsSecret");
+    let access = tls.access_list.as_deref().expect("the access list");
+    for path in [&tls.cert, &tls.key, &tls.client_ca.clone().unwrap()] {
+        assert!(mounted(container, path), "{}", path.display());
+    }
+    assert!(mounted(container, access));
+    let list = find(&objects, "ConfigMap", "galleon-access-list")["data"]["access-list"]
+        .as_str()
+        .unwrap();
+    assert!(
+        list.contains("spiffe://cluster.local/ns/istio-system/sa/istiod"),
+        "{list}"
+    );
+    // The plugin binding's file comes from the extra volume.
+    for binding in &config.plugins.bindings {
+        assert!(
+            mounted(container, &binding.file),
+            "{}",
+            binding.file.display()
+        );
+    }
+    // One replica: no PodDisruptionBudget (minAvailable 1 would block drains).
+    assert!(objects.iter().all(|d| d["kind"] != "PodDisruptionBudget"));
+    // The webhook with a certificate of your own: no cert-manager objects,
+    // the CA bundle given, the Secret mounted.
+    assert!(objects.iter().all(|d| d["kind"] != "Certificate"));
+    let hook = &objects
+        .iter()
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .unwrap()["webhooks"][0];
+    assert!(
+        !hook["clientConfig"]["caBundle"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    let admission = config.admission.expect("the webhook");
+    assert!(mounted(container, &admission.tls.cert));
+}

@@ -48,9 +48,11 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Print every sink's sync state and the current input problems (from
     /// a running hub's admin server).
-    #[command(after_help = "Exit status: 0 every sink synced and no error in the input \
+    #[command(
+        after_help = "Exit status: 0 every sink synced and no error in the input \
         (warnings are printed, not counted); 3 a sink NACKed or is behind; 4 the input has \
-        errors; 1 the admin server could not be read; 2 a usage error.")]
+        errors; 1 the admin server could not be read; 2 a usage error."
+    )]
     Status(status::StatusArgs),
     /// Write plugins: scaffold, build, test against golden fixtures, inspect.
     Plugin(plugin::PluginArgs),

@@ -25,6 +25,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $tls := dict "cert" "/etc/galleon/mcp-tls/tls.crt" "key" "/etc/galleon/mcp-tls/tls.key" -}}
 {{- if .Values.mcp.mutualTls -}}
 {{- $_ := set $tls "clientCa" "/etc/galleon/mcp-tls/ca.crt" -}}
+{{- if .Values.mcp.accessList -}}
+{{- $_ := set $tls "accessList" "/etc/galleon/access/access-list" -}}
+{{- end -}}
 {{- end -}}
 {{- $_ := set $mcp "tls" $tls -}}
 {{- else -}}
