@@ -93,8 +93,12 @@ async fn a_connection_past_max_connection_age_is_asked_to_go_and_the_sink_comes_
     sink.ack(&push).await;
     let ended = tokio::time::timeout(PATIENCE, sink.next())
         .await
-        .expect("the old connection is closed after its age and grace");
-    assert!(!matches!(ended, Ok(Some(_))), "no push, an end: {ended:?}");
+        .expect("the old stream is ended at its age");
+    // Ended as a drain ends it, so the sink reconnects (to any replica),
+    // not cut when the grace runs out.
+    let status = ended.expect_err("no push, an end");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("maxConnectionAge"), "{status:?}");
     // A sink dialling again is served.
     let mut again = RawSink::connect(&galleon.url(), "pilot").await;
     again.subscribe(VS).await;
@@ -131,4 +135,33 @@ async fn galleon_watch_xds_reconnects_when_its_hub_drains_and_is_served_by_the_n
     std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
     let _next = Galleon::serve_in(dir.path(), &["--config", "galleon.yaml"]).await;
     assert_eq!(watch.next_names().await, ["default/a", "default/b"]);
+}
+
+/// A sink that never reads (its HTTP/2 window full, so not even its
+/// stream's end can be sent) does not hold up the exit: the hub ends it
+/// with the others and exits 0, so a rollout is not held up by one sink.
+#[tokio::test]
+async fn a_sink_that_never_reads_does_not_hold_up_the_exit() {
+    let (dir, galleon) =
+        serve_with_mcp("drainDelay: 100ms, drainTimeout: 3s, stallTimeout: 1h").await;
+    // Far more than one HTTP/2 window: the push cannot be sent in full.
+    let big: String = (0..400)
+        .map(|i| {
+            let host = format!("h{i}-{}", "x".repeat(2_000));
+            format!("{}---\n", vs(&format!("big-{i}"), &host))
+        })
+        .collect();
+    write_atomically(&dir.path().join("resources"), "big.yaml", big);
+    let mut watch = WatchCli::start(&galleon.url(), VS);
+    while watch.next_names().await.len() < 401 {}
+    let stuck = RawSink::connect(&galleon.url(), "stuck").await;
+    stuck.subscribe(VS).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (clean, log) = galleon.stop_logged().await;
+    assert!(clean, "exit status 0: {log}");
+    assert!(
+        !log.contains("still running after mcp.drainTimeout"),
+        "nothing had to be waited for: {log}"
+    );
+    drop(stuck);
 }

@@ -280,12 +280,19 @@ impl Galleon {
 
     /// Stops it with SIGTERM and returns whether it exited cleanly (within
     /// the test's patience).
-    pub async fn stop(mut self) -> bool {
+    pub async fn stop(self) -> bool {
+        self.stop_logged().await.0
+    }
+
+    /// [`Galleon::stop`], and everything it logged until it exited.
+    pub async fn stop_logged(mut self) -> (bool, String) {
         self.signal("TERM");
         let status = tokio::time::timeout(PATIENCE, self.child.wait())
             .await
             .expect("exits after SIGTERM");
-        status.expect("exit status").success()
+        // The log reader may still hold the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (status.expect("exit status").success(), self.log())
     }
 }
 

@@ -140,6 +140,9 @@ pub(crate) struct Session {
     routed: HashSet<String>,
     /// Pushes to send before reading on (answers given at once).
     queued: Vec<Outgoing>,
+    /// When the stream is past `maxConnectionAge` and is ended as a drain
+    /// ends it (`UNAVAILABLE`), so its sink reconnects, to any replica.
+    retire_at: Option<Instant>,
 }
 
 /// Serves one stream of protocol `P` until the sink closes it, the hub shuts
@@ -168,6 +171,10 @@ pub(crate) async fn serve<P, S>(
         unanswered: HashMap::new(),
         routed: HashSet::new(),
         queued: Vec::new(),
+        retire_at: shared
+            .options
+            .max_connection_age
+            .and_then(|age| Instant::now().checked_add(age)),
     };
     match run(&mut session, &mut protocol, requests, &outbox).await {
         Ok(()) => {}
@@ -176,11 +183,14 @@ pub(crate) async fn serve<P, S>(
             warn!(stream = id, protocol = P::NAME, peer = ?session.peer, "dropping stream: {}", status.message());
             let _ = outbox.try_send(Outgoing::Abort(status));
         }
-        Err(Some(status)) if shared.shutdown.is_cancelled() => {
+        Err(Some(status))
+            if shared.shutdown.is_cancelled() || status.code() == tonic::Code::Unavailable =>
+        {
             debug!(
                 stream = id,
                 protocol = P::NAME,
-                "ending stream: the hub is shutting down"
+                "ending stream: {}",
+                status.message()
             );
             let _ = outbox.send(Outgoing::End(status)).await;
         }
@@ -239,6 +249,11 @@ where
                     let shared = session.shared.clone();
                     send(&shared, outgoing, outbox).await?;
                 }
+            }
+            () = sleep_until(session.retire_at), if session.retire_at.is_some() => {
+                return Err(Some(Status::unavailable(
+                    "the stream reached mcp.maxConnectionAge: reconnect (to any replica)",
+                )));
             }
             () = sleep_until(stall), if stall.is_some() => {
                 return Err(Some(Status::deadline_exceeded(format!(
