@@ -581,3 +581,36 @@ async fn serve_and_status_share_one_address_convention_and_warnings_do_not_fail_
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("  warning: "), "{text}");
 }
+
+/// Completion (clap_complete's dynamic engine, `COMPLETE=SHELL`) names the
+/// collections a running hub serves; with no hub, nothing, at once.
+#[tokio::test]
+async fn shell_completion_names_the_collections_a_running_hub_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), vs("a", "a")).unwrap();
+    let galleon = Galleon::serve_files(dir.path()).await;
+    galleon.wait_for_admin("/debug/snapshots", &[VS]).await;
+    let complete = |admin: String| async move {
+        let out = tokio::process::Command::new(galleon_tests::galleon_binary())
+            .args([
+                "--",
+                "galleon",
+                "watch",
+                "--collection",
+                "istio/networking/v1alpha3/v",
+            ])
+            .env("COMPLETE", "fish")
+            .env("GALLEON_ADMIN_ADDR", admin)
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let offered = complete(galleon.admin.to_string()).await;
+    assert_eq!(offered.trim(), VS, "{offered}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    assert_eq!(complete(nowhere).await.trim(), "");
+}

@@ -4,6 +4,7 @@
 mod address;
 mod admin_client;
 mod analyze;
+mod complete;
 mod output;
 mod plugin;
 mod serve;
@@ -65,7 +66,8 @@ enum Command {
     /// Print the version, the plugin contract version and the git commit
     /// (and, with --admin-addr, the running hub's).
     Version(version::VersionArgs),
-    /// Print a shell completion script for SHELL.
+    /// Print a shell completion script for SHELL (or source `COMPLETE=SHELL
+    /// galleon` for completions that also name a running hub's collections).
     Completions {
         /// The shell.
         shell: Shell,
@@ -77,6 +79,9 @@ const KUBE_CLIENT_QUIET: &str = "kube_client::client::builder=off";
 
 /// Runs the command line; logs go to stderr (`RUST_LOG`, default `info`).
 pub(crate) fn main() -> ExitCode {
+    // With COMPLETE=SHELL set, this answers the shell's completion request
+    // and exits; otherwise it returns at once.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = Cli::parse();
     // `validate` prints its findings; its progress and the ledger's own
     // warnings (the same findings) would only repeat them.

@@ -21,6 +21,7 @@ use prost::Message;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use clap_complete::engine::ArgValueCompleter;
 use galleon_mcp::sink::DEFAULT_MAX_MESSAGE_SIZE;
 use galleon_mcp::tls::ClientTls;
 use tonic::transport::Endpoint;
@@ -32,7 +33,12 @@ pub(super) struct WatchArgs {
     #[arg(long, env = "GALLEON_ADDR", default_value = "127.0.0.1:9901")]
     addr: String,
     /// Collection to subscribe to over MCP (repeatable).
-    #[arg(long = "collection", short = 'c', required_unless_present = "xds")]
+    #[arg(
+        long = "collection",
+        short = 'c',
+        required_unless_present = "xds",
+        add = ArgValueCompleter::new(super::complete::collections)
+    )]
     collections: Vec<String>,
     /// Speak MCP over xDS (Envoy's ADS) as istiod does, instead of MCP.
     #[arg(long, requires = "types")]
