@@ -252,3 +252,34 @@ fn analyze_prints_json_and_refuses_unknown_analyzers() {
     let missing = galleon(&["analyze", "/no/such/dir"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// A port already taken: one line, its OS error said once (it once read
+/// `…(os error 98): Address already in use (os error 98)`).
+#[test]
+fn a_port_in_use_is_said_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = std::env::temp_dir();
+    let out = galleon(&[
+        "serve",
+        "--files",
+        dir.to_str().unwrap(),
+        "--mcp-addr",
+        &addr,
+        "--admin-addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let error = stderr
+        .lines()
+        .find(|l| l.contains("ERROR"))
+        .unwrap_or_else(|| panic!("an error line: {stderr}"));
+    assert!(error.contains(&addr), "{error}");
+    assert_eq!(error.matches("os error 98").count(), 1, "{error}");
+    assert_eq!(
+        error.matches("Address already in use").count(),
+        1,
+        "{error}"
+    );
+}

@@ -78,6 +78,22 @@ fn new_build_test(workspace: &Path, lang: &str, kind: &str) -> PathBuf {
         "{}",
         text(&inspected)
     );
+    // The same as data, for scripts.
+    let json = galleon(
+        &project,
+        &["plugin", "inspect", "target/demo.wasm", "-o", "json"],
+    );
+    assert!(json.status.success(), "inspect -o json: {}", text(&json));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["contract"], format!("galleon:plugin/{kind}@0.2.0"));
+    assert_eq!(json["served"], true);
+    let yaml = galleon(
+        &project,
+        &["plugin", "inspect", "target/demo.wasm", "-o", "yaml"],
+    );
+    let yaml: serde_json::Value =
+        serde_saphyr::from_str(&String::from_utf8(yaml.stdout).unwrap()).unwrap();
+    assert_eq!(yaml["contract"], json["contract"]);
     project
 }
 
