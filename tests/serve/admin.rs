@@ -212,7 +212,7 @@ async fn galleon_status_prints_each_sink_s_sync_state_and_the_problems() {
         "{table}"
     );
     assert!(
-        table.contains("1 problems with the input:") && table.contains("broken.yaml:"),
+        table.contains("1 problem with the input:") && table.contains("broken.yaml:"),
         "{table}"
     );
 

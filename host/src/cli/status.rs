@@ -222,7 +222,9 @@ fn render(status: &Status) -> String {
     if status.problems.is_empty() {
         out.push_str("\nno problems with the input\n");
     } else {
-        let _ = writeln!(out, "\n{} problems with the input:", status.problems.len());
+        let count = status.problems.len();
+        let noun = if count == 1 { "problem" } else { "problems" };
+        let _ = writeln!(out, "\n{count} {noun} with the input:");
         for problem in &status.problems {
             let problem = &problem.problem;
             let severity = match problem.severity {
