@@ -161,10 +161,15 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("galleon").join("wasm"))
 }
 
-/// `message` on one line: the parser's multi-line values (a byte list)
-/// folded into single spaces.
+/// The longest a compile error is said: wasmtime's can list a corrupt
+/// file's bytes.
+const COMPILE_ERROR_MAX: usize = 500;
+
+/// `message` on one line and bounded: the parser's multi-line values (a
+/// byte list) folded into single spaces.
 fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    let folded = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    galleon_pipeline::diagnostics::escaped(&folded, COMPILE_ERROR_MAX)
 }
 
 #[cfg(test)]
@@ -180,6 +185,10 @@ mod tests {
             assert!(!error.contains('\n'), "{error}");
             assert!(error.contains("plugin.wasm"), "{error}");
         }
+        let mut corrupt = b"\0asm\x01\0\0\0\x01".to_vec();
+        corrupt.extend(std::iter::repeat_n(0xff, 100_000));
+        let error = engine.compile(path, &corrupt).err().unwrap().to_string();
+        assert!(error.chars().count() < 700, "bounded: {error}");
         let text = engine.compile(path, b"text").err().unwrap().to_string();
         assert!(text.contains("not a WebAssembly file"), "{text}");
     }
