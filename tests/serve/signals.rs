@@ -70,6 +70,24 @@ async fn sigterm_withdraws_readiness_keeps_serving_for_the_drain_then_ends_strea
     let (status, body) = galleon.admin_get("/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("draining"), "{body}");
+    // gRPC health says so too (what a gRPC-probing balancer reads).
+    let channel = tonic::transport::Endpoint::from_shared(galleon.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = tonic_health::pb::HealthCheckRequest {
+        service: String::new(),
+    };
+    let health = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status,
+        tonic_health::pb::health_check_response::ServingStatus::NotServing as i32
+    );
     // Still served during the drain.
     std::fs::write(dir.path().join("resources/b.yaml"), vs("b", "b")).unwrap();
     let push = sink.recv().await;
