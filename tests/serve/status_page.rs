@@ -221,7 +221,7 @@ async fn the_status_page_shows_a_source_down_a_warning_and_a_refused_build() {
     galleon_tests::write_atomically(
         &root.join("builtins"),
         "authpolicy.wasm",
-        b"not a component".to_vec(),
+        b"not a component",
     );
     let url = format!("http://{}/", galleon.admin);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
