@@ -40,6 +40,9 @@ pub struct PluginHost {
     transformers: Vec<Arc<TransformerBinding>>,
     validators: Vec<Arc<ValidatorBinding>>,
     analyzers: Vec<Arc<AnalyzerBinding>>,
+    /// When loading began: a file changed after it may have changed after
+    /// it was read and before the watch began.
+    loaded_at: std::time::SystemTime,
 }
 
 impl PluginHost {
@@ -55,7 +58,10 @@ impl PluginHost {
     ) -> Result<Self, PluginError> {
         let engine = PluginEngine::new(config.cache_dir.clone().or_else(default_cache_dir))?;
         let sandbox = Sandbox::new(engine)?.with_ledger(diagnostics.clone());
+        // Built-ins are written to their directory first; reading begins after.
+        let builtin = builtin_bindings(config, builtins)?;
         let mut host = Self {
+            loaded_at: std::time::SystemTime::now(),
             sandbox,
             registry,
             diagnostics,
@@ -63,10 +69,7 @@ impl PluginHost {
             validators: Vec::new(),
             analyzers: Vec::new(),
         };
-        for binding in builtin_bindings(config, builtins)?
-            .iter()
-            .chain(&config.bindings)
-        {
+        for binding in builtin.iter().chain(&config.bindings) {
             let (name, path) = (binding.name(), binding.file.clone());
             let bytes = match binding.bundled {
                 Some(bytes) => bytes.to_vec(),
@@ -265,12 +268,21 @@ impl PluginHost {
         }
         let mut watcher = watch_or_warn(&files, "plugin files");
         // A file replaced between loading and the watch starting would
-        // otherwise wait for the next change: read each once more now
-        // (unchanged content is a no-op).
+        // otherwise wait for the next change: those changed since loading
+        // began are read again now.
+        let since_load: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| {
+                std::fs::metadata(f)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified >= self.loaded_at)
+            })
+            .collect();
         let host = self.clone();
-        if tokio::task::spawn_blocking(move || host.reload(&files))
-            .await
-            .unwrap_or(false)
+        if !since_load.is_empty()
+            && tokio::task::spawn_blocking(move || host.reload(&since_load))
+                .await
+                .unwrap_or(false)
         {
             refresh.notify_one();
         }

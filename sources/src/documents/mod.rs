@@ -5,6 +5,7 @@
 //! that turns every re-read into exactly the events that changed (`set`).
 //! A Secret is kept as a summary (`credential`), never its data.
 
+mod compact;
 mod credential;
 mod invalid;
 mod names;

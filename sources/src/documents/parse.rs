@@ -226,9 +226,12 @@ pub(crate) fn document_of(
         Value::Object(object) => object,
         other => return Err(Invalid::NotMapping(kind_of(&other))),
     };
-    let hash: [u8; 32] = Sha256::digest(serde_json::to_vec(&object).unwrap_or_default()).into();
     let api_version = string_field(&object, "apiVersion")?;
     let kind = string_field(&object, "kind")?;
+    // What is kept of it, hashed: a change only to what is not kept (a Pod's
+    // conditions) is no change.
+    object = super::compact::object(&api_version, &kind, object);
+    let hash: [u8; 32] = Sha256::digest(serde_json::to_vec(&object).unwrap_or_default()).into();
     let Some(schema) = registry.lookup(&api_version, &kind) else {
         let known: Vec<String> = registry
             .schemas()

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
@@ -169,8 +170,11 @@ impl FileSource {
                 self.lock_unfinished().files.remove(&path);
                 touched.extend(set.remove(&path));
             }
-            for path in &listing.files {
-                touched.extend(self.load(&mut set, path));
+            // Read and parse in parallel (parsing is most of a big tree's
+            // load), then apply in listing order.
+            let fetched: Vec<Fetched> = listing.files.par_iter().map(|p| self.fetch(p)).collect();
+            for (path, fetched) in listing.files.iter().zip(fetched) {
+                touched.extend(self.apply(&mut set, path, fetched));
             }
             if self.volume_generations() == volumes {
                 return self.finish(&mut set, touched);
@@ -230,6 +234,12 @@ impl FileSource {
 
     /// Reads one file into the set; returns the keys it may have changed.
     fn load(&self, set: &mut DocumentSet, path: &Path) -> Vec<(Collection, String)> {
+        let fetched = self.fetch(path);
+        self.apply(set, path, fetched)
+    }
+
+    /// Reads and parses one file (safe to run for many files at once).
+    fn fetch(&self, path: &Path) -> Fetched {
         self.loads.fetch_add(1, Ordering::Relaxed);
         let read = self.read(path);
         let retry = matches!(&read, Err(ReadError::Io(error)) if listing::transient(error));
@@ -240,28 +250,45 @@ impl FileSource {
             unfinished.files.remove(path);
         }
         drop(unfinished);
-        let bytes = match read {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
-                self.report(path, Vec::new());
-                return set.remove(path);
+        match read {
+            Ok(Some(Bytes::Disk(bytes))) => {
+                Fetched::Parsed(parse_file(path, &bytes, &self.registry))
             }
-            Err(error) => {
+            Ok(Some(Bytes::Embedded(bytes))) => {
+                Fetched::Parsed(parse_file(path, bytes, &self.registry))
+            }
+            Ok(None) => Fetched::Gone,
+            Err(error) => Fetched::Unreadable(error),
+        }
+    }
+
+    /// Applies what [`FileSource::fetch`] found of `path` to the set;
+    /// returns the keys it may have changed.
+    fn apply(
+        &self,
+        set: &mut DocumentSet,
+        path: &Path,
+        fetched: Fetched,
+    ) -> Vec<(Collection, String)> {
+        match fetched {
+            Fetched::Gone => {
+                self.report(path, Vec::new());
+                set.remove(path)
+            }
+            Fetched::Unreadable(error) => {
                 // Unreadable: keep everything it contributed before (and,
                 // when the cause passes, read it again soon).
                 let problem = Problem::new(path.display(), error);
                 self.report(path, vec![problem]);
-                return set.update(path, ParsedFile::default(), false);
+                set.update(path, ParsedFile::default(), false)
             }
-        };
-        let parsed = match &bytes {
-            Bytes::Disk(bytes) => parse_file(path, bytes, &self.registry),
-            Bytes::Embedded(bytes) => parse_file(path, bytes, &self.registry),
-        };
-        let complete = parsed.problems.is_empty();
-        self.report(path, parsed.problems.clone());
-        debug!(path = %path.display(), documents = parsed.documents.len(), "loaded");
-        set.update(path, parsed, complete)
+            Fetched::Parsed(parsed) => {
+                let complete = parsed.problems.is_empty();
+                self.report(path, parsed.problems.clone());
+                debug!(path = %path.display(), documents = parsed.documents.len(), "loaded");
+                set.update(path, parsed, complete)
+            }
+        }
     }
 
     /// Sets `path`'s problems in the ledger (none clears them), remembering
@@ -355,6 +382,16 @@ enum ReadError {
 enum Bytes {
     Disk(Vec<u8>),
     Embedded(&'static [u8]),
+}
+
+/// What reading one file found.
+enum Fetched {
+    /// It no longer exists.
+    Gone,
+    /// It could not be read.
+    Unreadable(ReadError),
+    /// Its documents (and problems).
+    Parsed(ParsedFile),
 }
 
 impl Source for FileSource {

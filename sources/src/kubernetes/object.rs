@@ -43,7 +43,6 @@ pub(super) fn document(
     // List items come without their type; the watch says which kind it is.
     object.insert("apiVersion".into(), schema.api_version.clone().into());
     object.insert("kind".into(), schema.kind.clone().into());
-    let object = reduce(&schema.kind, object);
     let origin = Arc::new(Origin {
         path: locator(schema, &object),
         document: 0,
@@ -56,78 +55,10 @@ pub(super) fn document(
     }
 }
 
-/// Pods and Nodes keep only what the ServiceEntry transform reads (and the
-/// metadata every resource carries); every other kind is kept whole, less
-/// the server's field-management bookkeeping.
-fn reduce(kind: &str, mut object: Map<String, Value>) -> Map<String, Value> {
-    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
-        metadata.remove("managedFields");
-    }
-    let keep: &[(&str, &[&str])] = match kind {
-        "Pod" => &[
-            (
-                "spec",
-                &["nodeName", "serviceAccountName", "serviceAccount"],
-            ),
-            ("status", &["phase", "podIP"]),
-        ],
-        "Node" => &[],
-        _ => return object,
-    };
-    let mut reduced = Map::new();
-    for field in ["apiVersion", "kind", "metadata"] {
-        if let Some(value) = object.remove(field) {
-            reduced.insert(field.into(), value);
-        }
-    }
-    if let Some(Value::Object(metadata)) = reduced.get_mut("metadata") {
-        metadata.retain(|key, _| {
-            matches!(
-                key.as_str(),
-                "name"
-                    | "namespace"
-                    | "labels"
-                    | "annotations"
-                    | "resourceVersion"
-                    | "creationTimestamp"
-            )
-        });
-    }
-    for (section, fields) in keep {
-        if let Some(Value::Object(mut part)) = object.remove(*section) {
-            part.retain(|key, _| fields.contains(&key.as_str()));
-            reduced.insert((*section).into(), Value::Object(part));
-        }
-    }
-    reduced
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_pod_keeps_only_what_the_transforms_read() {
-        let pod = json!({
-            "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"}, "resourceVersion": "7",
-                         "uid": "u", "managedFields": [{"manager": "kubelet"}], "ownerReferences": []},
-            "spec": {"nodeName": "n1", "serviceAccountName": "sa", "containers": [{"name": "c", "image": "i"}]},
-            "status": {"phase": "Running", "podIP": "10.0.0.1", "conditions": [{"type": "Ready"}]}
-        });
-        let Value::Object(pod) = pod else {
-            unreachable!()
-        };
-        let reduced = Value::Object(reduce("Pod", pod));
-        assert_eq!(
-            reduced,
-            json!({
-                "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"}, "resourceVersion": "7"},
-                "spec": {"nodeName": "n1", "serviceAccountName": "sa"},
-                "status": {"phase": "Running", "podIP": "10.0.0.1"}
-            })
-        );
-    }
 
     #[test]
     fn an_object_becomes_the_resource_a_file_would_make() {
@@ -149,5 +80,35 @@ mod tests {
             document.origin().path,
             PathBuf::from("kubernetes/networking.istio.io/v1alpha3/VirtualService/ns/r")
         );
+    }
+
+    /// The analyzers look for the sidecar among a Pod's containers: a Pod
+    /// from the API keeps their names and images (it once kept none, so
+    /// every Pod of an injected namespace read as missing its proxy).
+    #[test]
+    fn a_pod_from_the_api_keeps_what_the_plugins_read_and_nothing_more() {
+        let registry = Registry::builtin();
+        let schema = registry.lookup("v1", "Pod").unwrap();
+        let Value::Object(object) = json!({
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "a"},
+                         "managedFields": [{"manager": "kubelet"}]},
+            "spec": {"nodeName": "n1", "serviceAccountName": "sa",
+                     "containers": [{"name": "app", "image": "app:1", "ports": [{"containerPort": 80}]},
+                                    {"name": "istio-proxy", "image": "proxyv2:1.26"}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "conditions": [{"type": "Ready"}]}
+        }) else {
+            unreachable!()
+        };
+        let document = document(schema, object, &registry).unwrap();
+        assert_eq!(
+            *document.entry.body,
+            json!({
+                "spec": {"nodeName": "n1", "serviceAccountName": "sa",
+                         "containers": [{"name": "app", "image": "app:1"},
+                                        {"name": "istio-proxy", "image": "proxyv2:1.26"}]},
+                "status": {"phase": "Running", "podIP": "10.0.0.1"}
+            })
+        );
+        assert_eq!(document.entry.labels["app"], "a");
     }
 }
