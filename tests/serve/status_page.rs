@@ -20,6 +20,23 @@ fn chromium() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
+/// Chromium, or `None` after saying the test is skipped (a failure under
+/// `CI`, which installs it).
+#[allow(clippy::print_stderr)] // the skip must be visible in the test output
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed (apt-get install chromium)"
+        );
+        eprintln!(
+            "SKIPPED: no /usr/bin/chromium (apt-get install chromium) to test the status page"
+        );
+    }
+    found
+}
+
 /// Loads `url` headless, lets its scripts run, and returns the text of the
 /// page they built (the scripts themselves left out, so their string
 /// literals cannot match); writes a screenshot to `screenshot`. Chromium
@@ -84,16 +101,8 @@ async fn render_until(chromium: &Path, url: &str, screenshot: &Path, needles: &[
 }
 
 #[tokio::test]
-#[allow(clippy::print_stderr)] // the skip must be visible in the test output
 async fn the_status_page_shows_sinks_and_a_broken_file() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed (apt-get install chromium)"
-        );
-        eprintln!(
-            "SKIPPED: no /usr/bin/chromium (apt-get install chromium) to test the status page"
-        );
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let hub = Hub::start(&[("reviews.yaml", &vs("reviews", "reviews"))]).await;
@@ -188,16 +197,8 @@ async fn the_status_page_shows_sinks_and_a_broken_file() {
 /// its own row, the header (version, commit, uptime, host, config) and a
 /// link to every endpoint the `/debug` index lists.
 #[tokio::test]
-#[allow(clippy::print_stderr)] // the skip must be visible in the test output
 async fn the_status_page_shows_a_source_down_a_warning_and_a_refused_build() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed (apt-get install chromium)"
-        );
-        eprintln!(
-            "SKIPPED: no /usr/bin/chromium (apt-get install chromium) to test the status page"
-        );
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
