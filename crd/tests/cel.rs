@@ -327,3 +327,21 @@ fn load_refuses_rules_over_the_cost_budget() {
     );
     assert!(crds.problems().is_empty(), "{:?}", crds.problems());
 }
+
+/// `cel.bind` (Kubernetes' CEL library `cel`): bound once, usable in the
+/// expression, shadowing, nested; a `bind` that is not `cel.bind` is a call.
+#[test]
+fn cel_bind() {
+    t("cel.bind(x, 2, x * x == 4)");
+    t("cel.bind(s, 'abc', s.size() == 3 && s.startsWith('a'))");
+    t("cel.bind(a, 1, cel.bind(b, a + 1, a + b == 3))");
+    t("cel.bind(x, [1, 2, 3], x.all(v, v > 0) && x.size() == 3)");
+    assert!(holds(
+        "cel.bind(n, self.name, n.size() < 5)",
+        json!({"name": "abc"})
+    ));
+    assert!(!holds(
+        "cel.bind(n, self.name, n.size() < 5)",
+        json!({"name": "abcdefgh"})
+    ));
+}

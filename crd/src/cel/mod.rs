@@ -1,10 +1,11 @@
 //! CEL rules (`x-kubernetes-validations`): the environment (cel-rust's standard library with its
-//! strings, lists and encoders extensions, plus the Kubernetes libraries cel-rust lacks, one
-//! module each), compiling every rule once at load, and evaluating them over an object as the
+//! strings, lists and encoders extensions, plus the Kubernetes libraries and the `cel.bind`
+//! macro cel-rust lacks, one module each), compiling every rule once at load, and evaluating them over an object as the
 //! API server does (`self`, `oldSelf` for transition rules, `optionalOldSelf`, `message`,
 //! `messageExpression`, `fieldPath`, `reason`), with its error wording.
 
 mod adapt;
+mod bind;
 mod ip;
 mod lists;
 pub(crate) mod named;
@@ -34,6 +35,7 @@ fn build_env() -> Result<Env, cel::DeclarationError> {
     env.add_extension(cel::extensions::strings)?;
     env.add_extension(cel::extensions::lists)?;
     env.add_extension(cel::extensions::encoders)?;
+    bind::register(&mut env)?;
     lists::register(&mut env)?;
     regex::register(&mut env)?;
     sets::register(&mut env)?;

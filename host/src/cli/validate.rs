@@ -130,9 +130,12 @@ fn render(outcome: &Outcome) -> String {
         .iter()
         .filter(|p| p.severity == "error")
         .count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     text += &format!(
-        "{} resources read, {errors} problems that refuse\n",
-        outcome.resources
+        "{} read, {} that refuse\n",
+        plural(outcome.resources, "resource", "resources"),
+        plural(errors, "problem", "problems"),
     );
     text
 }
