@@ -86,7 +86,7 @@ impl CheckSession {
         }
         if let Some((output, codec)) = self.codecs.get(collection) {
             let location = location(collection, entry);
-            match codec.encode(&entry.body) {
+            match codec.encode(&entry.body.value()) {
                 Ok(encoded) => verdict.warnings.extend(
                     encoded
                         .warnings

@@ -141,14 +141,14 @@ impl Accumulator {
     }
 
     fn encode(&self, entry: &Entry) -> Result<(CachedResource, Vec<String>), EncodeError> {
-        let encoded = self
-            .codec
-            .encode(&entry.body)
-            .map_err(|error| EncodeError::Body {
-                name: entry.name.clone(),
-                collection: self.collection.clone(),
-                error,
-            })?;
+        let encoded =
+            self.codec
+                .encode(&entry.body.value())
+                .map_err(|error| EncodeError::Body {
+                    name: entry.name.clone(),
+                    collection: self.collection.clone(),
+                    error,
+                })?;
         let create_time = match &entry.create_time {
             Some(text) => Some(text.parse::<prost_types::Timestamp>().map_err(|error| {
                 EncodeError::CreateTime {

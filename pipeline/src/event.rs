@@ -53,9 +53,59 @@ pub struct Entry {
     pub version: String,
     /// The body served to sinks (the `spec`, or the whole object for kinds
     /// Galley took whole).
-    pub body: Arc<Value>,
+    pub body: Body,
     /// Where it was read from, if anywhere.
     pub origin: Option<Arc<Origin>>,
+}
+
+/// A resource body, held once as its JSON text and shared by every stage
+/// and version that holds it. A parse tree costs about twelve times its
+/// text (a Pod: 5,959 bytes as a `serde_json::Value`, 481 as text, since a
+/// map of two allocates a node of eleven slots), and the text is what
+/// crosses into a plugin; a stage that reads fields parses it
+/// ([`Body::value`]).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Body(Arc<str>);
+
+impl Body {
+    /// The body `value` stands for.
+    pub fn new(value: &Value) -> Self {
+        // A `Value` always serialises (its map keys are strings).
+        Self(serde_json::to_string(value).unwrap_or_default().into())
+    }
+
+    /// Its JSON text.
+    pub fn json(&self) -> &str {
+        &self.0
+    }
+
+    /// It parsed: a tree of its own, for a stage that reads or edits it.
+    pub fn value(&self) -> Value {
+        // Made from a `Value`, so always JSON.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+
+    /// Its size as text, in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty text (never, for a body made from a value).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Self {
+        Self::new(&value)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// What happened to a collection.

@@ -146,7 +146,7 @@ impl Runtime {
             }
             match &event {
                 Event::Added(_, entry) | Event::Updated(_, entry) => {
-                    mesh = Some((*entry.body).clone())
+                    mesh = Some(entry.body.value())
                 }
                 Event::Deleted(..) => mesh = None,
                 Event::FullSync(_) | Event::Reset => {}

@@ -26,7 +26,7 @@ fn entry(name: &str, value: i64) -> Entry {
         annotations: Default::default(),
         create_time: None,
         version: String::new(),
-        body: Arc::new(json!({ "value": value })),
+        body: json!({ "value": value }).into(),
         origin: None,
     }
 }
@@ -224,7 +224,7 @@ async fn a_body_the_codec_rejects_keeps_the_last_good_version() {
         .unwrap();
     script.send(Event::FullSync(INPUT.into())).await.unwrap();
     let mut bad = entry("ns/a", 2);
-    bad.body = Arc::new(json!(["not", "a", "mapping"]));
+    bad.body = json!(["not", "a", "mapping"]).into();
     script
         .send(Event::Updated(INPUT.into(), bad))
         .await
@@ -311,7 +311,7 @@ async fn output_a_codec_refuses_names_the_plugin_that_made_it() {
     tokio::spawn(runtime.run(stop.clone()));
     mesh_synced(&script).await;
     let mut bad = entry("ns/a", 1);
-    bad.body = Arc::new(json!("not a mapping"));
+    bad.body = json!("not a mapping").into();
     script.send(Event::Added(INPUT.into(), bad)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let problems = diagnostics.problems();

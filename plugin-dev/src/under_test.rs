@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use galleon_pipeline::analysis::Level;
-use galleon_pipeline::event::{Entry, Event};
+use galleon_pipeline::event::{Body, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 use galleon_plugin_host::harness::{
     AnalyzerEntry, Handled, Severity as Found, WasmAnalyzerUnderTest, WasmValidatorUnderTest,
@@ -211,7 +211,7 @@ fn entry(r: &Resource) -> Entry {
         annotations: r.annotations.clone(),
         create_time: r.create_time.clone(),
         version: r.version.clone(),
-        body: Arc::new(r.body.clone()),
+        body: Body::new(&r.body),
         origin: None,
     }
 }
@@ -240,7 +240,7 @@ fn to_sdk(event: &Event) -> galleon_plugin_sdk::Event {
         labels: e.labels.clone(),
         annotations: e.annotations.clone(),
         create_time: e.create_time.clone(),
-        body: (*e.body).clone(),
+        body: e.body.value(),
     };
     match event {
         Event::Added(c, e) => Sdk::Added(resource(c, e)),

@@ -3,7 +3,6 @@
 //! that answer must pass; an analyzer's reports.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -200,7 +199,9 @@ fn derive(input: &Entry, d: &wit::Derived) -> Result<Entry, OutputError> {
                 name: entry.name.clone(),
                 error,
             })?;
-        json_patch::merge(Arc::make_mut(&mut entry.body), &patch);
+        let mut body = entry.body.value();
+        json_patch::merge(&mut body, &patch);
+        entry.body = body.into();
     }
     let mut hasher = Sha256::new();
     for part in [d.collection.as_str(), entry.name.as_str()] {
@@ -224,18 +225,19 @@ fn derive(input: &Entry, d: &wit::Derived) -> Result<Entry, OutputError> {
 }
 
 fn entry(r: wit::Resource) -> Result<Entry, OutputError> {
-    let body = serde_json::from_str(&r.body).map_err(|error| OutputError::BodyNotJson {
-        collection: r.collection.clone(),
-        name: r.name.clone(),
-        error,
-    })?;
+    let body: serde_json::Value =
+        serde_json::from_str(&r.body).map_err(|error| OutputError::BodyNotJson {
+            collection: r.collection.clone(),
+            name: r.name.clone(),
+            error,
+        })?;
     Ok(Entry {
         name: r.name,
         labels: r.labels.into_iter().collect(),
         annotations: r.annotations.into_iter().collect(),
         create_time: r.create_time,
         version: r.version,
-        body: Arc::new(body),
+        body: body.into(),
         origin: None,
     })
 }
@@ -255,7 +257,7 @@ mod tests {
             annotations: BTreeMap::new(),
             create_time: None,
             version: "v1".into(),
-            body: Arc::new(json!({"a": 1, "b": {"c": 2}})),
+            body: json!({"a": 1, "b": {"c": 2}}).into(),
             origin: None,
         }
     }
@@ -290,7 +292,7 @@ mod tests {
         };
         assert_eq!(&**collection, "out");
         assert_eq!(out.name, "ns/a");
-        assert_eq!(*out.body, json!({"a": 1, "b": {"d": 3}}));
+        assert_eq!(out.body.value(), json!({"a": 1, "b": {"d": 3}}));
         assert_eq!(out.labels.get("team").map(String::as_str), Some("mesh"));
         assert!(!out.labels.contains_key("old") && out.labels.contains_key("keep"));
         assert!(out.version.starts_with("v1+"));
@@ -309,7 +311,7 @@ mod tests {
         assert_eq!(version(&events), version(&again));
         assert_ne!(version(&events), version(&other));
         assert_eq!(
-            *input().body,
+            input().body.value(),
             json!({"a": 1, "b": {"c": 2}}),
             "the input is untouched"
         );

@@ -32,7 +32,7 @@ pub(crate) fn resource(collection: &Collection, entry: &Entry) -> wit::Resource 
         labels: pairs(&entry.labels),
         annotations: pairs(&entry.annotations),
         create_time: entry.create_time.clone(),
-        body: entry.body.to_string(),
+        body: entry.body.json().to_owned(),
     }
 }
 

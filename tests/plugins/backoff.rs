@@ -33,7 +33,7 @@ fn trigger() -> Entry {
         annotations: Default::default(),
         create_time: None,
         version: String::new(),
-        body: Arc::new(json!({"hosts": ["t"]})),
+        body: json!({"hosts": ["t"]}).into(),
         origin: None,
     }
 }

@@ -134,7 +134,7 @@ fn default_ingress(events: &[Event]) -> Vec<Event> {
         annotations: Default::default(),
         create_time: None,
         version: "default".into(),
-        body: Arc::new(body),
+        body: body.into(),
         origin: None,
     };
     let mut added = Vec::new();

@@ -149,12 +149,12 @@ fn object(schema: &Schema, api_version: &str, entry: &Entry) -> Value {
     if !entry.annotations.is_empty() {
         metadata.insert("annotations".into(), json!(entry.annotations));
     }
-    let mut object = match (&schema.body, entry.body.as_ref()) {
-        (BodyShape::Object, Value::Object(fields)) => fields.clone(),
+    let mut object = match (&schema.body, entry.body.value()) {
+        (BodyShape::Object, Value::Object(fields)) => fields,
         // A document without `spec` (the body is null): the API server sees
         // none, and says so if its schema requires one.
         (_, Value::Null) => Map::new(),
-        (_, body) => Map::from_iter([("spec".to_owned(), body.clone())]),
+        (_, body) => Map::from_iter([("spec".to_owned(), body)]),
     };
     object.insert("apiVersion".into(), json!(api_version));
     object.insert("kind".into(), json!(schema.kind));

@@ -309,7 +309,7 @@ pub(crate) fn document_of(
             .filter(|v| !v.is_empty())
             .map_or_else(|| hex::encode(&hash[..8]), str::to_owned),
         name,
-        body: Arc::new(body),
+        body: body.into(),
         origin: Some(origin.clone()),
     };
     Ok(Some(Document {
@@ -399,7 +399,7 @@ mod tests {
         let a = &parsed.documents[0];
         assert_eq!(a.entry.labels["app"], "web");
         assert_eq!(a.entry.create_time.as_deref(), Some("2020-01-01T00:00:00Z"));
-        assert_eq!(a.entry.body["hosts"][0], "a");
+        assert_eq!(a.entry.body.value()["hosts"][0], "a");
         assert_eq!(
             &*a.collection,
             "k8s/networking.istio.io/v1alpha3/virtualservices"
@@ -474,7 +474,7 @@ mod tests {
         let parsed = parse(
             "apiVersion: v1\nkind: Endpoints\nmetadata: {name: e, namespace: ns}\nsubsets:\n- addresses: [{ip: 10.0.0.1}]\n",
         );
-        let body = &parsed.documents[0].entry.body;
+        let body = parsed.documents[0].entry.body.value();
         assert_eq!(body["subsets"][0]["addresses"][0]["ip"], "10.0.0.1");
         assert!(body.get("kind").is_none() && body.get("metadata").is_none());
     }

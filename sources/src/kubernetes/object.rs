@@ -75,7 +75,7 @@ mod tests {
         let document = document(schema, object, &registry).unwrap();
         assert_eq!(document.entry.name, "ns/r");
         assert_eq!(document.entry.version, "42");
-        assert_eq!(*document.entry.body, json!({"hosts": ["r"]}));
+        assert_eq!(document.entry.body.value(), json!({"hosts": ["r"]}));
         assert_eq!(
             document.origin().path,
             PathBuf::from("kubernetes/networking.istio.io/v1alpha3/VirtualService/ns/r")
@@ -101,7 +101,7 @@ mod tests {
         };
         let document = document(schema, object, &registry).unwrap();
         assert_eq!(
-            *document.entry.body,
+            document.entry.body.value(),
             json!({
                 "spec": {"nodeName": "n1", "serviceAccountName": "sa",
                          "containers": [{"name": "app", "image": "app:1"},

@@ -87,7 +87,7 @@ fn entry(config: Value) -> Entry {
         annotations: Default::default(),
         create_time: None,
         version: String::new(),
-        body: Arc::new(config),
+        body: config.into(),
         origin: None,
     }
 }

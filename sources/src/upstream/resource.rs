@@ -2,8 +2,6 @@
 //! metadata carried over, the body turned back into the JSON the pipeline
 //! holds (a `Struct` as its fields; a typed body through the hub's schemas).
 
-use std::sync::Arc;
-
 use galleon_pipeline::diagnostics::quote;
 use galleon_pipeline::event::Entry;
 use galleon_proto::STRUCT_TYPE_URL;
@@ -107,7 +105,7 @@ pub(crate) fn entry(
         annotations: metadata.annotations.clone(),
         create_time: metadata.create_time.map(|t| t.to_string()),
         version: metadata.version.clone(),
-        body: Arc::new(body),
+        body: body.into(),
         origin: None,
         name,
     })
