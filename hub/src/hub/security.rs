@@ -125,6 +125,11 @@ impl Security {
         let watched: Vec<PathBuf> = tls_files.iter().chain(&access_file).cloned().collect();
         let mut watcher = galleon_fs_watch::watch_or_warn(&watched, "the TLS files");
         let (mut tls_now, mut access_now) = (read_all(&tls_files), read_all(&access_file));
+        // Files replaced after they were read and before the watch began
+        // (a renewal at start) would wait for the next change.
+        if tls.changed_since_read() {
+            reload_tls(&tls, port);
+        }
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
@@ -38,6 +39,8 @@ pub struct ServerTls {
     files: Arc<ServerTlsFiles>,
     alpn: &'static [&'static [u8]],
     current: Arc<RwLock<Arc<ServerConfig>>>,
+    /// When the files in use began to be read.
+    read_at: Arc<RwLock<SystemTime>>,
 }
 
 /// What a gRPC port offers in ALPN: HTTP/2 only (clients such as grpc-go
@@ -59,19 +62,35 @@ impl ServerTls {
         files: ServerTlsFiles,
         alpn: &'static [&'static [u8]],
     ) -> Result<Self, TlsError> {
+        let read_at = SystemTime::now();
         let config = build(&files, alpn)?;
         Ok(Self {
             files: Arc::new(files),
             alpn,
             current: Arc::new(RwLock::new(Arc::new(config))),
+            read_at: Arc::new(RwLock::new(read_at)),
         })
     }
 
     /// Re-reads the files. On error the configuration in use stays.
     pub fn reload(&self) -> Result<(), TlsError> {
+        let read_at = SystemTime::now();
         let config = Arc::new(build(&self.files, self.alpn)?);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = config;
+        *self.read_at.write().unwrap_or_else(PoisonError::into_inner) = read_at;
         Ok(())
+    }
+
+    /// Whether a file changed since the configuration in use was read
+    /// (a watch that starts later compares against this, not against
+    /// what the files hold when it starts).
+    pub fn changed_since_read(&self) -> bool {
+        let read_at = *self.read_at.read().unwrap_or_else(PoisonError::into_inner);
+        self.files.paths().any(|path| {
+            std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified >= read_at)
+        })
     }
 
     /// The files this configuration is read from.
