@@ -20,10 +20,15 @@ pub(super) async fn watch(path: PathBuf, running: HubConfig, stop: CancellationT
     let mut signals = RescanSignals::new();
     let running = sections(&running);
     let mut reported = None;
+    // The first look is at once: a change (and its SIGHUP) made between
+    // loading and this task subscribing to the signals would be missed.
+    let mut first = true;
     loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = signals.recv() => {}
+        if !std::mem::take(&mut first) {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = signals.recv() => {}
+            }
         }
         let now = match HubConfig::load(&path) {
             Ok(config) => sections(&config),
