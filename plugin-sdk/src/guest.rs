@@ -142,12 +142,22 @@ pub fn configure_analyzer<P: Analyzer>(settings: String, mesh: t::Mesh) -> Resul
     with_plugin(|p: &mut P| p.configure(&settings, &mesh))
 }
 
+/// Each event is converted (its body parsed) only when the plugin takes it,
+/// and the host's copy of it dropped then; the first that cannot be read
+/// ends the events and fails the call (the host then replays the state into
+/// a fresh instance).
 pub fn analyze<P: Analyzer>(events: Vec<t::Event>) -> Result<Vec<t::Report>, String> {
-    let events = events
-        .into_iter()
-        .map(event_from)
-        .collect::<Result<_, _>>()?;
-    let reports = with_plugin(|p: &mut P| p.handle_batch(events))?;
+    let mut unreadable = None;
+    let mut events = events.into_iter().map_while(|event| {
+        event_from(event)
+            .map_err(|error| unreadable = Some(error))
+            .ok()
+    });
+    let reports = with_plugin(|p: &mut P| p.handle_events(&mut events))?;
+    drop(events);
+    if let Some(error) = unreadable {
+        return Err(error);
+    }
     Ok(reports.into_iter().map(report_into).collect())
 }
 

@@ -65,4 +65,17 @@ pub trait Analyzer: Default + 'static {
     /// Handles `events` in order; the reports of every resource whose
     /// messages may have changed.
     fn handle_batch(&mut self, events: Vec<Event>) -> Result<Vec<Report>, String>;
+
+    /// The same as [`Analyzer::handle_batch`], with the events read one at a
+    /// time as the plugin takes them. A call's events are every resource at
+    /// initial sync (a whole cluster); a plugin that keeps only part of each
+    /// (an index, a summary) implements this so they are never all held at
+    /// once as parsed bodies, in memory the instance keeps for good. By
+    /// default, collects them and calls `handle_batch`.
+    fn handle_events(
+        &mut self,
+        events: &mut dyn Iterator<Item = Event>,
+    ) -> Result<Vec<Report>, String> {
+        self.handle_batch(events.collect())
+    }
 }

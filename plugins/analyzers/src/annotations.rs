@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use galleon_plugin_sdk::Resource;
 
-use crate::collections::{DEPLOYMENTS, NAMESPACES, PODS, SERVICES};
+use crate::collections::{DEPLOYMENTS, NAMESPACES, SERVICES};
 use crate::messages::{
     DEPRECATED_ANNOTATION, Finding, INVALID_ANNOTATION, MISPLACED_ANNOTATION, UNKNOWN_ANNOTATION,
     finding,
@@ -271,12 +271,14 @@ pub(crate) fn annotations(store: &Store) -> Vec<Finding> {
     for (collection, kind) in [
         (NAMESPACES, "Namespace"),
         (SERVICES, "Service"),
-        (PODS, "Pod"),
         (DEPLOYMENTS, "Deployment"),
     ] {
         for resource in store.all(collection) {
             judge(resource, kind, &mut found);
         }
+    }
+    for pod in store.pods(None) {
+        judge(&pod.resource, "Pod", &mut found);
     }
     found
 }

@@ -4,57 +4,28 @@
 
 use std::collections::BTreeMap;
 
-use galleon_plugin_sdk::Resource;
-use galleon_plugin_sdk::serde_json::Value;
-
-use crate::collections::{AUTHORIZATION_POLICIES, NAMESPACES, PODS};
+use crate::collections::{AUTHORIZATION_POLICIES, NAMESPACES};
 use crate::messages::{Finding, NO_MATCHING_WORKLOADS, REFERENCED_RESOURCE_NOT_FOUND, finding};
-use crate::store::{Labels, Store, items, matches, pod_labels, selector_text, string_map, strings};
+use crate::pod::Pod;
+use crate::store::{Labels, Store, items, matches, selector_text, string_map, strings};
 
 const ANALYZER: &str = "auth.AuthorizationPoliciesAnalyzer";
 
-fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
-    value.pointer(pointer).and_then(Value::as_str)
-}
-
-/// A pod's label or annotation, from its object or the resource.
-fn pod_meta<'a>(pod: &'a Resource, field: &str, key: &str) -> Option<&'a str> {
-    let escaped = key.replace('~', "~0").replace('/', "~1");
-    text(&pod.body, &format!("/metadata/{field}/{escaped}")).or_else(|| {
-        let map = if field == "labels" {
-            &pod.labels
-        } else {
-            &pod.annotations
-        };
-        map.get(key).map(String::as_str)
-    })
-}
-
 /// Whether a pod runs a sidecar or will get one, as Istio decides it.
-pub(crate) fn in_mesh(store: &Store, pod: &Resource) -> bool {
-    let proxy = ["containers", "initContainers"]
-        .iter()
-        .flat_map(|list| items(pod.body.pointer(&format!("/spec/{list}"))))
-        .find(|c| c.get("name").and_then(Value::as_str) == Some("istio-proxy"));
-    if proxy
-        .and_then(|c| c.get("image"))
-        .and_then(Value::as_str)
-        .is_some_and(|i| !i.is_empty())
-    {
+pub(crate) fn in_mesh(store: &Store, pod: &Pod) -> bool {
+    if !pod.proxy_image.is_empty() {
         return true;
     }
-    for field in ["labels", "annotations"] {
-        if let Some(inject) = pod_meta(pod, field, "sidecar.istio.io/inject") {
-            return inject == "true";
-        }
+    if let Some(inject) = pod.label_or_annotation("sidecar.istio.io/inject") {
+        return inject == "true";
     }
     store
         .get(NAMESPACES, pod.namespace())
         .is_some_and(|ns| ns.labels.get("istio-injection").map(String::as_str) == Some("enabled"))
 }
 
-fn ambient(pod: &Resource) -> bool {
-    pod_meta(pod, "annotations", "ambient.istio.io/redirection") == Some("enabled")
+fn ambient(pod: &Pod) -> bool {
+    pod.annotation("ambient.istio.io/redirection") == Some("enabled")
 }
 
 /// Whether namespace `name` matches `pattern` (`*`, `*suffix`, `prefix*`,
@@ -73,13 +44,13 @@ fn namespace_matches(name: &str, pattern: &str) -> bool {
 
 pub(crate) fn policies(store: &Store, root_namespace: &str) -> Vec<Finding> {
     // namespace → the labels of its pods in the mesh (sidecar or ambient).
-    let mut workloads: BTreeMap<&str, Vec<Labels>> = BTreeMap::new();
-    for pod in store.all(PODS) {
+    let mut workloads: BTreeMap<&str, Vec<&Labels>> = BTreeMap::new();
+    for pod in store.pods(None) {
         if in_mesh(store, pod) || ambient(pod) {
             workloads
                 .entry(pod.namespace())
                 .or_default()
-                .push(pod_labels(pod));
+                .push(pod.labels());
         }
     }
     let namespaces: Vec<&str> = store.all(NAMESPACES).map(|ns| ns.short_name()).collect();
@@ -87,7 +58,7 @@ pub(crate) fn policies(store: &Store, root_namespace: &str) -> Vec<Finding> {
     for policy in store.all(AUTHORIZATION_POLICIES) {
         let selector = policy.body.get("selector").filter(|s| !s.is_null());
         let labels = string_map(selector.and_then(|s| s.get("matchLabels")));
-        let selects = |l: &Labels| matches(&labels, l);
+        let selects = |l: &&Labels| matches(&labels, l);
         let unmatched = if policy.namespace() == root_namespace {
             selector.is_some() && !workloads.values().flatten().any(selects)
         } else if selector.is_none() {

@@ -5,24 +5,20 @@
 
 use galleon_plugin_sdk::serde_json::Value;
 
-use crate::collections::{DESTINATION_RULES, NODES, PODS};
+use crate::collections::{DESTINATION_RULES, NODES};
 use crate::hosts::HostMap;
 use crate::messages::{Finding, SUBSET_SELECTS_NO_PODS, UNKNOWN_DESTINATION_RULE_HOST, finding};
-use crate::store::{Labels, Store, items, matches, pod_labels, string_map, strings};
+use crate::store::{Labels, Store, items, matches, string_map, strings};
 
 const ANALYZER: &str = "destinationrule.SubsetSelectPodAnalyzer";
 
 /// Every pod's labels with the ones Istio adds from its node.
 fn labelled_pods(store: &Store) -> Vec<Labels> {
     store
-        .all(PODS)
+        .pods(None)
         .map(|pod| {
-            let mut labels = pod_labels(pod);
-            let node = pod
-                .body
-                .pointer("/spec/nodeName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let mut labels = pod.labels().clone();
+            let node = pod.node.as_str();
             if let Some(n) = store.get(NODES, node) {
                 let node_labels = string_map(n.body.pointer("/metadata/labels"));
                 let node_labels = if node_labels.is_empty() {

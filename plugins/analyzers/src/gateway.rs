@@ -33,8 +33,8 @@ pub(crate) fn ports(store: &Store) -> Vec<Finding> {
         let selector = string_map(gw.body.get("selector"));
         let pods: Vec<(&str, &Labels)> = store
             .pods(None)
-            .filter(|(_, _, labels)| matches(&selector, labels))
-            .map(|(ns, _, labels)| (ns, labels))
+            .filter(|pod| matches(&selector, pod.labels()))
+            .map(|pod| (pod.namespace(), pod.labels()))
             .collect();
         if pods.is_empty() {
             found.push(selector_not_found(
@@ -122,7 +122,7 @@ pub(crate) fn conflicts(store: &Store) -> Vec<Finding> {
     let common_pod = |a: &Labels, b: &Labels| {
         store
             .pods(None)
-            .any(|(_, _, labels)| matches(a, labels) && matches(b, labels))
+            .any(|pod| matches(a, pod.labels()) && matches(b, pod.labels()))
     };
     let mut found = Vec::new();
     for gw in store.all(GATEWAYS) {

@@ -8,13 +8,11 @@
 
 use std::collections::BTreeSet;
 
-use galleon_plugin_sdk::serde_json::Value;
-
-use crate::collections::{NAMESPACES, PODS};
+use crate::collections::NAMESPACES;
 use crate::messages::{
     Finding, MULTIPLE_INJECTION_LABELS, NAMESPACE_NOT_INJECTED, POD_MISSING_PROXY, finding,
 };
-use crate::store::{Store, items};
+use crate::store::Store;
 
 const ANALYZER: &str = "injection.Analyzer";
 const INJECTION: &str = "istio-injection";
@@ -68,35 +66,21 @@ pub(crate) fn injection(store: &Store) -> Vec<Finding> {
             _ => {}
         }
     }
-    for pod in store.all(PODS) {
+    for pod in store.pods(None) {
         if !injected.contains(pod.namespace()) {
             continue;
         }
-        let key = "sidecar.istio.io/inject";
-        let inject = pod.labels.get(key).or_else(|| pod.annotations.get(key));
-        let host_network = pod
-            .body
-            .pointer("/spec/hostNetwork")
-            .and_then(Value::as_bool)
-            == Some(true);
-        if inject.is_some_and(|v| v.eq_ignore_ascii_case("false")) || host_network {
+        let inject = pod.label_or_annotation("sidecar.istio.io/inject");
+        if inject.is_some_and(|v| v.eq_ignore_ascii_case("false")) || pod.host_network {
             continue;
         }
-        let proxy = ["containers", "initContainers"]
-            .iter()
-            .flat_map(|list| items(pod.body.pointer(&format!("/spec/{list}"))))
-            .find(|c| c.get("name").and_then(Value::as_str) == Some("istio-proxy"));
-        let image = proxy
-            .and_then(|c| c.get("image"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if image.is_empty() {
+        if pod.proxy_image.is_empty() {
             found.push(finding(
                 ANALYZER,
                 &POD_MISSING_PROXY,
-                pod,
+                &pod.resource,
                 None,
-                format!("The pod {} is missing the Istio proxy. This can often be resolved by restarting or redeploying the workload.", pod.name),
+                format!("The pod {} is missing the Istio proxy. This can often be resolved by restarting or redeploying the workload.", pod.name()),
                 Vec::new(),
             ));
         }

@@ -73,7 +73,9 @@ pub(crate) fn claim_routes(store: &Store) -> Vec<Finding> {
                 continue;
             };
             let selector = string_map(gw.body.get("selector"));
-            for (namespace, pod, labels) in store.pods(None) {
+            for pod in store.pods(None) {
+                let (namespace, labels) = (pod.namespace(), pod.labels());
+                let pod = pod.short_name();
                 if matches(&selector, labels) && !covered(namespace, labels) {
                     found.push(finding(
                         ANALYZER,

@@ -20,6 +20,7 @@ mod hosts;
 mod injection;
 mod jwt;
 mod messages;
+mod pod;
 mod protocols;
 mod schema;
 mod service;
@@ -337,6 +338,16 @@ impl Analyzer for IstioAnalyzers {
     }
 
     fn handle_batch(&mut self, events: Vec<Event>) -> Result<Vec<Report>, String> {
+        self.handle_events(&mut events.into_iter())
+    }
+
+    /// Each event goes into the store as it is read (a Pod as what the
+    /// analyzers read of it), so the initial sync's bodies are never all
+    /// parsed at once.
+    fn handle_events(
+        &mut self,
+        events: &mut dyn Iterator<Item = Event>,
+    ) -> Result<Vec<Report>, String> {
         let mut changed: BTreeSet<String> = BTreeSet::new();
         let mut reset = !self.primed;
         for event in events {

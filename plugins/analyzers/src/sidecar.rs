@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use galleon_plugin_sdk::{Resource, ResourceRef};
 
-use crate::collections::{NAMESPACES, PODS, SIDECARS};
+use crate::collections::{NAMESPACES, SIDECARS};
 use crate::messages::{
     CONFLICTING_SIDECAR_SELECTORS, Finding, INEFFECTIVE_POLICY,
     MULTIPLE_SIDECARS_WITHOUT_SELECTORS, finding, selector_not_found,
@@ -26,17 +26,9 @@ fn ambient_namespace(store: &Store, namespace: &str) -> bool {
 }
 
 fn ambient_pod(store: &Store, name: &str) -> bool {
-    store.get(PODS, name).is_some_and(|pod| {
-        pod.body
-            .pointer("/metadata/annotations/ambient.istio.io~1redirection")
-            .and_then(|v| v.as_str())
-            == Some("enabled")
-            || pod
-                .annotations
-                .get("ambient.istio.io/redirection")
-                .map(String::as_str)
-                == Some("enabled")
-    })
+    store
+        .pod(name)
+        .is_some_and(|pod| pod.annotation("ambient.istio.io/redirection") == Some("enabled"))
 }
 
 pub(crate) fn selectors(store: &Store) -> Vec<Finding> {

@@ -1,7 +1,7 @@
-//! Every resource the analyzers read, by collection and name, with the
-//! index they share, kept up to date as events arrive: pods' labels by
-//! namespace. Resources in the system
-//! namespaces are left out, as Istio's analyzers leave them.
+//! Every resource the analyzers read, by collection and name, kept up to
+//! date as events arrive; Pods apart, by namespace and held as
+//! [`Pod`]s (what the analyzers read of them, not their bodies). Resources
+//! in the system namespaces are left out, as Istio's analyzers leave them.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use galleon_plugin_sdk::serde_json::Value;
 use galleon_plugin_sdk::{Event, Resource};
 
 use crate::collections::{PODS, SYSTEM_NAMESPACES};
+use crate::pod::Pod;
 
 /// Labels.
 pub(crate) type Labels = BTreeMap<String, String>;
@@ -17,8 +18,8 @@ pub(crate) type Labels = BTreeMap<String, String>;
 #[derive(Default)]
 pub(crate) struct Store {
     by_collection: BTreeMap<String, BTreeMap<String, Resource>>,
-    /// namespace → pod name → labels.
-    pods: BTreeMap<String, BTreeMap<String, Labels>>,
+    /// namespace → name in it → pod.
+    pods: BTreeMap<String, BTreeMap<String, Pod>>,
 }
 
 impl Store {
@@ -30,19 +31,29 @@ impl Store {
                     return None;
                 }
                 let collection = r.collection.clone();
-                self.index(&r, true);
+                if collection == PODS {
+                    let pod = Pod::new(r);
+                    self.pods
+                        .entry(pod.namespace().to_owned())
+                        .or_default()
+                        .insert(pod.short_name().to_owned(), pod);
+                    return Some(collection);
+                }
                 self.by_collection
                     .entry(collection.clone())
                     .or_default()
                     .insert(r.name.clone(), r);
                 Some(collection)
             }
+            Event::Deleted { collection, name } if collection == PODS => {
+                let (namespace, short) = split(&name);
+                self.pods.get_mut(namespace)?.remove(short)?;
+                Some(collection)
+            }
             Event::Deleted { collection, name } => {
-                let removed = self
-                    .by_collection
+                self.by_collection
                     .get_mut(&collection)
                     .and_then(|c| c.remove(&name))?;
-                self.index(&removed, false);
                 Some(collection)
             }
             Event::FullSync(_) => None,
@@ -53,18 +64,7 @@ impl Store {
         }
     }
 
-    fn index(&mut self, r: &Resource, present: bool) {
-        if r.collection == PODS {
-            let pods = self.pods.entry(r.namespace().to_owned()).or_default();
-            if present {
-                pods.insert(r.short_name().to_owned(), pod_labels(r));
-            } else {
-                pods.remove(r.short_name());
-            }
-        }
-    }
-
-    /// Every resource of `collection`, by name.
+    /// Every resource of `collection`, by name (Pods are [`Store::pods`]).
     pub(crate) fn all(&self, collection: &str) -> impl Iterator<Item = &Resource> {
         self.by_collection
             .get(collection)
@@ -77,39 +77,34 @@ impl Store {
         self.by_collection.get(collection)?.get(name)
     }
 
-    /// Pods as (namespace, name, labels), of `namespace` or of all.
-    pub(crate) fn pods<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a str, &'a str, &'a Labels)> + 'a {
+    /// The pods of `namespace`, or all.
+    pub(crate) fn pods<'a>(&'a self, namespace: Option<&'a str>) -> impl Iterator<Item = &'a Pod> {
         self.pods
             .iter()
             .filter(move |(ns, _)| namespace.is_none_or(|n| n == ns.as_str()))
-            .flat_map(|(ns, pods)| {
-                pods.iter()
-                    .map(move |(name, l)| (ns.as_str(), name.as_str(), l))
-            })
+            .flat_map(|(_, pods)| pods.values())
+    }
+
+    /// One pod, by `namespace/name`.
+    pub(crate) fn pod(&self, name: &str) -> Option<&Pod> {
+        let (namespace, short) = split(name);
+        self.pods.get(namespace)?.get(short)
     }
 
     /// The names (`namespace/name`) of the pods of `namespace` (all when
     /// `None`) whose labels `selector` matches.
     pub(crate) fn pods_matching(&self, namespace: Option<&str>, selector: &Labels) -> Vec<String> {
         self.pods(namespace)
-            .filter(|(_, _, labels)| matches(selector, labels))
-            .map(|(ns, name, _)| format!("{ns}/{name}"))
+            .filter(|pod| matches(selector, pod.labels()))
+            .map(|pod| pod.name().to_owned())
             .collect()
     }
 }
 
-/// A pod's labels (its object's `metadata.labels`, else the resource's).
-pub(crate) fn pod_labels(pod: &Resource) -> Labels {
-    match pod.body.pointer("/metadata/labels") {
-        Some(Value::Object(labels)) => labels
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-            .collect(),
-        _ => pod.labels.clone(),
-    }
+/// `namespace/name` as (namespace, name), as [`Resource::namespace`] and
+/// [`Resource::short_name`] split it.
+fn split(name: &str) -> (&str, &str) {
+    name.split_once('/').unwrap_or(("", name))
 }
 
 /// Whether every pair of `selector` is in `labels` (an empty selector

@@ -173,9 +173,10 @@ pub(crate) fn credentials(store: &Store, now: i64) -> Vec<Finding> {
     let mut found = Vec::new();
     for gw in store.all(GATEWAYS) {
         let selector = string_map(gw.body.get("selector"));
-        let Some((namespace, _, _)) = store
+        let Some(namespace) = store
             .pods(None)
-            .find(|(_, _, labels)| matches(&selector, labels))
+            .find(|pod| matches(&selector, pod.labels()))
+            .map(|pod| pod.namespace())
         else {
             found.push(selector_not_found(
                 SECRET_ANALYZER,
