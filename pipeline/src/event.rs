@@ -109,12 +109,17 @@ impl fmt::Debug for Body {
 }
 
 /// What happened to a collection.
+///
+/// A resource is held once, shared (`Arc`): the source's record of it, the
+/// events that carry it and every stage that keeps it (a plugin binding's
+/// record for replay, the analyzers' state) hold the same allocation, so a
+/// cluster's inputs cost one copy whatever reads them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A resource appeared.
-    Added(Collection, Entry),
+    Added(Collection, Arc<Entry>),
     /// A resource changed.
-    Updated(Collection, Entry),
+    Updated(Collection, Arc<Entry>),
     /// A resource went away.
     Deleted(Collection, String),
     /// The collection's initial state is complete.

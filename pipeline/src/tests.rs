@@ -83,7 +83,7 @@ async fn mesh_synced(script: &tokio::sync::mpsc::Sender<Event>) {
     script
         .send(Event::Added(
             MESH_CONFIG.into(),
-            entry(crate::mesh::MESH_CONFIG_NAME, 0),
+            entry(crate::mesh::MESH_CONFIG_NAME, 0).into(),
         ))
         .await
         .unwrap();
@@ -100,7 +100,7 @@ async fn immediate_publishes_at_once_and_only_after_full_sync() {
     let published = record(&cache);
     mesh_synced(&script).await;
     script
-        .send(Event::Added(INPUT.into(), entry("ns/a", 1)))
+        .send(Event::Added(INPUT.into(), entry("ns/a", 1).into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -114,7 +114,7 @@ async fn immediate_publishes_at_once_and_only_after_full_sync() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     let t1 = Instant::now();
     script
-        .send(Event::Added(INPUT.into(), entry("ns/b", 1)))
+        .send(Event::Added(INPUT.into(), entry("ns/b", 1).into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -142,7 +142,10 @@ async fn debounce_publishes_after_quiesce_or_at_max_delay() {
     for (i, at) in [0, 100, 200].into_iter().enumerate() {
         tokio::time::sleep_until(t0 + Duration::from_millis(at)).await;
         script
-            .send(Event::Added(INPUT.into(), entry(&format!("ns/{i}"), 1)))
+            .send(Event::Added(
+                INPUT.into(),
+                entry(&format!("ns/{i}"), 1).into(),
+            ))
             .await
             .unwrap();
     }
@@ -157,7 +160,10 @@ async fn debounce_publishes_after_quiesce_or_at_max_delay() {
     for i in 0..20 {
         tokio::time::sleep_until(t1 + Duration::from_millis(100 * i)).await;
         script
-            .send(Event::Updated(INPUT.into(), entry("ns/0", i as i64 + 10)))
+            .send(Event::Updated(
+                INPUT.into(),
+                entry("ns/0", i as i64 + 10).into(),
+            ))
             .await
             .unwrap();
     }
@@ -174,7 +180,7 @@ async fn a_group_waits_for_every_source_of_its_collections() {
     let (cache, stop) = run(source, Strategy::Immediate);
     mesh_synced(&fast_script).await;
     fast_script
-        .send(Event::Added(INPUT.into(), entry("ns/fast", 1)))
+        .send(Event::Added(INPUT.into(), entry("ns/fast", 1).into()))
         .await
         .unwrap();
     fast_script
@@ -188,7 +194,7 @@ async fn a_group_waits_for_every_source_of_its_collections() {
     );
 
     slow_script
-        .send(Event::Added(INPUT.into(), entry("ns/slow", 1)))
+        .send(Event::Added(INPUT.into(), entry("ns/slow", 1).into()))
         .await
         .unwrap();
     slow_script
@@ -219,14 +225,14 @@ async fn a_body_the_codec_rejects_keeps_the_last_good_version() {
     tokio::spawn(runtime.run(stop.clone()));
     mesh_synced(&script).await;
     script
-        .send(Event::Added(INPUT.into(), entry("ns/a", 1)))
+        .send(Event::Added(INPUT.into(), entry("ns/a", 1).into()))
         .await
         .unwrap();
     script.send(Event::FullSync(INPUT.into())).await.unwrap();
     let mut bad = entry("ns/a", 2);
     bad.body = json!(["not", "a", "mapping"]).into();
     script
-        .send(Event::Updated(INPUT.into(), bad))
+        .send(Event::Updated(INPUT.into(), bad.into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -251,7 +257,7 @@ async fn a_body_the_codec_rejects_keeps_the_last_good_version() {
     );
 
     script
-        .send(Event::Updated(INPUT.into(), entry("ns/a", 3)))
+        .send(Event::Updated(INPUT.into(), entry("ns/a", 3).into()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -312,7 +318,10 @@ async fn output_a_codec_refuses_names_the_plugin_that_made_it() {
     mesh_synced(&script).await;
     let mut bad = entry("ns/a", 1);
     bad.body = json!("not a mapping").into();
-    script.send(Event::Added(INPUT.into(), bad)).await.unwrap();
+    script
+        .send(Event::Added(INPUT.into(), bad.into()))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let problems = diagnostics.problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
@@ -365,9 +374,9 @@ async fn two_transformers_producing_one_resource_serve_the_first_bound_and_repor
     mesh_synced(&script).await;
     // The plugin's comes first; the direct mapping is bound first and wins.
     for event in [
-        Event::Added(OTHER.into(), entry("ns/a", 2)),
+        Event::Added(OTHER.into(), entry("ns/a", 2).into()),
         Event::FullSync(OTHER.into()),
-        Event::Added(INPUT.into(), entry("ns/a", 1)),
+        Event::Added(INPUT.into(), entry("ns/a", 1).into()),
         Event::FullSync(INPUT.into()),
     ] {
         script.send(event).await.unwrap();

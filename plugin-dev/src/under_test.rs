@@ -220,8 +220,8 @@ fn entry(r: &Resource) -> Entry {
 fn to_host(event: &galleon_plugin_sdk::Event) -> Event {
     use galleon_plugin_sdk::Event as Sdk;
     match event {
-        Sdk::Added(r) => Event::Added(r.collection.as_str().into(), entry(r)),
-        Sdk::Updated(r) => Event::Updated(r.collection.as_str().into(), entry(r)),
+        Sdk::Added(r) => Event::Added(r.collection.as_str().into(), entry(r).into()),
+        Sdk::Updated(r) => Event::Updated(r.collection.as_str().into(), entry(r).into()),
         Sdk::Deleted { collection, name } => {
             Event::Deleted(collection.as_str().into(), name.clone())
         }

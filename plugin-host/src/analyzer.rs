@@ -51,7 +51,7 @@ pub struct WasmAnalyzer {
     mesh: wit::Mesh,
     inputs: Vec<Collection>,
     instance: Option<Instance>,
-    state: BTreeMap<Key, Entry>,
+    state: BTreeMap<Key, Arc<Entry>>,
     synced: BTreeSet<Collection>,
     /// The first full analysis was answered.
     primed: bool,

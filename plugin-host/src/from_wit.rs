@@ -50,11 +50,11 @@ pub(crate) fn event(event: wit::Event) -> Result<Event, OutputError> {
     Ok(match event {
         wit::Event::Added(r) => {
             let collection = Collection::from(r.collection.as_str());
-            Event::Added(collection, entry(r)?)
+            Event::Added(collection, entry(r)?.into())
         }
         wit::Event::Updated(r) => {
             let collection = Collection::from(r.collection.as_str());
-            Event::Updated(collection, entry(r)?)
+            Event::Updated(collection, entry(r)?.into())
         }
         wit::Event::Deleted(d) => Event::Deleted(d.collection.as_str().into(), d.name),
         wit::Event::FullSync(c) => Event::FullSync(c.as_str().into()),
@@ -74,7 +74,7 @@ pub(crate) fn output<'a>(
             let from = derived_input(&d, input)?;
             Ok(Event::Updated(
                 d.collection.as_str().into(),
-                derive(from, &d)?,
+                derive(from, &d)?.into(),
             ))
         }
     }
@@ -165,7 +165,7 @@ pub(crate) fn outputs<'a>(
         }
         let collection = collection.clone();
         events.push(match resolved {
-            Resolved::Set(entry) => Event::Updated(collection, entry),
+            Resolved::Set(entry) => Event::Updated(collection, entry.into()),
             Resolved::Unset => Event::Deleted(collection, name),
         });
     }

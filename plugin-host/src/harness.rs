@@ -118,7 +118,7 @@ impl WasmUnderTest {
         // A derived output is made from the event's own resource.
         let input = |collection: &str, name: &str| match event {
             Event::Added(c, e) | Event::Updated(c, e) if **c == *collection && e.name == name => {
-                Some(e)
+                Some(&**e)
             }
             _ => None,
         };

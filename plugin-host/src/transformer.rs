@@ -44,9 +44,9 @@ pub struct WasmTransformer {
     mesh: MeshSettings,
     description: Description,
     instance: Option<Instance>,
-    inputs: BTreeMap<Key, Entry>,
+    inputs: BTreeMap<Key, Arc<Entry>>,
     synced: BTreeSet<Collection>,
-    outputs: BTreeMap<Key, Entry>,
+    outputs: BTreeMap<Key, Arc<Entry>>,
     outputs_synced: bool,
     retry: Retry,
     /// Generation of the last start attempt: a newer one is tried at once.
@@ -122,7 +122,7 @@ impl WasmTransformer {
 
     /// Replays the inputs into `instance`: `Reset`, every input, the synced
     /// collections' `FullSync`, in one batch.
-    fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Entry>, PluginError> {
+    fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Arc<Entry>>, PluginError> {
         let replay: Vec<Event> = std::iter::once(Event::Reset)
             .chain(
                 self.inputs
@@ -152,6 +152,7 @@ impl WasmTransformer {
         let input = |collection: &str, name: &str| {
             self.inputs
                 .get(&(Collection::from(collection), name.to_owned()))
+                .map(|entry| &**entry)
         };
         events
             .iter()
@@ -354,7 +355,7 @@ impl Transformer for WasmTransformer {
 }
 
 /// Applies output events to an output state.
-fn apply(outputs: &mut BTreeMap<Key, Entry>, events: Vec<Event>) {
+fn apply(outputs: &mut BTreeMap<Key, Arc<Entry>>, events: Vec<Event>) {
     for event in events {
         match event {
             Event::Added(c, e) | Event::Updated(c, e) => {
@@ -369,7 +370,7 @@ fn apply(outputs: &mut BTreeMap<Key, Entry>, events: Vec<Event>) {
 }
 
 /// The events that turn `old` into `new`.
-fn diff(old: &BTreeMap<Key, Entry>, new: &BTreeMap<Key, Entry>) -> Vec<Event> {
+fn diff(old: &BTreeMap<Key, Arc<Entry>>, new: &BTreeMap<Key, Arc<Entry>>) -> Vec<Event> {
     let changed = new
         .iter()
         .filter(|(key, entry)| old.get(*key) != Some(*entry))

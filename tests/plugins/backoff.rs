@@ -66,7 +66,7 @@ fn a_failing_plugin_is_retried_on_its_backoff_not_on_every_refresh() {
     let factory = host.transformer_factories().remove(0);
     let mut transformer = factory.build(&MeshSettings::defaults("cluster.local"));
 
-    transformer.handle(&Event::Added(INPUT.into(), trigger()));
+    transformer.handle(&Event::Added(INPUT.into(), trigger().into()));
     // The call traps, and so does the replay into a fresh instance at once.
     assert_eq!(failures(&diagnostics), 2);
     // The next attempt waits at least 100 ms, however often the pipeline

@@ -11,6 +11,7 @@ mod hostile;
 mod hot_reload;
 mod languages;
 mod loading;
+mod sharing;
 mod support;
 mod validator;
 mod workflow;

@@ -147,7 +147,7 @@ fn default_ingress(events: &[Event]) -> Vec<Event> {
                          "labels": {"istio": "ingressgateway"}},
             "spec": {"containers": [{"name": "istio-proxy"}]},
         });
-        added.push(Event::Added(PODS.into(), entry(POD, pod)));
+        added.push(Event::Added(PODS.into(), entry(POD, pod).into()));
     }
     if !defined(SERVICES, SERVICE) {
         let port = |name: &str, number: u16| json!({"name": name, "port": number, "targetPort": number, "protocol": "TCP"});
@@ -155,7 +155,10 @@ fn default_ingress(events: &[Event]) -> Vec<Event> {
             "selector": {"istio": "ingressgateway"},
             "ports": [port("http2", 80), port("https", 443), port("tcp", 31400), port("tls", 15443)],
         });
-        added.push(Event::Added(SERVICES.into(), entry(SERVICE, service)));
+        added.push(Event::Added(
+            SERVICES.into(),
+            entry(SERVICE, service).into(),
+        ));
     }
     added
 }

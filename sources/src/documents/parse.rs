@@ -20,7 +20,8 @@ use galleon_proto::json::json_kind as kind_of;
 #[derive(Debug)]
 pub(crate) struct Document {
     pub(crate) collection: Collection,
-    pub(crate) entry: Entry,
+    /// Shared with the events that carry it and every stage that keeps it.
+    pub(crate) entry: Arc<Entry>,
     /// Hash of the whole document: equal hash, no event.
     pub(crate) hash: [u8; 32],
 }
@@ -314,7 +315,7 @@ pub(crate) fn document_of(
     };
     Ok(Some(Document {
         collection: schema.collection.clone(),
-        entry,
+        entry: Arc::new(entry),
         hash,
     }))
 }
@@ -328,7 +329,7 @@ pub fn resource_of(
     registry: &Registry,
 ) -> Result<Option<(Collection, Entry)>, String> {
     match document_of(value, origin, registry) {
-        Ok(document) => Ok(document.map(|d| (d.collection, d.entry))),
+        Ok(document) => Ok(document.map(|d| (d.collection, Arc::unwrap_or_clone(d.entry)))),
         Err(invalid) => Err(invalid.to_string()),
     }
 }

@@ -80,8 +80,8 @@ impl MeshSource {
     }
 }
 
-fn entry(config: Value) -> Entry {
-    Entry {
+fn entry(config: Value) -> Arc<Entry> {
+    Arc::new(Entry {
         name: MESH_CONFIG_NAME.to_owned(),
         labels: Default::default(),
         annotations: Default::default(),
@@ -89,7 +89,7 @@ fn entry(config: Value) -> Entry {
         version: String::new(),
         body: config.into(),
         origin: None,
-    }
+    })
 }
 
 impl Source for MeshSource {

@@ -5,6 +5,7 @@
 //! that cannot be taken in is reported and its last good version kept.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use galleon_pipeline::diagnostics::{Diagnostics, Problem, Scope};
 use galleon_pipeline::event::{Collection, Entry, Event};
@@ -21,7 +22,7 @@ pub(crate) struct Mirror {
     /// Upstream collections whose first push has not arrived.
     pending: BTreeSet<String>,
     /// What each upstream collection holds, by resource name.
-    held: HashMap<String, BTreeMap<String, Entry>>,
+    held: HashMap<String, BTreeMap<String, Arc<Entry>>>,
     pool: DescriptorPool,
     diagnostics: Diagnostics,
     /// The largest body taken in.
@@ -96,6 +97,7 @@ impl Mirror {
             }
         }
         for (name, entry) in incoming {
+            let entry = Arc::new(entry);
             match held.get(&name) {
                 Some(current) if *current == entry => {}
                 Some(_) => {
