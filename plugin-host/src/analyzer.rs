@@ -147,7 +147,10 @@ impl WasmAnalyzer {
                 .plugin
                 .call_handle_batch(&mut instance.store, &sent)
         });
-        self.binding.slot.stats.called(started.elapsed());
+        self.binding
+            .slot
+            .stats
+            .called(started.elapsed(), instance.store.data().peak_memory());
         let answer = answer.map_err(|e| PluginError::Call {
             name: self.name().into(),
             call: "handle-batch",

@@ -24,6 +24,7 @@ pub(crate) struct CallStats {
     failures: AtomicU64,
     deadlines: AtomicU64,
     memory: AtomicU64,
+    linear_memory: AtomicU64,
     swaps: AtomicU64,
     durations: Histogram,
     last_error: Mutex<Option<String>>,
@@ -36,6 +37,7 @@ impl Default for CallStats {
             failures: AtomicU64::new(0),
             deadlines: AtomicU64::new(0),
             memory: AtomicU64::new(0),
+            linear_memory: AtomicU64::new(0),
             swaps: AtomicU64::new(0),
             durations: Histogram::new(DURATION_BUCKETS),
             last_error: Mutex::new(None),
@@ -44,9 +46,11 @@ impl Default for CallStats {
 }
 
 impl CallStats {
-    /// Records one call that took `elapsed`, however it ended.
-    pub(crate) fn called(&self, elapsed: Duration) {
+    /// Records one call that took `elapsed`, however it ended, by an
+    /// instance whose linear memory is now `memory` bytes.
+    pub(crate) fn called(&self, elapsed: Duration, memory: usize) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.linear_memory.store(memory as u64, Ordering::Relaxed);
         self.durations.observe(elapsed.as_secs_f64());
     }
 
@@ -83,6 +87,7 @@ impl CallStats {
             failures: read(&self.failures),
             deadline_traps: read(&self.deadlines),
             memory_traps: read(&self.memory),
+            linear_memory: read(&self.linear_memory),
             hot_swaps: read(&self.swaps),
             last_error: self
                 .last_error
@@ -106,6 +111,9 @@ pub struct CallCounts {
     pub deadline_traps: u64,
     /// Of those, calls stopped at the memory cap.
     pub memory_traps: u64,
+    /// The linear memory of the instance called last, in bytes (an
+    /// instance's memory grows and never shrinks while it lives).
+    pub linear_memory: u64,
     /// New versions swapped in since start.
     pub hot_swaps: u64,
     /// The last failure's message.

@@ -148,7 +148,10 @@ impl WasmTransformer {
         let sent: Vec<_> = events.iter().map(to_wit::event).collect();
         let started = Instant::now();
         let answers = instance.handle(&sent);
-        self.binding.slot.stats.called(started.elapsed());
+        self.binding
+            .slot
+            .stats
+            .called(started.elapsed(), instance.peak_memory());
         let input = |collection: &str, name: &str| {
             self.inputs
                 .get(&(Collection::from(collection), name.to_owned()))

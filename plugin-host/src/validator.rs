@@ -64,7 +64,10 @@ impl WasmValidator {
         let resource = to_wit::resource(collection, entry);
         let started = Instant::now();
         let diagnostics = blocking(|| instance.plugin.validate(&mut instance.store, &resource));
-        self.binding.slot.stats.called(started.elapsed());
+        self.binding
+            .slot
+            .stats
+            .called(started.elapsed(), instance.store.data().peak_memory());
         let diagnostics = diagnostics.map_err(|e| PluginError::Call {
             name: self.binding.slot.name.clone(),
             call: "validate",

@@ -33,6 +33,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         started: std::time::SystemTime::now(),
         health: Default::default(),
         admission: None,
+        allocator: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -613,4 +614,63 @@ async fn shell_completion_names_the_collections_a_running_hub_serves() {
     let nowhere = closed.local_addr().unwrap().to_string();
     drop(closed);
     assert_eq!(complete(nowhere).await.trim(), "");
+}
+
+#[tokio::test]
+async fn debug_memory_shows_where_the_bytes_are() {
+    let hub = Hub::start_with(
+        &[("a.yaml", &vs("a", "a")), ("b.yaml", &vs("b", "b"))],
+        "",
+        "",
+    )
+    .await;
+    let galleon = &hub.galleon;
+    let memory = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let (status, body) = galleon.admin_get("/debug/memory").await;
+            assert_eq!(status, 200, "{body}");
+            let memory: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let analyzed = memory["plugins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "analyzers" && p["linearMemoryBytes"].as_u64() > Some(0));
+            let served = memory["collections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["collection"] == VS && c["resources"] == 2);
+            if analyzed && served {
+                return memory;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the analyzers' instance memory and the served collection are shown");
+    let resident = memory["residentBytes"].as_u64().unwrap();
+    assert!(
+        resident >= memory["peakResidentBytes"].as_u64().unwrap() / 100,
+        "{memory}"
+    );
+    let allocator = &memory["allocator"];
+    let allocated = allocator["allocated"]
+        .as_u64()
+        .expect("the binary reports jemalloc's figures");
+    assert!(
+        allocated > 0 && allocated <= allocator["active"].as_u64().unwrap(),
+        "{memory}"
+    );
+    assert!(
+        allocator["resident"].as_u64().unwrap() <= resident,
+        "{memory}"
+    );
+    let vs = memory["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["collection"] == VS)
+        .unwrap_or_else(|| panic!("the served collection is listed: {memory}"));
+    assert_eq!(vs["resources"], 2);
+    assert!(vs["encodedBytes"].as_u64().unwrap() > 0, "{vs}");
 }

@@ -95,7 +95,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .push(SourceConfig::Files(FilesConfig::new(vec![dir])));
         }
     }
-    let mut hub = Hub::new(config).with_builtins(galleon_plugin_artifacts::builtins());
+    let mut hub = Hub::new(config)
+        .with_builtins(galleon_plugin_artifacts::builtins())
+        .with_allocator(crate::allocator::figures);
     if bundled && !Path::new(QUICKSTART_DIR).is_dir() {
         info!("no --config or --files: serving the bundled example built into this binary");
         let source = FileSource::embedded(

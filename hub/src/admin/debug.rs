@@ -173,6 +173,10 @@ pub(super) const ENDPOINTS: &[(&str, &str)] = &[
         "/debug/plugins",
         "every plugin binding: version, limits, calls, failures",
     ),
+    (
+        "/debug/memory",
+        "where the bytes are: resident set, allocator, plugin instances, cache",
+    ),
 ];
 
 /// `/debug`: the index of endpoints.

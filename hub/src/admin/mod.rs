@@ -6,6 +6,7 @@
 
 pub mod api;
 mod debug;
+mod memory;
 mod metrics;
 mod server;
 
@@ -26,6 +27,8 @@ use galleon_mcp::server::McpServer;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_plugin_host::PluginHost;
 use galleon_sources::SourceHealth;
+
+pub use memory::{AllocatorFigures, AllocatorReader};
 
 use crate::admission::AdmissionStats;
 use crate::config::HubConfig;
@@ -55,6 +58,8 @@ pub struct AdminState {
     pub health: SourceHealth,
     /// The admission webhook's counters, when it is configured.
     pub admission: Option<AdmissionStats>,
+    /// The allocator's figures, when the binary reports them.
+    pub allocator: Option<AllocatorReader>,
 }
 
 impl AdminState {
@@ -91,6 +96,7 @@ fn router(state: AdminState) -> Router {
         .route("/debug/version", get(debug::version))
         .route("/debug/sources", get(debug::sources))
         .route("/debug/resources", get(debug::resources))
+        .route("/debug/memory", get(memory::memory))
         .route("/debug", get(debug::index))
         .with_state(state)
 }

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::admin::{self, AdminState};
+use crate::admin::{self, AdminState, AllocatorReader};
 use crate::admission::{self, AdmissionStats, Webhook};
 use crate::checks::Checks;
 use crate::config::HubConfig;
@@ -137,6 +137,7 @@ pub struct Hub {
     findings: Findings,
     codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
     builtins: Vec<Builtin>,
+    allocator: Option<AllocatorReader>,
 }
 
 impl Hub {
@@ -156,6 +157,7 @@ impl Hub {
             findings: Findings::default(),
             codecs: HashMap::new(),
             builtins: Vec::new(),
+            allocator: None,
         }
     }
 
@@ -178,6 +180,13 @@ impl Hub {
     /// the plugins the binary bundles.
     pub fn with_builtins(mut self, builtins: Vec<Builtin>) -> Self {
         self.builtins = builtins;
+        self
+    }
+
+    /// Reports `allocator`'s figures at `/debug/memory` (the binary knows
+    /// which allocator it runs; the library does not).
+    pub fn with_allocator(mut self, allocator: AllocatorReader) -> Self {
+        self.allocator = Some(allocator);
         self
     }
 
@@ -244,6 +253,7 @@ impl Hub {
     /// pipeline, the servers, the readiness watch and the callouts.
     pub async fn start(mut self) -> Result<RunningHub, HubError> {
         let started = std::time::SystemTime::now();
+        let allocator = self.allocator;
         let (codecs, pool) = codecs::load(&self.config.schemas, &self.registry)?;
         self.codecs = codecs;
         if let Some(validation) = crds::load(&self.config.schemas.crds, &self.registry)? {
@@ -326,6 +336,7 @@ impl Hub {
             started,
             health,
             admission: admission_stats,
+            allocator,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
