@@ -4,10 +4,13 @@
 //! of them beside 10,000 Services), and a Pod's object as a JSON value is
 //! several kilobytes of maps; this is a few hundred bytes.
 
+use std::collections::BTreeMap;
+
 use galleon_plugin_sdk::Resource;
 use galleon_plugin_sdk::serde_json::{Map, Value};
 
-use crate::store::{Labels, items};
+/// Labels or annotations.
+type Strings = BTreeMap<String, String>;
 
 /// The container Istio injects.
 const PROXY: &str = "istio-proxy";
@@ -41,7 +44,8 @@ impl Pod {
         let field = |name: &str| spec.and_then(|s| s.get(name));
         let proxy_image = ["containers", "initContainers"]
             .into_iter()
-            .flat_map(|list| items(field(list)))
+            .filter_map(|list| field(list).and_then(Value::as_array))
+            .flatten()
             .find(|c| c.get("name").and_then(Value::as_str) == Some(PROXY))
             .and_then(|c| c.get("image"))
             .and_then(Value::as_str)
@@ -76,7 +80,7 @@ impl Pod {
     }
 
     /// Its labels.
-    pub(crate) fn labels(&self) -> &Labels {
+    pub(crate) fn labels(&self) -> &Strings {
         &self.resource.labels
     }
 
@@ -96,7 +100,7 @@ impl Pod {
 }
 
 /// The map of strings at `pointer`, if there is an object there.
-fn strings_at(body: &Value, pointer: &str) -> Option<Labels> {
+fn strings_at(body: &Value, pointer: &str) -> Option<Strings> {
     body.pointer(pointer)
         .and_then(Value::as_object)
         .map(|map: &Map<String, Value>| {
@@ -130,7 +134,7 @@ mod tests {
         );
         resource.labels.insert("stale".into(), "resource".into());
         let pod = Pod::new(resource);
-        assert_eq!(pod.labels(), &Labels::from([("app".into(), "web".into())]));
+        assert_eq!(pod.labels(), &Strings::from([("app".into(), "web".into())]));
         assert_eq!(
             pod.label_or_annotation("sidecar.istio.io/inject"),
             Some("false")
