@@ -145,29 +145,39 @@ impl Processor {
     /// Routes one source event through the validators, then to the
     /// analyzers that read it and the transformers that consume it.
     pub(super) fn handle(&mut self, event: &Event, now: Instant) {
-        let Some(collection) = event.collection() else {
-            return;
-        };
-        if !self.admit(event) {
-            return;
+        self.handle_batch(std::slice::from_ref(event), now);
+    }
+
+    /// Routes source events that arrived together: each through the
+    /// validators and to the analyzers in order, then to each transformer
+    /// the admitted events of its inputs, in order, as one batch.
+    pub(super) fn handle_batch(&mut self, events: &[Event], now: Instant) {
+        let mut routed: Vec<Vec<Event>> = vec![Vec::new(); self.transformers.len()];
+        for event in events {
+            let Some(collection) = event.collection() else {
+                continue;
+            };
+            if !self.admit(event) {
+                continue;
+            }
+            if let Some(analysis) = &self.analysis {
+                analysis.event(event);
+            }
+            let Some(route) = self.routes.get(collection) else {
+                debug!(%collection, "no transformer consumes this collection");
+                continue;
+            };
+            for &index in route {
+                routed[index].push(event.clone());
+            }
         }
-        if let Some(analysis) = &self.analysis {
-            analysis.event(event);
-        }
-        let Some(route) = self.routes.get(collection) else {
-            debug!(%collection, "no transformer consumes this collection");
-            return;
-        };
-        let transformers = &mut self.transformers;
-        let outputs: Vec<(usize, Event)> = route
-            .iter()
-            .flat_map(|&index| {
-                let outputs = transformers[index].handle(event);
-                outputs.into_iter().map(move |output| (index, output))
-            })
-            .collect();
-        for (producer, output) in outputs {
-            self.accumulate(&output, producer, now);
+        for (producer, batch) in routed.iter().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            for output in self.transformers[producer].handle_batch(batch) {
+                self.accumulate(&output, producer, now);
+            }
         }
     }
 

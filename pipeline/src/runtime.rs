@@ -26,6 +26,12 @@ use galleon_mcp::cache::SnapshotCache;
 /// Capacity of the channel from the sources to the pipeline.
 const EVENT_BUFFER: usize = 1024;
 
+/// The most events handled as one batch: what had arrived together, up to
+/// this, so a source's initial sync of 100,000 objects crosses into each
+/// plugin a few hundred times, not 100,000, and no one call grows an
+/// instance's memory by the whole sync.
+const BATCH_MAX: usize = 512;
+
 /// Runs sessions of the pipeline described by a [`PipelineSpec`].
 pub struct Runtime {
     source: Arc<dyn Source>,
@@ -101,11 +107,17 @@ impl Runtime {
         stop: &CancellationToken,
     ) -> Outcome {
         let mut buffer = Vec::new();
+        // An event taken from the channel that ends a batch (a reset or the
+        // mesh config), handled next.
+        let mut pending: Option<Event> = None;
         let mut mesh: Option<Value> = None;
         let mut processor: Option<Processor> = None;
         loop {
             let deadline = processor.as_ref().and_then(Processor::deadline);
-            let event = tokio::select! {
+            let event = if let Some(event) = pending.take() {
+                event
+            } else {
+                tokio::select! {
                 () = stop.cancelled() => return Outcome::Stopped,
                 () = self.refresh.notified() => {
                     if let Some(analysis) = &self.spec.analysis {
@@ -130,13 +142,17 @@ impl Runtime {
                     }
                     None => return Outcome::Stopped,
                 },
+                }
             };
             if event == Event::Reset {
                 return Outcome::Rebuild("a source reset");
             }
-            if event.collection().is_none_or(|c| &**c != MESH_CONFIG) {
+            if !is_mesh(&event) {
                 match processor.as_mut() {
-                    Some(p) => p.handle(&event, Instant::now()),
+                    Some(p) => {
+                        let batch = self.arrived_with(event, &mut events, &mut pending);
+                        p.handle_batch(&batch, Instant::now());
+                    }
                     None => buffer.push(event),
                 }
                 continue;
@@ -180,9 +196,10 @@ impl Runtime {
                 for collection in self.unfed() {
                     built.handle(&Event::FullSync(collection), now);
                 }
-                for event in buffer.drain(..) {
-                    built.handle(&event, now);
+                for batch in buffer.chunks(BATCH_MAX) {
+                    built.handle_batch(batch, now);
                 }
+                buffer.clear();
                 processor = Some(built);
             }
         }
@@ -190,6 +207,30 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// `first` and the events that arrived with it (already in the
+    /// channel), up to [`BATCH_MAX`]; one that must be handled on its own (a
+    /// reset, the mesh config) ends the batch and is left in `pending`.
+    fn arrived_with(
+        &self,
+        first: Event,
+        events: &mut mpsc::Receiver<Event>,
+        pending: &mut Option<Event>,
+    ) -> Vec<Event> {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            let Ok(event) = events.try_recv() else {
+                break;
+            };
+            self.events.fetch_add(1, Ordering::Relaxed);
+            if event == Event::Reset || is_mesh(&event) {
+                *pending = Some(event);
+                break;
+            }
+            batch.push(event);
+        }
+        batch
+    }
+
     /// The transformers' and analyzers' inputs that no source feeds.
     fn unfed(&self) -> Vec<crate::event::Collection> {
         let fed: std::collections::HashSet<_> = self.source.collections().into_iter().collect();
@@ -206,6 +247,11 @@ impl Runtime {
         unfed.dedup();
         unfed
     }
+}
+
+/// Whether `event` is about the mesh config (which rebuilds the pipeline).
+fn is_mesh(event: &Event) -> bool {
+    event.collection().is_some_and(|c| &**c == MESH_CONFIG)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

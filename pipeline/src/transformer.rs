@@ -25,6 +25,15 @@ pub trait Transformer: Send {
     /// Handles one event of an input collection (or `Reset`).
     fn handle(&mut self, event: &Event) -> Vec<Event>;
 
+    /// Handles `events` in order, as [`Transformer::handle`] would one by
+    /// one, and returns all their outputs. The pipeline hands over what
+    /// arrived together (a source's initial sync comes in thousands); a
+    /// transformer that crosses into a plugin overrides this to cross once
+    /// for many.
+    fn handle_batch(&mut self, events: &[Event]) -> Vec<Event> {
+        events.iter().flat_map(|event| self.handle(event)).collect()
+    }
+
     /// Called when the hub signals that something outside the event stream
     /// changed (a plugin was replaced): returns output events, or asks for a
     /// rebuild of the pipeline.

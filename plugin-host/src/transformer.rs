@@ -253,6 +253,27 @@ impl WasmTransformer {
         }
     }
 
+    /// Hands `events` (already recorded) to the instance in one call and
+    /// returns their outputs; a failure discards the instance and a fresh
+    /// one gets the inputs (these events included) replayed at once.
+    fn cross(&mut self, events: &[Event]) -> Vec<Event> {
+        let Some(mut instance) = self.instance.take() else {
+            return self.recover_if_due();
+        };
+        match self.call(&mut instance, events) {
+            Ok(answers) => {
+                self.instance = Some(instance);
+                let events = answers.into_iter().flatten().flatten().collect::<Vec<_>>();
+                apply(&mut self.outputs, events.clone());
+                events
+            }
+            Err(error) => {
+                self.failed(&error, true);
+                self.recover_if_due()
+            }
+        }
+    }
+
     fn full_sync_if_ready(&mut self) -> Vec<Event> {
         if self.outputs_synced
             || !self
@@ -287,26 +308,26 @@ impl Transformer for WasmTransformer {
 
     fn handle(&mut self, event: &Event) -> Vec<Event> {
         self.record_input(event);
-        let mut produced = match self.instance.take() {
-            None => self.recover_if_due(),
-            Some(mut instance) => match self.call(&mut instance, std::slice::from_ref(event)) {
-                Ok(answers) => {
-                    self.instance = Some(instance);
-                    let events = answers.into_iter().flatten().flatten().collect::<Vec<_>>();
-                    apply(&mut self.outputs, events.clone());
-                    events
-                }
-                Err(error) => {
-                    // The instance is discarded; a fresh one gets the inputs
-                    // (this event included) replayed at once.
-                    self.failed(&error, true);
-                    self.recover_if_due()
-                }
-            },
-        };
+        let mut produced = self.cross(std::slice::from_ref(event));
         if matches!(event, Event::Reset) {
             produced.push(Event::Reset);
         }
+        produced.extend(self.full_sync_if_ready());
+        produced
+    }
+
+    /// Until its inputs have synced, events that arrived together cross in
+    /// one call, as a replay does; after, in calls of one, so a live event
+    /// has the whole deadline.
+    fn handle_batch(&mut self, events: &[Event]) -> Vec<Event> {
+        let initial = !self.outputs_synced;
+        if !initial || events.len() < 2 || events.contains(&Event::Reset) {
+            return events.iter().flat_map(|event| self.handle(event)).collect();
+        }
+        for event in events {
+            self.record_input(event);
+        }
+        let mut produced = self.cross(events);
         produced.extend(self.full_sync_if_ready());
         produced
     }
