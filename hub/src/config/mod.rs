@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,10 @@ pub struct HubConfig {
     /// The file it was read from, if any (not a setting).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The settings as that file held them, before command-line flags
+    /// (not a setting): a later read is compared with these.
+    #[serde(skip)]
+    pub as_read: Option<Arc<HubConfig>>,
 }
 
 /// Where bodies' protobuf messages come from. Collections whose message is
@@ -102,6 +107,7 @@ impl Default for HubConfig {
             plugins: PluginsConfig::default(),
             schemas: SchemasConfig::default(),
             source: None,
+            as_read: None,
         }
     }
 }
@@ -258,8 +264,12 @@ impl HubConfig {
             path: path.to_owned(),
             reason,
         })?;
+        // Resolved from the absolute path, so a re-read (from `source`)
+        // resolves them the same.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
-        config.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        config.source = Some(path);
+        config.as_read = Some(Arc::new(config.clone()));
         Ok(config)
     }
 

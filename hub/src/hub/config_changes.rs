@@ -6,6 +6,7 @@
 //! read once.)
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use galleon_fs_watch::RescanSignals;
 use serde_json::Value;
@@ -15,10 +16,11 @@ use tracing::{info, warn};
 use crate::config::HubConfig;
 
 /// Watches for rescan signals until `stop`, comparing the file at `path`
-/// with `running`.
-pub(super) async fn watch(path: PathBuf, running: HubConfig, stop: CancellationToken) {
+/// with what it held when the hub started (`as_read`: command-line flags
+/// are not edits of the file).
+pub(super) async fn watch(path: PathBuf, as_read: Arc<HubConfig>, stop: CancellationToken) {
     let mut signals = RescanSignals::new();
-    let running = sections(&running);
+    let running = sections(&as_read);
     let mut reported = None;
     // The first look is at once: a change (and its SIGHUP) made between
     // loading and this task subscribing to the signals would be missed.

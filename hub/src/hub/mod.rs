@@ -316,11 +316,10 @@ impl Hub {
             }
             None => (None, None),
         };
-        if let Some(path) = config.source.clone() {
-            let running = HubConfig::clone(&config);
+        if let (Some(path), Some(as_read)) = (&config.source, &config.as_read) {
             tasks.push(tokio::spawn(config_changes::watch(
-                path,
-                running,
+                path.clone(),
+                as_read.clone(),
                 stop.clone(),
             )));
         }

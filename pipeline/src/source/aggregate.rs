@@ -52,7 +52,14 @@ impl Source for Aggregate {
                 merged.insert(index, ReceiverStream::new(rx));
                 tasks.push(tokio::spawn(source.clone().run(tx, stop.clone())));
             }
-            while let Some((index, event)) = merged.next().await {
+            loop {
+                let next = tokio::select! {
+                    () = stop.cancelled() => break,
+                    next = merged.next() => next,
+                };
+                let Some((index, event)) = next else {
+                    break;
+                };
                 if let Event::FullSync(collection) = &event {
                     let Some(pending) = waiting.get_mut(collection) else {
                         continue;
@@ -66,6 +73,9 @@ impl Source for Aggregate {
                 }
             }
             stop.cancel();
+            // A source blocked on a full channel sees it closed, not a
+            // reader that never comes back.
+            drop(merged);
             for task in tasks {
                 let _ = task.await;
             }
@@ -109,5 +119,38 @@ mod tests {
         assert_eq!(rx.recv().await, Some(Event::FullSync("shared".into())));
         stop.cancel();
         run.await.unwrap();
+    }
+
+    /// Sends events until the channel closes, heedless of `stop` (as a
+    /// source does while it hands over a large load).
+    struct Flood;
+
+    impl Source for Flood {
+        fn name(&self) -> String {
+            "flood".into()
+        }
+
+        fn collections(&self) -> Vec<Collection> {
+            vec!["flood".into()]
+        }
+
+        fn run(self: Arc<Self>, events: EventSender, _stop: CancellationToken) -> SourceRun {
+            Box::pin(async move { while events.send(Event::Reset).await.is_ok() {} })
+        }
+    }
+
+    #[tokio::test]
+    async fn stopping_mid_load_ends_even_a_source_blocked_on_sending() {
+        let aggregate = Arc::new(Aggregate::new(vec![Arc::new(Flood)]));
+        let (tx, mut rx) = mpsc::channel(1);
+        let stop = CancellationToken::new();
+        let run = tokio::spawn(aggregate.run(tx, stop.clone()));
+        assert!(rx.recv().await.is_some());
+        drop(rx);
+        stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(5), run)
+            .await
+            .expect("the aggregate ends once stopped")
+            .unwrap();
     }
 }
