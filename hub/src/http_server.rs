@@ -42,6 +42,10 @@ pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
 }
 
+/// The address a request came from, in its extensions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
 /// Serves `router` on `listener` within `limits`, over TLS when `tls` is
 /// set, until `stop`.
 pub(crate) async fn serve(
@@ -82,7 +86,8 @@ pub(crate) async fn serve(
             }
             continue;
         };
-        let (router, tls, stop) = (router.clone(), tls.clone(), stop.clone());
+        let router = router.clone().layer(axum::Extension(Peer(peer)));
+        let (tls, stop) = (tls.clone(), stop.clone());
         tokio::spawn(async move {
             match tls {
                 None => serve_plain(stream, peer, router, limits, stop).await,

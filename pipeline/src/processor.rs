@@ -71,6 +71,9 @@ pub(super) struct Processor {
     diagnostics: Diagnostics,
     /// Accumulated resources the ledger lists problems for.
     flagged: HashSet<(Collection, String)>,
+    /// Per group, what its next publish owes to beyond the changed
+    /// resources (a rebuild, a replaced plugin), for the history.
+    causes: Vec<Option<String>>,
 }
 
 impl Processor {
@@ -132,6 +135,7 @@ impl Processor {
             cache,
             diagnostics,
             flagged: HashSet::new(),
+            causes: vec![None; spec.groups.len()],
         };
         // Groups that nothing feeds are complete (and empty) from the start.
         for index in 0..processor.groups.len() {
@@ -214,6 +218,10 @@ impl Processor {
         for index in 0..self.transformers.len() {
             match self.transformers[index].refresh() {
                 Refresh::Events(events) => {
+                    if !events.is_empty() {
+                        let cause = format!("plugin {} replaced", self.transformers[index].name());
+                        self.because(&cause);
+                    }
                     for event in events {
                         self.accumulate(&event, index, now);
                     }
@@ -357,7 +365,15 @@ impl Processor {
         }
     }
 
+    /// Notes `cause` for every group's next publish.
+    pub(super) fn because(&mut self, cause: &str) {
+        for slot in &mut self.causes {
+            *slot = Some(cause.to_owned());
+        }
+    }
+
     fn publish(&mut self, index: usize) {
+        let cause = self.causes[index].take();
         let group = &mut self.groups[index];
         group.published();
         let snapshot = group
@@ -373,7 +389,7 @@ impl Processor {
             })
             .build();
         debug!(group = %group.name, "publishing snapshot");
-        self.cache.set_snapshot(&group.name, snapshot);
+        self.cache.publish(&group.name, snapshot, cause.as_deref());
     }
 }
 

@@ -86,25 +86,31 @@ impl Runtime {
 
     /// Runs sessions until `stop` is cancelled.
     pub async fn run(self, stop: CancellationToken) {
+        let mut rebuilt = None;
         for session in 1.. {
             let session_stop = stop.child_token();
             let (events, rx) = mpsc::channel(EVENT_BUFFER);
             let sources = tokio::spawn(self.source.clone().run(events, session_stop.clone()));
-            let outcome = self.session(session, rx, &stop).await;
+            let outcome = self.session(session, rx, &stop, rebuilt).await;
             session_stop.cancel();
             let _ = sources.await;
             match outcome {
                 Outcome::Stopped => return,
-                Outcome::Rebuild(reason) => info!(session, "rebuilding the pipeline: {reason}"),
+                Outcome::Rebuild(reason) => {
+                    info!(session, "rebuilding the pipeline: {reason}");
+                    rebuilt = Some(reason);
+                }
             }
         }
     }
 
+    /// One session; `rebuilt` is why the one before it ended, if one did.
     async fn session(
         &self,
         id: u64,
         mut events: mpsc::Receiver<Event>,
         stop: &CancellationToken,
+        rebuilt: Option<&'static str>,
     ) -> Outcome {
         let mut buffer = Vec::new();
         // An event taken from the channel that ends a batch (a reset or the
@@ -191,6 +197,9 @@ impl Runtime {
                     buffered = buffer.len(),
                     "mesh config synced; pipeline started"
                 );
+                if let Some(reason) = rebuilt {
+                    built.because(&format!("pipeline rebuilt: {reason}"));
+                }
                 let now = Instant::now();
                 // A collection no source feeds is complete as it is: empty.
                 for collection in self.unfed() {

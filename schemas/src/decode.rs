@@ -1,9 +1,32 @@
 //! Typed bodies back to JSON, for people reading what sinks receive
-//! (`galleon watch`): an `Any` whose message the pool knows, in the protobuf
-//! JSON mapping.
+//! (`galleon watch`, `galleon diff`): an `Any` whose message the pool
+//! knows, in the protobuf JSON mapping.
 
+use galleon_proto::STRUCT_TYPE_URL;
+use galleon_proto::json::struct_to_json;
+use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// A body as JSON: `Struct` and messages the pool knows as their fields
+/// (with `@type`), others as their type and size.
+pub fn body_to_json(pool: &DescriptorPool, any: &prost_types::Any) -> Value {
+    if any.type_url == STRUCT_TYPE_URL {
+        return match prost_types::Struct::decode(any.value.as_slice()) {
+            Ok(body) => Value::Object(struct_to_json(&body)),
+            Err(e) => json!({ "@type": any.type_url, "error": e.to_string() }),
+        };
+    }
+    match any_to_json(pool, any) {
+        Some(Ok(Value::Object(mut fields))) => {
+            fields.insert("@type".into(), any.type_url.clone().into());
+            Value::Object(fields)
+        }
+        Some(Ok(other)) => json!({ "@type": any.type_url, "value": other }),
+        Some(Err(e)) => json!({ "@type": any.type_url, "error": e }),
+        None => json!({ "@type": any.type_url, "bytes": any.value.len() }),
+    }
+}
 
 /// `any` as JSON, if the pool defines its message; `Err` when the bytes do
 /// not decode as that message.

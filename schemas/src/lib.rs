@@ -18,6 +18,6 @@ mod codec;
 mod normalize;
 
 pub use codec::{TypedCodec, UnknownFields};
-pub use decode::any_to_json;
+pub use decode::{any_to_json, body_to_json};
 pub use load::{LoadError, Loaded, SchemaSources, SkippedFile, load};
 pub use prost_reflect::{DescriptorPool, MessageDescriptor};

@@ -21,6 +21,8 @@ const VS: &str = "istio/networking/v1alpha3/virtualservices";
 #[tokio::test]
 async fn readiness_waits_for_every_group_s_first_snapshot() {
     let cache = SnapshotCache::new(DefaultGroup);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let state = AdminState {
         cache: cache.clone(),
         mcp: McpServer::new(cache.clone(), ServerOptions::new([VS])),
@@ -34,9 +36,9 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         health: Default::default(),
         admission: None,
         allocator: None,
+        admin_addr: addr,
+        pool: Default::default(),
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(admin::serve(listener, state, stop.clone()));
 

@@ -6,6 +6,7 @@ mod admission;
 mod analysis;
 mod crds;
 mod files;
+mod history;
 mod hostile;
 mod limits;
 mod mesh;

@@ -15,7 +15,7 @@ pub mod procstat;
 pub mod proxy;
 mod watch;
 
-pub use http::{http_get, http_get_as};
+pub use http::{http_get, http_get_as, http_post};
 pub use process::{Galleon, built_galleon, galleon_binary, run_galleon, write_atomically};
 pub use watch::WatchCli;
 

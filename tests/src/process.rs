@@ -192,6 +192,12 @@ impl Galleon {
         crate::http_get(self.admin, path).await
     }
 
+    /// `POST path` (no body) on its admin server: the status code and the
+    /// body.
+    pub async fn admin_post(&self, path: &str) -> (u16, String) {
+        crate::http_post(self.admin, path).await
+    }
+
     /// Polls `GET path` on its admin server until the body holds every one
     /// of `needles`; returns that body (panics after [`PATIENCE`]).
     pub async fn wait_for_admin(&self, path: &str, needles: &[&str]) -> String {

@@ -1,9 +1,11 @@
 //! A client of a running hub's admin server, for the commands that read it
-//! (`status`, `version --admin-addr`): the address as every command takes
-//! it, one GET per call, JSON read into the admin API's own types.
+//! (`status`, `version --admin-addr`, `history`, `diff`) or write to it
+//! (`rollback`): the address as every command takes it, one request per
+//! call, JSON read into the admin API's own types.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use http::{Method, Request};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -29,16 +31,37 @@ impl AdminClient {
 
     /// `GET path`, read as JSON.
     pub(super) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.send(Method::GET, path).await
+    }
+
+    /// `POST path` (a write: its parameters in the query), read as JSON.
+    pub(super) async fn post_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.send(Method::POST, path).await
+    }
+
+    /// Sends a request with no body; a refusal is an error carrying the
+    /// server's own message (which names the fix).
+    async fn send<T: DeserializeOwned>(&self, method: Method, path: &str) -> anyhow::Result<T> {
         let uri = format!("{}{path}", self.base);
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(Empty::new())?;
         let response = self
             .client
-            .get(uri.parse()?)
+            .request(request)
             .await
             .with_context(|| format!("cannot reach the admin server at {}", self.base))?;
-        if !response.status().is_success() {
-            bail!("{uri}: {}", response.status());
-        }
+        let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            let message = String::from_utf8_lossy(&body);
+            let message = message.trim();
+            if message.is_empty() {
+                bail!("{uri}: {status}");
+            }
+            bail!("{message} ({status})");
+        }
         serde_json::from_slice(&body).with_context(|| format!("{uri}: not the JSON expected"))
     }
 }

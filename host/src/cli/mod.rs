@@ -5,6 +5,7 @@ mod address;
 mod admin_client;
 mod analyze;
 mod complete;
+mod history;
 mod output;
 mod plugin;
 mod serve;
@@ -55,6 +56,21 @@ enum Command {
         errors; 1 the admin server could not be read; 2 a usage error."
     )]
     Status(status::StatusArgs),
+    /// List what a running hub published: every collection's newest version,
+    /// or one collection's kept versions with their causes and the sinks'
+    /// ACKs and NACKs.
+    #[command(after_help = HISTORY_EXIT)]
+    History(history::HistoryArgs),
+    /// Compare two published versions of a collection (default: the one
+    /// before the newest with the newest), resource by resource, as a YAML
+    /// diff (`-o json`: with JSON Patches).
+    #[command(after_help = HISTORY_EXIT)]
+    Diff(history::DiffArgs),
+    /// Serve an earlier version of a collection (`--to`, optionally `--for`
+    /// a while) or the newest again (`--release`); the hub's sources go on
+    /// being read. Needs the admin server on loopback.
+    #[command(after_help = HISTORY_EXIT)]
+    Rollback(history::RollbackArgs),
     /// Write plugins: scaffold, build, test against golden fixtures, inspect.
     Plugin(plugin::PluginArgs),
     /// Check resources as `serve` would (names, kinds, CRD schemas and CEL
@@ -73,6 +89,11 @@ enum Command {
         shell: Shell,
     },
 }
+
+/// The exit codes of `history`, `diff` and `rollback`.
+const HISTORY_EXIT: &str = "Exit status: 0 done; 1 the admin server could not be read or \
+    refused (an unknown collection or version, a write over a non-loopback admin port); \
+    2 a usage error.";
 
 /// The log directive that leaves kube-rs's per-request errors out.
 const KUBE_CLIENT_QUIET: &str = "kube_client::client::builder=off";
@@ -130,6 +151,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Serve(_)
         | Command::Watch(_)
         | Command::Status(_)
+        | Command::History(_)
+        | Command::Diff(_)
+        | Command::Rollback(_)
         | Command::Validate(_)
         | Command::Analyze(_)
         | Command::Version(_) => {}
@@ -147,6 +171,9 @@ pub(crate) fn main() -> ExitCode {
             Command::Serve(args) => done(serve::run(args).await),
             Command::Watch(args) => done(watch::run(args).await),
             Command::Status(args) => status::run(args).await,
+            Command::History(args) => done(history::history(args).await),
+            Command::Diff(args) => done(history::diff(args).await),
+            Command::Rollback(args) => done(history::rollback(args).await),
             Command::Validate(args) => validate::run(args).await,
             Command::Analyze(args) => analyze::run(args).await,
             Command::Version(args) => version::run(args).await,

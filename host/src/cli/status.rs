@@ -1,7 +1,7 @@
 //! `galleon status`: what `istioctl proxy-status` prints, for galleon. Reads
-//! the admin server's `/debug/sinks`, `/debug/snapshots` and
+//! the admin server's `/debug/sinks`, `/debug/snapshots`, `/debug/pins` and
 //! `/debug/diagnostics`; prints every sink's sync state per collection (or
-//! xDS type) and the current problems with the input (`-o text|json|yaml`),
+//! xDS type), the rollbacks in force and the current problems with the input (`-o text|json|yaml`),
 //! and says in its exit code whether all is well (1: the hub unreadable,
 //! 2: a usage error): 0 every sink synced and
 //! no error in the input (warnings are printed, not counted), 3 a sink
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::Args;
 use galleon_hub::admin::api::Severity;
 use galleon_hub::admin::api::{
-    AnalysisMessage, CollectionStatus, PublishedCollection, ScopedProblem, SinkStatus,
+    AnalysisMessage, CollectionStatus, PinStatus, PublishedCollection, ScopedProblem, SinkStatus,
 };
 use galleon_mcp::quote::escaped;
 use serde::Serialize;
@@ -46,6 +46,8 @@ struct Status {
     problems: Vec<ScopedProblem>,
     /// The analyzers' current messages.
     analysis: Vec<AnalysisMessage>,
+    /// Collections a rollback pins to an earlier version.
+    pins: Vec<PinStatus>,
 }
 
 /// One sink's state for one collection.
@@ -86,10 +88,12 @@ pub(super) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let published: Vec<PublishedCollection> = admin.get_json("/debug/snapshots").await?;
     let problems: Vec<ScopedProblem> = admin.get_json("/debug/diagnostics").await?;
     let analysis: Vec<AnalysisMessage> = admin.get_json("/debug/analysis").await?;
+    let pins: Vec<PinStatus> = admin.get_json("/debug/pins").await?;
     let status = Status {
         sinks: rows(&sinks, &published),
         problems,
         analysis,
+        pins,
     };
     output::print(args.output, &status, render)?;
     Ok(exit_code(&status))
@@ -219,6 +223,10 @@ fn render(status: &Status) -> String {
     if status.sinks.is_empty() {
         out.push_str("(no sinks connected)\n");
     }
+    for pin in &status.pins {
+        out.push_str("\nROLLED BACK: ");
+        out.push_str(&super::history::pin_text(pin));
+    }
     if status.problems.is_empty() {
         out.push_str("\nno problems with the input\n");
     } else {
@@ -310,6 +318,7 @@ mod tests {
         let forged = format!("a\x1b[2J\nSYNCED {}", "x".repeat(70_000));
         let status = Status {
             analysis: Vec::new(),
+            pins: Vec::new(),
             sinks: rows(&[sink(forged.clone(), forged)], &[]),
             problems: Vec::new(),
         };
@@ -333,6 +342,7 @@ mod tests {
         };
         let status = |latest: &str, problems: Vec<ScopedProblem>| Status {
             analysis: Vec::new(),
+            pins: Vec::new(),
             sinks: rows(&[sink("n".into(), "c".into())], &[published(latest)]),
             problems,
         };

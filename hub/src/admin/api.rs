@@ -6,7 +6,9 @@ use galleon_pipeline::analysis::{Findings, Level};
 use galleon_pipeline::registry::Registry;
 use serde::{Deserialize, Serialize};
 
-pub use galleon_mcp::cache::{CollectionStatus, Nack, SinkStatus};
+pub use galleon_mcp::cache::{
+    Answer, CollectionHistory, CollectionStatus, Nack, PinStatus, SinkStatus, VersionRecord, Write,
+};
 pub use galleon_pipeline::diagnostics::{Problem, Severity};
 pub use galleon_sources::{LinkHealth, LinkState};
 
@@ -229,4 +231,55 @@ pub fn analysis_messages(findings: &Findings, registry: &Registry) -> Vec<Analys
         (la, &a.resource, &a.code, &a.message).cmp(&(lb, &b.resource, &b.code, &b.message))
     });
     all.into_iter().map(|(_, m)| m).collect()
+}
+
+/// `/debug/history`: one collection with a history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistorySummary {
+    /// The snapshot group it is published in.
+    pub group: String,
+    /// The collection.
+    pub collection: String,
+    /// How many versions are kept.
+    pub versions: usize,
+    /// The newest version the producer published.
+    pub newest: VersionRecord,
+    /// The version served instead, while a rollback pins it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
+}
+
+/// `/debug/history/diff`: what changed from one kept version to another.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryDiff {
+    /// The snapshot group.
+    pub group: String,
+    /// The collection.
+    pub collection: String,
+    /// The version compared from.
+    pub from: String,
+    /// The version compared to.
+    pub to: String,
+    /// Every resource that differs, by name.
+    pub changes: Vec<ResourceDiff>,
+}
+
+/// One resource that differs between two versions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceDiff {
+    /// `namespace/name`.
+    pub name: String,
+    /// `added`, `changed` or `removed`.
+    pub change: String,
+    /// Where it came from (the newer side's origin, or the removed one's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The field-level difference as a JSON Patch (RFC 6902) from the
+    /// older resource to the newer.
+    pub patch: serde_json::Value,
+    /// The same as a unified diff of the two resources' YAML.
+    pub yaml: String,
 }

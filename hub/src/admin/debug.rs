@@ -177,6 +177,30 @@ pub(super) const ENDPOINTS: &[(&str, &str)] = &[
         "/debug/memory",
         "where the bytes are: resident set, allocator, plugin instances, cache",
     ),
+    (
+        "/debug/history",
+        "every collection's kept versions: newest, count, pin",
+    ),
+    (
+        "/debug/history/versions?collection=…",
+        "one collection's versions: when, caused by what, ACKed or NACKed by whom; writes",
+    ),
+    (
+        "/debug/history/diff?collection=…&from=@-1&to=@0",
+        "two versions compared: resources added, changed, removed, field by field",
+    ),
+    (
+        "/debug/pins",
+        "the rollbacks in force: version served, version hidden, by whom, until when",
+    ),
+    (
+        "POST /debug/rollback?collection=…&to=…&for=…",
+        "serve an earlier version (loopback admin only)",
+    ),
+    (
+        "POST /debug/release?collection=…",
+        "serve the newest version again (loopback admin only)",
+    ),
 ];
 
 /// `/debug`: the index of endpoints.

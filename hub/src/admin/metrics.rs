@@ -406,6 +406,19 @@ impl HubCollector {
             ];
             ConstGauge::new(age.as_secs_f64()).encode(family.encode_family(&labels)?)?;
         }
+        let mut family = encoder.encode_descriptor(
+            "galleon_collection_pinned",
+            "1 for each collection a rollback pins to an earlier version (`galleon rollback --release` resumes).",
+            None,
+            gauge.metric_type(),
+        )?;
+        for pin in cache.pins() {
+            let labels = [
+                ("group", pin.group.as_str()),
+                ("collection", pin.collection.as_str()),
+            ];
+            ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
+        }
         Ok(())
     }
 

@@ -1,15 +1,18 @@
 //! The admin HTTP server, on an address of its own (`--admin-addr`,
 //! default `127.0.0.1:9902`): liveness and readiness probes, Prometheus
 //! metrics ([`metrics`]) and JSON introspection of what the hub serves and
-//! what is wrong with its input ([`debug`]), and a status page (`/`)
-//! showing the same in a browser. [`api`] holds the JSON's types.
+//! what is wrong with its input ([`debug`]), the history of what was
+//! published with its diffs and rollbacks ([`history`]), and a status page
+//! (`/`) showing the same in a browser. [`api`] holds the JSON's types.
 
 pub mod api;
 mod debug;
+mod history;
 mod memory;
 mod metrics;
 mod server;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
@@ -18,7 +21,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +63,10 @@ pub struct AdminState {
     pub admission: Option<AdmissionStats>,
     /// The allocator's figures, when the binary reports them.
     pub allocator: Option<AllocatorReader>,
+    /// Where this admin server listens (writes need loopback).
+    pub admin_addr: SocketAddr,
+    /// The schemas bodies are shown with (diffs).
+    pub pool: galleon_schemas::DescriptorPool,
 }
 
 impl AdminState {
@@ -97,6 +104,12 @@ fn router(state: AdminState) -> Router {
         .route("/debug/sources", get(debug::sources))
         .route("/debug/resources", get(debug::resources))
         .route("/debug/memory", get(memory::memory))
+        .route("/debug/history", get(history::summary))
+        .route("/debug/pins", get(history::pins))
+        .route("/debug/history/versions", get(history::versions))
+        .route("/debug/history/diff", get(history::diff))
+        .route("/debug/rollback", post(history::rollback))
+        .route("/debug/release", post(history::release))
         .route("/debug", get(debug::index))
         .with_state(state)
 }

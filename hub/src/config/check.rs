@@ -74,6 +74,10 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         1,
         1 << 20,
     )?;
+    count("history.versions", config.history.versions, 0, 10_000)?;
+    if let Some(age) = config.history.max_age {
+        duration("history.maxAge", age, secs(1), hours(24 * 365))?;
+    }
     if let Some(admission) = &config.admission {
         count(
             "admission.maxRequestBytes",

@@ -58,6 +58,10 @@ pub struct HubConfig {
     /// WebAssembly transformers and validators.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// How many published versions of each collection are kept (for
+    /// `galleon diff` and `galleon rollback`).
+    #[serde(default)]
+    pub history: HistoryConfig,
     /// Your `.proto` schemas, for typed bodies.
     #[serde(default)]
     pub schemas: SchemasConfig,
@@ -105,11 +109,49 @@ impl Default for HubConfig {
             kinds: Vec::new(),
             groups: default_groups(),
             plugins: PluginsConfig::default(),
+            history: HistoryConfig::default(),
             schemas: SchemasConfig::default(),
             source: None,
             as_read: None,
         }
     }
+}
+
+/// The history of published versions.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Versions kept per collection, the current one included (default
+    /// 50; 0 keeps none, and rollback has nothing to go back to).
+    #[serde(default = "default_history_versions")]
+    pub versions: usize,
+    /// Versions published longer ago than this are dropped (the current one
+    /// is always kept); `null` (the default) keeps them by count only.
+    #[serde(default, with = "humantime_serde")]
+    pub max_age: Option<Duration>,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            versions: default_history_versions(),
+            max_age: None,
+        }
+    }
+}
+
+impl HistoryConfig {
+    /// The cache's limits.
+    pub fn limits(&self) -> galleon_mcp::cache::HistoryLimits {
+        galleon_mcp::cache::HistoryLimits {
+            versions: self.versions,
+            max_age: self.max_age,
+        }
+    }
+}
+
+fn default_history_versions() -> usize {
+    50
 }
 
 /// The admin HTTP server's settings.

@@ -263,7 +263,7 @@ impl Hub {
         let context = SourceContext {
             registry: self.registry.clone(),
             diagnostics: self.diagnostics.clone(),
-            pool,
+            pool: pool.clone(),
             health: health.clone(),
         };
         let configured = galleon_sources::build(
@@ -287,7 +287,7 @@ impl Hub {
         let checks = Checks::new(self.validators.clone(), &self.codecs, &self.registry);
         let admission = self.start_admission(checks, stop.clone()).await?;
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
-        let cache = SnapshotCache::new(group_index(&spec));
+        let cache = SnapshotCache::with_history(group_index(&spec), self.config.history.limits());
         let security = Security::load(&self.config.mcp)?;
         let options = options::server_options(&self.config.mcp, &spec, &self.registry, &security);
         let served = options.collections.len();
@@ -336,6 +336,8 @@ impl Hub {
             health,
             admission: admission_stats,
             allocator,
+            admin_addr,
+            pool,
         };
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,

@@ -9,6 +9,8 @@
 //! than one snapshot alive.
 
 mod group;
+mod history;
+mod pin;
 mod resource;
 mod snapshot;
 mod status;
@@ -23,6 +25,11 @@ use galleon_proto::mcp::SinkNode;
 use tokio::sync::watch as channel;
 
 pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex};
+pub use history::{
+    Answer, CollectionHistory, History, HistoryError, HistoryLimits, VersionRecord, Write, short,
+};
+pub use pin::PinStatus;
+use pin::Pins;
 pub use resource::{CachedResource, RESOURCE_TYPE_URL, REVISION_LABEL, resources_encoded};
 pub use snapshot::{CollectionSnapshot, Delta, Snapshot, SnapshotBuilder};
 pub use status::{CollectionStatus, Nack, SinkStatus, rfc3339_now};
@@ -44,17 +51,31 @@ struct Inner {
     status: Arc<StatusBoard>,
     /// Snapshots set since start.
     published: AtomicU64,
+    history: Arc<History>,
+    /// Each group's snapshot as its producer set it, before pins.
+    produced: Mutex<HashMap<String, Arc<Snapshot>>>,
+    pins: Pins,
 }
 
 impl SnapshotCache {
-    /// A cache whose sinks are assigned to groups by `index`.
+    /// A cache whose sinks are assigned to groups by `index`, keeping the
+    /// default history.
     pub fn new(index: impl GroupIndex) -> Self {
+        Self::with_history(index, HistoryLimits::default())
+    }
+
+    /// A cache keeping history within `limits`.
+    pub fn with_history(index: impl GroupIndex, limits: HistoryLimits) -> Self {
+        let history = Arc::new(History::new(limits));
         Self {
             inner: Arc::new(Inner {
                 groups: Mutex::default(),
                 index: Box::new(index),
-                status: Arc::default(),
+                status: Arc::new(StatusBoard::new(history.clone())),
                 published: AtomicU64::new(0),
+                history,
+                produced: Mutex::default(),
+                pins: Pins::default(),
             }),
         }
     }
@@ -62,10 +83,118 @@ impl SnapshotCache {
     /// Publishes `snapshot` as `group`'s state and wakes the watches whose
     /// collection version changed.
     pub fn set_snapshot(&self, group: &str, snapshot: Snapshot) {
+        self.publish(group, snapshot, None);
+    }
+
+    /// [`set_snapshot`](Self::set_snapshot), noting in the history of each
+    /// collection that changed what caused it (beyond the changed
+    /// resources' origins, which are noted anyway).
+    pub fn publish(&self, group: &str, snapshot: Snapshot, cause: Option<&str>) {
+        for collection in snapshot.collections() {
+            self.inner.history.publish(group, collection, cause);
+        }
+        let snapshot = Arc::new(snapshot);
+        lock(&self.inner.produced).insert(group.to_owned(), snapshot.clone());
+        self.serve(group, snapshot);
+    }
+
+    /// Serves `produced` with `group`'s pins applied.
+    fn serve(&self, group: &str, produced: Arc<Snapshot>) {
+        let pinned = self.inner.pins.of_group(group);
+        let served = if pinned.is_empty() {
+            produced
+        } else {
+            Arc::new(produced.replacing(pinned))
+        };
         // Counted before any watch wakes, so a sink that got the push sees
         // it counted.
         self.inner.published.fetch_add(1, Ordering::Relaxed);
-        self.sender(group).send_replace(Some(Arc::new(snapshot)));
+        self.sender(group).send_replace(Some(served));
+    }
+
+    /// Serves the group's produced snapshot again (a pin came or went).
+    fn reserve(&self, group: &str) {
+        let produced = lock(&self.inner.produced).get(group).cloned();
+        if let Some(produced) = produced {
+            self.serve(group, produced);
+        }
+    }
+
+    /// Every collection's history.
+    pub fn history(&self) -> &Arc<History> {
+        &self.inner.history
+    }
+
+    /// Pins `collection` in `group` to its kept `version` (for `duration`,
+    /// if given, then released by itself): sinks are served that version
+    /// while the producer's newer ones are only recorded. `by` says who
+    /// asked, for the history. A timed pin must be made within a Tokio
+    /// runtime.
+    pub fn pin(
+        &self,
+        group: &str,
+        collection: &str,
+        version: &str,
+        duration: Option<std::time::Duration>,
+        by: &str,
+    ) -> Result<PinStatus, HistoryError> {
+        let content = self
+            .inner
+            .history
+            .at(group, collection, version)
+            .ok_or_else(|| HistoryError::UnknownVersion {
+                collection: collection.to_owned(),
+                reference: version.to_owned(),
+                kept: "see /debug/history".into(),
+            })?;
+        let id = self.inner.pins.insert(group, content, duration, by);
+        let action = match duration {
+            Some(d) => format!(
+                "rollback to {} for {}",
+                short(version),
+                humantime::format_duration(d)
+            ),
+            None => format!("rollback to {}", short(version)),
+        };
+        self.inner.history.wrote(group, collection, by, action);
+        self.reserve(group);
+        if let (Some(duration), Ok(runtime)) = (duration, tokio::runtime::Handle::try_current()) {
+            let cache = self.clone();
+            let (group, collection) = (group.to_owned(), collection.to_owned());
+            runtime.spawn(async move {
+                tokio::time::sleep(duration).await;
+                if cache.inner.pins.remove_if(&group, &collection, id) {
+                    cache
+                        .inner
+                        .history
+                        .wrote(&group, &collection, "hub", "pin expired".into());
+                    cache.reserve(&group);
+                }
+            });
+        }
+        Ok(self
+            .pins()
+            .into_iter()
+            .find(|p| p.group == group && p.collection == collection)
+            .expect("inserted above"))
+    }
+
+    /// Releases `collection`'s pin in `group`: sinks are served the newest
+    /// version again. `false` when it was not pinned.
+    pub fn release(&self, group: &str, collection: &str, by: &str) -> bool {
+        if !self.inner.pins.remove(group, collection) {
+            return false;
+        }
+        self.inner
+            .history
+            .wrote(group, collection, by, "release".into());
+        self.reserve(group);
+        true
+    }
+
+    /// Every pin in force, with the newest version each hides.
+    pub fn pins(&self) -> Vec<PinStatus> {
+        self.inner.pins.status(&self.inner.history)
     }
 
     /// Snapshots published since start, every group together.
@@ -124,11 +253,13 @@ impl SnapshotCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, GroupSender>> {
-        self.inner
-            .groups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner.groups)
     }
+}
+
+/// Locks `mutex`; its maps stay consistent even if an updater panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

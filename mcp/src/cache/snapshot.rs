@@ -150,12 +150,15 @@ impl CollectionSnapshot {
         if let Some(delta) = last.as_ref().filter(|d| d.base == base.version) {
             return delta.clone();
         }
-        let delta = Arc::new(self.diff(base));
+        let delta = Arc::new(self.changes_from(base));
         *last = Some(delta.clone());
         delta
     }
 
-    fn diff(&self, base: &CollectionSnapshot) -> Delta {
+    /// What changed since `base`, computed afresh (not shared: for
+    /// introspection, where [`delta_from`](Self::delta_from)'s one shared
+    /// delta belongs to the sinks).
+    pub fn changes_from(&self, base: &CollectionSnapshot) -> Delta {
         let (mut changed, mut removed) = (Vec::new(), Vec::new());
         let mut old = base.resources.iter().peekable();
         let mut new = self.resources.iter().peekable();
@@ -216,6 +219,19 @@ impl Snapshot {
     /// All collections, ordered by name.
     pub fn collections(&self) -> impl Iterator<Item = &Arc<CollectionSnapshot>> {
         self.collections.values()
+    }
+
+    /// The same snapshot with `replacements` in place of the collections
+    /// of their names.
+    pub(crate) fn replacing(
+        &self,
+        replacements: impl IntoIterator<Item = Arc<CollectionSnapshot>>,
+    ) -> Snapshot {
+        let mut collections = self.collections.clone();
+        for collection in replacements {
+            collections.insert(collection.collection().to_owned(), collection);
+        }
+        Snapshot { collections }
     }
 }
 

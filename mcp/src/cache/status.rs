@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::history::{Answer, History};
+
 /// What one connected sink has of each collection it subscribed to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,9 +65,19 @@ pub fn rfc3339_now() -> String {
 #[derive(Default)]
 pub(crate) struct StatusBoard {
     sinks: Mutex<HashMap<u64, SinkStatus>>,
+    /// Where each ACK and NACK is also noted, by version.
+    history: Arc<History>,
 }
 
 impl StatusBoard {
+    /// A board that notes every answer in `history`.
+    pub(crate) fn new(history: Arc<History>) -> Self {
+        Self {
+            sinks: Mutex::default(),
+            history,
+        }
+    }
+
     /// Registers a stream; its entry disappears when the handle is dropped.
     pub(crate) fn register(self: &Arc<Self>, status: SinkStatus) -> StatusHandle {
         let stream = status.stream;
@@ -95,10 +107,45 @@ pub(crate) struct StatusHandle {
 }
 
 impl StatusHandle {
-    /// Updates one collection's status on this stream.
-    pub(crate) fn collection(&self, collection: &str, update: impl FnOnce(&mut CollectionStatus)) {
-        if let Some(sink) = self.board.lock().get_mut(&self.stream) {
-            update(sink.collections.entry(collection.to_owned()).or_default());
+    /// Updates one collection's status on this stream; a new ACK or NACK
+    /// is noted in the history of the version it answers.
+    pub(crate) fn collection(&self, key: &str, update: impl FnOnce(&mut CollectionStatus)) {
+        let answered = {
+            let mut sinks = self.board.lock();
+            let Some(sink) = sinks.get_mut(&self.stream) else {
+                return;
+            };
+            let status = sink.collections.entry(key.to_owned()).or_default();
+            let before = (
+                status.acked_version.clone(),
+                status.nack.as_ref().map(|n| n.version.clone()),
+            );
+            update(status);
+            let answer = match (&status.acked_version, &status.nack) {
+                (_, Some(nack)) if before.1.as_ref() != Some(&nack.version) => {
+                    Some((nack.version.clone(), "nack", Some(nack.message.clone())))
+                }
+                (Some(acked), None) if before.0.as_ref() != Some(acked) || before.1.is_some() => {
+                    Some((acked.clone(), "ack", None))
+                }
+                _ => None,
+            };
+            answer.map(|(version, kind, message)| {
+                let collection = status.collection.clone().unwrap_or_else(|| key.to_owned());
+                let answer = Answer {
+                    node_id: sink.node_id.clone(),
+                    stream: self.stream,
+                    answer: kind.to_owned(),
+                    at: rfc3339_now(),
+                    message,
+                };
+                (status.group.clone(), collection, version, answer)
+            })
+        };
+        if let Some((group, collection, version, answer)) = answered {
+            self.board
+                .history
+                .answered(&group, &collection, &version, answer);
         }
     }
 }

@@ -13,11 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use clap::Args;
-use galleon_proto::STRUCT_TYPE_URL;
-use galleon_proto::json::struct_to_json;
 use galleon_proto::mcp::Resource;
-use galleon_schemas::{DescriptorPool, SchemaSources, any_to_json};
-use prost::Message;
+use galleon_schemas::{DescriptorPool, SchemaSources, body_to_json};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -157,6 +154,11 @@ impl Printer {
         Ok(())
     }
 
+    /// A body as JSON, as far as the schemas this printer has read go.
+    fn body(&self, any: &prost_types::Any) -> Value {
+        body_to_json(&self.pool, any)
+    }
+
     /// A resource as JSON: metadata, and the body as its fields when its
     /// message is known.
     fn resource(&self, resource: &Resource) -> Value {
@@ -169,25 +171,5 @@ impl Printer {
             "annotations": metadata.annotations,
             "body": resource.body.as_ref().map(|any| self.body(any)),
         })
-    }
-
-    /// A body as JSON: `Struct` and known messages as their fields, others
-    /// as their type and size.
-    fn body(&self, any: &prost_types::Any) -> Value {
-        if any.type_url == STRUCT_TYPE_URL {
-            return match prost_types::Struct::decode(any.value.as_slice()) {
-                Ok(body) => Value::Object(struct_to_json(&body)),
-                Err(e) => json!({ "@type": any.type_url, "error": e.to_string() }),
-            };
-        }
-        match any_to_json(&self.pool, any) {
-            Some(Ok(Value::Object(mut fields))) => {
-                fields.insert("@type".into(), any.type_url.clone().into());
-                Value::Object(fields)
-            }
-            Some(Ok(other)) => json!({ "@type": any.type_url, "value": other }),
-            Some(Err(e)) => json!({ "@type": any.type_url, "error": e }),
-            None => json!({ "@type": any.type_url, "bytes": any.value.len() }),
-        }
     }
 }

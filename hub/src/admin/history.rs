@@ -1,0 +1,285 @@
+//! What was published, when, why and who has it, and the operators' writes
+//! to it: `/debug/history` (every collection's kept versions),
+//! `/debug/history/versions` (one collection's, with causes and answers),
+//! `/debug/history/diff` (two versions, resource by resource, field by
+//! field) and the privileged `POST /debug/rollback` and `/debug/release`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use galleon_mcp::cache::{CachedResource, CollectionHistory, CollectionSnapshot, PinStatus, short};
+use galleon_mcp::quote::quote;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::warn;
+
+use super::AdminState;
+use super::api::{HistoryDiff, HistorySummary, ResourceDiff};
+use crate::http_server::Peer;
+
+/// An admin error: its status and a message naming the fix.
+type Refusal = (StatusCode, String);
+
+fn refusal(status: StatusCode, error: impl std::fmt::Display) -> Refusal {
+    (status, format!("{error}\n"))
+}
+
+/// The collection (and optionally group) a request is about.
+#[derive(Deserialize)]
+pub(super) struct Target {
+    collection: String,
+    group: Option<String>,
+}
+
+impl Target {
+    fn group(&self, state: &AdminState) -> Result<String, Refusal> {
+        state
+            .cache
+            .history()
+            .group_of(&self.collection, self.group.as_deref())
+            .map_err(|e| refusal(StatusCode::NOT_FOUND, e))
+    }
+}
+
+/// `/debug/history`: every collection with a history, newest version
+/// first.
+pub(super) async fn summary(State(state): State<AdminState>) -> Json<Vec<HistorySummary>> {
+    let history = state.cache.history();
+    let pins = state.cache.pins();
+    let summaries = history
+        .collections()
+        .into_iter()
+        .filter_map(|(group, collection)| {
+            let kept = history.of(&group, &collection)?;
+            let newest = kept.versions.first()?.clone();
+            let pinned = pins
+                .iter()
+                .find(|p| p.group == group && p.collection == collection)
+                .map(|p| p.version.clone());
+            Some(HistorySummary {
+                group,
+                collection,
+                versions: kept.versions.len(),
+                newest,
+                pinned,
+            })
+        })
+        .collect();
+    Json(summaries)
+}
+
+/// `/debug/pins`: the rollbacks in force.
+pub(super) async fn pins(State(state): State<AdminState>) -> Json<Vec<PinStatus>> {
+    Json(state.cache.pins())
+}
+
+/// `/debug/history/versions?collection=…`: one collection's kept versions
+/// and the writes to it.
+pub(super) async fn versions(
+    State(state): State<AdminState>,
+    Query(target): Query<Target>,
+) -> Result<Json<CollectionHistory>, Refusal> {
+    let group = target.group(&state)?;
+    let kept = state.cache.history().of(&group, &target.collection);
+    kept.map(Json).ok_or_else(|| {
+        let message = format!("no history of {}", quote(&target.collection));
+        refusal(StatusCode::NOT_FOUND, message)
+    })
+}
+
+/// The query of `/debug/history/diff`.
+#[derive(Deserialize)]
+pub(super) struct DiffQuery {
+    #[serde(flatten)]
+    target: Target,
+    /// Defaults to the version before `to`'s default, `@-1`.
+    from: Option<String>,
+    /// Defaults to the newest, `@0`.
+    to: Option<String>,
+}
+
+/// `/debug/history/diff?collection=…&from=…&to=…`: what changed between
+/// two kept versions.
+pub(super) async fn diff(
+    State(state): State<AdminState>,
+    Query(query): Query<DiffQuery>,
+) -> Result<Json<HistoryDiff>, Refusal> {
+    let group = query.target.group(&state)?;
+    let collection = &query.target.collection;
+    let history = state.cache.history();
+    let resolve = |reference: &str| {
+        history
+            .resolve(&group, collection, reference)
+            .map_err(|e| refusal(StatusCode::NOT_FOUND, e))
+    };
+    let from = resolve(query.from.as_deref().unwrap_or("@-1"))?;
+    let to = resolve(query.to.as_deref().unwrap_or("@0"))?;
+    let at = |version: &str| {
+        history.at(&group, collection, version).ok_or_else(|| {
+            let message = format!("version {} is no longer kept", short(version));
+            refusal(StatusCode::NOT_FOUND, message)
+        })
+    };
+    let (before, after) = (at(&from)?, at(&to)?);
+    let pool = state.pool.clone();
+    let changes = tokio::task::spawn_blocking(move || changes(&pool, &before, &after))
+        .await
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(Json(HistoryDiff {
+        group,
+        collection: collection.clone(),
+        from,
+        to,
+        changes,
+    }))
+}
+
+/// Every resource that differs between `before` and `after`.
+fn changes(
+    pool: &galleon_schemas::DescriptorPool,
+    before: &CollectionSnapshot,
+    after: &CollectionSnapshot,
+) -> Vec<ResourceDiff> {
+    let delta = after.changes_from(before);
+    let changed = delta.changed.iter().map(|now| {
+        let old = before.get(now.name());
+        (now.name().to_string(), old, Some(now))
+    });
+    let removed = delta
+        .removed
+        .iter()
+        .map(|name| (name.to_string(), before.get(name), None));
+    let mut changes: Vec<ResourceDiff> = changed
+        .chain(removed)
+        .map(|(name, old, new)| resource_diff(pool, name, old, new))
+        .collect();
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    changes
+}
+
+fn resource_diff(
+    pool: &galleon_schemas::DescriptorPool,
+    name: String,
+    before: Option<&CachedResource>,
+    after: Option<&CachedResource>,
+) -> ResourceDiff {
+    let (old, new) = (
+        before.map_or(Value::Null, |r| readable(pool, r)),
+        after.map_or(Value::Null, |r| readable(pool, r)),
+    );
+    let change = match (before, after) {
+        (None, _) => "added",
+        (_, None) => "removed",
+        _ => "changed",
+    };
+    let patch = serde_json::to_value(json_patch::diff(&old, &new)).unwrap_or(Value::Null);
+    let yaml = similar::TextDiff::from_lines(&yaml(&old), &yaml(&new))
+        .unified_diff()
+        .context_radius(3)
+        .header("before", "after")
+        .to_string();
+    ResourceDiff {
+        origin: after.or(before).and_then(|r| r.origin()).map(str::to_owned),
+        name,
+        change: change.to_owned(),
+        patch,
+        yaml,
+    }
+}
+
+/// A resource as people read it: its metadata (not its content-hash
+/// version, which changes with everything) and its body's fields.
+fn readable(pool: &galleon_schemas::DescriptorPool, resource: &CachedResource) -> Value {
+    let decoded = resource.decode();
+    let metadata = decoded.metadata.unwrap_or_default();
+    let mut shown = serde_json::Map::new();
+    shown.insert("name".into(), metadata.name.into());
+    if !metadata.labels.is_empty() {
+        shown.insert("labels".into(), json!(metadata.labels));
+    }
+    if !metadata.annotations.is_empty() {
+        shown.insert("annotations".into(), json!(metadata.annotations));
+    }
+    json!({
+        "metadata": shown,
+        "body": decoded.body.as_ref().map(|any| galleon_schemas::body_to_json(pool, any)),
+    })
+}
+
+fn yaml(value: &Value) -> String {
+    if value.is_null() {
+        return String::new();
+    }
+    serde_saphyr::to_string(value).unwrap_or_else(|e| format!("# not shown as YAML: {e}\n"))
+}
+
+/// The query of `POST /debug/rollback`.
+#[derive(Deserialize)]
+pub(super) struct RollbackQuery {
+    #[serde(flatten)]
+    target: Target,
+    /// The version to serve (any reference `/debug/history/diff` takes).
+    to: String,
+    /// How long, e.g. `10m`; until released when absent.
+    #[serde(default, rename = "for", with = "humantime_serde")]
+    duration: Option<Duration>,
+}
+
+/// `POST /debug/rollback?collection=…&to=…[&for=…]`: serves an earlier
+/// kept version of a collection while its sources go on being read.
+pub(super) async fn rollback(
+    State(state): State<AdminState>,
+    peer: Option<axum::Extension<Peer>>,
+    Query(query): Query<RollbackQuery>,
+) -> Result<Json<PinStatus>, Refusal> {
+    let by = writer(&state, peer)?;
+    let group = query.target.group(&state)?;
+    let collection = &query.target.collection;
+    let version = state
+        .cache
+        .history()
+        .resolve(&group, collection, &query.to)
+        .map_err(|e| refusal(StatusCode::NOT_FOUND, e))?;
+    let pin = state
+        .cache
+        .pin(&group, collection, &version, query.duration, &by)
+        .map_err(|e| refusal(StatusCode::NOT_FOUND, e))?;
+    warn!(%collection, %group, version = %pin.version, hides = ?pin.hides, until = ?pin.until, %by,
+        "rollback: the collection is pinned to an earlier version; `galleon rollback --release` resumes");
+    Ok(Json(pin))
+}
+
+/// `POST /debug/release?collection=…`: serves the newest version again.
+pub(super) async fn release(
+    State(state): State<AdminState>,
+    peer: Option<axum::Extension<Peer>>,
+    Query(target): Query<Target>,
+) -> Result<Json<Value>, Refusal> {
+    let by = writer(&state, peer)?;
+    let group = target.group(&state)?;
+    if !state.cache.release(&group, &target.collection, &by) {
+        let message = format!("{} is not pinned", quote(&target.collection));
+        return Err(refusal(StatusCode::CONFLICT, message));
+    }
+    warn!(collection = %target.collection, %group, %by, "release: the collection serves its newest version again");
+    Ok(Json(
+        json!({ "released": target.collection, "group": group }),
+    ))
+}
+
+/// Who is writing, if writes are allowed here: only while the admin server
+/// listens on loopback (anyone who can reach it then is on this machine).
+fn writer(state: &AdminState, peer: Option<axum::Extension<Peer>>) -> Result<String, Refusal> {
+    let listening: SocketAddr = state.admin_addr;
+    if !listening.ip().is_loopback() {
+        let message = format!(
+            "writes (rollback, release) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
+            listening.port()
+        );
+        return Err(refusal(StatusCode::FORBIDDEN, message));
+    }
+    Ok(peer.map_or_else(|| "unknown".to_owned(), |p| p.0.0.to_string()))
+}
