@@ -179,6 +179,38 @@ async fn the_status_page_shows_sinks_and_a_broken_file() {
     assert_eq!(rest["resources"].as_array().unwrap().len(), 11, "{rest}");
     assert_eq!(rest["total"], 61);
 
+    // The history: every edit a version, with its cause; a rollback
+    // shown as such.
+    let history = render_until(
+        &chromium,
+        &format!("{url}?history={VS}"),
+        &shots.join("status-page-history.png"),
+        &["versions, newest first", "vs-59.yaml:1", "@-1"],
+    )
+    .await;
+    assert!(history.contains(">newest</td>"), "{history}");
+    let (status, body) = hub
+        .galleon
+        .admin_post(&format!("/debug/rollback?collection={VS}&to=@-1"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+    render_until(
+        &chromium,
+        &url,
+        &shots.join("status-page-rollback.png"),
+        &["ROLLED BACK: ", "pinned to "],
+    )
+    .await;
+    let (status, body) = hub
+        .galleon
+        .admin_post(&format!("/debug/release?collection={VS}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let push = sink.recv().await;
+    sink.ack(&push).await;
+
     hub.write("broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
     let broken = render_until(
         &chromium,
