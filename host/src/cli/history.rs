@@ -20,6 +20,8 @@ use super::output::{self, Format};
 
 /// The longest a cause or message is printed.
 const LINE: usize = 300;
+/// The longest a line of a diff is printed.
+const DIFF_LINE: usize = 4_000;
 
 /// The admin server every command here talks to.
 #[derive(Debug, Args)]
@@ -179,8 +181,17 @@ fn diff_text(diff: &HistoryDiff) -> String {
             .as_deref()
             .map(|o| format!(" ({})", escaped(o, LINE)))
             .unwrap_or_default();
-        let _ = writeln!(out, "\n{} {}{origin}", change.change, change.name);
-        out.push_str(&change.yaml);
+        let _ = writeln!(
+            out,
+            "\n{} {}{origin}",
+            change.change,
+            escaped(&change.name, LINE)
+        );
+        // Bodies come from files and plugins: no escape sequence reaches
+        // the terminal.
+        for line in change.yaml.lines() {
+            let _ = writeln!(out, "{}", escaped(line, DIFF_LINE));
+        }
     }
     out
 }

@@ -247,7 +247,7 @@ pub(super) async fn rollback(
         .cache
         .pin(&group, collection, &version, query.duration, &by)
         .map_err(|e| refusal(StatusCode::NOT_FOUND, e))?;
-    warn!(%collection, %group, version = %pin.version, hides = ?pin.hides, until = ?pin.until, %by,
+    warn!(collection = %quote(collection), %group, version = %pin.version, hides = ?pin.hides, until = ?pin.until, %by,
         "rollback: the collection is pinned to an earlier version; `galleon rollback --release` resumes");
     Ok(Json(pin))
 }
@@ -264,7 +264,7 @@ pub(super) async fn release(
         let message = format!("{} is not pinned", quote(&target.collection));
         return Err(refusal(StatusCode::CONFLICT, message));
     }
-    warn!(collection = %target.collection, %group, %by, "release: the collection serves its newest version again");
+    warn!(collection = %quote(&target.collection), %group, %by, "release: the collection serves its newest version again");
     Ok(Json(
         json!({ "released": target.collection, "group": group }),
     ))

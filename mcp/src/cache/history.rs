@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::resource::CachedResource;
+use crate::quote::quote;
 use super::snapshot::CollectionSnapshot;
 
 /// How much history is kept per collection.
@@ -148,8 +149,13 @@ fn is_zero(n: &usize) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     /// No history of the collection.
-    #[error("no history of collection {0} (see /debug/history)")]
+    #[error("no history of collection {} (see /debug/history)", quote(.0))]
     UnknownCollection(String),
+    /// The hub keeps no history.
+    #[error(
+        "no versions are kept (history.versions is 0): set it to 2 or more to diff or roll back"
+    )]
+    Disabled,
     /// The collection is published in several groups.
     #[error("collection {collection} is published in groups {groups}: name one")]
     AmbiguousGroup {
@@ -159,7 +165,7 @@ pub enum HistoryError {
         groups: String,
     },
     /// The reference matches no kept version.
-    #[error("{reference} is not a kept version of {collection} (kept: {kept}, newest first)")]
+    #[error("{} is not a kept version of {collection} (kept: {kept}, newest first)", quote(reference))]
     UnknownVersion {
         /// The collection.
         collection: String,
@@ -169,7 +175,7 @@ pub enum HistoryError {
         kept: String,
     },
     /// A version prefix matches several kept versions.
-    #[error("{0} matches several kept versions: give more of it")]
+    #[error("{} matches several kept versions: give more of it", quote(.0))]
     AmbiguousVersion(String),
 }
 
@@ -334,6 +340,9 @@ impl History {
     /// The group that publishes `collection`: `group` if given, else the
     /// only one.
     pub fn group_of(&self, collection: &str, group: Option<&str>) -> Result<String, HistoryError> {
+        if self.limits.versions == 0 {
+            return Err(HistoryError::Disabled);
+        }
         let groups: Vec<String> = self
             .collections()
             .into_iter()
