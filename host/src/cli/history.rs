@@ -75,7 +75,10 @@ pub(super) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
 
 fn summary_text(all: &Vec<HistorySummary>) -> String {
     let mut out = String::new();
-    for collection in all {
+    let (listed, empty): (Vec<_>, Vec<_>) = all
+        .iter()
+        .partition(|c| c.newest.resources > 0 || c.versions > 1);
+    for collection in listed {
         let pinned = collection
             .pinned
             .as_deref()
@@ -94,6 +97,12 @@ fn summary_text(all: &Vec<HistorySummary>) -> String {
     }
     if all.is_empty() {
         out.push_str("(nothing published yet)\n");
+    } else if !empty.is_empty() {
+        let _ = writeln!(
+            out,
+            "({} collections always empty not listed; -o json lists them)",
+            empty.len()
+        );
     }
     out
 }
