@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::resource::CachedResource;
-use crate::quote::quote;
 use super::snapshot::CollectionSnapshot;
+use crate::quote::quote;
 
 /// How much history is kept per collection.
 #[derive(Clone, Copy, Debug)]
@@ -165,7 +165,10 @@ pub enum HistoryError {
         groups: String,
     },
     /// The reference matches no kept version.
-    #[error("{} is not a kept version of {collection} (kept: {kept}, newest first)", quote(reference))]
+    #[error(
+        "{} is not a kept version of {collection} (kept: {kept}, newest first)",
+        quote(reference)
+    )]
     UnknownVersion {
         /// The collection.
         collection: String,

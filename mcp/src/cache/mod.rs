@@ -204,6 +204,7 @@ impl SnapshotCache {
 
     /// Withdraws `group`'s snapshot; its watches park until a new one is set.
     pub fn clear_snapshot(&self, group: &str) {
+        lock(&self.inner.produced).remove(group);
         self.sender(group).send_replace(None);
     }
 
