@@ -64,7 +64,7 @@ pub(super) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let client = args.admin.client()?;
     let Some(collection) = &args.collection else {
         let all: Vec<HistorySummary> = client.get_json("/debug/history").await?;
-        return output::print(args.output, &all, summary_text);
+        return output::print(args.output, &all, |all| summary_text(all));
     };
     let path = args
         .admin
@@ -73,7 +73,7 @@ pub(super) async fn history(args: HistoryArgs) -> anyhow::Result<()> {
     output::print(args.output, &kept, history_text)
 }
 
-fn summary_text(all: &Vec<HistorySummary>) -> String {
+fn summary_text(all: &[HistorySummary]) -> String {
     let mut out = String::new();
     let (listed, empty): (Vec<_>, Vec<_>) = all
         .iter()
