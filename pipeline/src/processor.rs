@@ -218,9 +218,9 @@ impl Processor {
         for index in 0..self.transformers.len() {
             match self.transformers[index].refresh() {
                 Refresh::Events(events) => {
-                    if !events.is_empty() {
-                        let cause = format!("plugin {} replaced", self.transformers[index].name());
-                        self.because(&cause);
+                    let cause = format!("plugin {} reloaded", self.transformers[index].name());
+                    for event in &events {
+                        self.because_of(event, &cause);
                     }
                     for event in events {
                         self.accumulate(&event, index, now);
@@ -369,6 +369,15 @@ impl Processor {
     pub(super) fn because(&mut self, cause: &str) {
         for slot in &mut self.causes {
             *slot = Some(cause.to_owned());
+        }
+    }
+
+    /// Notes `cause` for the next publish of the groups serving `event`'s
+    /// collection.
+    fn because_of(&mut self, event: &Event, cause: &str) {
+        let groups = event.collection().and_then(|c| self.groups_of.get(c));
+        for &index in groups.into_iter().flatten() {
+            self.causes[index] = Some(cause.to_owned());
         }
     }
 

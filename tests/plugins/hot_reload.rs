@@ -58,6 +58,21 @@ async fn replacing_the_wasm_swaps_the_plugin_on_the_same_stream() {
         "same stream, later nonce"
     );
     sink.ack(&changed).await;
+    // The history says why the version changed.
+    let history = hub
+        .galleon
+        .wait_for_admin(
+            &format!("/debug/history/versions?collection={VS}"),
+            &[&changed.system_version_info],
+        )
+        .await;
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(
+        history["versions"][0]["version"],
+        changed.system_version_info.as_str()
+    );
+    let causes = history["versions"][0]["causes"].to_string();
+    assert!(causes.contains("plugin add-label reloaded"), "{causes}");
 
     // The identical build again: nothing at all.
     write_atomically(
