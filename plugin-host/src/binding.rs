@@ -5,6 +5,7 @@
 
 use super::component::{LoadedAnalyzer, LoadedTransformer, LoadedValidator};
 use super::limits::Limits;
+use super::preview::PreviewQueue;
 use super::sandbox::Sandbox;
 use super::slot::Slot;
 use galleon_pipeline::diagnostics::Diagnostics;
@@ -19,6 +20,8 @@ pub(crate) struct TransformerBinding {
     pub(crate) diagnostics: Diagnostics,
     /// Whether its file is watched (not for a built-in run from the binary).
     pub(crate) watched: bool,
+    /// Candidate builds waiting to be previewed on its live inputs.
+    pub(crate) previews: PreviewQueue,
 }
 
 /// A validator binding.

@@ -20,6 +20,7 @@ use super::config::{PluginKind, PluginsConfig};
 use super::engine::{PluginEngine, default_cache_dir};
 use super::error::PluginError;
 use super::limits::Limits;
+use super::preview::{PREVIEW_WAIT, PreviewError, PreviewQueue, PreviewReport, PreviewRequest};
 use super::sandbox::Sandbox;
 use super::slot::{Digest, Slot};
 use super::stats::PluginStatus;
@@ -40,6 +41,9 @@ pub struct PluginHost {
     transformers: Vec<Arc<TransformerBinding>>,
     validators: Vec<Arc<ValidatorBinding>>,
     analyzers: Vec<Arc<AnalyzerBinding>>,
+    /// Wakes the pipeline to refresh its transformers (a new version, a
+    /// preview waiting).
+    wake: Arc<Notify>,
     /// When loading began: a file changed after it may have changed after
     /// it was read and before the watch began.
     loaded_at: std::time::SystemTime,
@@ -62,6 +66,7 @@ impl PluginHost {
         let builtin = builtin_bindings(config, builtins)?;
         let mut host = Self {
             loaded_at: std::time::SystemTime::now(),
+            wake: Arc::new(Notify::new()),
             sandbox,
             registry,
             diagnostics,
@@ -86,6 +91,7 @@ impl PluginHost {
                         settings: binding.settings(),
                         diagnostics: host.diagnostics.clone(),
                         watched: binding.bundled.is_none(),
+                        previews: PreviewQueue::default(),
                     }));
                 }
                 PluginKind::Validator => {
@@ -258,10 +264,100 @@ impl PluginHost {
             .collect()
     }
 
+    /// What wakes the pipeline to refresh its transformers: hand it to the
+    /// pipeline's runtime.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Previews `bytes`, a candidate build of transformer binding `name`:
+    /// compiles it, then has the pipeline replay the binding's live inputs
+    /// into it beside the current build (see `preview`), and reports what
+    /// it would change. Nothing is served.
+    pub async fn preview(&self, name: &str, bytes: Vec<u8>) -> Result<PreviewReport, PreviewError> {
+        let binding = self.transformer(name)?;
+        let (sandbox, capture) = self.sandbox.capturing();
+        let compiling = (sandbox.clone(), name.to_owned(), binding.limits);
+        let loaded = tokio::task::spawn_blocking(move || {
+            let (sandbox, name, limits) = compiling;
+            load_transformer(
+                &sandbox,
+                &name,
+                Path::new("(preview upload)"),
+                &bytes,
+                limits,
+            )
+        })
+        .await
+        .map_err(|e| PreviewError::Candidate(PluginError::Engine(e.to_string())))?
+        .map_err(PreviewError::Candidate)?;
+        let current = binding.slot.current().1;
+        let (now, then) = (&current.description, &loaded.description);
+        if now.inputs != then.inputs || now.outputs != then.outputs {
+            return Err(PreviewError::Collections {
+                name: name.into(),
+                inputs: names(&then.inputs),
+                outputs: names(&then.outputs),
+                current_inputs: names(&now.inputs),
+                current_outputs: names(&now.outputs),
+            });
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        binding.previews.push(PreviewRequest {
+            loaded: Arc::new(loaded),
+            sandbox,
+            capture,
+            reply,
+        });
+        self.wake.notify_one();
+        match tokio::time::timeout(PREVIEW_WAIT, answer).await {
+            Ok(Ok(report)) => report,
+            Ok(Err(_)) => Err(PreviewError::Dropped { name: name.into() }),
+            Err(_) => {
+                // Not taken: it must not run after its caller gave up.
+                binding.previews.take();
+                Err(PreviewError::NotRun {
+                    name: name.into(),
+                    waited: PREVIEW_WAIT,
+                })
+            }
+        }
+    }
+
+    /// The transformer binding `name`, or why there is none.
+    fn transformer(&self, name: &str) -> Result<Arc<TransformerBinding>, PreviewError> {
+        if let Some(binding) = self.transformers.iter().find(|b| b.slot.name == name) {
+            return Ok(binding.clone());
+        }
+        let kind = if self.validators.iter().any(|b| b.slot.name == name) {
+            Some("validator")
+        } else if self.analyzers.iter().any(|b| b.slot.name == name) {
+            Some("analyzer")
+        } else {
+            None
+        };
+        Err(match kind {
+            Some(kind) => PreviewError::NotTransformer {
+                name: name.into(),
+                kind,
+            },
+            None => PreviewError::UnknownBinding {
+                name: name.into(),
+                known: self
+                    .transformers
+                    .iter()
+                    .map(|b| b.slot.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        })
+    }
+
     /// Hot loading: watches every plugin file (and SIGHUP) until `stop`;
-    /// installs each new version that loads, then wakes the pipeline through
-    /// `refresh` so it swaps the new version in.
-    pub async fn watch(self: Arc<Self>, refresh: Arc<Notify>, stop: CancellationToken) {
+    /// installs each new version that loads, then wakes the pipeline (see
+    /// [`PluginHost::wake`]) so it swaps the new version in.
+    pub async fn watch(self: Arc<Self>, stop: CancellationToken) {
+        let refresh = self.wake.clone();
         let files: Vec<PathBuf> = self.files();
         if files.is_empty() {
             return;

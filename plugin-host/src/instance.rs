@@ -95,6 +95,11 @@ impl Instance {
         })
     }
 
+    /// The plugin's binding name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The most linear memory this instance has grown to, in bytes.
     pub(crate) fn peak_memory(&self) -> usize {
         self.store.data().peak_memory()

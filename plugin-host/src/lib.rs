@@ -13,7 +13,8 @@
 //! checks a file, `engine` compiles it once (with an on-disk cache of
 //! precompiled artifacts) and drives epoch deadlines (`epoch`), `sandbox`
 //! and `instance` run it under its limits, `failure` names why a call
-//! failed, `stats` counts calls, failures and swaps per binding, and `to_wit` / `from_wit` convert each direction of the
+//! failed, `stats` counts calls, failures and swaps per binding, `preview` runs a
+//! candidate build beside the current one on a binding's live inputs, and `to_wit` / `from_wit` convert each direction of the
 //! contract. [`harness`] runs one compiled transformer on its own.
 //!
 //! A transformer instance is long-lived and stateful, called one event at a
@@ -37,6 +38,7 @@ mod host;
 mod instance;
 mod interfaces;
 mod limits;
+mod preview;
 mod private_dir;
 mod retry;
 mod sandbox;
@@ -59,7 +61,9 @@ pub use from_wit::OutputError;
 pub use host::PluginHost;
 pub use interfaces::{Contract, Interfaces};
 pub use limits::Limits;
+pub use preview::{Cost, OutputChange, PreviewError, PreviewReport};
 pub use private_dir::{PrivateDirError, ensure_private};
+pub use sandbox::CapturedLog;
 pub use stats::{CallCounts, PluginStatus};
 pub use transformer::{WasmTransformer, WasmTransformerFactory};
 pub use validator::{WasmValidator, WasmValidatorFactory};

@@ -4,8 +4,10 @@
 //! toolchains do, and Rust's standard library may) — WASI with an empty
 //! context: no preopened directories, no environment, no arguments, closed
 //! stdin, discarded stdout/stderr, every socket denied, and sleeping traps.
+//! A plugin's `log` lines go to the hub's log (its warnings and errors to
+//! the ledger too), or, for a preview, into a [`LogCapture`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::{Level, event};
 use wasmtime::component::{HasSelf, Linker, Resource};
@@ -27,10 +29,66 @@ use super::wit_bindings::{host, v0_1, wit as types};
 /// How many of a plugin's logged warnings and errors the ledger keeps.
 const LOGGED_PROBLEMS_KEPT: usize = 5;
 
+/// How many logged lines a [`LogCapture`] keeps.
+const CAPTURED_LINES_KEPT: usize = 200;
+
+/// Where a plugin's `log` lines go.
+#[derive(Clone)]
+enum LogTarget {
+    /// The hub's log, and warnings and errors to the ledger (none in
+    /// harnesses).
+    Hub(Option<Diagnostics>),
+    /// Kept aside, off the hub's log and ledger.
+    Captured(LogCapture),
+}
+
+/// The lines plugins logged in a sandbox of their own: the first
+/// [`CAPTURED_LINES_KEPT`], and how many more there were.
+#[derive(Clone, Default)]
+pub(crate) struct LogCapture(Arc<Mutex<CapturedLog>>);
+
+/// What a [`LogCapture`] holds.
+#[derive(Clone, Debug, Default)]
+pub struct CapturedLog {
+    /// `(level, message)`, the message escaped and cut as the hub's log shows it.
+    pub lines: Vec<(String, String)>,
+    /// Lines logged beyond those kept.
+    pub dropped: usize,
+}
+
+impl LogCapture {
+    fn push(&self, level: host::Level, message: String) {
+        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.lines.len() < CAPTURED_LINES_KEPT {
+            log.lines.push((level_name(level).to_owned(), message));
+        } else {
+            log.dropped += 1;
+        }
+    }
+
+    /// What was logged so far.
+    pub(crate) fn taken(&self) -> CapturedLog {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn level_name(level: host::Level) -> &'static str {
+    match level {
+        host::Level::Trace => "trace",
+        host::Level::Debug => "debug",
+        host::Level::Info => "info",
+        host::Level::Warn => "warn",
+        host::Level::Error => "error",
+    }
+}
+
 /// What a plugin's store holds.
 pub(crate) struct StoreState {
     plugin: Arc<str>,
-    ledger: Option<Diagnostics>,
+    log: LogTarget,
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,
@@ -92,6 +150,10 @@ impl host::Host for StoreState {
         let plugin = &*self.plugin;
         // A plugin's text on the hub's log and status: no forged lines.
         let message = galleon_pipeline::diagnostics::escaped(&message, LOGGED_MESSAGE_MAX);
+        let ledger = match &self.log {
+            LogTarget::Captured(capture) => return capture.push(level, message),
+            LogTarget::Hub(ledger) => ledger,
+        };
         match level {
             host::Level::Trace => event!(Level::TRACE, plugin, "{message}"),
             host::Level::Debug => event!(Level::DEBUG, plugin, "{message}"),
@@ -100,7 +162,7 @@ impl host::Host for StoreState {
             host::Level::Error => event!(Level::ERROR, plugin, "{message}"),
         }
         if matches!(level, host::Level::Warn | host::Level::Error)
-            && let Some(ledger) = &self.ledger
+            && let Some(ledger) = ledger
         {
             let scope = Scope::Plugin(plugin.to_owned(), PluginScope::Log);
             let severity = if matches!(level, host::Level::Warn) {
@@ -170,8 +232,8 @@ impl monotonic_clock::Host for StoreState {
 #[derive(Clone)]
 pub(crate) struct Sandbox {
     pub(crate) engine: PluginEngine,
-    /// Where plugins' logged warnings and errors go (none in harnesses).
-    ledger: Option<Diagnostics>,
+    /// Where plugins' `log` lines go.
+    log: LogTarget,
     /// WASI (sleeping denied) and the `host` import of every contract
     /// version loaded: all any world imports.
     pub(crate) linker: Arc<Linker<StoreState>>,
@@ -193,22 +255,33 @@ impl Sandbox {
         Ok(Self {
             linker: Arc::new(linker),
             engine,
-            ledger: None,
+            log: LogTarget::Hub(None),
         })
     }
 
     /// This sandbox, with plugins' logged warnings and errors recorded in
     /// `ledger`.
     pub(crate) fn with_ledger(mut self, ledger: Diagnostics) -> Self {
-        self.ledger = Some(ledger);
+        self.log = LogTarget::Hub(Some(ledger));
         self
+    }
+
+    /// This sandbox with its plugins' `log` lines kept in a capture of
+    /// their own instead (a preview's: nothing reaches the hub's log).
+    pub(crate) fn capturing(&self) -> (Self, LogCapture) {
+        let capture = LogCapture::default();
+        let sandbox = Self {
+            log: LogTarget::Captured(capture.clone()),
+            ..self.clone()
+        };
+        (sandbox, capture)
     }
 
     /// A fresh store for one instance of plugin `name`.
     pub(crate) fn store(&self, name: &str, limits: Limits) -> Store<StoreState> {
         let state = StoreState {
             plugin: name.into(),
-            ledger: self.ledger.clone(),
+            log: self.log.clone(),
             wasi: WasiCtxBuilder::new().build(),
             table: ResourceTable::new(),
             memory: MemoryCap {

@@ -26,6 +26,7 @@ use super::binding::TransformerBinding;
 use super::component::Description;
 use super::error::PluginError;
 use super::instance::{Answer, Instance};
+use super::preview::{self, LiveState};
 use super::retry::Retry;
 use super::{from_wit, to_wit};
 use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope};
@@ -33,7 +34,8 @@ use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 use galleon_pipeline::{Refresh, Transformer, TransformerFactory};
 
-type Key = (Collection, String);
+/// A resource: its collection and name.
+pub(crate) type Key = (Collection, String);
 
 /// Consecutive failures after which a plugin is reported as failed.
 const FAILED_AFTER: u32 = 3;
@@ -120,17 +122,10 @@ impl WasmTransformer {
         Ok(differences)
     }
 
-    /// Replays the inputs into `instance`: `Reset`, every input, the synced
-    /// collections' `FullSync`, in one batch.
+    /// Replays the inputs into `instance` (see [`replay_events`]) in one
+    /// batch.
     fn replay(&self, instance: &mut Instance) -> Result<BTreeMap<Key, Arc<Entry>>, PluginError> {
-        let replay: Vec<Event> = std::iter::once(Event::Reset)
-            .chain(
-                self.inputs
-                    .iter()
-                    .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
-            )
-            .chain(self.synced.iter().map(|c| Event::FullSync(c.clone())))
-            .collect();
+        let replay = replay_events(&self.inputs, &self.synced);
         let mut outputs = BTreeMap::new();
         for events in self.call(instance, &replay)?.into_iter().flatten() {
             apply(&mut outputs, events);
@@ -138,49 +133,38 @@ impl WasmTransformer {
         Ok(outputs)
     }
 
-    /// One crossing for `events` (already recorded as inputs): per event,
-    /// its outputs, or `None` when the plugin rejected it (reported).
+    /// One crossing for `events` (already recorded as inputs), counted in
+    /// the binding's stats: per event, its outputs, or `None` when the
+    /// plugin rejected it (reported).
     fn call(
         &self,
         instance: &mut Instance,
         events: &[Event],
     ) -> Result<Vec<Option<Vec<Event>>>, PluginError> {
-        let sent: Vec<_> = events.iter().map(to_wit::event).collect();
         let started = Instant::now();
-        let answers = instance.handle(&sent);
+        let answers = cross(instance, events, &self.inputs, &self.description.outputs);
         self.binding
             .slot
             .stats
             .called(started.elapsed(), instance.peak_memory());
-        let input = |collection: &str, name: &str| {
-            self.inputs
-                .get(&(Collection::from(collection), name.to_owned()))
-                .map(|entry| &**entry)
-        };
-        events
-            .iter()
-            .zip(answers?)
-            .map(|(event, answer)| {
-                let outputs = match answer {
-                    Answer::Outputs(outputs) => outputs,
-                    Answer::Rejected(message) => {
-                        self.report_rejection(event, message);
-                        return Ok(None);
+        let answers = answers?
+            .into_iter()
+            .zip(events)
+            .map(|(answer, event)| match answer {
+                Ok(outputs) => {
+                    if let (Some(collection), Some(name)) = (event.collection(), event.name()) {
+                        let scope =
+                            self.scope(PluginScope::Rejection(collection.clone(), name.into()));
+                        self.binding.diagnostics.clear(&scope);
                     }
-                };
-                if let (Some(collection), Some(name)) = (event.collection(), event.name()) {
-                    let scope = self.scope(PluginScope::Rejection(collection.clone(), name.into()));
-                    self.binding.diagnostics.clear(&scope);
+                    Some(outputs)
                 }
-                from_wit::outputs(outputs, &self.description.outputs, input)
-                    .map(Some)
-                    .map_err(|error| PluginError::Output {
-                        name: self.name().into(),
-                        call: "handle",
-                        error,
-                    })
-            })
-            .collect()
+                Err(message) => {
+                    self.report_rejection(event, message);
+                    None
+                }
+            });
+        Ok(answers.collect())
     }
 
     fn report_rejection(&self, event: &Event, message: String) {
@@ -274,6 +258,20 @@ impl WasmTransformer {
         }
     }
 
+    /// A copy of what it was given and serves, for a preview.
+    fn live(&self) -> LiveState {
+        LiveState {
+            inputs: self.inputs.clone(),
+            synced: self.synced.clone(),
+            outputs: self.outputs.clone(),
+            mesh: self.mesh.clone(),
+            current: self.instance.as_ref().map_or_else(
+                || self.binding.slot.current().1,
+                |instance| instance.loaded.clone(),
+            ),
+        }
+    }
+
     fn full_sync_if_ready(&mut self) -> Vec<Event> {
         if self.outputs_synced
             || !self
@@ -333,6 +331,9 @@ impl Transformer for WasmTransformer {
     }
 
     fn refresh(&mut self) -> Refresh {
+        for request in self.binding.previews.take() {
+            preview::serve(self.binding.clone(), request, self.live());
+        }
         let Some(current) = self.instance.as_ref().map(|i| i.generation) else {
             if self.attempted != self.binding.slot.generation() {
                 self.retry.now();
@@ -378,8 +379,56 @@ impl Transformer for WasmTransformer {
     }
 }
 
+/// The events that replay `inputs` into a fresh instance: `Reset`, every
+/// input, the `synced` collections' `FullSync`.
+pub(crate) fn replay_events(
+    inputs: &BTreeMap<Key, Arc<Entry>>,
+    synced: &BTreeSet<Collection>,
+) -> Vec<Event> {
+    std::iter::once(Event::Reset)
+        .chain(
+            inputs
+                .iter()
+                .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
+        )
+        .chain(synced.iter().map(|c| Event::FullSync(c.clone())))
+        .collect()
+}
+
+/// One crossing of `events` into `instance`, with `inputs` the state they
+/// leave: per event, its outputs checked against the `declared` output
+/// collections, or the message the plugin rejected it with. `Err(_)` is a
+/// failure that ends the instance.
+pub(crate) fn cross(
+    instance: &mut Instance,
+    events: &[Event],
+    inputs: &BTreeMap<Key, Arc<Entry>>,
+    declared: &[Collection],
+) -> Result<Vec<Result<Vec<Event>, String>>, PluginError> {
+    let sent: Vec<_> = events.iter().map(to_wit::event).collect();
+    let answers = instance.handle(&sent)?;
+    let input = |collection: &str, name: &str| {
+        inputs
+            .get(&(Collection::from(collection), name.to_owned()))
+            .map(|entry| &**entry)
+    };
+    answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Rejected(message) => Ok(Err(message)),
+            Answer::Outputs(outputs) => from_wit::outputs(outputs, declared, input)
+                .map(Ok)
+                .map_err(|error| PluginError::Output {
+                    name: instance.name().into(),
+                    call: "handle",
+                    error,
+                }),
+        })
+        .collect()
+}
+
 /// Applies output events to an output state.
-fn apply(outputs: &mut BTreeMap<Key, Arc<Entry>>, events: Vec<Event>) {
+pub(crate) fn apply(outputs: &mut BTreeMap<Key, Arc<Entry>>, events: Vec<Event>) {
     for event in events {
         match event {
             Event::Added(c, e) | Event::Updated(c, e) => {
@@ -394,7 +443,7 @@ fn apply(outputs: &mut BTreeMap<Key, Arc<Entry>>, events: Vec<Event>) {
 }
 
 /// The events that turn `old` into `new`.
-fn diff(old: &BTreeMap<Key, Arc<Entry>>, new: &BTreeMap<Key, Arc<Entry>>) -> Vec<Event> {
+pub(crate) fn diff(old: &BTreeMap<Key, Arc<Entry>>, new: &BTreeMap<Key, Arc<Entry>>) -> Vec<Event> {
     let changed = new
         .iter()
         .filter(|(key, entry)| old.get(*key) != Some(*entry))

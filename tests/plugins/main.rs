@@ -11,6 +11,7 @@ mod hostile;
 mod hot_reload;
 mod languages;
 mod loading;
+mod preview;
 mod sharing;
 mod support;
 mod validator;

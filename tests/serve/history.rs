@@ -254,19 +254,11 @@ async fn writes_are_refused_over_an_admin_port_that_is_not_loopback() {
         .admin_post(&format!("/debug/release?collection={VS}"))
         .await;
     assert_eq!(status, 403);
+    let (status, body) = galleon
+        .admin_post("/debug/plugins/preview?binding=add-label")
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("plugin preview"), "{body}");
     let (_, pins) = galleon.admin_get("/debug/pins").await;
     assert_eq!(pins.trim(), "[]", "nothing was pinned");
-}
-
-/// Runs `galleon ARGS`: its exit status and what it printed (stdout, then
-/// stderr).
-async fn run_galleon_out(args: &[&str]) -> (std::process::ExitStatus, String) {
-    let output = tokio::process::Command::new(galleon_binary())
-        .args(args)
-        .output()
-        .await
-        .expect("run galleon");
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    (output.status, text)
 }

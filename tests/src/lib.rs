@@ -16,7 +16,10 @@ pub mod proxy;
 mod watch;
 
 pub use http::{http_get, http_get_as, http_post};
-pub use process::{Galleon, built_galleon, galleon_binary, run_galleon, write_atomically};
+pub use process::{
+    Galleon, built_galleon, galleon_binary, run_galleon, run_galleon_out, run_galleon_output,
+    write_atomically,
+};
 pub use watch::WatchCli;
 
 use std::net::SocketAddr;

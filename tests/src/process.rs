@@ -323,6 +323,28 @@ pub async fn run_galleon(args: &[&str]) -> (std::process::ExitStatus, String) {
     )
 }
 
+/// Runs `galleon ARGS` to its end (at most the test's patience): its exit
+/// status, stdout and stderr.
+pub async fn run_galleon_output(args: &[&str]) -> std::process::Output {
+    let run = Command::new(galleon_binary())
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(PATIENCE, run)
+        .await
+        .unwrap_or_else(|_| panic!("galleon {args:?} did not exit"))
+        .expect("run galleon")
+}
+
+/// Runs `galleon ARGS`: its exit status and what it printed (stdout, then
+/// stderr).
+pub async fn run_galleon_out(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let output = run_galleon_output(args).await;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status, text)
+}
+
 /// The value of `key=value` in a log line.
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let start = line.find(&format!("{key}="))? + key.len() + 1;

@@ -1,12 +1,14 @@
 //! A client of a running hub's admin server, for the commands that read it
 //! (`status`, `version --admin-addr`, `history`, `diff`) or write to it
-//! (`rollback`): the address as every command takes it, one request per
-//! call, JSON read into the admin API's own types.
+//! (`rollback`, `plugin preview`): the address as every command takes it
+//! ([`AdminAddr`]), one request per call, JSON read into the admin API's
+//! own types.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use clap::Args;
 use http::{Method, Request};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -14,10 +16,25 @@ use serde::de::DeserializeOwned;
 
 use super::address;
 
+/// The `--admin-addr` of every command that talks to a running hub.
+#[derive(Debug, Args)]
+pub(super) struct AdminAddr {
+    /// The hub's admin server: host:port (a scheme allowed).
+    #[arg(long, env = "GALLEON_ADMIN_ADDR", default_value = "127.0.0.1:9902")]
+    admin_addr: String,
+}
+
+impl AdminAddr {
+    /// A client of it.
+    pub(super) fn client(&self) -> anyhow::Result<AdminClient> {
+        AdminClient::new("--admin-addr", &self.admin_addr)
+    }
+}
+
 /// A running hub's admin server.
 pub(super) struct AdminClient {
     base: String,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl AdminClient {
@@ -31,22 +48,32 @@ impl AdminClient {
 
     /// `GET path`, read as JSON.
     pub(super) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(Method::GET, path).await
+        self.send(Method::GET, path, Bytes::new()).await
     }
 
-    /// `POST path` (a write: its parameters in the query), read as JSON.
-    pub(super) async fn post_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(Method::POST, path).await
+    /// `POST path` (a write: its parameters in the query, `body` what it
+    /// uploads), read as JSON.
+    pub(super) async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Bytes,
+    ) -> anyhow::Result<T> {
+        self.send(Method::POST, path, body).await
     }
 
-    /// Sends a request with no body; a refusal is an error carrying the
-    /// server's own message (which names the fix).
-    async fn send<T: DeserializeOwned>(&self, method: Method, path: &str) -> anyhow::Result<T> {
+    /// Sends a request; a refusal is an error carrying the server's own
+    /// message (which names the fix).
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> anyhow::Result<T> {
         let uri = format!("{}{path}", self.base);
         let request = Request::builder()
             .method(method)
             .uri(&uri)
-            .body(Empty::new())?;
+            .body(Full::new(body))?;
         let response = self
             .client
             .request(request)

@@ -15,7 +15,7 @@ use galleon_mcp::cache::short;
 use galleon_mcp::quote::escaped;
 use serde_json::Value;
 
-use super::admin_client::AdminClient;
+use super::admin_client::{AdminAddr, AdminClient};
 use super::output::{self, Format};
 
 /// The longest a cause or message is printed.
@@ -26,9 +26,8 @@ const DIFF_LINE: usize = 4_000;
 /// The admin server every command here talks to.
 #[derive(Debug, Args)]
 pub(super) struct AdminArgs {
-    /// The hub's admin server: host:port (a scheme allowed).
-    #[arg(long, env = "GALLEON_ADMIN_ADDR", default_value = "127.0.0.1:9902")]
-    admin_addr: String,
+    #[command(flatten)]
+    addr: AdminAddr,
     /// The snapshot group, when the collection is published in several.
     #[arg(long)]
     group: Option<String>,
@@ -36,7 +35,7 @@ pub(super) struct AdminArgs {
 
 impl AdminArgs {
     fn client(&self) -> anyhow::Result<AdminClient> {
-        AdminClient::new("--admin-addr", &self.admin_addr)
+        self.addr.client()
     }
 
     /// `path?` with `params` (and the group) as a query.
@@ -234,7 +233,7 @@ pub(super) async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         let path = args
             .admin
             .query("/debug/release", &[("collection", collection)])?;
-        let released: Value = client.post_json(&path).await?;
+        let released: Value = client.post_json(&path, Default::default()).await?;
         return output::print(args.output, &released, |_| {
             format!("{collection}: serving its newest version again\n")
         });
@@ -243,7 +242,7 @@ pub(super) async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     params.extend(args.to.as_deref().map(|to| ("to", to)));
     params.extend(args.duration.as_deref().map(|d| ("for", d)));
     let path = args.admin.query("/debug/rollback", &params)?;
-    let pin: PinStatus = client.post_json(&path).await?;
+    let pin: PinStatus = client.post_json(&path, Default::default()).await?;
     output::print(args.output, &pin, pin_text)
 }
 

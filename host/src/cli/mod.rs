@@ -8,6 +8,7 @@ mod complete;
 mod history;
 mod output;
 mod plugin;
+mod preview;
 mod serve;
 mod status;
 mod validate;

@@ -1,6 +1,7 @@
 //! `galleon plugin`: the plugin author's commands — `new`, `build`, `test`
-//! and `inspect` — over [`galleon_plugin_dev`]. They run without the async
-//! runtime and print their results to stdout.
+//! and `inspect` — over [`galleon_plugin_dev`], and `preview` against a
+//! running hub ([`preview`](super::preview)). They run without the async
+//! runtime (`preview` starts its own) and print their results to stdout.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,10 @@ enum PluginCommand {
         #[arg(long, short, value_enum, default_value_t)]
         output: Format,
     },
+    /// Run a candidate build of a transformer on a running hub's live
+    /// inputs beside the current build, serving nothing: print the output
+    /// diff it would cause, what it logged and its cost per event.
+    Preview(super::preview::PreviewArgs),
 }
 
 /// A plugin's limits, as a binding sets them.
@@ -141,6 +146,7 @@ pub(super) fn run(args: PluginArgs) -> anyhow::Result<()> {
             limits,
             output,
         } => print_inspection(&file, limits.limits(), output),
+        PluginCommand::Preview(args) => super::preview::run(args),
     }
 }
 

@@ -19,7 +19,7 @@ use galleon_hub::admin::api::{
 use galleon_mcp::quote::escaped;
 use serde::Serialize;
 
-use super::admin_client::AdminClient;
+use super::admin_client::AdminAddr;
 use super::output::{self, Format};
 
 /// Exit code: a sink NACKed, or has not ACKed the latest version.
@@ -29,9 +29,8 @@ const INPUT_PROBLEMS: u8 = 4;
 
 #[derive(Debug, Args)]
 pub(super) struct StatusArgs {
-    /// The hub's admin server: host:port (a scheme allowed).
-    #[arg(long, env = "GALLEON_ADMIN_ADDR", default_value = "127.0.0.1:9902")]
-    admin_addr: String,
+    #[command(flatten)]
+    admin: AdminAddr,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t)]
     output: Format,
@@ -83,7 +82,7 @@ enum State {
 }
 
 pub(super) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let admin = AdminClient::new("--admin-addr", &args.admin_addr)?;
+    let admin = args.admin.client()?;
     let sinks: Vec<SinkStatus> = admin.get_json("/debug/sinks").await?;
     let published: Vec<PublishedCollection> = admin.get_json("/debug/snapshots").await?;
     let problems: Vec<ScopedProblem> = admin.get_json("/debug/diagnostics").await?;

@@ -283,3 +283,83 @@ pub struct ResourceDiff {
     /// The same as a unified diff of the two resources' YAML.
     pub yaml: String,
 }
+
+/// `POST /debug/plugins/preview`: what a candidate build of a transformer
+/// would change, run on the binding's live inputs beside the current build.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginPreview {
+    /// The binding.
+    pub binding: String,
+    /// The digest of the build serving now.
+    pub current: String,
+    /// The candidate's digest.
+    pub candidate: String,
+    /// Events each build was handed (`Reset`, every input, the syncs).
+    pub replayed: usize,
+    /// Outputs the candidate leaves as they are.
+    pub unchanged: usize,
+    /// Every output it would add, change or remove.
+    pub changes: Vec<PreviewChange>,
+    /// Inputs it rejected.
+    pub rejections: Vec<PreviewRejection>,
+    /// What it logged, in order.
+    pub log: Vec<LoggedLine>,
+    /// Lines it logged beyond those shown.
+    pub log_dropped: usize,
+    /// What its replay cost.
+    pub candidate_cost: BuildCost,
+    /// What the current build's replay of the same events cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_cost: Option<BuildCost>,
+    /// Why the current build's replay failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_failure: Option<String>,
+}
+
+/// One output a candidate would change.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewChange {
+    /// The output collection.
+    pub collection: String,
+    /// How (the older side is what is served now).
+    #[serde(flatten)]
+    pub diff: ResourceDiff,
+}
+
+/// An input a candidate rejected.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewRejection {
+    /// Its collection.
+    pub collection: String,
+    /// Its name.
+    pub name: String,
+    /// The plugin's message.
+    pub message: String,
+}
+
+/// A line a plugin logged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedLine {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The message, escaped.
+    pub message: String,
+}
+
+/// What one build's replay cost.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildCost {
+    /// Instantiating and configuring it, in microseconds.
+    pub start_us: u64,
+    /// Handling every replayed event, in microseconds.
+    pub replay_us: u64,
+    /// The replay per event, in nanoseconds.
+    pub per_event_ns: u64,
+    /// The most linear memory it grew to, in bytes.
+    pub peak_memory: usize,
+}

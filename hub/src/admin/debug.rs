@@ -201,6 +201,10 @@ pub(super) const ENDPOINTS: &[(&str, &str)] = &[
         "POST /debug/release?collection=…",
         "serve the newest version again (loopback admin only)",
     ),
+    (
+        "POST /debug/plugins/preview?binding=…",
+        "run a candidate transformer build (the body, a .wasm) on the binding's live inputs: the output diff, its log and cost; nothing served changes (loopback admin only)",
+    ),
 ];
 
 /// `/debug`: the index of endpoints.

@@ -18,14 +18,8 @@ use tracing::warn;
 
 use super::AdminState;
 use super::api::{HistoryDiff, HistorySummary, ResourceDiff};
+use super::resource_diff::{Refusal, readable_form, refusal, resource_diff};
 use crate::http_server::Peer;
-
-/// An admin error: its status and a message naming the fix.
-type Refusal = (StatusCode, String);
-
-fn refusal(status: StatusCode, error: impl std::fmt::Display) -> Refusal {
-    (status, format!("{error}\n"))
-}
 
 /// The collection (and optionally group) a request is about.
 #[derive(Deserialize)]
@@ -154,40 +148,15 @@ fn changes(
         .map(|name| (name.to_string(), before.get(name), None));
     let mut changes: Vec<ResourceDiff> = changed
         .chain(removed)
-        .map(|(name, old, new)| resource_diff(pool, name, old, new))
+        .map(|(name, old, new)| {
+            let origin = new.or(old).and_then(|r| r.origin()).map(str::to_owned);
+            let readable =
+                |r: Option<&CachedResource>| r.map_or(Value::Null, |r| readable(pool, r));
+            resource_diff(name, origin, &readable(old), &readable(new))
+        })
         .collect();
     changes.sort_by(|a, b| a.name.cmp(&b.name));
     changes
-}
-
-fn resource_diff(
-    pool: &galleon_schemas::DescriptorPool,
-    name: String,
-    before: Option<&CachedResource>,
-    after: Option<&CachedResource>,
-) -> ResourceDiff {
-    let (old, new) = (
-        before.map_or(Value::Null, |r| readable(pool, r)),
-        after.map_or(Value::Null, |r| readable(pool, r)),
-    );
-    let change = match (before, after) {
-        (None, _) => "added",
-        (_, None) => "removed",
-        _ => "changed",
-    };
-    let patch = serde_json::to_value(json_patch::diff(&old, &new)).unwrap_or(Value::Null);
-    let yaml = similar::TextDiff::from_lines(&yaml(&old), &yaml(&new))
-        .unified_diff()
-        .context_radius(3)
-        .header("before", "after")
-        .to_string();
-    ResourceDiff {
-        origin: after.or(before).and_then(|r| r.origin()).map(str::to_owned),
-        name,
-        change: change.to_owned(),
-        patch,
-        yaml,
-    }
 }
 
 /// A resource as people read it: its metadata (not its content-hash
@@ -195,25 +164,15 @@ fn resource_diff(
 fn readable(pool: &galleon_schemas::DescriptorPool, resource: &CachedResource) -> Value {
     let decoded = resource.decode();
     let metadata = decoded.metadata.unwrap_or_default();
-    let mut shown = serde_json::Map::new();
-    shown.insert("name".into(), metadata.name.into());
-    if !metadata.labels.is_empty() {
-        shown.insert("labels".into(), json!(metadata.labels));
-    }
-    if !metadata.annotations.is_empty() {
-        shown.insert("annotations".into(), json!(metadata.annotations));
-    }
-    json!({
-        "metadata": shown,
-        "body": decoded.body.as_ref().map(|any| galleon_schemas::body_to_json(pool, any)),
-    })
-}
-
-fn yaml(value: &Value) -> String {
-    if value.is_null() {
-        return String::new();
-    }
-    serde_saphyr::to_string(value).unwrap_or_else(|e| format!("# not shown as YAML: {e}\n"))
+    readable_form(
+        &metadata.name,
+        json!(metadata.labels),
+        json!(metadata.annotations),
+        decoded
+            .body
+            .as_ref()
+            .map_or(Value::Null, |any| galleon_schemas::body_to_json(pool, any)),
+    )
 }
 
 /// The query of `POST /debug/rollback`.
@@ -272,11 +231,14 @@ pub(super) async fn release(
 
 /// Who is writing, if writes are allowed here: only while the admin server
 /// listens on loopback (anyone who can reach it then is on this machine).
-fn writer(state: &AdminState, peer: Option<axum::Extension<Peer>>) -> Result<String, Refusal> {
+pub(super) fn writer(
+    state: &AdminState,
+    peer: Option<axum::Extension<Peer>>,
+) -> Result<String, Refusal> {
     let listening: SocketAddr = state.admin_addr;
     if !listening.ip().is_loopback() {
         let message = format!(
-            "writes (rollback, release) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
+            "writes (rollback, release, plugin preview) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
             listening.port()
         );
         return Err(refusal(StatusCode::FORBIDDEN, message));

@@ -2,7 +2,8 @@
 //! default `127.0.0.1:9902`): liveness and readiness probes, Prometheus
 //! metrics ([`metrics`]) and JSON introspection of what the hub serves and
 //! what is wrong with its input ([`debug`]), the history of what was
-//! published with its diffs and rollbacks ([`history`]), and a status page
+//! published with its diffs and rollbacks ([`history`]), a candidate plugin
+//! build's preview on live inputs ([`preview`]), and a status page
 //! (`/`) showing the same in a browser. [`api`] holds the JSON's types.
 
 pub mod api;
@@ -10,6 +11,8 @@ mod debug;
 mod history;
 mod memory;
 mod metrics;
+mod preview;
+mod resource_diff;
 mod server;
 
 use std::net::SocketAddr;
@@ -110,6 +113,7 @@ fn router(state: AdminState) -> Router {
         .route("/debug/history/diff", get(history::diff))
         .route("/debug/rollback", post(history::rollback))
         .route("/debug/release", post(history::release))
+        .route("/debug/plugins/preview", post(preview::preview))
         .route("/debug", get(debug::index))
         .with_state(state)
 }

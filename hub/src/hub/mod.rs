@@ -273,13 +273,11 @@ impl Hub {
         )?;
         self.sources.splice(0..0, configured);
         let stop = CancellationToken::new();
-        let refresh = Arc::new(Notify::new());
         let mut tasks = Vec::new();
         let plugins = self.load_plugins().await?;
+        let refresh = plugins.as_ref().map_or_else(Default::default, |p| p.wake());
         if let Some(plugins) = &plugins {
-            tasks.push(tokio::spawn(
-                plugins.clone().watch(refresh.clone(), stop.clone()),
-            ));
+            tasks.push(tokio::spawn(plugins.clone().watch(stop.clone())));
         }
         let mut spec = self.pipeline_spec()?;
         spec.analysis = AnalysisFeed::start(self.analyzers.clone(), self.findings.clone());
