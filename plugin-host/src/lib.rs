@@ -12,7 +12,8 @@
 //! binding's versioned slot (`slot`). Underneath, `component` loads and
 //! checks a file, `engine` compiles it once (with an on-disk cache of
 //! precompiled artifacts) and drives epoch deadlines (`epoch`), `sandbox`
-//! and `instance` run it under its limits, `failure` names why a call
+//! and `instance` run it under its limits, `crossing` hands a transformer
+//! instance events and checks what it answers, `failure` names why a call
 //! failed, `stats` counts calls, failures and swaps per binding, `preview` runs a
 //! candidate build beside the current one on a binding's live inputs, and `to_wit` / `from_wit` convert each direction of the
 //! contract. [`harness`] runs one compiled transformer on its own.
@@ -27,6 +28,7 @@ mod binding;
 pub mod builtin;
 mod component;
 pub mod config;
+mod crossing;
 mod engine;
 mod epoch;
 mod error;

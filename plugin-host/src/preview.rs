@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::warn;
 
-use super::binding::TransformerBinding;
 use super::component::LoadedTransformer;
+use super::crossing::{Key, apply, cross, replay_events};
 use super::error::PluginError;
 use super::instance::Instance;
+use super::limits::Limits;
 use super::sandbox::{CapturedLog, LogCapture, Sandbox};
-use super::transformer::{Key, apply, cross, replay_events};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 
@@ -169,8 +169,13 @@ impl PreviewQueue {
     }
 }
 
-/// A copy of a transformer's live state, for a preview to replay.
+/// A copy of a transformer's live state, for a preview to replay: its
+/// binding's name, sandbox, limits and settings, and what it holds.
 pub(crate) struct LiveState {
+    pub(crate) name: String,
+    pub(crate) sandbox: Sandbox,
+    pub(crate) limits: Limits,
+    pub(crate) settings: String,
     pub(crate) inputs: BTreeMap<Key, Arc<Entry>>,
     pub(crate) synced: BTreeSet<Collection>,
     pub(crate) outputs: BTreeMap<Key, Arc<Entry>>,
@@ -179,11 +184,11 @@ pub(crate) struct LiveState {
 }
 
 /// Runs `request` over `live` on a thread of its own and answers it there.
-pub(crate) fn serve(binding: Arc<TransformerBinding>, request: PreviewRequest, live: LiveState) {
+pub(crate) fn serve(request: PreviewRequest, live: LiveState) {
     let spawned = std::thread::Builder::new()
         .name("plugin-preview".into())
         .spawn(move || {
-            let report = run(&binding, &request, live);
+            let report = run(&request, live);
             let _ = request.reply.send(report);
         });
     if let Err(error) = spawned {
@@ -191,22 +196,18 @@ pub(crate) fn serve(binding: Arc<TransformerBinding>, request: PreviewRequest, l
     }
 }
 
-fn run(
-    binding: &TransformerBinding,
-    request: &PreviewRequest,
-    live: LiveState,
-) -> Result<PreviewReport, PreviewError> {
+fn run(request: &PreviewRequest, live: LiveState) -> Result<PreviewReport, PreviewError> {
     let events = replay_events(&live.inputs, &live.synced);
     let candidate = &request.loaded;
-    let replayed = replay(binding, &request.sandbox, candidate.clone(), &live, &events)
+    let replayed = replay(&request.sandbox, candidate.clone(), &live, &events)
         .map_err(PreviewError::Candidate)?;
-    let (quiet, _) = binding.sandbox.capturing();
-    let current_cost = replay(binding, &quiet, live.current.clone(), &live, &events)
+    let (quiet, _) = live.sandbox.capturing();
+    let current_cost = replay(&quiet, live.current.clone(), &live, &events)
         .map(|r| r.cost)
         .map_err(|e| e.to_string());
     let (changes, unchanged) = compare(&live.outputs, &replayed.outputs);
     Ok(PreviewReport {
-        binding: binding.slot.name.clone(),
+        binding: live.name.clone(),
         current: live.current.digest.clone(),
         candidate: candidate.digest.clone(),
         replayed: events.len(),
@@ -229,21 +230,19 @@ struct Replayed {
 /// Starts `loaded` in `sandbox` under the binding's limits and settings
 /// and replays `events` into it in one crossing.
 fn replay(
-    binding: &TransformerBinding,
     sandbox: &Sandbox,
     loaded: Arc<LoadedTransformer>,
     live: &LiveState,
     events: &[Event],
 ) -> Result<Replayed, PluginError> {
-    let name = &binding.slot.name;
     let started = Instant::now();
     let declared = loaded.description.outputs.clone();
     let mut instance = Instance::start(
         sandbox,
-        name,
+        &live.name,
         (0, loaded),
-        binding.limits,
-        &binding.settings,
+        live.limits,
+        &live.settings,
         &live.mesh,
     )?;
     let start = started.elapsed();

@@ -24,18 +24,15 @@ use tracing::{info, warn};
 
 use super::binding::TransformerBinding;
 use super::component::Description;
+use super::crossing::{Key, apply, cross, diff, replay_events};
 use super::error::PluginError;
-use super::instance::{Answer, Instance};
+use super::instance::Instance;
 use super::preview::{self, LiveState};
 use super::retry::Retry;
-use super::{from_wit, to_wit};
 use galleon_pipeline::diagnostics::{PluginScope, Problem, Scope};
 use galleon_pipeline::event::{Collection, Entry, Event};
 use galleon_pipeline::mesh::MeshSettings;
 use galleon_pipeline::{Refresh, Transformer, TransformerFactory};
-
-/// A resource: its collection and name.
-pub(crate) type Key = (Collection, String);
 
 /// Consecutive failures after which a plugin is reported as failed.
 const FAILED_AFTER: u32 = 3;
@@ -265,6 +262,10 @@ impl WasmTransformer {
             synced: self.synced.clone(),
             outputs: self.outputs.clone(),
             mesh: self.mesh.clone(),
+            name: self.name().to_owned(),
+            sandbox: self.binding.sandbox.clone(),
+            limits: self.binding.limits,
+            settings: self.binding.settings.clone(),
             current: self.instance.as_ref().map_or_else(
                 || self.binding.slot.current().1,
                 |instance| instance.loaded.clone(),
@@ -332,7 +333,7 @@ impl Transformer for WasmTransformer {
 
     fn refresh(&mut self) -> Refresh {
         for request in self.binding.previews.take() {
-            preview::serve(self.binding.clone(), request, self.live());
+            preview::serve(request, self.live());
         }
         let Some(current) = self.instance.as_ref().map(|i| i.generation) else {
             if self.attempted != self.binding.slot.generation() {
@@ -377,82 +378,6 @@ impl Transformer for WasmTransformer {
             }
         }
     }
-}
-
-/// The events that replay `inputs` into a fresh instance: `Reset`, every
-/// input, the `synced` collections' `FullSync`.
-pub(crate) fn replay_events(
-    inputs: &BTreeMap<Key, Arc<Entry>>,
-    synced: &BTreeSet<Collection>,
-) -> Vec<Event> {
-    std::iter::once(Event::Reset)
-        .chain(
-            inputs
-                .iter()
-                .map(|((c, _), e)| Event::Added(c.clone(), e.clone())),
-        )
-        .chain(synced.iter().map(|c| Event::FullSync(c.clone())))
-        .collect()
-}
-
-/// One crossing of `events` into `instance`, with `inputs` the state they
-/// leave: per event, its outputs checked against the `declared` output
-/// collections, or the message the plugin rejected it with. `Err(_)` is a
-/// failure that ends the instance.
-pub(crate) fn cross(
-    instance: &mut Instance,
-    events: &[Event],
-    inputs: &BTreeMap<Key, Arc<Entry>>,
-    declared: &[Collection],
-) -> Result<Vec<Result<Vec<Event>, String>>, PluginError> {
-    let sent: Vec<_> = events.iter().map(to_wit::event).collect();
-    let answers = instance.handle(&sent)?;
-    let input = |collection: &str, name: &str| {
-        inputs
-            .get(&(Collection::from(collection), name.to_owned()))
-            .map(|entry| &**entry)
-    };
-    answers
-        .into_iter()
-        .map(|answer| match answer {
-            Answer::Rejected(message) => Ok(Err(message)),
-            Answer::Outputs(outputs) => from_wit::outputs(outputs, declared, input)
-                .map(Ok)
-                .map_err(|error| PluginError::Output {
-                    name: instance.name().into(),
-                    call: "handle",
-                    error,
-                }),
-        })
-        .collect()
-}
-
-/// Applies output events to an output state.
-pub(crate) fn apply(outputs: &mut BTreeMap<Key, Arc<Entry>>, events: Vec<Event>) {
-    for event in events {
-        match event {
-            Event::Added(c, e) | Event::Updated(c, e) => {
-                outputs.insert((c, e.name.clone()), e);
-            }
-            Event::Deleted(c, name) => {
-                outputs.remove(&(c, name));
-            }
-            Event::FullSync(_) | Event::Reset => {}
-        }
-    }
-}
-
-/// The events that turn `old` into `new`.
-pub(crate) fn diff(old: &BTreeMap<Key, Arc<Entry>>, new: &BTreeMap<Key, Arc<Entry>>) -> Vec<Event> {
-    let changed = new
-        .iter()
-        .filter(|(key, entry)| old.get(*key) != Some(*entry))
-        .map(|((c, _), e)| Event::Updated(c.clone(), e.clone()));
-    let removed = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .map(|(c, n)| Event::Deleted(c.clone(), n.clone()));
-    changed.chain(removed).collect()
 }
 
 /// Builds a [`WasmTransformer`] per pipeline session.
