@@ -11,11 +11,13 @@
 //! collection, and publishes snapshot groups into the snapshot cache
 //! (`galleon-mcp`), encoding bodies with each collection's [`codec`].
 //! Beside it, [`analysis`] runs analyzers over the same admitted events on a
-//! thread of its own. Transformers, validators and analyzers are traits
+//! thread of its own, and a [`canary`] runs a twin of the pipeline with one
+//! transformer's candidate build for the sinks it selects. Transformers, validators and analyzers are traits
 //! here; the plugin host implements them with WebAssembly components.
 
 mod accumulator;
 pub mod analysis;
+pub mod canary;
 pub mod codec;
 pub mod diagnostics;
 pub mod event;
@@ -26,11 +28,13 @@ pub mod registry;
 pub mod runtime;
 pub mod source;
 pub mod transformer;
+mod twin;
 pub mod validator;
 
 #[cfg(test)]
 mod tests;
 
+pub use canary::CanarySpec;
 pub use codec::{BodyCodec, CodecError, Encoded, StructCodec};
 pub use group::Strategy;
 pub use processor::{GroupSpec, PipelineSpec};

@@ -9,6 +9,7 @@ use tracing::{debug, warn};
 
 use crate::accumulator::{Accumulator, Applied};
 use crate::analysis::AnalysisFeed;
+use crate::canary::CanarySpec;
 use crate::codec::{BodyCodec, StructCodec};
 use crate::diagnostics::{Diagnostics, Problem, Scope, Severity};
 use crate::event::{Collection, Entry, Event};
@@ -42,6 +43,8 @@ pub struct PipelineSpec {
     pub validators: Vec<Arc<dyn ValidatorFactory>>,
     /// Where admitted events go to be analyzed, if any analyzer is bound.
     pub analysis: Option<AnalysisFeed>,
+    /// A canary running beside this pipeline, if one is configured.
+    pub canary: Option<CanarySpec>,
 }
 
 impl PipelineSpec {
@@ -360,6 +363,15 @@ impl Processor {
     pub(super) fn on_timer(&mut self, now: Instant) {
         for index in 0..self.groups.len() {
             if self.groups[index].deadline().is_some_and(|due| due <= now) {
+                self.publish(index);
+            }
+        }
+    }
+
+    /// Publishes every group with a debounced publish pending, now.
+    pub(super) fn flush(&mut self) {
+        for index in 0..self.groups.len() {
+            if self.groups[index].deadline().is_some() {
                 self.publish(index);
             }
         }

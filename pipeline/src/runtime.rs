@@ -18,9 +18,10 @@ use tracing::info;
 use crate::diagnostics::Diagnostics;
 use crate::event::Event;
 use crate::mesh::MeshSettings;
-use crate::processor::{PipelineSpec, Processor};
+use crate::processor::PipelineSpec;
 use crate::registry::MESH_CONFIG;
 use crate::source::Source;
+use crate::twin::Processors;
 use galleon_mcp::cache::SnapshotCache;
 
 /// Capacity of the channel from the sources to the pipeline.
@@ -117,9 +118,9 @@ impl Runtime {
         // mesh config), handled next.
         let mut pending: Option<Event> = None;
         let mut mesh: Option<Value> = None;
-        let mut processor: Option<Processor> = None;
+        let mut processor: Option<Processors> = None;
         loop {
-            let deadline = processor.as_ref().and_then(Processor::deadline);
+            let deadline = processor.as_ref().and_then(Processors::deadline);
             let event = if let Some(event) = pending.take() {
                 event
             } else {
@@ -186,7 +187,7 @@ impl Runtime {
                 if let Some(analysis) = &self.spec.analysis {
                     analysis.session(&settings);
                 }
-                let mut built = Processor::new(
+                let mut built = Processors::new(
                     &self.spec,
                     &settings,
                     self.cache.clone(),

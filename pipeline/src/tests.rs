@@ -46,6 +46,7 @@ fn spec(strategy: Strategy) -> PipelineSpec {
         codecs: Default::default(),
         validators: Vec::new(),
         analysis: None,
+        canary: None,
     }
 }
 

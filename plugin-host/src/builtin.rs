@@ -104,6 +104,7 @@ pub(crate) fn builtin_bindings(
             deadline: builtin.deadline.or(bundled_builtin.deadline),
             memory_mib: builtin.memory_mib.or(bundled_builtin.memory_mib),
             fail_open: false,
+            canary: None,
         });
     }
     Ok(bindings)

@@ -72,6 +72,10 @@ pub struct BindingConfig {
     /// A validator that fails accepts the change instead of rejecting it.
     #[serde(default)]
     pub fail_open: bool,
+    /// A transformer's candidate build, served only to the sinks it
+    /// selects until `galleon plugin promote` or `abort`.
+    #[serde(default)]
+    pub canary: Option<CanaryConfig>,
     /// The component's bytes when it is not read from `file` (a built-in
     /// run from the binary); such a binding is not watched.
     #[serde(skip)]
@@ -101,6 +105,30 @@ impl BindingConfig {
     pub(crate) fn settings(&self) -> String {
         to_wit::settings(&self.settings)
     }
+}
+
+/// A canary (`plugins.bindings[].canary`): a candidate build of the
+/// binding and the sinks that receive its outputs.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryConfig {
+    /// The candidate component (`.wasm`).
+    pub plugin: PathBuf,
+    /// Which sinks receive its outputs.
+    pub sinks: SinkSelectorConfig,
+}
+
+/// Which sinks a canary serves: every condition given must hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SinkSelectorConfig {
+    /// A node id pattern (`*` any run of characters, `?` one), e.g.
+    /// `sidecar~*~canary-*`.
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// Node metadata (MCP: node annotations) a sink must carry.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// How one built-in plugin is bound (`plugins.builtins.<name>`).

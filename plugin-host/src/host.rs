@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -13,10 +14,11 @@ use tracing::{debug, info, warn};
 use super::analyzer::WasmAnalyzerFactory;
 use super::binding::{AnalyzerBinding, TransformerBinding, ValidatorBinding};
 use super::builtin::{Builtin, builtin_bindings};
+use super::canary::{Canary, CanaryError, CanaryStatus};
 use super::component::{
     LoadedAnalyzer, LoadedTransformer, load_analyzer, load_transformer, load_validator, read,
 };
-use super::config::{PluginKind, PluginsConfig};
+use super::config::{BindingConfig, CanaryConfig, PluginKind, PluginsConfig, SinkSelectorConfig};
 use super::engine::{PluginEngine, default_cache_dir};
 use super::error::PluginError;
 use super::limits::Limits;
@@ -44,6 +46,8 @@ pub struct PluginHost {
     /// Wakes the pipeline to refresh its transformers (a new version, a
     /// preview waiting).
     wake: Arc<Notify>,
+    /// The canary, when a binding has one.
+    canary: Option<Canary>,
     /// When loading began: a file changed after it may have changed after
     /// it was read and before the watch began.
     loaded_at: std::time::SystemTime,
@@ -67,6 +71,7 @@ impl PluginHost {
         let mut host = Self {
             loaded_at: std::time::SystemTime::now(),
             wake: Arc::new(Notify::new()),
+            canary: None,
             sandbox,
             registry,
             diagnostics,
@@ -80,19 +85,23 @@ impl PluginHost {
                 Some(bytes) => bytes.to_vec(),
                 None => read(&path)?,
             };
+            if binding.canary.is_some() && binding.kind != PluginKind::Transformer {
+                return Err(PluginError::Binding {
+                    name,
+                    message:
+                        "only a transformer takes a `canary` (its outputs are what sinks receive)"
+                            .into(),
+                });
+            }
             match binding.kind {
                 PluginKind::Transformer => {
                     let loaded = host.load_transformer(&name, &path, &bytes, binding.limits())?;
                     info!(plugin = %name, inputs = ?loaded.description.inputs, outputs = ?loaded.description.outputs, "transformer loaded");
-                    host.transformers.push(Arc::new(TransformerBinding {
-                        sandbox: host.sandbox.clone(),
-                        slot: Slot::new(name, path, loaded),
-                        limits: binding.limits(),
-                        settings: binding.settings(),
-                        diagnostics: host.diagnostics.clone(),
-                        watched: binding.bundled.is_none(),
-                        previews: PreviewQueue::default(),
-                    }));
+                    let bound = host.transformer_binding(binding, name, path, loaded);
+                    host.transformers.push(bound.clone());
+                    if let Some(canary) = &binding.canary {
+                        host.load_canary(binding, bound, canary)?;
+                    }
                 }
                 PluginKind::Validator => {
                     let collections: Vec<Collection> = binding
@@ -139,6 +148,126 @@ impl PluginHost {
             }
         }
         Ok(host)
+    }
+
+    fn transformer_binding(
+        &self,
+        binding: &BindingConfig,
+        name: String,
+        path: PathBuf,
+        loaded: LoadedTransformer,
+    ) -> Arc<TransformerBinding> {
+        Arc::new(TransformerBinding {
+            sandbox: self.sandbox.clone(),
+            slot: Slot::new(name, path, loaded),
+            limits: binding.limits(),
+            settings: binding.settings(),
+            diagnostics: self.diagnostics.clone(),
+            watched: binding.bundled.is_none(),
+            previews: PreviewQueue::default(),
+        })
+    }
+
+    /// Loads `binding`'s canary candidate, bound beside it (the same
+    /// limits and settings; its file read once, not watched).
+    fn load_canary(
+        &mut self,
+        binding: &BindingConfig,
+        bound: Arc<TransformerBinding>,
+        canary: &CanaryConfig,
+    ) -> Result<(), PluginError> {
+        let name = bound.slot.name.clone();
+        let refuse = |message: String| PluginError::Binding {
+            name: name.clone(),
+            message,
+        };
+        if let Some(other) = &self.canary {
+            return Err(refuse(format!(
+                "binding {} has a canary already: one canary runs at a time",
+                other.name()
+            )));
+        }
+        let sinks = &canary.sinks;
+        if sinks.node_id.is_none() && sinks.metadata.is_empty() {
+            return Err(refuse(
+                "canary.sinks selects no sink: give nodeId (a pattern) or metadata".into(),
+            ));
+        }
+        let candidate_name = format!("{name} (canary)");
+        let bytes = read(&canary.plugin)?;
+        let loaded =
+            self.load_transformer(&candidate_name, &canary.plugin, &bytes, binding.limits())?;
+        let current = &bound.slot.current().1.description;
+        if loaded.description.inputs != current.inputs
+            || loaded.description.outputs != current.outputs
+        {
+            return Err(refuse(format!(
+                "the canary {} reads or writes other collections than the binding (inputs {:?}, outputs {:?}); a canary replaces the build of the same collections",
+                canary.plugin.display(),
+                names(&loaded.description.inputs),
+                names(&loaded.description.outputs)
+            )));
+        }
+        info!(plugin = %name, candidate = %loaded.digest, node_id = ?sinks.node_id, metadata = ?sinks.metadata, "canary loaded");
+        let mut candidate =
+            self.transformer_binding(binding, candidate_name, canary.plugin.clone(), loaded);
+        Arc::get_mut(&mut candidate)
+            .expect("not shared yet")
+            .watched = false;
+        self.canary = Some(Canary::new(bound, candidate, sinks.clone()));
+        Ok(())
+    }
+
+    /// The canary's selector and the flag set when it ends, if one is
+    /// configured.
+    pub fn canary(&self) -> Option<(&SinkSelectorConfig, Arc<AtomicBool>)> {
+        self.canary.as_ref().map(|c| (&c.sinks, c.ended.clone()))
+    }
+
+    /// [`transformer_factories`](Self::transformer_factories) with the
+    /// canary's candidate in place of its binding: the canary pipeline's.
+    pub fn canary_factories(&self) -> Option<Vec<Arc<dyn TransformerFactory>>> {
+        let canary = self.canary.as_ref()?;
+        let factories = self.transformers.iter().map(|b| {
+            let binding = if Arc::ptr_eq(b, &canary.binding) {
+                canary.candidate.clone()
+            } else {
+                b.clone()
+            };
+            Arc::new(WasmTransformerFactory::new(binding)) as Arc<dyn TransformerFactory>
+        });
+        Some(factories.collect())
+    }
+
+    /// The canary, if one is configured.
+    pub fn canary_status(&self) -> Option<CanaryStatus> {
+        self.canary.as_ref().map(Canary::status)
+    }
+
+    /// Ends binding `name`'s canary: `promote` makes the candidate its
+    /// current build (every session swaps it in), else it is dropped. `at`
+    /// and `by` say when and who.
+    pub fn end_canary(
+        &self,
+        name: &str,
+        promote: bool,
+        at: String,
+        by: &str,
+    ) -> Result<CanaryStatus, CanaryError> {
+        let canary = self
+            .canary
+            .as_ref()
+            .filter(|c| c.name() == name)
+            .ok_or_else(|| CanaryError::NoCanary {
+                name: name.into(),
+                which: self.canary.as_ref().map_or_else(
+                    || "no binding has one".into(),
+                    |c| format!("binding {} has", c.name()),
+                ),
+            })?;
+        canary.end(promote, at, by)?;
+        self.wake.notify_one();
+        Ok(canary.status())
     }
 
     fn load_transformer(

@@ -15,7 +15,8 @@
 //! and `instance` run it under its limits, `crossing` hands a transformer
 //! instance events and checks what it answers, `failure` names why a call
 //! failed, `stats` counts calls, failures and swaps per binding, `preview` runs a
-//! candidate build beside the current one on a binding's live inputs, and `to_wit` / `from_wit` convert each direction of the
+//! candidate build beside the current one on a binding's live inputs,
+//! `canary` holds a binding's candidate served to the sinks it selects, and `to_wit` / `from_wit` convert each direction of the
 //! contract. [`harness`] runs one compiled transformer on its own.
 //!
 //! A transformer instance is long-lived and stateful, called one event at a
@@ -26,6 +27,7 @@
 mod analyzer;
 mod binding;
 pub mod builtin;
+mod canary;
 mod component;
 pub mod config;
 mod crossing;
@@ -53,8 +55,11 @@ mod wit_bindings;
 
 pub use analyzer::{WasmAnalyzer, WasmAnalyzerFactory};
 pub use builtin::{Builtin, binds_any, default_builtin_dir};
+pub use canary::{CanaryError, CanaryStatus};
 pub use component::Description;
-pub use config::{BindingConfig, BuiltinConfig, PluginKind, PluginsConfig};
+pub use config::{
+    BindingConfig, BuiltinConfig, CanaryConfig, PluginKind, PluginsConfig, SinkSelectorConfig,
+};
 pub use engine::{Compiled, PluginEngine, default_cache_dir};
 pub use epoch::EPOCH_TICK;
 pub use error::PluginError;

@@ -43,9 +43,14 @@ impl<L> Slot<L> {
 
     /// Makes `loaded` the current plugin; returns its generation.
     pub(crate) fn install(&self, loaded: L) -> u64 {
+        self.install_shared(Arc::new(loaded))
+    }
+
+    /// [`install`](Self::install) of a plugin another slot holds too.
+    pub(crate) fn install_shared(&self, loaded: Arc<L>) -> u64 {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         let generation = current.0 + 1;
-        *current = (generation, Arc::new(loaded));
+        *current = (generation, loaded);
         self.generation.store(generation, Ordering::Release);
         self.stats.swapped();
         generation

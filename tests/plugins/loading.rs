@@ -10,7 +10,7 @@ use crate::support::{cache_dir, install, start};
 
 /// Runs `galleon serve` with plugin `bindings`, expecting it to refuse to
 /// start; returns its stderr.
-async fn refused(component: &[u8], bindings: &str) -> String {
+pub(crate) async fn refused(component: &[u8], bindings: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plugin.wasm"), component).unwrap();
     std::fs::create_dir(dir.path().join("resources")).unwrap();

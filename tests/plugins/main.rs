@@ -6,6 +6,7 @@
 
 mod backoff;
 mod builtins;
+mod canary;
 mod golden;
 mod hostile;
 mod hot_reload;

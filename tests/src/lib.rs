@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod balancer;
+pub mod browser;
 pub mod etcd;
 mod http;
 pub mod hub;

@@ -4,6 +4,7 @@
 mod address;
 mod admin_client;
 mod analyze;
+mod canary;
 mod complete;
 mod history;
 mod output;

@@ -1,6 +1,7 @@
 //! `galleon plugin`: the plugin author's commands — `new`, `build`, `test`
-//! and `inspect` — over [`galleon_plugin_dev`], and `preview` against a
-//! running hub ([`preview`](super::preview)). They run without the async
+//! and `inspect` — over [`galleon_plugin_dev`], and `preview`, `promote`
+//! and `abort` against a running hub ([`preview`](super::preview),
+//! [`canary`](super::canary)). They run without the async
 //! runtime (`preview` starts its own) and print their results to stdout.
 
 use std::io::Write as _;
@@ -79,6 +80,12 @@ enum PluginCommand {
     /// inputs beside the current build, serving nothing: print the output
     /// diff it would cause, what it logged and its cost per event.
     Preview(super::preview::PreviewArgs),
+    /// Make a running hub's canary build the binding's build for every
+    /// sink.
+    Promote(super::canary::CanaryArgs),
+    /// Drop a running hub's canary: its sinks get the current build's
+    /// outputs again.
+    Abort(super::canary::CanaryArgs),
 }
 
 /// A plugin's limits, as a binding sets them.
@@ -147,6 +154,8 @@ pub(super) fn run(args: PluginArgs) -> anyhow::Result<()> {
             output,
         } => print_inspection(&file, limits.limits(), output),
         PluginCommand::Preview(args) => super::preview::run(args),
+        PluginCommand::Promote(args) => super::canary::run(args, true),
+        PluginCommand::Abort(args) => super::canary::run(args, false),
     }
 }
 

@@ -10,6 +10,7 @@ pub use galleon_mcp::cache::{
     Answer, CollectionHistory, CollectionStatus, Nack, PinStatus, SinkStatus, VersionRecord, Write,
 };
 pub use galleon_pipeline::diagnostics::{Problem, Severity};
+pub use galleon_plugin_host::CanaryStatus;
 pub use galleon_sources::{LinkHealth, LinkState};
 
 /// `/debug/snapshots`: one collection of a published snapshot.
@@ -362,4 +363,16 @@ pub struct BuildCost {
     pub per_event_ns: u64,
     /// The most linear memory it grew to, in bytes.
     pub peak_memory: usize,
+}
+
+/// `/debug/plugins/canary`: the canary and the sinks it serves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryView {
+    /// The canary.
+    #[serde(flatten)]
+    pub canary: CanaryStatus,
+    /// The node ids of the connected sinks its selector picks: served the
+    /// candidate's outputs while it runs, the binding's build after.
+    pub sinks: Vec<String>,
 }

@@ -202,6 +202,18 @@ pub(super) const ENDPOINTS: &[(&str, &str)] = &[
         "serve the newest version again (loopback admin only)",
     ),
     (
+        "/debug/plugins/canary",
+        "the canary: its binding, current and candidate builds, selector, state, and the sinks served the candidate",
+    ),
+    (
+        "POST /debug/plugins/promote?binding=…",
+        "make the canary's candidate the binding's build for every sink (loopback admin only)",
+    ),
+    (
+        "POST /debug/plugins/abort?binding=…",
+        "drop the canary: its sinks get the current build's outputs again (loopback admin only)",
+    ),
+    (
         "POST /debug/plugins/preview?binding=…",
         "run a candidate transformer build (the body, a .wasm) on the binding's live inputs: the output diff, its log and cost; nothing served changes (loopback admin only)",
     ),

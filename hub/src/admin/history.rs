@@ -238,7 +238,7 @@ pub(super) fn writer(
     let listening: SocketAddr = state.admin_addr;
     if !listening.ip().is_loopback() {
         let message = format!(
-            "writes (rollback, release, plugin preview) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
+            "writes (rollback, release, plugin preview, promote, abort) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
             listening.port()
         );
         return Err(refusal(StatusCode::FORBIDDEN, message));

@@ -3,10 +3,12 @@
 //! metrics ([`metrics`]) and JSON introspection of what the hub serves and
 //! what is wrong with its input ([`debug`]), the history of what was
 //! published with its diffs and rollbacks ([`history`]), a candidate plugin
-//! build's preview on live inputs ([`preview`]), and a status page
+//! build's preview on live inputs ([`preview`]), a transformer's canary
+//! with its promote and abort ([`canary`]), and a status page
 //! (`/`) showing the same in a browser. [`api`] holds the JSON's types.
 
 pub mod api;
+mod canary;
 mod debug;
 mod history;
 mod memory;
@@ -114,6 +116,9 @@ fn router(state: AdminState) -> Router {
         .route("/debug/rollback", post(history::rollback))
         .route("/debug/release", post(history::release))
         .route("/debug/plugins/preview", post(preview::preview))
+        .route("/debug/plugins/canary", get(canary::canary))
+        .route("/debug/plugins/promote", post(canary::promote))
+        .route("/debug/plugins/abort", post(canary::abort))
         .route("/debug", get(debug::index))
         .with_state(state)
 }

@@ -362,6 +362,9 @@ impl HubConfig {
         }
         for binding in &mut self.plugins.bindings {
             resolve(&mut binding.file);
+            if let Some(canary) = &mut binding.canary {
+                resolve(&mut canary.plugin);
+            }
         }
         let schemas = &mut self.schemas;
         schemas.proto_paths.iter_mut().for_each(resolve);

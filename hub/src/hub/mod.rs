@@ -3,6 +3,7 @@
 //! named step at a time ([`Hub::start`]).
 
 pub(crate) mod analyze;
+mod canary;
 mod codecs;
 mod config_changes;
 mod crds;
@@ -112,6 +113,9 @@ pub enum HubError {
     /// A configured source cannot be set up.
     #[error(transparent)]
     Sources(#[from] galleon_sources::BuildError),
+    /// A canary's sink selector is not a valid pattern.
+    #[error("canary.sinks.nodeId: {0}")]
+    CanarySelector(String),
     /// The configured groups cannot be served.
     #[error(transparent)]
     Groups(#[from] groups::GroupError),
@@ -138,6 +142,8 @@ pub struct Hub {
     codecs: HashMap<Collection, Arc<dyn BodyCodec>>,
     builtins: Vec<Builtin>,
     allocator: Option<AllocatorReader>,
+    /// Where the plugin host's transformers begin in `transformers`.
+    plugin_transformers: usize,
 }
 
 impl Hub {
@@ -158,6 +164,7 @@ impl Hub {
             codecs: HashMap::new(),
             builtins: Vec::new(),
             allocator: None,
+            plugin_transformers: 0,
         }
     }
 
@@ -244,6 +251,7 @@ impl Hub {
             codecs: self.codecs.clone(),
             validators: self.validators.clone(),
             analysis: None,
+            canary: None,
         })
     }
 
@@ -281,11 +289,15 @@ impl Hub {
         }
         let mut spec = self.pipeline_spec()?;
         spec.analysis = AnalysisFeed::start(self.analyzers.clone(), self.findings.clone());
+        spec.canary = plugins
+            .as_deref()
+            .and_then(|p| canary::spec(p, &spec, self.plugin_transformers));
         let findings = self.findings.clone();
         let checks = Checks::new(self.validators.clone(), &self.codecs, &self.registry);
         let admission = self.start_admission(checks, stop.clone()).await?;
         let groups: Arc<[String]> = spec.groups.iter().map(|g| g.name.clone()).collect();
-        let cache = SnapshotCache::with_history(group_index(&spec), self.config.history.limits());
+        let index = canary::route(plugins.as_deref(), group_index(&spec))?;
+        let cache = SnapshotCache::with_history(index, self.config.history.limits());
         let security = Security::load(&self.config.mcp)?;
         let options = options::server_options(&self.config.mcp, &spec, &self.registry, &security);
         let served = options.collections.len();
@@ -386,6 +398,7 @@ impl Hub {
         .await
         .map_err(|error| HubError::Thread(std::io::Error::other(error)))??;
         let plugins = Arc::new(plugins);
+        self.plugin_transformers = self.transformers.len();
         self.transformers.extend(plugins.transformer_factories());
         self.validators.extend(plugins.validator_factories());
         self.analyzers.extend(plugins.analyzer_factories());

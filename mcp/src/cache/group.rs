@@ -1,6 +1,7 @@
-//! Which snapshot group serves a sink's subscription to a collection.
+//! Which snapshot group serves a sink's subscription to a collection: by
+//! collection, a node annotation naming one, or a canary's selector.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use galleon_proto::mcp::SinkNode;
 
@@ -30,6 +31,47 @@ impl GroupIndex for DefaultGroup {
 pub struct CollectionGroups {
     by_collection: HashMap<String, String>,
     node_annotation: Option<String>,
+    /// Sinks it selects are served from each group's canary twin: the
+    /// group's name with the suffix.
+    canary: Option<(NodeSelector, String)>,
+}
+
+/// Which sinks a canary serves: a node id pattern (`*` any run of
+/// characters, `?` one) and annotations (xDS: node metadata strings) a
+/// node must all carry. An empty selector selects no sink.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSelector {
+    node_id: Option<globset::GlobMatcher>,
+    annotations: BTreeMap<String, String>,
+}
+
+impl NodeSelector {
+    /// Selects nodes whose id matches `node_id` (when given) and that carry
+    /// every one of `annotations`.
+    pub fn new(
+        node_id: Option<&str>,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Self, globset::Error> {
+        let node_id = node_id
+            .map(|pattern| globset::Glob::new(pattern).map(|g| g.compile_matcher()))
+            .transpose()?;
+        Ok(Self {
+            node_id,
+            annotations,
+        })
+    }
+
+    /// Whether `node` is selected.
+    pub fn matches(&self, node: &SinkNode) -> bool {
+        if self.node_id.is_none() && self.annotations.is_empty() {
+            return false;
+        }
+        self.node_id.as_ref().is_none_or(|m| m.is_match(&node.id))
+            && self
+                .annotations
+                .iter()
+                .all(|(k, v)| node.annotations.get(k) == Some(v))
+    }
 }
 
 impl CollectionGroups {
@@ -50,16 +92,27 @@ impl CollectionGroups {
         self.node_annotation = Some(key.into());
         self
     }
+
+    /// Sinks `selector` selects are served from each group's twin named
+    /// with `suffix` (a canary's pipeline publishes them).
+    pub fn canary(mut self, selector: NodeSelector, suffix: impl Into<String>) -> Self {
+        self.canary = Some((selector, suffix.into()));
+        self
+    }
 }
 
 impl GroupIndex for CollectionGroups {
     fn group(&self, node: &SinkNode, collection: &str) -> String {
-        self.node_annotation
+        let group = self
+            .node_annotation
             .as_ref()
             .and_then(|key| node.annotations.get(key))
             .or_else(|| self.by_collection.get(collection))
-            .map_or(DEFAULT_GROUP, String::as_str)
-            .to_owned()
+            .map_or(DEFAULT_GROUP, String::as_str);
+        match &self.canary {
+            Some((selector, suffix)) if selector.matches(node) => format!("{group}{suffix}"),
+            _ => group.to_owned(),
+        }
     }
 }
 
@@ -80,5 +133,38 @@ mod tests {
             annotations: [("galleon.io/group".to_string(), "canary".to_string())].into(),
         };
         assert_eq!(index.group(&canary, "synthetic"), "canary");
+    }
+
+    #[test]
+    fn a_canary_serves_the_sinks_it_selects_from_each_groups_twin() {
+        let selector = NodeSelector::new(
+            Some("sidecar~*~canary-*"),
+            [("team".to_string(), "mesh".to_string())].into(),
+        )
+        .unwrap();
+        let index = CollectionGroups::new()
+            .assign("synthetic", "syntheticServiceEntry")
+            .canary(selector, "~canary");
+        let node = |id: &str, team: &str| SinkNode {
+            id: id.into(),
+            annotations: [("team".to_string(), team.to_string())].into(),
+        };
+        let selected = node("sidecar~10.0.0.1~canary-7~ns", "mesh");
+        assert_eq!(index.group(&selected, "other"), "default~canary");
+        assert_eq!(
+            index.group(&selected, "synthetic"),
+            "syntheticServiceEntry~canary"
+        );
+        for other in [
+            node("sidecar~10.0.0.1~stable-7~ns", "mesh"),
+            node("sidecar~10.0.0.1~canary-7~ns", "payments"),
+        ] {
+            assert_eq!(index.group(&other, "other"), DEFAULT_GROUP, "{other:?}");
+        }
+        let nobody = NodeSelector::new(None, BTreeMap::new()).unwrap();
+        assert!(
+            !nobody.matches(&selected),
+            "an empty selector selects no sink"
+        );
     }
 }

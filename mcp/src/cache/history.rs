@@ -352,9 +352,14 @@ impl History {
             .filter(|(g, c)| c == collection && group.is_none_or(|wanted| wanted == g))
             .map(|(g, _)| g)
             .collect();
-        match groups.as_slice() {
-            [] => Err(HistoryError::UnknownCollection(collection.to_owned())),
-            [only] => Ok(only.clone()),
+        // A group whose twins (a canary's: its name and a suffix) are the
+        // only other matches is the one meant.
+        let main = groups
+            .iter()
+            .find(|g| groups.iter().all(|other| other.starts_with(g.as_str())));
+        match (groups.as_slice(), main) {
+            ([], _) => Err(HistoryError::UnknownCollection(collection.to_owned())),
+            (_, Some(main)) => Ok(main.clone()),
             _ => Err(HistoryError::AmbiguousGroup {
                 collection: collection.to_owned(),
                 groups: groups.join(", "),

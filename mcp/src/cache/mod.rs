@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use galleon_proto::mcp::SinkNode;
 use tokio::sync::watch as channel;
 
-pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex};
+pub use group::{CollectionGroups, DEFAULT_GROUP, DefaultGroup, GroupIndex, NodeSelector};
 pub use history::{
     Answer, CollectionHistory, History, HistoryError, HistoryLimits, VersionRecord, Write, short,
 };
@@ -54,6 +54,8 @@ struct Inner {
     history: Arc<History>,
     /// Each group's snapshot as its producer set it, before pins.
     produced: Mutex<HashMap<String, Arc<Snapshot>>>,
+    /// Groups served what another group publishes: target → followers.
+    followers: Mutex<HashMap<String, Vec<String>>>,
     pins: Pins,
 }
 
@@ -75,6 +77,7 @@ impl SnapshotCache {
                 published: AtomicU64::new(0),
                 history,
                 produced: Mutex::default(),
+                followers: Mutex::default(),
                 pins: Pins::default(),
             }),
         }
@@ -90,12 +93,40 @@ impl SnapshotCache {
     /// collection that changed what caused it (beyond the changed
     /// resources' origins, which are noted anyway).
     pub fn publish(&self, group: &str, snapshot: Snapshot, cause: Option<&str>) {
+        let snapshot = Arc::new(snapshot);
+        let followers = lock(&self.inner.followers)
+            .get(group)
+            .cloned()
+            .unwrap_or_default();
+        for group in std::iter::once(group).chain(followers.iter().map(String::as_str)) {
+            self.produced(group, snapshot.clone(), cause);
+        }
+    }
+
+    /// Records and serves `snapshot` as what `group`'s producer set.
+    fn produced(&self, group: &str, snapshot: Arc<Snapshot>, cause: Option<&str>) {
         for collection in snapshot.collections() {
             self.inner.history.publish(group, collection, cause);
         }
-        let snapshot = Arc::new(snapshot);
         lock(&self.inner.produced).insert(group.to_owned(), snapshot.clone());
         self.serve(group, snapshot);
+    }
+
+    /// From now on `follower` is served what `group` publishes, starting
+    /// with its current snapshot (a canary that ended: its sinks get
+    /// exactly the difference, and nothing where the versions agree).
+    pub fn follow(&self, follower: &str, group: &str, cause: &str) {
+        let mut followers = lock(&self.inner.followers);
+        let list = followers.entry(group.to_owned()).or_default();
+        if !list.iter().any(|f| f == follower) {
+            list.push(follower.to_owned());
+        }
+        let current = lock(&self.inner.produced).get(group).cloned();
+        // Under the followers' lock: a publish of `group` waits, so the
+        // follower never goes back to an older snapshot.
+        if let Some(current) = current {
+            self.produced(follower, current, Some(cause));
+        }
     }
 
     /// Serves `produced` with `group`'s pins applied.

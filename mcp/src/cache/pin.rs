@@ -178,6 +178,29 @@ mod tests {
         assert!(actions[1].starts_with("rollback to "), "{actions:?}");
     }
 
+    #[test]
+    fn a_follower_is_served_its_groups_snapshots_from_the_current_one_on() {
+        let cache = SnapshotCache::new(DefaultGroup);
+        let version = |group: &str| {
+            let snapshot = cache.snapshot(group).unwrap();
+            snapshot.collection("c").unwrap().version().to_string()
+        };
+        cache.set_snapshot("default", snapshot("1"));
+        cache.set_snapshot("default~canary", snapshot("candidate"));
+        assert_ne!(version("default~canary"), version("default"));
+        cache.follow("default~canary", "default", "canary ended");
+        assert_eq!(version("default~canary"), version("default"));
+        cache.set_snapshot("default", snapshot("2"));
+        assert_eq!(version("default~canary"), version("default"));
+        let kept = cache.history().of("default~canary", "c").unwrap();
+        assert_eq!(kept.versions.len(), 3, "each version it was served");
+        assert_eq!(
+            cache.history().group_of("c", None).unwrap(),
+            "default",
+            "a group's twin does not make its collections ambiguous"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_timed_pin_releases_itself() {
         let cache = SnapshotCache::new(DefaultGroup);
