@@ -5,7 +5,8 @@
 //! address (so one client cannot hold every slot), each given a
 //! header-read timeout that also closes it when idle between requests.
 //! With TLS, the handshake has the same deadline and HTTP/2 or HTTP/1.1 is
-//! chosen by ALPN; without, HTTP/1.1 only.
+//! chosen by ALPN, and a verified client certificate's identities go with
+//! each request; without, HTTP/1.1 only.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +24,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use galleon_mcp::tls::ServerTls;
+use galleon_mcp::tls::{ServerTls, identities};
 
 /// How long a failed `accept` (descriptors ran out) waits before the next.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -45,6 +46,12 @@ pub(crate) struct Limits {
 /// The address a request came from, in its extensions.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
+
+/// The identities (URI and DNS SANs) of the verified client certificate a
+/// TLS connection presented, in its requests' extensions (absent over
+/// plaintext or without a certificate).
+#[derive(Clone, Debug)]
+pub(crate) struct ClientIdentities(pub(crate) Vec<String>);
 
 /// Serves `router` on `listener` within `limits`, over TLS when `tls` is
 /// set, until `stop`.
@@ -134,6 +141,11 @@ async fn serve_tls(
             debug!(%peer, "{}: TLS handshake not done within the header deadline", limits.name);
             return;
         }
+    };
+    let presented = stream.get_ref().1.peer_certificates();
+    let router = match presented.and_then(|chain| chain.first()) {
+        Some(leaf) => router.layer(axum::Extension(ClientIdentities(identities(leaf)))),
+        None => router,
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -40,7 +40,7 @@ async fn readiness_waits_for_every_group_s_first_snapshot() {
         pool: Default::default(),
     };
     let stop = CancellationToken::new();
-    tokio::spawn(admin::serve(listener, state, stop.clone()));
+    tokio::spawn(admin::serve(listener, state, None, stop.clone()));
 
     assert_eq!(http_get(addr, "/healthz").await.0, 200);
     let (status, body) = http_get(addr, "/readyz").await;

@@ -2,7 +2,8 @@
 //! with its cause and its sinks' answers, `galleon diff` compares two,
 //! a rollback reaches an incremental sink as exactly the difference and a
 //! release puts the newest back; writes are refused over an admin port
-//! that is not loopback.
+//! that is not loopback, unless a client certificate `admin.tls.writers`
+//! lists comes with them.
 
 use std::time::Duration;
 
@@ -261,4 +262,87 @@ async fn writes_are_refused_over_an_admin_port_that_is_not_loopback() {
     assert!(body.contains("plugin preview"), "{body}");
     let (_, pins) = galleon.admin_get("/debug/pins").await;
     assert_eq!(pins.trim(), "[]", "nothing was pinned");
+}
+
+#[tokio::test]
+async fn over_a_non_loopback_admin_port_writes_need_a_listed_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let ca = galleon_tests::pki::TestCa::new("ops CA");
+    std::fs::write(dir.path().join("ca.crt"), ca.pem()).unwrap();
+    ca.server().write(dir.path(), "admin");
+    const WRITER: &str = "spiffe://ops/sa/release-bot";
+    ca.client(WRITER).write(dir.path(), "writer");
+    ca.client("spiffe://ops/sa/dashboard")
+        .write(dir.path(), "reader");
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [resources]}}}}]\n{FAST}admin:\n  tls: {{cert: admin.crt, key: admin.key, clientCa: ca.crt, writers: [\"{WRITER}\"]}}\n"
+    );
+    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
+    let galleon = Galleon::serve_in(
+        dir.path(),
+        &["--config", "galleon.yaml", "--admin-addr", "0.0.0.0:0"],
+    )
+    .await;
+    let admin = format!("https://127.0.0.1:{}", galleon.admin.port());
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (ca_file, writer, writer_key) = (path("ca.crt"), path("writer.crt"), path("writer.key"));
+    let (reader, reader_key) = (path("reader.crt"), path("reader.key"));
+    let tls = [
+        "--admin-addr",
+        admin.as_str(),
+        "--admin-ca",
+        ca_file.as_str(),
+    ];
+    let as_writer = [
+        &tls[..],
+        &["--admin-cert", &writer, "--admin-key", &writer_key],
+    ]
+    .concat();
+    let as_reader = [
+        &tls[..],
+        &["--admin-cert", &reader, "--admin-key", &reader_key],
+    ]
+    .concat();
+
+    // Reads need no certificate (once the first version is published).
+    let started = std::time::Instant::now();
+    loop {
+        let (status, out) = run_galleon_out(&[&["history", VS][..], &tls].concat()).await;
+        if status.success() && out.contains("@-0") {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "{out}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A write: refused without a certificate, or with one not listed.
+    let rollback = ["rollback", VS, "--to", "@0"];
+    let (status, out) = run_galleon_out(&[&rollback[..], &tls].concat()).await;
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("present a client certificate whose identity admin.tls.writers lists"),
+        "{out}"
+    );
+    let (status, out) = run_galleon_out(&[&rollback[..], &as_reader].concat()).await;
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("are not among admin.tls.writers"), "{out}");
+
+    // A listed writer's is taken, and the history names it.
+    let (status, out) = run_galleon_out(&[&rollback[..], &as_writer].concat()).await;
+    assert!(status.success(), "{out}");
+    let (status, out) =
+        run_galleon_out(&[&["rollback", VS, "--release"][..], &as_writer].concat()).await;
+    assert!(status.success(), "{out}");
+    let (_, history) = run_galleon_out(&[&["history", VS, "-o", "json"][..], &tls].concat()).await;
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let by: Vec<&str> = history["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by.len(), 2, "{history}");
+    assert!(by.iter().all(|b| b.starts_with(WRITER)), "{by:?}");
 }

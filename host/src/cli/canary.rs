@@ -2,7 +2,6 @@
 //! a running hub's canary (`POST /debug/plugins/promote`, `…/abort`), the
 //! candidate made every sink's build or dropped.
 
-use anyhow::Context;
 use clap::Args;
 use galleon_hub::admin::api::CanaryStatus;
 use galleon_mcp::cache::short;
@@ -25,15 +24,9 @@ pub(super) struct CanaryArgs {
 /// the async runtime: this one starts its own).
 pub(super) fn run(args: CanaryArgs, promote: bool) -> anyhow::Result<()> {
     let action = if promote { "promote" } else { "abort" };
-    let path = format!(
-        "/debug/plugins/{action}?{}",
-        serde_urlencoded::to_string([("binding", &args.binding)])?
-    );
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let ended: CanaryStatus = runtime.block_on(async {
-        let client = args.admin.client()?;
-        client.post_json(&path, Default::default()).await
-    })?;
+    let ended: CanaryStatus = args
+        .admin
+        .post_plugin(action, &args.binding, Default::default())?;
     output::print(args.output, &ended, |ended| {
         let serving = if ended.state == "promoted" {
             format!("every sink is served {}", short(&ended.candidate))

@@ -10,7 +10,9 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use galleon_hub::admin::api::{CollectionHistory, HistoryDiff, HistorySummary, PinStatus};
+use galleon_hub::admin::api::{
+    CollectionHistory, HistoryDiff, HistorySummary, PinStatus, ResourceDiff,
+};
 use galleon_mcp::cache::short;
 use galleon_mcp::quote::escaped;
 use serde_json::Value;
@@ -184,24 +186,32 @@ fn diff_text(diff: &HistoryDiff) -> String {
         diff.changes.len()
     );
     for change in &diff.changes {
-        let origin = change
-            .origin
-            .as_deref()
-            .map(|o| format!(" ({})", escaped(o, LINE)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\n{} {}{origin}",
-            change.change,
-            escaped(&change.name, LINE)
-        );
-        // Bodies come from files and plugins: no escape sequence reaches
-        // the terminal.
-        for line in change.yaml.lines() {
-            let _ = writeln!(out, "{}", escaped(line, DIFF_LINE));
-        }
+        write_change(&mut out, None, change);
     }
     out
+}
+
+/// One resource's difference as `diff` and `plugin preview` print it: how
+/// it changed, its collection (when given) and name, where it came from,
+/// and its YAML diff.
+pub(super) fn write_change(out: &mut String, collection: Option<&str>, change: &ResourceDiff) {
+    let origin = change
+        .origin
+        .as_deref()
+        .map(|o| format!(" ({})", escaped(o, LINE)))
+        .unwrap_or_default();
+    let collection = collection.map_or_else(String::new, |c| format!("{} ", escaped(c, LINE)));
+    let _ = writeln!(
+        out,
+        "\n{} {collection}{}{origin}",
+        change.change,
+        escaped(&change.name, LINE)
+    );
+    // Bodies come from files and plugins: no escape sequence reaches the
+    // terminal.
+    for line in change.yaml.lines() {
+        let _ = writeln!(out, "{}", escaped(line, DIFF_LINE));
+    }
 }
 
 #[derive(Debug, Args)]

@@ -14,12 +14,11 @@ use galleon_mcp::cache::short;
 use galleon_mcp::quote::escaped;
 
 use super::admin_client::AdminAddr;
+use super::history::write_change;
 use super::output::{self, Format};
 
 /// The longest a name, message or logged line is printed.
 const LINE: usize = 300;
-/// The longest a line of a diff is printed.
-const DIFF_LINE: usize = 4_000;
 
 #[derive(Debug, Args)]
 pub(super) struct PreviewArgs {
@@ -40,15 +39,9 @@ pub(super) struct PreviewArgs {
 pub(super) fn run(args: PreviewArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let path = format!(
-        "/debug/plugins/preview?{}",
-        serde_urlencoded::to_string([("binding", &args.binding)])?
-    );
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let preview: PluginPreview = runtime.block_on(async {
-        let client = args.admin.client()?;
-        client.post_json(&path, bytes.into()).await
-    })?;
+    let preview: PluginPreview = args
+        .admin
+        .post_plugin("preview", &args.binding, bytes.into())?;
     output::print(args.output, &preview, preview_text)
 }
 
@@ -68,24 +61,7 @@ fn preview_text(preview: &PluginPreview) -> String {
     );
     out.push_str(&cost_text(preview));
     for change in &preview.changes {
-        let origin = change
-            .diff
-            .origin
-            .as_deref()
-            .map(|o| format!(" (from {})", escaped(o, LINE)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\n{} {} {}{origin}",
-            change.diff.change,
-            escaped(&change.collection, LINE),
-            escaped(&change.diff.name, LINE)
-        );
-        // Bodies come from files and plugins: no escape sequence reaches
-        // the terminal.
-        for line in change.diff.yaml.lines() {
-            let _ = writeln!(out, "{}", escaped(line, DIFF_LINE));
-        }
+        write_change(&mut out, Some(&change.collection), &change.diff);
     }
     if !preview.rejections.is_empty() {
         let _ = writeln!(out, "\nrejected {} inputs:", preview.rejections.len());

@@ -14,9 +14,8 @@ use tracing::warn;
 
 use super::AdminState;
 use super::api::CanaryView;
-use super::history::writer;
 use super::resource_diff::{Refusal, refusal};
-use crate::http_server::Peer;
+use super::writer::Writer;
 
 pub(super) async fn canary(State(state): State<AdminState>) -> Result<Json<CanaryView>, Refusal> {
     let canary = state
@@ -48,27 +47,26 @@ pub(super) struct BindingQuery {
 
 pub(super) async fn promote(
     state: State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    by: Writer,
     query: Query<BindingQuery>,
 ) -> Result<Json<CanaryStatus>, Refusal> {
-    end(state, peer, query, true).await
+    end(state, by, query, true).await
 }
 
 pub(super) async fn abort(
     state: State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    by: Writer,
     query: Query<BindingQuery>,
 ) -> Result<Json<CanaryStatus>, Refusal> {
-    end(state, peer, query, false).await
+    end(state, by, query, false).await
 }
 
 async fn end(
     State(state): State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    Writer(by): Writer,
     Query(query): Query<BindingQuery>,
     promote: bool,
 ) -> Result<Json<CanaryStatus>, Refusal> {
-    let by = writer(&state, peer)?;
     let Some(plugins) = &state.plugins else {
         return Err(refusal(StatusCode::NOT_FOUND, "no plugin is bound"));
     };

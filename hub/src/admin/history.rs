@@ -2,9 +2,9 @@
 //! to it: `/debug/history` (every collection's kept versions),
 //! `/debug/history/versions` (one collection's, with causes and answers),
 //! `/debug/history/diff` (two versions, resource by resource, field by
-//! field) and the privileged `POST /debug/rollback` and `/debug/release`.
+//! field) and the privileged (see `writer`) `POST /debug/rollback` and
+//! `/debug/release`.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Json;
@@ -19,7 +19,7 @@ use tracing::warn;
 use super::AdminState;
 use super::api::{HistoryDiff, HistorySummary, ResourceDiff};
 use super::resource_diff::{Refusal, readable_form, refusal, resource_diff};
-use crate::http_server::Peer;
+use super::writer::Writer;
 
 /// The collection (and optionally group) a request is about.
 #[derive(Deserialize)]
@@ -191,10 +191,9 @@ pub(super) struct RollbackQuery {
 /// kept version of a collection while its sources go on being read.
 pub(super) async fn rollback(
     State(state): State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    Writer(by): Writer,
     Query(query): Query<RollbackQuery>,
 ) -> Result<Json<PinStatus>, Refusal> {
-    let by = writer(&state, peer)?;
     let group = query.target.group(&state)?;
     let collection = &query.target.collection;
     let version = state
@@ -214,10 +213,9 @@ pub(super) async fn rollback(
 /// `POST /debug/release?collection=…`: serves the newest version again.
 pub(super) async fn release(
     State(state): State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    Writer(by): Writer,
     Query(target): Query<Target>,
 ) -> Result<Json<Value>, Refusal> {
-    let by = writer(&state, peer)?;
     let group = target.group(&state)?;
     if !state.cache.release(&group, &target.collection, &by) {
         let message = format!("{} is not pinned", quote(&target.collection));
@@ -227,21 +225,4 @@ pub(super) async fn release(
     Ok(Json(
         json!({ "released": target.collection, "group": group }),
     ))
-}
-
-/// Who is writing, if writes are allowed here: only while the admin server
-/// listens on loopback (anyone who can reach it then is on this machine).
-pub(super) fn writer(
-    state: &AdminState,
-    peer: Option<axum::Extension<Peer>>,
-) -> Result<String, Refusal> {
-    let listening: SocketAddr = state.admin_addr;
-    if !listening.ip().is_loopback() {
-        let message = format!(
-            "writes (rollback, release, plugin preview, promote, abort) are refused: the admin server listens on {listening}, not loopback, and takes no client certificates; set admin.address to 127.0.0.1:{} and use it from the hub's host (kubectl port-forward or exec)",
-            listening.port()
-        );
-        return Err(refusal(StatusCode::FORBIDDEN, message));
-    }
-    Ok(peer.map_or_else(|| "unknown".to_owned(), |p| p.0.0.to_string()))
 }

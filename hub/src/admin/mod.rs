@@ -16,6 +16,7 @@ mod metrics;
 mod preview;
 mod resource_diff;
 mod server;
+mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use galleon_mcp::cache::SnapshotCache;
 use galleon_mcp::server::McpServer;
+use galleon_mcp::tls::ServerTls;
 use galleon_pipeline::diagnostics::Diagnostics;
 use galleon_plugin_host::PluginHost;
 use galleon_sources::SourceHealth;
@@ -87,10 +89,15 @@ impl AdminState {
 }
 
 /// Serves the admin endpoints on `listener` until `stop`, within the
-/// limits of `state`'s configuration (`admin:`).
-pub async fn serve(listener: TcpListener, state: AdminState, stop: CancellationToken) {
+/// limits of `state`'s configuration (`admin:`), over HTTPS with `tls`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AdminState,
+    tls: Option<ServerTls>,
+    stop: CancellationToken,
+) {
     let config = state.config.admin.clone();
-    server::serve(listener, router(state), &config, stop).await;
+    server::serve(listener, router(state), &config, tls, stop).await;
 }
 
 fn router(state: AdminState) -> Router {

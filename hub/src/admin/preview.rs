@@ -17,9 +17,8 @@ use tracing::info;
 
 use super::AdminState;
 use super::api::{BuildCost, LoggedLine, PluginPreview, PreviewChange, PreviewRejection};
-use super::history::writer;
 use super::resource_diff::{Refusal, readable_form, refusal, resource_diff};
-use crate::http_server::Peer;
+use super::writer::Writer;
 
 /// The largest component a preview takes (a Python component, interpreter
 /// included, is about 40 MiB).
@@ -33,12 +32,11 @@ pub(super) struct PreviewQuery {
 
 pub(super) async fn preview(
     State(state): State<AdminState>,
-    peer: Option<axum::Extension<Peer>>,
+    // Privilege first: a refused client's upload is never read.
+    Writer(by): Writer,
     Query(query): Query<PreviewQuery>,
     body: Body,
 ) -> Result<Json<PluginPreview>, Refusal> {
-    // Privilege first: a refused client's upload is never read.
-    let by = writer(&state, peer)?;
     let Some(plugins) = state.plugins.clone() else {
         let message = "no plugin is bound: there is nothing to preview";
         return Err(refusal(StatusCode::NOT_FOUND, message));

@@ -21,12 +21,15 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AdminConfig;
 use crate::http_server::{self, Limits};
 use galleon_mcp::quote::quote;
+use galleon_mcp::tls::ServerTls;
 
-/// Serves `router` on `listener` as `config` limits it, until `stop`.
+/// Serves `router` on `listener` as `config` limits it (over HTTPS with
+/// `tls`), until `stop`.
 pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
     config: &AdminConfig,
+    tls: Option<ServerTls>,
     stop: CancellationToken,
 ) {
     let hosts: Arc<[String]> = config
@@ -43,7 +46,7 @@ pub(super) async fn serve(
         max_connections: config.max_connections,
         header_read_timeout: config.header_read_timeout,
     };
-    http_server::serve(listener, router, limits, None, stop).await;
+    http_server::serve(listener, router, limits, tls, stop).await;
 }
 
 /// Refuses a request whose `Host` names a domain not listed.

@@ -106,6 +106,11 @@ pub(super) fn ranges(config: &HubConfig) -> Result<(), String> {
         millis(100),
         secs(300),
     )?;
+    if let Some(tls) = &admin.tls
+        && tls.client_ca.is_none() != tls.writers.is_empty()
+    {
+        return Err("admin.tls: clientCa and writers go together (writers are the client certificates' identities the CA verifies)".into());
+    }
     for group in &config.groups {
         let field = |name: &str| format!("groups[{}].{name}", group.name);
         if let Some(max_delay) = group.max_delay {
@@ -239,6 +244,14 @@ mod tests {
             (
                 "plugins: {bindings: [{file: a.wasm, kind: transformer, memoryMib: 18446744073709551615}]}",
                 "memoryMib",
+            ),
+            (
+                "admin: {tls: {cert: a.crt, key: a.key, clientCa: ca.crt}}",
+                "admin.tls: clientCa and writers go together",
+            ),
+            (
+                "admin: {tls: {cert: a.crt, key: a.key, writers: [spiffe://x/y]}}",
+                "admin.tls: clientCa and writers go together",
             ),
         ] {
             let message = refused(yaml);

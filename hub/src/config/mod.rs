@@ -173,6 +173,30 @@ pub struct AdminConfig {
     /// server through a DNS name it re-points at this machine).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// HTTPS, and the client identities whose certificates may write
+    /// (rollback, release, preview, promote, abort) when the admin server
+    /// does not listen on loopback.
+    #[serde(default)]
+    pub tls: Option<AdminTlsConfig>,
+}
+
+/// The admin server's TLS (`admin.tls`). Every file is re-read when it
+/// changes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminTlsConfig {
+    /// The server's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// CAs (PEM) a client certificate must chain to. A client may connect
+    /// without one (probes, reads); writes need one `writers` lists.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// The client identities (URI SANs such as SPIFFE IDs, or DNS SANs)
+    /// whose verified certificates may write.
+    #[serde(default)]
+    pub writers: Vec<String>,
 }
 
 impl Default for AdminConfig {
@@ -182,6 +206,7 @@ impl Default for AdminConfig {
             max_connections: default_admin_connections(),
             header_read_timeout: default_admin_header_timeout(),
             allowed_hosts: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -359,6 +384,10 @@ impl HubConfig {
         }
         for builtin in self.plugins.builtins.values_mut() {
             builtin.file.iter_mut().for_each(resolve);
+        }
+        if let Some(tls) = &mut self.admin.tls {
+            [&mut tls.cert, &mut tls.key].into_iter().for_each(resolve);
+            tls.client_ca.iter_mut().for_each(resolve);
         }
         for binding in &mut self.plugins.bindings {
             resolve(&mut binding.file);

@@ -110,6 +110,9 @@ pub enum HubError {
     /// The admission webhook's certificate or key is unusable.
     #[error("admission.tls: {0}")]
     AdmissionTls(galleon_mcp::tls::TlsError),
+    /// The admin server's certificate, key or client CA is unusable.
+    #[error("admin.tls: {0}")]
+    AdminTls(galleon_mcp::tls::TlsError),
     /// A configured source cannot be set up.
     #[error(transparent)]
     Sources(#[from] galleon_sources::BuildError),
@@ -304,6 +307,7 @@ impl Hub {
         let mcp = McpServer::new(cache.clone(), options);
         let (listener, addr) = self.bind().await?;
         let (admin_listener, admin_addr) = self.bind_admin().await?;
+        let admin_tls = self.admin_tls()?;
         let callouts = options::callouts(&self.config.mcp);
         let config = Arc::new(self.config.clone());
         let diagnostics = self.diagnostics.clone();
@@ -349,9 +353,14 @@ impl Hub {
             admin_addr,
             pool,
         };
+        if let Some(tls) = &admin_tls {
+            let watch = Security::tls_only(tls.clone()).watch("admin server", stop.clone());
+            tasks.push(tokio::spawn(watch));
+        }
         tasks.push(tokio::spawn(admin::serve(
             admin_listener,
             admin,
+            admin_tls,
             stop.clone(),
         )));
         let ready = mark_ready(cache.clone(), groups, mcp.clone());
@@ -446,6 +455,22 @@ impl Hub {
         let listener = galleon_mcp::server::bind(address).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         Ok((listener, addr))
+    }
+
+    /// The admin server's TLS, when `admin.tls` is set (client
+    /// certificates verified when presented, not required).
+    fn admin_tls(&self) -> Result<Option<ServerTls>, HubError> {
+        let Some(config) = &self.config.admin.tls else {
+            return Ok(None);
+        };
+        let files = ServerTlsFiles {
+            cert: config.cert.clone(),
+            key: config.key.clone(),
+            client_ca: config.client_ca.clone(),
+        };
+        ServerTls::load_https_optional_clients(files)
+            .map(Some)
+            .map_err(HubError::AdminTls)
     }
 
     /// Binds the admin address.

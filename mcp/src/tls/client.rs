@@ -2,11 +2,15 @@
 //! hubs): the CA that verifies the remote end and the certificate the hub
 //! presents to it; also the `tls:` section of each such connection's
 //! configuration. The files are read at every
-//! dial, so a rotated certificate is used from the next reconnect.
+//! dial, so a rotated certificate is used from the next reconnect. The CLI
+//! dials an HTTPS admin server with the same files, as rustls's own
+//! configuration.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
 use super::{TlsError, pem};
@@ -45,6 +49,30 @@ impl ClientTls {
         [&mut self.ca, &mut self.cert, &mut self.key]
             .into_iter()
             .flatten()
+    }
+
+    /// A rustls client configuration (its ALPN left to the HTTP client),
+    /// from the files as they are now: the servers `ca` vouches for (required: a client of
+    /// an HTTPS admin server trusts its own CA, not the system's), and the
+    /// client certificate when given.
+    pub fn rustls_config(&self) -> Result<ClientConfig, TlsError> {
+        let Some(ca) = &self.ca else {
+            return Err(TlsError::NoCa);
+        };
+        let mut roots = RootCertStore::empty();
+        for certificate in pem::certificates(ca)? {
+            roots.add(certificate)?;
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
+        Ok(match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                builder.with_client_auth_cert(pem::chain(cert)?, pem::private_key(key)?)?
+            }
+            _ => builder.with_no_client_auth(),
+        })
     }
 
     /// tonic's client configuration, from the files as they are now.

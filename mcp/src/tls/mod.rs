@@ -37,6 +37,9 @@ pub enum TlsError {
     /// rustls refused the certificate, key or CA.
     #[error("{0}")]
     Rustls(#[from] tokio_rustls::rustls::Error),
+    /// An HTTPS client was given no CA to trust the server by.
+    #[error("no CA to verify the server by: give the CA (PEM) that signed its certificate")]
+    NoCa,
     /// The client CA cannot verify client certificates.
     #[error("client CA: {0}")]
     ClientCa(#[from] tokio_rustls::rustls::server::VerifierBuilderError),

@@ -38,6 +38,9 @@ impl ServerTlsFiles {
 pub struct ServerTls {
     files: Arc<ServerTlsFiles>,
     alpn: &'static [&'static [u8]],
+    /// With a client CA: a client may also connect without a certificate
+    /// (what it may do then is the server's to decide).
+    clients_optional: bool,
     current: Arc<RwLock<Arc<ServerConfig>>>,
     /// When the files in use began to be read.
     read_at: Arc<RwLock<SystemTime>>,
@@ -62,11 +65,27 @@ impl ServerTls {
         files: ServerTlsFiles,
         alpn: &'static [&'static [u8]],
     ) -> Result<Self, TlsError> {
+        Self::load_as(files, alpn, false)
+    }
+
+    /// An HTTPS server's configuration where, with a client CA, a client
+    /// certificate is verified when presented but not required (the admin
+    /// server: probes and reads need none, writes a listed identity).
+    pub fn load_https_optional_clients(files: ServerTlsFiles) -> Result<Self, TlsError> {
+        Self::load_as(files, HTTPS_ALPN, true)
+    }
+
+    fn load_as(
+        files: ServerTlsFiles,
+        alpn: &'static [&'static [u8]],
+        clients_optional: bool,
+    ) -> Result<Self, TlsError> {
         let read_at = SystemTime::now();
-        let config = build(&files, alpn)?;
+        let config = build(&files, alpn, clients_optional)?;
         Ok(Self {
             files: Arc::new(files),
             alpn,
+            clients_optional,
             current: Arc::new(RwLock::new(Arc::new(config))),
             read_at: Arc::new(RwLock::new(read_at)),
         })
@@ -75,7 +94,7 @@ impl ServerTls {
     /// Re-reads the files. On error the configuration in use stays.
     pub fn reload(&self) -> Result<(), TlsError> {
         let read_at = SystemTime::now();
-        let config = Arc::new(build(&self.files, self.alpn)?);
+        let config = Arc::new(build(&self.files, self.alpn, self.clients_optional)?);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = config;
         *self.read_at.write().unwrap_or_else(PoisonError::into_inner) = read_at;
         Ok(())
@@ -122,7 +141,11 @@ impl fmt::Debug for ServerTls {
     }
 }
 
-fn build(files: &ServerTlsFiles, alpn: &[&[u8]]) -> Result<ServerConfig, TlsError> {
+fn build(
+    files: &ServerTlsFiles,
+    alpn: &[&[u8]],
+    clients_optional: bool,
+) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -133,8 +156,12 @@ fn build(files: &ServerTlsFiles, alpn: &[&[u8]]) -> Result<ServerConfig, TlsErro
             for certificate in pem::certificates(ca)? {
                 roots.add(certificate)?;
             }
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if clients_optional {
+                verifier.allow_unauthenticated().build()?
+            } else {
+                verifier.build()?
+            };
             builder.with_client_cert_verifier(verifier)
         }
     };
