@@ -317,6 +317,15 @@ async fn over_a_non_loopback_admin_port_writes_need_a_listed_client_certificate(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // HTTP/2 (ALPN's first choice) names its host in `:authority`, which
+    // the Host check reads: a refusal of the write, not of the host.
+    let h2 = galleon_tests::admission::WebhookClient::new(galleon.admin, &ca.pem());
+    let (status, body) = h2
+        .post(&format!("/debug/release?collection={VS}"), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+
     // A write: refused without a certificate, or with one not listed.
     let rollback = ["rollback", VS, "--to", "@0"];
     let (status, out) = run_galleon_out(&[&rollback[..], &tls].concat()).await;

@@ -51,17 +51,20 @@ pub(super) async fn serve(
 
 /// Refuses a request whose `Host` names a domain not listed.
 async fn check_host(allowed: Arc<[String]>, request: Request, next: Next) -> Response {
+    // HTTP/1.1 names the host in `Host`, HTTP/2 (over TLS) in `:authority`.
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    if host_allowed(host, &allowed) {
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    if host_allowed(&host, &allowed) {
         return next.run(request).await;
     }
     let message = format!(
         "Host {} is not one this admin server answers to (an IP address, localhost, or admin.allowedHosts)\n",
-        quote(host)
+        quote(&host)
     );
     (StatusCode::MISDIRECTED_REQUEST, Body::from(message)).into_response()
 }
