@@ -229,17 +229,7 @@ async fn a_rollback_reaches_an_incremental_sink_as_the_difference_and_a_release_
 #[tokio::test]
 async fn writes_are_refused_over_an_admin_port_that_is_not_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("resources")).unwrap();
-    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
-    let config = format!(
-        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [resources]}}}}]\n{FAST}"
-    );
-    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
-    let galleon = Galleon::serve_in(
-        dir.path(),
-        &["--config", "galleon.yaml", "--admin-addr", "0.0.0.0:0"],
-    )
-    .await;
+    let galleon = serve_on_every_address(dir.path(), "").await;
     galleon
         .wait_for_admin(&versions_path(), &["\"version\""])
         .await;
@@ -267,8 +257,6 @@ async fn writes_are_refused_over_an_admin_port_that_is_not_loopback() {
 #[tokio::test]
 async fn over_a_non_loopback_admin_port_writes_need_a_listed_client_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("resources")).unwrap();
-    std::fs::write(dir.path().join("resources/a.yaml"), vs("a", "a")).unwrap();
     let ca = galleon_tests::pki::TestCa::new("ops CA");
     std::fs::write(dir.path().join("ca.crt"), ca.pem()).unwrap();
     ca.server().write(dir.path(), "admin");
@@ -276,15 +264,10 @@ async fn over_a_non_loopback_admin_port_writes_need_a_listed_client_certificate(
     ca.client(WRITER).write(dir.path(), "writer");
     ca.client("spiffe://ops/sa/dashboard")
         .write(dir.path(), "reader");
-    let config = format!(
-        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [resources]}}}}]\n{FAST}admin:\n  tls: {{cert: admin.crt, key: admin.key, clientCa: ca.crt, writers: [\"{WRITER}\"]}}\n"
+    let tls = format!(
+        "admin:\n  tls: {{cert: admin.crt, key: admin.key, clientCa: ca.crt, writers: [\"{WRITER}\"]}}\n"
     );
-    std::fs::write(dir.path().join("galleon.yaml"), config).unwrap();
-    let galleon = Galleon::serve_in(
-        dir.path(),
-        &["--config", "galleon.yaml", "--admin-addr", "0.0.0.0:0"],
-    )
-    .await;
+    let galleon = serve_on_every_address(dir.path(), &tls).await;
     let admin = format!("https://127.0.0.1:{}", galleon.admin.port());
     let path = |name: &str| dir.path().join(name).display().to_string();
     let (ca_file, writer, writer_key) = (path("ca.crt"), path("writer.crt"), path("writer.key"));
@@ -354,4 +337,17 @@ async fn over_a_non_loopback_admin_port_writes_need_a_listed_client_certificate(
         .collect();
     assert_eq!(by.len(), 2, "{history}");
     assert!(by.iter().all(|b| b.starts_with(WRITER)), "{by:?}");
+}
+
+/// A hub in `dir` serving `a.yaml`, its admin server on every address
+/// (not loopback), with `extra` configuration.
+async fn serve_on_every_address(dir: &std::path::Path, extra: &str) -> Galleon {
+    std::fs::create_dir(dir.join("resources")).unwrap();
+    std::fs::write(dir.join("resources/a.yaml"), vs("a", "a")).unwrap();
+    let config = format!(
+        "mcp: {{address: \"127.0.0.1:0\"}}\nsources: [{{files: {{paths: [resources]}}}}]\n{FAST}{extra}"
+    );
+    std::fs::write(dir.join("galleon.yaml"), config).unwrap();
+    let args = ["--config", "galleon.yaml", "--admin-addr", "0.0.0.0:0"];
+    Galleon::serve_in(dir, &args).await
 }

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use galleon_mcp::quote::quote;
 use galleon_pipeline::event::Entry;
 use galleon_plugin_host::{Cost, OutputChange, PreviewError, PreviewReport};
 use serde::Deserialize;
@@ -54,7 +55,7 @@ pub(super) async fn preview(
         let message = "send the candidate .wasm component as the request body";
         return Err(refusal(StatusCode::BAD_REQUEST, message));
     }
-    info!(binding = %query.binding, %by, bytes = bytes.len(), "plugin preview requested");
+    info!(binding = %quote(&query.binding), %by, bytes = bytes.len(), "plugin preview requested");
     let report = plugins
         .preview(&query.binding, bytes.to_vec())
         .await
