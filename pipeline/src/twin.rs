@@ -22,6 +22,8 @@ pub(super) struct Processors {
     twin: Option<Processor>,
     spec: PipelineSpec,
     cache: SnapshotCache,
+    /// Whether this session made the twin groups follow the main ones.
+    followed: bool,
 }
 
 impl Processors {
@@ -48,6 +50,7 @@ impl Processors {
             twin,
             spec: spec.clone(),
             cache,
+            followed: false,
         }
     }
 
@@ -96,9 +99,13 @@ impl Processors {
         let Some(canary) = self.spec.canary.as_ref().filter(|c| c.ended()) else {
             return;
         };
-        if self.twin.take().is_none() {
+        if self.followed {
             return;
         }
+        // Also when this session started after the end (a rebuild) and
+        // never ran a twin: the followers must be set whatever happened.
+        self.followed = true;
+        self.twin = None;
         // What the main pipeline owes is published before the twins
         // follow it, so no selected sink is served an older state.
         self.main.flush();

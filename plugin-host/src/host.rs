@@ -97,7 +97,8 @@ impl PluginHost {
                 PluginKind::Transformer => {
                     let loaded = host.load_transformer(&name, &path, &bytes, binding.limits())?;
                     info!(plugin = %name, inputs = ?loaded.description.inputs, outputs = ?loaded.description.outputs, "transformer loaded");
-                    let bound = host.transformer_binding(binding, name, path, loaded);
+                    let watched = binding.bundled.is_none();
+                    let bound = host.transformer_binding(binding, (name, path), loaded, watched);
                     host.transformers.push(bound.clone());
                     if let Some(canary) = &binding.canary {
                         host.load_canary(binding, bound, canary)?;
@@ -150,12 +151,14 @@ impl PluginHost {
         Ok(host)
     }
 
+    /// A transformer binding of `loaded`, named and read from `(name,
+    /// path)`, under `binding`'s limits and settings.
     fn transformer_binding(
         &self,
         binding: &BindingConfig,
-        name: String,
-        path: PathBuf,
+        (name, path): (String, PathBuf),
         loaded: LoadedTransformer,
+        watched: bool,
     ) -> Arc<TransformerBinding> {
         Arc::new(TransformerBinding {
             sandbox: self.sandbox.clone(),
@@ -163,7 +166,7 @@ impl PluginHost {
             limits: binding.limits(),
             settings: binding.settings(),
             diagnostics: self.diagnostics.clone(),
-            watched: binding.bundled.is_none(),
+            watched,
             previews: PreviewQueue::default(),
         })
     }
@@ -209,11 +212,8 @@ impl PluginHost {
             )));
         }
         info!(plugin = %name, candidate = %loaded.digest, node_id = ?sinks.node_id, metadata = ?sinks.metadata, "canary loaded");
-        let mut candidate =
-            self.transformer_binding(binding, candidate_name, canary.plugin.clone(), loaded);
-        Arc::get_mut(&mut candidate)
-            .expect("not shared yet")
-            .watched = false;
+        let named = (candidate_name, canary.plugin.clone());
+        let candidate = self.transformer_binding(binding, named, loaded, false);
         self.canary = Some(Canary::new(bound, candidate, sinks.clone()));
         Ok(())
     }
