@@ -73,7 +73,8 @@ enum Command {
     /// being read. Needs the admin server on loopback.
     #[command(after_help = HISTORY_EXIT)]
     Rollback(history::RollbackArgs),
-    /// Write plugins: scaffold, build, test against golden fixtures, inspect.
+    /// Write plugins: scaffold, build, test against golden fixtures, inspect;
+    /// and on a running hub preview a build, promote or abort a canary.
     Plugin(plugin::PluginArgs),
     /// Check resources as `serve` would (names, kinds, CRD schemas and CEL
     /// rules) without a server; exit 1 when something is invalid.
