@@ -5,9 +5,13 @@
 use clap::Args;
 use galleon_hub::admin::api::CanaryStatus;
 use galleon_mcp::cache::short;
+use galleon_mcp::quote::escaped;
 
 use super::admin_client::AdminAddr;
 use super::output::{self, Format};
+
+/// The longest a binding's name is printed.
+const LINE: usize = 300;
 
 #[derive(Debug, Args)]
 pub(super) struct CanaryArgs {
@@ -33,6 +37,10 @@ pub(super) fn run(args: CanaryArgs, promote: bool) -> anyhow::Result<()> {
         } else {
             format!("its sinks are served {} again", short(&ended.current))
         };
-        format!("canary of {} {}: {serving}\n", ended.binding, ended.state)
+        format!(
+            "canary of {} {}: {serving}\n",
+            escaped(&ended.binding, LINE),
+            ended.state
+        )
     })
 }
